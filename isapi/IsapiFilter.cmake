@@ -1,0 +1,59 @@
+# isapi_add_filter(<name> SOURCES <file>... DEF <file.def> [FILES <file>...])
+#
+# Builds one ISAPI filter from sources written for Windows:
+#   native build:  <name>.so, compiled against shim/include and linked to libshim. Only the
+#                  names the .def file exports (plus DllMain, which Windows finds through the
+#                  entry point rather than the export table) are visible, as in the DLL.
+#   Windows build: <name>.dll with undecorated exports from the .def file (no _Name@N
+#                  stdcall decoration on i686), linked statically against libgcc so it needs
+#                  no DLL beyond Windows' own.
+# FILES are copied beside the output (a filter's .ini, which it finds through
+# GetModuleFileNameA). Use it for the samples and for your own filters: see
+# docs/writing-filters.md.
+function(isapi_add_filter name)
+  cmake_parse_arguments(PARSE_ARGV 1 F "" "DEF" "SOURCES;FILES")
+  if(NOT F_SOURCES OR NOT F_DEF)
+    message(FATAL_ERROR "isapi_add_filter(${name}): SOURCES and DEF are required")
+  endif()
+  get_filename_component(def "${F_DEF}" ABSOLUTE)
+  if(NOT EXISTS "${def}")
+    message(FATAL_ERROR "isapi_add_filter(${name}): DEF file ${def} does not exist")
+  endif()
+
+  if(WIN32)
+    add_library(${name} MODULE ${F_SOURCES} "${def}")
+    set_target_properties(${name} PROPERTIES PREFIX "" SUFFIX ".dll")
+    # The .def names are undecorated; let ld match them to the _Name@N stdcall symbols.
+    target_link_options(${name} PRIVATE -Wl,--enable-stdcall-fixup -static-libgcc)
+  else()
+    add_library(${name} MODULE ${F_SOURCES})
+    set_target_properties(${name} PROPERTIES PREFIX "" SUFFIX ".so")
+    target_link_libraries(${name} PRIVATE shim)
+    # Turn the .def EXPORTS list into a linker version script.
+    file(STRINGS "${def}" def_lines)
+    set(in_exports OFF)
+    set(globals "DllMain;")
+    foreach(line IN LISTS def_lines)
+      string(REGEX REPLACE ";.*$" "" line "${line}")
+      string(STRIP "${line}" line)
+      if(line MATCHES "^EXPORTS")
+        set(in_exports ON)
+      elseif(line MATCHES "^(LIBRARY|DESCRIPTION|SECTIONS|HEAPSIZE|STACKSIZE|VERSION)")
+        set(in_exports OFF)
+      elseif(in_exports AND line MATCHES "^([A-Za-z_][A-Za-z0-9_]*)")
+        string(APPEND globals "${CMAKE_MATCH_1};")
+      endif()
+    endforeach()
+    set(script "${CMAKE_CURRENT_BINARY_DIR}/${name}.exports.map")
+    file(WRITE "${script}" "{\n  global: ${globals}\n  local: *;\n};\n")
+    target_link_options(${name} PRIVATE "-Wl,--version-script=${script}")
+    set_property(TARGET ${name} APPEND PROPERTY LINK_DEPENDS "${script}")
+  endif()
+
+  foreach(f IN LISTS F_FILES)
+    get_filename_component(abs "${f}" ABSOLUTE)
+    get_filename_component(base "${f}" NAME)
+    add_custom_command(TARGET ${name} POST_BUILD
+      COMMAND ${CMAKE_COMMAND} -E copy_if_different "${abs}" "$<TARGET_FILE_DIR:${name}>/${base}")
+  endforeach()
+endfunction()
