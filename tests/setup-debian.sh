@@ -17,8 +17,8 @@ case "$mode" in
   *) echo "usage: $0 [build|test]" >&2; exit 2 ;;
 esac
 
-build_pkgs=(cmake gcc make pkg-config libc6-dev)
-test_pkgs=(check curl netcat-openbsd mingw-w64 clang libclang-rt-14-dev llvm
+build_pkgs=(cmake gcc make pkg-config libc6-dev libssl-dev)
+test_pkgs=(check curl netcat-openbsd mingw-w64 clang libclang-rt-14-dev llvm libssl-dev
            wine64 libwine)
 i386_pkgs=(wine32:i386 libwine:i386 libgstreamer-plugins-base1.0-0:i386
            libgstreamer-plugins-base1.0-0)

@@ -1,0 +1,545 @@
+/*
+ * config.c - defaults, INI file and command line (see config.h).
+ *
+ * One table, host_settings[], describes every setting once: its INI key in [server], its
+ * command-line option, its kind and where it lives in host_config_t. The INI reader and the
+ * argument parser both go through set_value(), so a setting behaves the same wherever it is
+ * given and every error names the setting the same way. [filters] lists filters in load
+ * order, like IIS's FilterLoadOrder: "name = path". Paths read from an INI file are made
+ * relative to that file's folder; paths on the command line stay as given.
+ */
+#include "config.h"
+#include "os.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { K_LISTEN, K_PATH, K_STRING, K_UINT, K_SIZE, K_U64, K_MS, K_HTTP09, K_DOCS,
+               K_FILTER, K_HEX32, K_FLAG } kind_t;
+
+typedef struct {
+    const char *key;      /* INI key in [server] */
+    const char *option;   /* command-line option, or NULL */
+    kind_t kind;
+    size_t offset;
+    size_t size;          /* for strings: buffer size */
+    const char *help;
+} setting_t;
+
+#define F(field) offsetof(host_config_t, field), sizeof(((host_config_t *)0)->field)
+
+static const setting_t host_settings[] = {
+    { "listen", "--listen", K_LISTEN, 0, 0,
+      "ADDR:PORT[,secure]  listener (repeatable); [::1]:8080 for IPv6; secure = TLS terminated in front" },
+    { "root", "--root", K_PATH, F(root), "DIR  site root (static files)" },
+    { "filter", "--filter", K_FILTER, 0, 0, "PATH  load a filter (repeatable, in load order)" },
+    { "workers", "--workers", K_UINT, F(workers), "N  worker threads (requests served at once)" },
+    { "log", "--log", K_PATH, F(access_log), "FILE  W3C extended log (- for stdout)" },
+    { "error_log", "--error-log", K_PATH, F(error_log), "FILE  server messages (default stderr)" },
+    { "http09", "--http09", K_HTTP09, 0, 0,
+      "strict|http10  answer simple requests with the body only (strict) or with HTTP/1.0 headers" },
+    { "default_documents", "--default-documents", K_DOCS, 0, 0, "LIST  comma-separated, in order" },
+    { "registry", "--registry", K_PATH, F(registry), "FILE  .reg file of registry values filters read" },
+    { "port_file", "--port-file", K_PATH, F(port_file), "FILE  write the bound ports there" },
+    { "server_software", NULL, K_STRING, F(server_software), NULL },
+    { "server_filter_version", NULL, K_HEX32, F(server_filter_version), NULL },
+    { "instance_id", NULL, K_UINT, F(instance_id), NULL },
+    { "max_connections", NULL, K_UINT, F(max_connections), NULL },
+    { "max_requests_per_connection", NULL, K_UINT, F(max_requests_per_connection), NULL },
+    { "max_request_line", NULL, K_SIZE, F(max_request_line), NULL },
+    { "max_header_bytes", NULL, K_SIZE, F(max_header_bytes), NULL },
+    { "max_headers", NULL, K_UINT, F(max_headers), NULL },
+    { "max_body", NULL, K_U64, F(max_body), NULL },
+    { "allocmem_per_connection", NULL, K_SIZE, F(allocmem_per_connection), NULL },
+    { "header_timeout", NULL, K_MS, F(header_timeout_ms), NULL },
+    { "body_timeout", NULL, K_MS, F(body_timeout_ms), NULL },
+    { "keepalive_timeout", NULL, K_MS, F(keepalive_timeout_ms), NULL },
+    { "send_timeout", NULL, K_MS, F(send_timeout_ms), NULL },
+    { "shutdown_timeout", NULL, K_MS, F(shutdown_timeout_ms), NULL },
+    { "verbose", "--verbose", K_FLAG, F(verbose), "  log every filter load and connection" },
+    { "check", "--check", K_FLAG, F(check_only),
+      "  validate the configuration and load the filters, then exit" },
+};
+
+#define NSETTINGS (sizeof host_settings / sizeof host_settings[0])
+
+void host_config_defaults(host_config_t *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    strcpy(cfg->server_software, "Microsoft-IIS/6.0 (isapihost)");
+    cfg->http09 = HOST_HTTP09_STRICT;
+    cfg->server_filter_version = 0x00060000u;
+    cfg->instance_id = 1;
+    cfg->workers = 16;
+    cfg->max_connections = 20000;
+    cfg->max_requests_per_connection = 10000;
+    cfg->max_request_line = 8192;
+    cfg->max_header_bytes = 65536;
+    cfg->max_headers = 100;
+    cfg->max_body = 30000000;   /* IIS 7's maxAllowedContentLength default */
+    cfg->allocmem_per_connection = 16u << 20;
+    cfg->header_timeout_ms = 30000;
+    cfg->body_timeout_ms = 60000;
+    cfg->keepalive_timeout_ms = 120000;  /* IIS connectionTimeout default */
+    cfg->send_timeout_ms = 60000;
+    cfg->shutdown_timeout_ms = 10000;
+    strcpy(cfg->default_docs[0], "default.htm");
+    strcpy(cfg->default_docs[1], "index.html");
+    cfg->ndefault_docs = 2;
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+    return s;
+}
+
+static int parse_u64(const char *v, uint64_t max, uint64_t *out)
+{
+    if (!isdigit((unsigned char)*v))
+        return -1;
+    errno = 0;
+    char *end;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (errno || *end != '\0' || n > max)
+        return -1;
+    *out = n;
+    return 0;
+}
+
+/* "127.0.0.1:8080", "[::1]:8080", "*:80", "8080"; ",secure" may follow. */
+static int parse_listen(const char *v, host_listen_t *l, const char **why)
+{
+    char buf[128];
+    if (strlen(v) >= sizeof buf) {
+        *why = "too long";
+        return -1;
+    }
+    strcpy(buf, v);
+    memset(l, 0, sizeof *l);
+    char *comma = strchr(buf, ',');
+    if (comma) {
+        *comma = '\0';
+        char *flag = trim(comma + 1);
+        if (strcmp(flag, "secure") != 0) {
+            *why = "only \",secure\" may follow the address";
+            return -1;
+        }
+        l->secure = 1;
+    }
+    char *spec = trim(buf), *port;
+    if (spec[0] == '[') {
+        char *close = strchr(spec, ']');
+        if (!close || close[1] != ':') {
+            *why = "IPv6 addresses are written [addr]:port";
+            return -1;
+        }
+        *close = '\0';
+        snprintf(l->address, sizeof l->address, "%s", spec + 1);
+        port = close + 2;
+    } else {
+        char *colon = strrchr(spec, ':');
+        if (colon) {
+            *colon = '\0';
+            snprintf(l->address, sizeof l->address, "%s", strcmp(spec, "*") ? spec : "0.0.0.0");
+            port = colon + 1;
+        } else {
+            strcpy(l->address, "127.0.0.1");
+            port = spec;
+        }
+    }
+    uint64_t p;
+    if (parse_u64(port, 65535, &p) != 0) {
+        *why = "the port must be a number from 0 to 65535";
+        return -1;
+    }
+    if (l->address[0] == '\0') {
+        *why = "the address is empty";
+        return -1;
+    }
+    l->port = (unsigned)p;
+    return 0;
+}
+
+/* Joins base_dir and a relative path; absolute paths (and all paths when base_dir is
+ * NULL) are kept as given. */
+static int resolve_path(char *out, size_t outlen, const char *base_dir, const char *v)
+{
+    int n;
+    if (!base_dir || plat_path_is_absolute(v))
+        n = snprintf(out, outlen, "%s", v);
+    else
+        n = snprintf(out, outlen, "%s%c%s", base_dir, PLAT_PATH_SEP, v);
+    return (n < 0 || (size_t)n >= outlen) ? -1 : 0;
+}
+
+static void filter_name_from_path(char *name, size_t len, const char *path)
+{
+    const char *base = path;
+    for (const char *p = path; *p; p++)
+        if (*p == '/' || *p == '\\')
+            base = p + 1;
+    snprintf(name, len, "%s", base);
+    char *dot = strrchr(name, '.');
+    if (dot && dot != name)
+        *dot = '\0';
+}
+
+static int add_filter(host_config_t *cfg, const char *name, const char *base_dir,
+                      const char *v, const char **why)
+{
+    if (cfg->nfilters == HOST_MAX_FILTERS) {
+        *why = "too many filters";
+        return -1;
+    }
+    host_filter_conf_t *f = &cfg->filters[cfg->nfilters];
+    if (*v == '\0') {
+        *why = "the path is empty";
+        return -1;
+    }
+    if (resolve_path(f->path, sizeof f->path, base_dir, v) != 0) {
+        *why = "the path is too long";
+        return -1;
+    }
+    if (name)
+        snprintf(f->name, sizeof f->name, "%s", name);
+    else
+        filter_name_from_path(f->name, sizeof f->name, f->path);
+    cfg->nfilters++;
+    return 0;
+}
+
+static int set_value(host_config_t *cfg, const setting_t *s, const char *v,
+                     const char *base_dir, const char **why)
+{
+    char *field = (char *)cfg + s->offset;
+    uint64_t n;
+    switch (s->kind) {
+    case K_LISTEN:
+        if (cfg->nlisten == HOST_MAX_LISTENERS) {
+            *why = "too many listeners";
+            return -1;
+        }
+        if (parse_listen(v, &cfg->listen[cfg->nlisten], why) != 0)
+            return -1;
+        cfg->nlisten++;
+        return 0;
+    case K_FILTER:
+        return add_filter(cfg, NULL, base_dir, v, why);
+    case K_PATH:
+        if (*v == '\0' || strcmp(v, "-") == 0) {
+            snprintf(field, s->size, "%s", v);
+            return 0;
+        }
+        if (resolve_path(field, s->size, base_dir, v) != 0) {
+            *why = "the path is too long";
+            return -1;
+        }
+        return 0;
+    case K_STRING:
+        if (strlen(v) >= s->size) {
+            *why = "the value is too long";
+            return -1;
+        }
+        strcpy(field, v);
+        return 0;
+    case K_UINT:
+        if (parse_u64(v, 1000000000u, &n) != 0) {
+            *why = "expected a whole number";
+            return -1;
+        }
+        if (n == 0 && s->offset != offsetof(host_config_t, instance_id)) {
+            *why = "must be at least 1";
+            return -1;
+        }
+        *(unsigned *)field = (unsigned)n;
+        return 0;
+    case K_SIZE:
+        if (parse_u64(v, SIZE_MAX, &n) != 0 || n == 0) {
+            *why = "expected a whole number of bytes, at least 1";
+            return -1;
+        }
+        *(size_t *)field = (size_t)n;
+        return 0;
+    case K_U64:
+        if (parse_u64(v, UINT64_MAX, &n) != 0) {
+            *why = "expected a whole number of bytes";
+            return -1;
+        }
+        *(uint64_t *)field = n;
+        return 0;
+    case K_MS:
+        if (parse_u64(v, 86400, &n) != 0 || n == 0) {
+            *why = "expected a whole number of seconds from 1 to 86400";
+            return -1;
+        }
+        *(unsigned *)field = (unsigned)n * 1000u;
+        return 0;
+    case K_HEX32: {
+        char *end;
+        errno = 0;
+        unsigned long long x = strtoull(v, &end, 0);
+        if (errno || *end != '\0' || end == v || x > 0xffffffffull) {
+            *why = "expected a 32-bit number such as 0x00060000";
+            return -1;
+        }
+        *(uint32_t *)field = (uint32_t)x;
+        return 0;
+    }
+    case K_HTTP09:
+        if (strcmp(v, "strict") == 0)
+            cfg->http09 = HOST_HTTP09_STRICT;
+        else if (strcmp(v, "http10") == 0)
+            cfg->http09 = HOST_HTTP09_HTTP10;
+        else {
+            *why = "expected strict or http10";
+            return -1;
+        }
+        return 0;
+    case K_DOCS: {
+        char buf[HOST_MAX_DEFAULT_DOCS * 64];
+        if (strlen(v) >= sizeof buf) {
+            *why = "the list is too long";
+            return -1;
+        }
+        strcpy(buf, v);
+        cfg->ndefault_docs = 0;
+        for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+            tok = trim(tok);
+            if (*tok == '\0')
+                continue;
+            if (cfg->ndefault_docs == HOST_MAX_DEFAULT_DOCS || strlen(tok) >= 64
+                || strpbrk(tok, "/\\")) {
+                *why = "at most 8 plain file names, each shorter than 64 characters";
+                return -1;
+            }
+            strcpy(cfg->default_docs[cfg->ndefault_docs++], tok);
+        }
+        return 0;
+    }
+    case K_FLAG:
+        if (*v == '\0' || strcmp(v, "1") == 0 || strcmp(v, "yes") == 0 || strcmp(v, "true") == 0)
+            *(int *)field = 1;
+        else if (strcmp(v, "0") == 0 || strcmp(v, "no") == 0 || strcmp(v, "false") == 0)
+            *(int *)field = 0;
+        else {
+            *why = "expected yes or no";
+            return -1;
+        }
+        return 0;
+    }
+    *why = "unknown kind";
+    return -1;
+}
+
+static const setting_t *find_setting(const char *key, int by_option)
+{
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        const char *name = by_option ? host_settings[i].option : host_settings[i].key;
+        if (name && strcmp(name, key) == 0)
+            return &host_settings[i];
+    }
+    return NULL;
+}
+
+int host_config_read_ini(host_config_t *cfg, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot open the configuration file: %s", path, strerror(errno));
+        return -1;
+    }
+    char dir[HOST_PATH_MAX];
+    plat_path_dirname(path, dir, sizeof dir);
+    snprintf(cfg->config_file, sizeof cfg->config_file, "%s", path);
+
+    /* A listen or filter list in the file replaces the defaults rather than adding to them. */
+    int listens_seen = 0;
+    char line[4096];
+    enum { NONE, SERVER, FILTERS } section = NONE;
+    unsigned lineno = 0;
+    int rc = 0;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        if (!strchr(line, '\n') && !feof(f)) {
+            snprintf(err, errlen, "%s:%u: the line is longer than %lu characters", path, lineno,
+                     (unsigned long)(sizeof line - 2));
+            rc = -1;
+            break;
+        }
+        char *s = trim(line);
+        if (*s == '\0' || *s == ';' || *s == '#')
+            continue;
+        if (*s == '[') {
+            char *close = strchr(s, ']');
+            if (!close || close[1] != '\0') {
+                snprintf(err, errlen, "%s:%u: malformed section header", path, lineno);
+                rc = -1;
+                break;
+            }
+            *close = '\0';
+            if (strcmp(s + 1, "server") == 0)
+                section = SERVER;
+            else if (strcmp(s + 1, "filters") == 0)
+                section = FILTERS;
+            else {
+                snprintf(err, errlen, "%s:%u: [%s]: unknown section (expected [server] or [filters])",
+                         path, lineno, s + 1);
+                rc = -1;
+                break;
+            }
+            continue;
+        }
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            snprintf(err, errlen, "%s:%u: expected key = value", path, lineno);
+            rc = -1;
+            break;
+        }
+        *eq = '\0';
+        char *key = trim(s), *val = trim(eq + 1);
+        const char *why = NULL;
+        if (section == FILTERS) {
+            if (add_filter(cfg, key, dir, val, &why) != 0) {
+                snprintf(err, errlen, "%s:%u: %s: %s", path, lineno, key, why);
+                rc = -1;
+                break;
+            }
+            continue;
+        }
+        if (section != SERVER) {
+            snprintf(err, errlen, "%s:%u: %s: setting outside a section", path, lineno, key);
+            rc = -1;
+            break;
+        }
+        const setting_t *st = find_setting(key, 0);
+        if (!st) {
+            snprintf(err, errlen, "%s:%u: %s: unknown setting", path, lineno, key);
+            rc = -1;
+            break;
+        }
+        if (st->kind == K_LISTEN && !listens_seen) {
+            cfg->nlisten = 0;
+            listens_seen = 1;
+        }
+        if (set_value(cfg, st, val, dir, &why) != 0) {
+            snprintf(err, errlen, "%s:%u: %s: '%s': %s", path, lineno, key, val, why);
+            rc = -1;
+            break;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+int host_config_parse_args(host_config_t *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+    int listens_seen = 0;
+    for (int i = 1; i < argc; i++) {
+        char opt[64];
+        const char *val = NULL;
+        const char *arg = argv[i];
+        const char *eq = strchr(arg, '=');
+        if (eq && strncmp(arg, "--", 2) == 0 && (size_t)(eq - arg) < sizeof opt) {
+            memcpy(opt, arg, (size_t)(eq - arg));
+            opt[eq - arg] = '\0';
+            val = eq + 1;
+        } else {
+            snprintf(opt, sizeof opt, "%s", arg);
+        }
+        if (strcmp(opt, "--help") == 0 || strcmp(opt, "-h") == 0) {
+            cfg->show_help = 1;
+            continue;
+        }
+        if (strcmp(opt, "--version") == 0) {
+            cfg->show_version = 1;
+            continue;
+        }
+        int is_config = strcmp(opt, "--config") == 0 || strcmp(opt, "-c") == 0;
+        const setting_t *st = is_config ? NULL : find_setting(opt, 1);
+        if (!is_config && !st) {
+            snprintf(err, errlen, "command line: %s: unknown option (see --help)", opt);
+            return -1;
+        }
+        if (!val && (is_config || st->kind != K_FLAG)) {
+            if (i + 1 >= argc) {
+                snprintf(err, errlen, "command line: %s: needs a value", opt);
+                return -1;
+            }
+            val = argv[++i];
+        }
+        if (is_config) {
+            if (host_config_read_ini(cfg, val, err, errlen) != 0)
+                return -1;
+            continue;
+        }
+        if (st->kind == K_LISTEN && !listens_seen) {
+            cfg->nlisten = 0;
+            listens_seen = 1;
+        }
+        const char *why = NULL;
+        if (set_value(cfg, st, val ? val : "", NULL, &why) != 0) {
+            snprintf(err, errlen, "command line: %s: '%s': %s", opt, val ? val : "", why);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int host_config_validate(const host_config_t *cfg, char *err, size_t errlen)
+{
+    const char *where = cfg->config_file[0] ? cfg->config_file : "command line";
+    if (cfg->nlisten == 0) {
+        snprintf(err, errlen, "%s: listen: no listener configured", where);
+        return -1;
+    }
+    if (cfg->root[0] == '\0') {
+        snprintf(err, errlen, "%s: root: no site root configured (--root DIR)", where);
+        return -1;
+    }
+    plat_file_info_t info;
+    if (plat_file_stat(cfg->root, &info) != 0 || !info.exists) {
+        snprintf(err, errlen, "%s: root: '%s' does not exist", where, cfg->root);
+        return -1;
+    }
+    if (!info.is_directory) {
+        snprintf(err, errlen, "%s: root: '%s' is not a folder", where, cfg->root);
+        return -1;
+    }
+    if (cfg->ndefault_docs == 0) {
+        snprintf(err, errlen, "%s: default_documents: the list is empty", where);
+        return -1;
+    }
+    return 0;
+}
+
+const char *host_config_usage(void)
+{
+    static char text[4096];
+    if (text[0])
+        return text;
+    size_t n = (size_t)snprintf(text, sizeof text,
+        "usage: isapihost [options]\n"
+        "Serves a site and runs ISAPI filters with IIS semantics.\n"
+        "With no options it reads isapihost.ini beside the executable (the bundled sample\n"
+        "site and filters on 127.0.0.1:8080).\n\n"
+        "  --config FILE  read an INI file ([server] settings, [filters] in load order)\n");
+    for (size_t i = 0; i < NSETTINGS && n < sizeof text; i++) {
+        if (!host_settings[i].option || !host_settings[i].help)
+            continue;
+        n += (size_t)snprintf(text + n, sizeof text - n, "  %s %s\n", host_settings[i].option,
+                              host_settings[i].help);
+    }
+    if (n < sizeof text)
+        snprintf(text + n, sizeof text - n,
+                 "  --help         this text\n  --version      the version\n"
+                 "Every INI setting is described in docs/configuration.md.\n");
+    return text;
+}

@@ -1,0 +1,87 @@
+/*
+ * config.h - the server's configuration: defaults, the command line and the INI file.
+ *
+ * host_config_load() fills a host_config_t from defaults, then the INI file (when --config
+ * names one, or isapihost.ini beside the executable when there are no arguments), then the
+ * command line, which wins. Any error is one line naming the file (or "command line"),
+ * the setting and the reason, written into the caller's buffer; the caller prints it and
+ * exits non-zero. Paths in an INI file are relative to the file's folder.
+ */
+#ifndef HOST_CONFIG_H
+#define HOST_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HOST_MAX_LISTENERS 16
+#define HOST_MAX_FILTERS 64
+#define HOST_MAX_DEFAULT_DOCS 8
+#define HOST_PATH_MAX 1024
+
+typedef enum { HOST_HTTP09_STRICT, HOST_HTTP09_HTTP10 } host_http09_policy_t;
+
+typedef struct {
+    char address[64];   /* "127.0.0.1", "::1", "0.0.0.0" */
+    unsigned port;      /* 0 asks the OS for a free port (tests) */
+    int secure;         /* TLS is terminated in front of this listener */
+} host_listen_t;
+
+typedef struct {
+    char name[64];               /* from the [filters] key, or the file's base name */
+    char path[HOST_PATH_MAX];
+} host_filter_conf_t;
+
+typedef struct {
+    host_listen_t listen[HOST_MAX_LISTENERS];
+    size_t nlisten;
+    host_filter_conf_t filters[HOST_MAX_FILTERS];
+    size_t nfilters;
+    char root[HOST_PATH_MAX];
+    char default_docs[HOST_MAX_DEFAULT_DOCS][64];
+    size_t ndefault_docs;
+    char access_log[HOST_PATH_MAX];   /* W3C log; "" = none, "-" = stdout */
+    char error_log[HOST_PATH_MAX];    /* "" or "-" = stderr */
+    char registry[HOST_PATH_MAX];     /* registry values presented to filters (.reg) */
+    char port_file[HOST_PATH_MAX];    /* write "port\n" per listener once listening (tests) */
+    char server_software[128];
+    host_http09_policy_t http09;
+    uint32_t server_filter_version;
+    unsigned instance_id;
+    unsigned workers;
+    unsigned max_connections;
+    unsigned max_requests_per_connection;
+    size_t max_request_line;
+    size_t max_header_bytes;
+    unsigned max_headers;
+    uint64_t max_body;
+    size_t allocmem_per_connection;
+    unsigned header_timeout_ms;
+    unsigned body_timeout_ms;
+    unsigned keepalive_timeout_ms;
+    unsigned send_timeout_ms;
+    unsigned shutdown_timeout_ms;
+    int verbose;
+    int check_only;
+    int show_help;
+    int show_version;
+    char config_file[HOST_PATH_MAX];  /* the INI file that was read, or "" */
+} host_config_t;
+
+/* Sets every default: 127.0.0.1:8080, workers 16, strict HTTP/0.9, limits. */
+void host_config_defaults(host_config_t *cfg);
+
+/* Reads an INI file into cfg. Returns 0, or -1 with "file:line: setting: reason" in err. */
+int host_config_read_ini(host_config_t *cfg, const char *path, char *err, size_t errlen);
+
+/* Applies the command line (argv[1..]); --config FILE is read where it appears, so later
+ * options override it. Returns 0, or -1 with "command line: option: reason" in err. */
+int host_config_parse_args(host_config_t *cfg, int argc, char **argv, char *err, size_t errlen);
+
+/* Checks values that depend on each other (a root that exists, at least one listener).
+ * Returns 0 or -1 with the message in err. */
+int host_config_validate(const host_config_t *cfg, char *err, size_t errlen);
+
+/* The --help text. */
+const char *host_config_usage(void);
+
+#endif

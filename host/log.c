@@ -1,0 +1,201 @@
+/*
+ * log.c - error log and W3C extended access log (see log.h).
+ *
+ * Each log is a FILE* behind its own mutex; a line is formatted into a stack buffer first
+ * and written with one fwrite, then flushed, so lines from different threads never
+ * interleave and a test or an administrator reading the file sees every line at once.
+ * W3C fields follow IIS: "-" for an empty field, and spaces inside a field written as "+"
+ * (IIS does that for cs(User-Agent)) so every line splits on spaces.
+ */
+#include "log.h"
+#include "os.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct {
+    FILE *f;
+    int owned;
+    plat_mutex_t lock;
+    int ready;
+} host_logfile_t;
+
+static host_logfile_t error_log, access_log;
+static int error_max_level = HOST_LOG_INFO;
+
+static int logfile_open(host_logfile_t *l, const char *path, FILE *dflt, char *err, size_t errlen)
+{
+    if (!l->ready) {
+        plat_mutex_init(&l->lock);
+        l->ready = 1;
+    }
+    if (path[0] == '\0' || strcmp(path, "-") == 0) {
+        l->f = dflt;
+        l->owned = 0;
+        return 0;
+    }
+    l->f = fopen(path, "a");
+    if (!l->f) {
+        snprintf(err, errlen, "%s: cannot open for appending: %s", path, strerror(errno));
+        return -1;
+    }
+    l->owned = 1;
+    return 0;
+}
+
+static void logfile_close(host_logfile_t *l)
+{
+    if (l->f && l->owned)
+        fclose(l->f);
+    l->f = NULL;
+}
+
+static void logfile_write(host_logfile_t *l, const char *line, size_t n)
+{
+    if (!l->ready || !l->f)
+        return;
+    plat_mutex_lock(&l->lock);
+    fwrite(line, 1, n, l->f);
+    fflush(l->f);
+    plat_mutex_unlock(&l->lock);
+}
+
+int host_log_open(const char *path, int max_level, char *err, size_t errlen)
+{
+    error_max_level = max_level;
+    return logfile_open(&error_log, path, stderr, err, errlen);
+}
+
+void host_log_close(void)
+{
+    logfile_close(&error_log);
+}
+
+static void log_line(int level, const char *prefix, const char *fmt, va_list ap)
+{
+    static const char *const names[] = { "error", "warning", "info", "debug" };
+    if (level > error_max_level)
+        return;
+    if (!error_log.ready) {
+        plat_mutex_init(&error_log.lock);
+        error_log.f = stderr;
+        error_log.ready = 1;
+    }
+    char line[2048];
+    plat_tm_t tm;
+    plat_time_utc_now(&tm);
+    int n = snprintf(line, sizeof line, "%04d-%02d-%02d %02d:%02d:%02d isapihost %s: %s",
+                     tm.year, tm.month, tm.day, tm.hour, tm.min, tm.sec,
+                     names[level < 0 ? 0 : level > 3 ? 3 : level], prefix);
+    if (n < 0)
+        return;
+    size_t len = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
+    int m = vsnprintf(line + len, sizeof line - len, fmt, ap);
+    if (m > 0)
+        len += (size_t)m < sizeof line - len ? (size_t)m : sizeof line - len - 1;
+    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+        len--;
+    line[len++] = '\n';
+    logfile_write(&error_log, line, len);
+}
+
+void host_log(int level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_line(level, "", fmt, ap);
+    va_end(ap);
+}
+
+static void log_prefixed(int level, const char *prefix, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_line(level, prefix, fmt, ap);
+    va_end(ap);
+}
+
+void host_log_from_engine(void *ctx, int level, const char *filter, const char *msg)
+{
+    (void)ctx;
+    if (filter) {
+        char prefix[600];
+        snprintf(prefix, sizeof prefix, "filter %s: ", filter);
+        log_prefixed(level, prefix, "%s", msg);
+    } else {
+        log_prefixed(level, "", "%s", msg);
+    }
+}
+
+int host_w3c_open(const char *path, const char *software, char *err, size_t errlen)
+{
+    if (path[0] == '\0')
+        return 0;
+    if (logfile_open(&access_log, path, stdout, err, errlen) != 0)
+        return -1;
+    char head[512];
+    plat_tm_t tm;
+    plat_time_utc_now(&tm);
+    int n = snprintf(head, sizeof head,
+                     "#Software: %s\n#Version: 1.0\n#Date: %04d-%02d-%02d %02d:%02d:%02d\n"
+                     "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port "
+                     "cs-username c-ip cs(User-Agent) sc-status sc-win32-status sc-bytes "
+                     "cs-bytes time-taken\n",
+                     software, tm.year, tm.month, tm.day, tm.hour, tm.min, tm.sec);
+    if (n > 0)
+        logfile_write(&access_log, head, (size_t)n < sizeof head ? (size_t)n : sizeof head - 1);
+    return 0;
+}
+
+void host_w3c_close(void)
+{
+    logfile_close(&access_log);
+}
+
+/* Appends one field: "-" when empty, spaces and control bytes as "+". */
+static size_t put_field(char *out, size_t room, const char *s)
+{
+    size_t n = 0;
+    if (room < 2)
+        return 0;
+    if (!s || !*s) {
+        out[n++] = '-';
+    } else {
+        for (; *s && n + 1 < room; s++)
+            out[n++] = ((unsigned char)*s <= ' ' || *s == 0x7f) ? '+' : *s;
+    }
+    out[n++] = ' ';
+    return n;
+}
+
+void host_w3c_write(const host_w3c_record_t *r)
+{
+    if (!access_log.ready || !access_log.f)
+        return;
+    char line[4096];
+    plat_tm_t tm;
+    plat_time_utc_now(&tm);
+    size_t n = (size_t)snprintf(line, sizeof line, "%04d-%02d-%02d %02d:%02d:%02d ", tm.year,
+                                tm.month, tm.day, tm.hour, tm.min, tm.sec);
+    n += put_field(line + n, sizeof line - n, r->server_ip);
+    n += put_field(line + n, sizeof line - n, r->method);
+    n += put_field(line + n, sizeof line - n, r->uri_stem);
+    n += put_field(line + n, sizeof line - n, r->uri_query);
+    n += (size_t)snprintf(line + n, sizeof line - n, "%u ", r->server_port);
+    n += put_field(line + n, sizeof line - n, r->username);
+    n += put_field(line + n, sizeof line - n, r->client_ip);
+    n += put_field(line + n, sizeof line - n, r->user_agent);
+    if (n < sizeof line)
+        n += (size_t)snprintf(line + n, sizeof line - n, "%u %u %llu %llu %u\n",
+                              (unsigned)r->status, (unsigned)r->win32_status,
+                              (unsigned long long)r->bytes_sent,
+                              (unsigned long long)r->bytes_received,
+                              (unsigned)r->time_taken_ms);
+    if (n >= sizeof line) {
+        n = sizeof line - 1;
+        line[n - 1] = '\n';
+    }
+    logfile_write(&access_log, line, n);
+}

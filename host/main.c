@@ -1,0 +1,131 @@
+/*
+ * main.c - isapihost: configuration, filters, serving, shutdown.
+ *
+ * Order of work, each step ending the process with one clear line on failure:
+ *   1. configuration: defaults, then isapihost.ini beside the build (no arguments) or the
+ *      INI file and options given, then validation;
+ *   2. the logs and the registry values filters read;
+ *   3. the filters, in load order (a filter whose GetFilterVersion declines is skipped
+ *      with a warning, as IIS does; one that cannot be loaded stops the start);
+ *   4. the listeners; --check stops here, successfully;
+ *   5. serving until SIGINT/SIGTERM (or the console's Ctrl+C), then graceful shutdown,
+ *      TerminateFilter and FreeLibrary in reverse load order, exit 0.
+ */
+#include "config.h"
+#include "isapi.h"
+#include "log.h"
+#include "os.h"
+#include "registry.h"
+#include "server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef ISAPIHOST_DEFAULT_CONFIG
+#define ISAPIHOST_DEFAULT_CONFIG ""
+#endif
+#ifndef ISAPIHOST_VERSION
+#define ISAPIHOST_VERSION "0"
+#endif
+
+static host_server_t *running_server;
+
+static void on_shutdown(void *arg)
+{
+    (void)arg;
+    if (running_server)
+        host_server_wake(running_server);
+}
+
+static int fail(const char *msg)
+{
+    fprintf(stderr, "isapihost: %s\n", msg);
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    static host_config_t cfg;
+    char err[1024];
+
+    if (plat_init() != 0)
+        return fail("cannot initialise the platform layer (sockets)");
+    host_config_defaults(&cfg);
+    if (argc == 1 && ISAPIHOST_DEFAULT_CONFIG[0]) {
+        plat_file_info_t info;
+        if (plat_file_stat(ISAPIHOST_DEFAULT_CONFIG, &info) == 0 && info.exists
+            && host_config_read_ini(&cfg, ISAPIHOST_DEFAULT_CONFIG, err, sizeof err) != 0)
+            return fail(err);
+    }
+    if (host_config_parse_args(&cfg, argc, argv, err, sizeof err) != 0)
+        return fail(err);
+    if (cfg.show_help) {
+        fputs(host_config_usage(), stdout);
+        return 0;
+    }
+    if (cfg.show_version) {
+        printf("isapihost %s\n", ISAPIHOST_VERSION);
+        return 0;
+    }
+    if (host_config_validate(&cfg, err, sizeof err) != 0)
+        return fail(err);
+    if (host_log_open(cfg.error_log, cfg.verbose ? HOST_LOG_DEBUG : HOST_LOG_INFO, err,
+                      sizeof err) != 0)
+        return fail(err);
+    if (host_w3c_open(cfg.access_log, cfg.server_software, err, sizeof err) != 0)
+        return fail(err);
+    if (cfg.registry[0] && host_registry_load(cfg.registry, err, sizeof err) != 0)
+        return fail(err);
+
+    isapi_config icfg = {
+        .server_filter_version = cfg.server_filter_version,
+        .alloc_cap = cfg.allocmem_per_connection,
+        .log = host_log_from_engine,
+        .log_ctx = NULL,
+        .server_software = cfg.server_software,
+        .appl_physical_path = cfg.root,
+    };
+    isapi_engine *engine = isapi_engine_create(&icfg);
+    if (!engine)
+        return fail("out of memory");
+    for (size_t i = 0; i < cfg.nfilters; i++) {
+        int rc = isapi_engine_load(engine, cfg.filters[i].path, err, sizeof err);
+        if (rc < 0) {
+            isapi_engine_destroy(engine);
+            return fail(err);
+        }
+    }
+    for (size_t i = 0; i < isapi_engine_filter_count(engine); i++)
+        host_log(HOST_LOG_INFO, "filter %s loaded: \"%s\", flags 0x%08lx",
+                 isapi_engine_filter_path(engine, i), isapi_engine_filter_desc(engine, i),
+                 (unsigned long)isapi_engine_filter_flags(engine, i));
+
+    host_server_t *server;
+    if (host_server_start(&cfg, engine, &server, err, sizeof err) != 0) {
+        isapi_engine_destroy(engine);
+        return fail(err);
+    }
+    if (cfg.check_only) {
+        printf("isapihost: configuration OK: %lu listener(s), %lu filter(s) loaded\n",
+               (unsigned long)cfg.nlisten, (unsigned long)isapi_engine_filter_count(engine));
+        host_server_destroy(server);
+        isapi_engine_destroy(engine);
+        return 0;
+    }
+    running_server = server;
+    plat_shutdown_handler_set(on_shutdown, NULL);
+    int rc = host_server_run(server);
+    running_server = NULL;
+    if (rc != 0) {
+        host_log_close();
+        return 1;   /* filters still running: do not unload them under their feet */
+    }
+    host_server_destroy(server);
+    isapi_engine_destroy(engine);
+    host_log(HOST_LOG_INFO, "stopped");
+    host_w3c_close();
+    host_log_close();
+    plat_cleanup();
+    return 0;
+}

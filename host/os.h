@@ -1,0 +1,342 @@
+/*
+ * os.h - the platform layer: every OS service the host uses, behind one small interface.
+ *
+ * Core code (the .c files in host/ and isapi/) includes this header and nothing
+ * OS-specific. There is one implementation per OS, chosen by the build: host/os_posix.c
+ * (POSIX: epoll on Linux, poll() elsewhere) and win32/os_win32.c (Winsock 2, Win32
+ * threads); host/os_common.c holds the parts that need no OS (HTTP dates, calendar
+ * arithmetic, path joining). The build also defines
+ * PLAT_CONFIG_POSIX or PLAT_CONFIG_WIN32, which picks the config header below; it supplies
+ * the handle types and the capability macros (PLAT_HAVE_*). Shared code tests capabilities,
+ * never OS names.
+ *
+ * Conventions. Functions return 0 (or a count / byte count) on success and a negative
+ * PLAT_E* code on failure. A failing call also records the native error (errno,
+ * WSAGetLastError, GetLastError) for the calling thread; plat_strerror() turns it into text.
+ * Timeouts are in milliseconds: -1 waits forever, 0 does not wait. All functions are
+ * thread-safe unless their comment says otherwise. Strings (paths, addresses) are UTF-8.
+ */
+#ifndef ISAPIHOST_OS_H
+#define ISAPIHOST_OS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(PLAT_CONFIG_WIN32)
+#include "../win32/os_config.h"
+#elif defined(PLAT_CONFIG_POSIX)
+#include "os_config_posix.h"
+#else
+#error "host/os.h: the build must define PLAT_CONFIG_POSIX or PLAT_CONFIG_WIN32"
+#endif
+
+/* The config header must provide these; a build that lacks one does not compile. */
+#if !defined(PLAT_PATH_SEP) || !defined(PLAT_INVALID_SOCKET) || !defined(PLAT_INVALID_FILE) \
+    || !defined(PLAT_HAVE_ZEROCOPY_SEND) || !defined(PLAT_WIN32_NAME_RULES)
+#error "host/os.h: incomplete platform config header"
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- return codes ------------------------------------------------------------------- */
+
+enum {
+    PLAT_OK = 0,
+    PLAT_ERROR = -1,          /* any other failure; plat_strerror() has the native text */
+    PLAT_ETIMEDOUT = -2,      /* the timeout expired before the operation could complete */
+    PLAT_ECONNRESET = -3,     /* the peer reset or aborted the connection (also EPIPE) */
+    PLAT_ECONNREFUSED = -4,
+    PLAT_EADDRINUSE = -5,     /* the address or port is taken (or reserved exclusively) */
+    PLAT_EADDRNOTAVAIL = -6,  /* no such local address */
+    PLAT_EINVAL = -7,         /* a bad argument: address text, path, size */
+    PLAT_ENOENT = -8,         /* no such file or folder */
+    PLAT_EACCES = -9,
+    PLAT_EISDIR = -10,        /* a folder where a file was expected */
+    PLAT_ENOMEM = -11,        /* out of memory or buffers */
+    PLAT_EMFILE = -12,        /* out of descriptors/handles: back off, then retry */
+    PLAT_ENAMETOOLONG = -13,  /* a result does not fit the caller's buffer */
+    PLAT_EIO = -14,           /* a file read failed or the file ended early */
+    PLAT_ENOTSUP = -15
+};
+
+/* Writes a one-line description of `code` into buf (always NUL-terminated, truncated to
+ * len) and returns buf. If `code` is what the calling thread's last failing plat_ call
+ * returned, the text is the OS's own message for the native error (strerror /
+ * FormatMessage) followed by the native number, e.g. "Connection refused (errno 111)";
+ * otherwise a fixed description of the code. */
+char *plat_strerror(int code, char *buf, size_t len);
+
+/* The native error recorded by the calling thread's last failing plat_ call (errno value on
+ * POSIX, a Win32/Winsock error on Windows), or 0. */
+int plat_last_native_error(void);
+
+/* ---- process ------------------------------------------------------------------------ */
+
+/* Call once before anything else, from the main thread. POSIX: ignores SIGPIPE (a peer that
+ * closes early must not kill the server). Windows: WSAStartup 2.2. */
+int plat_init(void);
+void plat_cleanup(void);
+
+uint32_t plat_process_id(void);
+
+/* Number of processors available to this process (at least 1). */
+unsigned plat_cpu_count(void);
+
+/* Registers fn(arg) to run when the process is asked to stop: SIGINT and SIGTERM on POSIX,
+ * the console control events (Ctrl+C, Ctrl+Break, console closed, system shutdown) on
+ * Windows.
+ * Before calling fn, the handler sets the flag read by plat_shutdown_requested().
+ * On POSIX fn runs inside the signal handler: it may only do async-signal-safe things
+ * (store to a lock-free atomic, plat_poller_wakeup()). On Windows it runs on a thread the
+ * system creates. Call once, before starting threads; fn may be NULL (flag only). */
+int plat_shutdown_handler_set(void (*fn)(void *arg), void *arg);
+
+/* 1 once a stop was requested (see above), else 0. Async-signal-safe. */
+int plat_shutdown_requested(void);
+
+/* Asks this process to stop through the same path a user's request takes: POSIX sends
+ * SIGTERM to the process; Windows runs the registered handler on a new thread, as the
+ * console does (a real console event would reach every process on the console). */
+int plat_shutdown_raise(void);
+
+/* ---- sockets ------------------------------------------------------------------------ */
+
+/* plat_socket_t is an int descriptor on POSIX and a SOCKET on Windows (from the config
+ * header); PLAT_INVALID_SOCKET marks "none". Sockets made here are not inherited by child
+ * processes and are non-blocking at the OS level: every wait below is a poll with the
+ * given timeout, so one blocked call never outlives its timeout. */
+
+#define PLAT_ADDRSTRLEN 64
+
+typedef struct plat_endpoint {
+    char addr[PLAT_ADDRSTRLEN];  /* numeric text: "127.0.0.1", "::1" (no brackets) */
+    uint16_t port;
+} plat_endpoint_t;
+
+/* Listens on a numeric IPv4 or IPv6 address ("0.0.0.0", "127.0.0.1", "::", "::1" or
+ * "[::1]") and port. Port 0 picks a free port; *bound_port (may be NULL) receives the port
+ * actually bound. IPv6 listeners are IPv6-only. POSIX sets SO_REUSEADDR (restart while old
+ * connections sit in TIME_WAIT); Windows sets SO_EXCLUSIVEADDRUSE instead, because there
+ * SO_REUSEADDR would let another process bind the same port and steal connections.
+ * Returns 0, PLAT_EINVAL (not a numeric address), PLAT_EADDRINUSE, PLAT_EADDRNOTAVAIL,
+ * PLAT_EACCES, ... The caller owns *out and closes it with plat_sock_close(). */
+int plat_listen(const char *addr, uint16_t port, int backlog, plat_socket_t *out,
+                uint16_t *bound_port);
+
+/* Waits up to timeout_ms for a connection on listening socket ls and accepts it.
+ * peer and local may be NULL. Returns 0 with *out set (caller owns it), PLAT_ETIMEDOUT,
+ * PLAT_ECONNRESET (a client gave up before it was accepted: just call again), PLAT_EMFILE
+ * (out of descriptors: back off, then call again), or another error. Several threads may
+ * accept on one listener. */
+int plat_accept(plat_socket_t ls, int timeout_ms, plat_socket_t *out, plat_endpoint_t *peer,
+                plat_endpoint_t *local);
+
+/* Connects to a numeric address and port within timeout_ms (client side: tests, tools).
+ * Returns 0 with *out set, PLAT_ECONNREFUSED, PLAT_ETIMEDOUT, PLAT_EINVAL, ... */
+int plat_connect(const char *addr, uint16_t port, int timeout_ms, plat_socket_t *out);
+
+/* Receives up to len bytes, waiting up to timeout_ms for the first byte. Returns the number
+ * of bytes (> 0), 0 when the peer closed its sending side (orderly close), PLAT_ETIMEDOUT,
+ * PLAT_ECONNRESET, or another error. */
+ptrdiff_t plat_sock_recv(plat_socket_t s, void *buf, size_t len, int timeout_ms);
+
+/* Sends all len bytes. timeout_ms bounds each wait for buffer space, so a slow but moving
+ * peer never times out and a stalled one does. Returns 0, PLAT_ETIMEDOUT, PLAT_ECONNRESET,
+ * ...; after a failure, how much was sent is unknown and the connection should be closed. */
+int plat_sock_send_all(plat_socket_t s, const void *buf, size_t len, int timeout_ms);
+
+/* Sends len bytes of file f from offset off, like plat_sock_send_all. Without a copy when
+ * PLAT_HAVE_ZEROCOPY_SEND is 1 (sendfile), else through a small buffer. Returns 0,
+ * PLAT_EIO if the file ends before off + len or cannot be read, or a socket error. */
+int plat_sock_send_file(plat_socket_t s, plat_file_t f, uint64_t off, uint64_t len,
+                        int timeout_ms);
+
+/* Waits up to timeout_ms until s is readable: data is pending, the peer closed, or an error
+ * is pending (the next recv reports which). With timeout 0 it answers "is data pending?"
+ * without blocking. Returns 1 readable, 0 not readable within the timeout, or an error. */
+int plat_sock_wait_readable(plat_socket_t s, int timeout_ms);
+
+/* Half-closes: no more sends; the peer reads end-of-stream after the pending data. */
+int plat_sock_shutdown_write(plat_socket_t s);
+
+/* Disables Nagle's algorithm when on is non-zero. */
+int plat_sock_set_nodelay(plat_socket_t s, int on);
+
+/* Closes s. Ignores PLAT_INVALID_SOCKET. Remove s from any poller first. */
+void plat_sock_close(plat_socket_t s);
+
+/* ---- poller: many idle sockets, one waiting thread ----------------------------------- */
+
+/* A poller watches sockets for readability on behalf of one thread (its owner), which calls
+ * plat_poller_wait() and plat_poller_remove(). Interest is one-shot: once wait reports a
+ * socket (readable, closed by the peer, or in error), the poller stops watching it; call
+ * plat_poller_add() again to watch it again. Any thread may call plat_poller_add() and
+ * plat_poller_wakeup(); both make a blocked wait notice promptly. A watched socket costs a
+ * few bytes here and no thread. Backend: epoll when PLAT_HAVE_EPOLL, else poll() (POSIX)
+ * or WSAPoll (Windows), with the wakeup delivered through a pipe or loopback socket pair. */
+typedef struct plat_poller plat_poller_t;
+
+/* Returns 0 with *out set (caller owns it), PLAT_ENOMEM, PLAT_EMFILE, ... */
+int plat_poller_create(plat_poller_t **out);
+
+/* Frees the poller. Sockets still watched are not closed. Owner thread only. */
+void plat_poller_destroy(plat_poller_t *p);
+
+/* Watches s (once) for readability; wait() will return `user` for it. user must not be
+ * NULL. s must not be watched already. Any thread. Returns 0, PLAT_ENOMEM, ... */
+int plat_poller_add(plat_poller_t *p, plat_socket_t s, void *user);
+
+/* Stops watching s. Returns 0 also when s was not watched (e.g. already reported).
+ * Owner thread only; call it before closing a socket that is still watched. */
+int plat_poller_remove(plat_poller_t *p, plat_socket_t s);
+
+/* Waits up to timeout_ms for watched sockets to become ready and stores up to max of their
+ * user pointers in ready[]. Returns how many (0 after a timeout or a wakeup: the caller
+ * then checks its own queues and flags) or an error. Ready sockets beyond max stay watched
+ * and are returned by the next call. Owner thread only. */
+int plat_poller_wait(plat_poller_t *p, int timeout_ms, void **ready, int max);
+
+/* Makes the current or next plat_poller_wait() return promptly. Any thread; also
+ * async-signal-safe on POSIX (one write to a pipe). Wakeups coalesce. */
+int plat_poller_wakeup(plat_poller_t *p);
+
+/* ---- threads ------------------------------------------------------------------------ */
+
+typedef struct plat_thread plat_thread_t;
+
+/* Starts fn(arg) on a new thread. Returns 0 with *out set, or an error. */
+int plat_thread_create(plat_thread_t **out, void (*fn)(void *arg), void *arg);
+
+/* Waits for the thread to finish and frees *t. Returns 0 or an error. */
+int plat_thread_join(plat_thread_t *t);
+
+void plat_sleep_ms(unsigned ms);
+
+/* plat_mutex_t and plat_cond_t come from the config header; they are plain structures that
+ * may be embedded anywhere and must be initialised before use. The mutex is not recursive.
+ * Thread-local storage: use C11 _Thread_local. Atomics: use C11 <stdatomic.h>. */
+int plat_mutex_init(plat_mutex_t *m);
+void plat_mutex_destroy(plat_mutex_t *m);
+void plat_mutex_lock(plat_mutex_t *m);
+void plat_mutex_unlock(plat_mutex_t *m);
+
+int plat_cond_init(plat_cond_t *c);
+void plat_cond_destroy(plat_cond_t *c);
+void plat_cond_signal(plat_cond_t *c);
+void plat_cond_broadcast(plat_cond_t *c);
+
+/* Atomically unlocks m and waits for a signal, at most timeout_ms (-1: forever), then
+ * locks m again. Returns 0 when woken (possibly spuriously: re-check the predicate) or
+ * PLAT_ETIMEDOUT. The timeout runs on the monotonic clock. */
+int plat_cond_wait(plat_cond_t *c, plat_mutex_t *m, int timeout_ms);
+
+/* ---- time --------------------------------------------------------------------------- */
+
+/* Milliseconds on a clock that never goes backwards (arbitrary origin). */
+uint64_t plat_time_mono_ms(void);
+
+/* Wall clock: milliseconds since 1970-01-01 00:00:00 UTC. */
+int64_t plat_time_unix_ms(void);
+
+/* A UTC calendar time. */
+typedef struct plat_tm {
+    int year;    /* e.g. 1994 */
+    int month;   /* 1..12 */
+    int day;     /* 1..31 */
+    int hour;    /* 0..23 */
+    int min;     /* 0..59 */
+    int sec;     /* 0..59 */
+    int msec;    /* 0..999 */
+    int wday;    /* 0 = Sunday .. 6 */
+} plat_tm_t;
+
+/* Breaks a Unix time in milliseconds down into UTC (any int64 value; negative is before
+ * 1970). */
+void plat_time_utc_from_ms(int64_t unix_ms, plat_tm_t *out);
+
+/* The current UTC time broken down (for the W3C log's date and time fields). */
+void plat_time_utc_now(plat_tm_t *out);
+
+/* Unix seconds for a UTC calendar time (msec and wday are ignored). Fields outside their
+ * ranges give PLAT_EINVAL; otherwise 0 with *out set. */
+int plat_time_utc_to_unix(const plat_tm_t *tm, int64_t *out);
+
+/* Length of an IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT", without the NUL. */
+#define PLAT_HTTP_DATE_LEN 29
+
+/* Formats unix_sec as an RFC 7231 IMF-fixdate into buf (at least PLAT_HTTP_DATE_LEN + 1
+ * bytes). Returns buf. */
+char *plat_http_date_format(int64_t unix_sec, char *buf);
+
+/* Parses an RFC 7231 IMF-fixdate (len bytes, no NUL needed; surrounding spaces and tabs
+ * allowed), as sent in If-Modified-Since. The obsolete RFC 850 and asctime forms are
+ * refused with PLAT_EINVAL (a server that does not understand a date ignores the header).
+ * Returns 0 with *unix_sec set, or PLAT_EINVAL. */
+int plat_http_date_parse(const char *s, size_t len, int64_t *unix_sec);
+
+/* ---- files and paths ---------------------------------------------------------------- */
+
+/* plat_file_t is an int descriptor on POSIX and a HANDLE on Windows (from the config
+ * header); PLAT_INVALID_FILE marks "none". */
+
+typedef struct plat_file_info {
+    int exists;         /* 0: nothing at that path (other fields 0) */
+    int is_directory;
+    uint64_t size;      /* bytes (files) */
+    int64_t mtime;      /* last write, Unix seconds UTC */
+} plat_file_info_t;
+
+/* Opens a file for reading. Others may keep reading, writing, renaming and deleting it
+ * meanwhile. Returns 0 with *out set (caller owns it), PLAT_ENOENT, PLAT_EACCES,
+ * PLAT_EISDIR (a folder), PLAT_EMFILE, ... */
+int plat_file_open(const char *path, plat_file_t *out);
+
+/* Information about an open file. Returns 0 or an error. */
+int plat_file_info(plat_file_t f, plat_file_info_t *info);
+
+/* Information about a path without opening it. Returns 0 (with info->exists = 0 when
+ * nothing is there) or an error such as PLAT_EACCES. */
+int plat_file_stat(const char *path, plat_file_info_t *info);
+
+/* Reads up to len bytes at offset off without moving any shared file position, so threads
+ * may share f. Returns the number of bytes read (0 at or past the end) or an error. */
+ptrdiff_t plat_file_pread(plat_file_t f, void *buf, size_t len, uint64_t off);
+
+/* Closes f. Ignores PLAT_INVALID_FILE. */
+void plat_file_close(plat_file_t f);
+
+/* Joins a site root and a URL path ("/docs/a.html", '/'-separated, already decoded and
+ * normalised by the caller) into a file path with PLAT_PATH_SEP between the parts, no
+ * doubled separator, and the URL's '/' turned into PLAT_PATH_SEP. As a last line of
+ * defence it refuses (PLAT_EINVAL) an empty root and any rel segment that could name a
+ * file outside the root or a different file than it seems: ".." everywhere; where
+ * PLAT_WIN32_NAME_RULES is 1 also ':' (drive letters, alternate data streams such as
+ * "a.asp::$DATA"), '\\', a trailing dot or space (Windows drops them, so "a.asp." opens
+ * "a.asp"), the characters <>"|?* and device names (CON, NUL, COM1, ...). Returns the
+ * length of the result, or PLAT_ENAMETOOLONG if it does not fit outlen bytes with its
+ * NUL. */
+int plat_path_join(char *out, size_t outlen, const char *root, const char *rel);
+
+/* 1 if path is absolute ("/x"; Windows: "C:\x", "C:/x", "\\server\share", "\x"), else 0. */
+int plat_path_is_absolute(const char *path);
+
+/* Writes the folder part of path into out: "a/b.ini" -> "a", "b.ini" -> ".", "/b" -> "/"
+ * (Windows also splits at '\\' and keeps "C:\"). Returns its length, or
+ * PLAT_ENAMETOOLONG if it does not fit outlen bytes with its NUL. */
+int plat_path_dirname(const char *path, char *out, size_t outlen);
+
+/* ---- internal: shared by os_common.c and the platform file ---------------------- */
+
+/* The fixed description of a PLAT_E* code ("connection reset", ...). */
+const char *plat__code_text(int code);
+
+/* 1 if the URL path segment seg[0..n) may name a file under a site root on this OS. */
+int plat__path_segment_ok(const char *seg, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

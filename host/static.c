@@ -1,0 +1,385 @@
+/*
+ * static.c - URL path decoding and static files.
+ *
+ * host_url_path() is the one place a request-target becomes a file-system-bound path. It
+ * decodes percent escapes once, refuses what could name a different file than it seems
+ * (encoded slashes, backslashes, NUL and control bytes, invalid or overlong UTF-8 such as
+ * %C0%AE), and resolves dot segments on the decoded text, refusing a path that climbs above
+ * the root. plat_path_join() then refuses whatever the OS itself would misread (device
+ * names and trailing dots on Windows), so two independent checks stand between a URL and
+ * the disk.
+ *
+ * host_static_respond() only decides: it sets the status, the content headers on the
+ * request model's response list (where SEND_RESPONSE filters see and edit them) and a body
+ * descriptor; http1.c serialises and sends. Files are opened here and closed by
+ * host_body_free() after the body was sent.
+ */
+#include "static.h"
+#include "mime.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void host_body_free(host_body_t *b)
+{
+    if (b->file != PLAT_INVALID_FILE)
+        plat_file_close(b->file);
+    b->file = PLAT_INVALID_FILE;
+    free(b->mem);
+    b->mem = NULL;
+    b->mem_len = 0;
+    b->offset = b->length = 0;
+}
+
+static int hexval(int ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+/* Strict UTF-8 check: no overlong forms, no surrogates, nothing above U+10FFFF. */
+static int utf8_valid(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len;
+        uint32_t cp;
+        if (c >= 0xC2 && c <= 0xDF) {
+            len = 2;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            len = 3;
+            cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            len = 4;
+            cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        if (i + len > n)
+            return 0;
+        for (size_t k = 1; k < len; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF)))
+            || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+            return 0;
+        i += len;
+    }
+    return 1;
+}
+
+int host_url_path(const char *target, char *out, size_t outlen, const char **query)
+{
+    const char *p = target;
+    /* absolute-form: skip "scheme://authority" */
+    const char *colon = strchr(p, ':');
+    const char *slash = strchr(p, '/');
+    if (colon && (!slash || colon < slash) && colon[1] == '/' && colon[2] == '/') {
+        p = strchr(colon + 3, '/');
+        if (!p)
+            p = "/";
+    }
+    const char *q = strchr(p, '?');
+    size_t plen = q ? (size_t)(q - p) : strlen(p);
+    if (query)
+        *query = q ? q + 1 : "";
+    if (plen == 0 || p[0] != '/')
+        return 400;
+
+    /* percent-decode into out */
+    size_t n = 0;
+    for (size_t i = 0; i < plen; i++) {
+        int ch = (unsigned char)p[i];
+        if (ch == '%') {
+            if (i + 2 >= plen)
+                return 400;
+            int hi = hexval((unsigned char)p[i + 1]), lo = hexval((unsigned char)p[i + 2]);
+            if (hi < 0 || lo < 0)
+                return 400;
+            ch = hi * 16 + lo;
+            i += 2;
+            /* Why: an encoded slash would let "/a%2F..%2Fb" pass the segment checks below
+             * as one segment and then be split by the OS; IIS refuses it too. */
+            if (ch == '/')
+                return 400;
+        }
+        if (ch < 0x20 || ch == 0x7f || ch == '\\')
+            return 400;
+        if (n + 2 >= outlen)
+            return 414;
+        out[n++] = (char)ch;
+    }
+    out[n] = '\0';
+    if (!utf8_valid((const unsigned char *)out, n))
+        return 400;
+
+    /* Resolve segments in place: the result is never longer than the input. Empty
+     * segments ("//") are dropped, "." is dropped, ".." removes the segment before it and
+     * is refused at the root. The result ends in '/' when the path named a folder. */
+    size_t w = 0, r = 0;
+    int trailing = 0;
+    while (r < n) {
+        size_t seg = r + 1, end = seg;
+        while (end < n && out[end] != '/')
+            end++;
+        size_t len = end - seg;
+        int last = end >= n;
+        trailing = 0;
+        if (len == 0 || (len == 1 && out[seg] == '.')) {
+            trailing = last;
+        } else if (len == 2 && out[seg] == '.' && out[seg + 1] == '.') {
+            if (w == 0)
+                return 400;
+            while (w > 0 && out[w - 1] != '/')
+                w--;
+            w--;
+            trailing = last;
+        } else {
+            memmove(out + w, out + r, end - r);
+            w += end - r;
+        }
+        r = end;
+    }
+    if (w == 0 || trailing)
+        out[w++] = '/';
+    out[w] = '\0';
+    return 0;
+}
+
+static const struct { int code; const char *text; } host_reasons[] = {
+    { 100, "Continue" }, { 200, "OK" }, { 201, "Created" }, { 204, "No Content" },
+    { 206, "Partial Content" }, { 301, "Moved Permanently" }, { 302, "Found" },
+    { 304, "Not Modified" }, { 307, "Temporary Redirect" }, { 400, "Bad Request" },
+    { 401, "Unauthorized" }, { 403, "Forbidden" }, { 404, "Not Found" },
+    { 405, "Method Not Allowed" }, { 408, "Request Timeout" }, { 411, "Length Required" },
+    { 413, "Payload Too Large" }, { 414, "URI Too Long" },
+    { 416, "Range Not Satisfiable" }, { 417, "Expectation Failed" },
+    { 431, "Request Header Fields Too Large" }, { 500, "Internal Server Error" },
+    { 501, "Not Implemented" }, { 503, "Service Unavailable" },
+    { 505, "HTTP Version Not Supported" },
+};
+
+const char *host_reason(int status)
+{
+    for (size_t i = 0; i < sizeof host_reasons / sizeof host_reasons[0]; i++)
+        if (host_reasons[i].code == status)
+            return host_reasons[i].text;
+    return "Unknown";
+}
+
+static void set_status(isapi_request *req, int status)
+{
+    req->status = (DWORD)status;
+    isapi_str_set(&req->reason, host_reason(status), (size_t)-1);
+}
+
+static void set_length(isapi_request *req, uint64_t n)
+{
+    char num[24];
+    snprintf(num, sizeof num, "%llu", (unsigned long long)n);
+    isapi_headers_set(&req->resp_headers, "Content-Length", num);
+}
+
+void host_error_page(isapi_request *req, int status, host_body_t *body)
+{
+    const char *reason = host_reason(status);
+    host_body_free(body);
+    set_status(req, status);
+    char page[512];
+    int n = snprintf(page, sizeof page,
+                     "<html><head><title>%d %s</title></head>"
+                     "<body><h1>%d %s</h1></body></html>\r\n",
+                     status, reason, status, reason);
+    body->mem = malloc((size_t)n);
+    if (body->mem) {
+        memcpy(body->mem, page, (size_t)n);
+        body->mem_len = (size_t)n;
+    }
+    isapi_headers_set(&req->resp_headers, "Content-Type", "text/html");
+    set_length(req, body->mem_len);
+}
+
+/* Parses a single "bytes=a-b" range against `total`. Returns 1 and the range, 0 to ignore
+ * the header (several ranges, other units, malformed: RFC 9110 lets a server serve the
+ * whole file), -1 when it cannot be satisfied (416). */
+static int parse_range(const char *v, uint64_t total, uint64_t *off, uint64_t *len)
+{
+    if (strncmp(v, "bytes=", 6) != 0)
+        return 0;
+    v += 6;
+    if (strchr(v, ','))
+        return 0;
+    char *end;
+    if (*v == '-') {
+        if (v[1] < '0' || v[1] > '9')
+            return 0;
+        unsigned long long suffix = strtoull(v + 1, &end, 10);
+        if (*end != '\0')
+            return 0;
+        if (suffix == 0 || total == 0)
+            return -1;
+        if (suffix > total)
+            suffix = total;
+        *off = total - suffix;
+        *len = suffix;
+        return 1;
+    }
+    if (*v < '0' || *v > '9')
+        return 0;
+    unsigned long long first = strtoull(v, &end, 10);
+    if (*end != '-')
+        return 0;
+    unsigned long long last;
+    if (end[1] == '\0') {
+        last = total ? total - 1 : 0;
+    } else {
+        if (end[1] < '0' || end[1] > '9')
+            return 0;
+        last = strtoull(end + 1, &end, 10);
+        if (*end != '\0' || last < first)
+            return 0;
+    }
+    if (first >= total)
+        return -1;
+    if (last >= total)
+        last = total - 1;
+    *off = first;
+    *len = last - first + 1;
+    return 1;
+}
+
+/* Opens a regular file for the body and sets the content headers. Returns 0, or the error
+ * status. */
+static int serve_file(isapi_request *req, host_method_t method, const char *physical,
+                      host_body_t *body)
+{
+    plat_file_t f;
+    int rc = plat_file_open(physical, &f);
+    if (rc == PLAT_ENOENT || rc == PLAT_EISDIR)
+        return 404;
+    if (rc == PLAT_EACCES)
+        return 403;
+    if (rc != 0)
+        return 500;
+    plat_file_info_t info;
+    if (plat_file_info(f, &info) != 0 || info.is_directory) {
+        plat_file_close(f);
+        return 404;
+    }
+    char date[PLAT_HTTP_DATE_LEN + 1];
+    plat_http_date_format(info.mtime, date);
+    isapi_headers_set(&req->resp_headers, "Content-Type", host_mime_type(physical));
+    isapi_headers_set(&req->resp_headers, "Last-Modified", date);
+    isapi_headers_set(&req->resp_headers, "Accept-Ranges", "bytes");
+
+    const char *ims = isapi_headers_find(&req->headers, "If-Modified-Since");
+    int64_t since;
+    if (ims && plat_http_date_parse(ims, strlen(ims), &since) == 0 && info.mtime <= since) {
+        plat_file_close(f);
+        set_status(req, 304);
+        isapi_headers_del(&req->resp_headers, "Content-Type");
+        return 0;
+    }
+
+    uint64_t off = 0, len = info.size;
+    const char *range = isapi_headers_find(&req->headers, "Range");
+    /* Why: a Range with If-Range asks for a range only if the file is unchanged; serving
+     * the whole file is always a correct answer to it. */
+    if (range && !isapi_headers_find(&req->headers, "If-Range")) {
+        int r = parse_range(range, info.size, &off, &len);
+        if (r < 0) {
+            plat_file_close(f);
+            char cr[48];
+            snprintf(cr, sizeof cr, "bytes */%llu", (unsigned long long)info.size);
+            host_error_page(req, 416, body);
+            isapi_headers_set(&req->resp_headers, "Content-Range", cr);
+            return 0;
+        }
+        if (r > 0) {
+            char cr[80];
+            snprintf(cr, sizeof cr, "bytes %llu-%llu/%llu", (unsigned long long)off,
+                     (unsigned long long)(off + len - 1), (unsigned long long)info.size);
+            isapi_headers_set(&req->resp_headers, "Content-Range", cr);
+            set_status(req, 206);
+        } else {
+            off = 0;
+            len = info.size;
+            set_status(req, 200);
+        }
+    } else {
+        set_status(req, 200);
+    }
+    set_length(req, len);
+    if (method == HOST_METHOD_HEAD) {
+        plat_file_close(f);
+        return 0;
+    }
+    body->file = f;
+    body->offset = off;
+    body->length = len;
+    return 0;
+}
+
+void host_static_respond(const host_config_t *cfg, isapi_request *req, host_method_t method,
+                         const char *url_path, const char *physical, host_body_t *body)
+{
+    if (method != HOST_METHOD_GET && method != HOST_METHOD_HEAD) {
+        host_error_page(req, method == HOST_METHOD_OTHER ? 501 : 405, body);
+        if (method != HOST_METHOD_OTHER)
+            isapi_headers_set(&req->resp_headers, "Allow", "GET, HEAD");
+        return;
+    }
+    plat_file_info_t info;
+    if (plat_file_stat(physical, &info) != 0 || !info.exists) {
+        host_error_page(req, 404, body);
+        return;
+    }
+    int status;
+    if (info.is_directory) {
+        size_t ulen = strlen(url_path);
+        if (ulen == 0 || url_path[ulen - 1] != '/') {
+            /* Why: IIS answers a folder URL without its slash with a redirect to the
+             * slashed URL, so relative links in the default document resolve. */
+            const char *q = strchr(req->url ? req->url : "", '?');
+            char *loc = malloc(ulen + 2 + (q ? strlen(q) : 0));
+            host_error_page(req, 301, body);
+            if (loc) {
+                sprintf(loc, "%s/%s", url_path, q ? q : "");
+                isapi_headers_set(&req->resp_headers, "Location", loc);
+                free(loc);
+            }
+            return;
+        }
+        char doc[HOST_PATH_MAX + 80];
+        for (size_t i = 0; i < cfg->ndefault_docs; i++) {
+            if (plat_path_join(doc, sizeof doc, physical, cfg->default_docs[i]) < 0)
+                continue;
+            plat_file_info_t di;
+            if (plat_file_stat(doc, &di) == 0 && di.exists && !di.is_directory) {
+                status = serve_file(req, method, doc, body);
+                if (status)
+                    host_error_page(req, status, body);
+                return;
+            }
+        }
+        host_error_page(req, 403, body);
+        return;
+    }
+    status = serve_file(req, method, physical, body);
+    if (status)
+        host_error_page(req, status, body);
+}

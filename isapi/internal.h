@@ -1,0 +1,151 @@
+/*
+ * internal.h - the engine's private structures and the functions its files share.
+ * Nothing outside isapi/ (and its unit tests) includes this header.
+ */
+#ifndef ISAPI_INTERNAL_H
+#define ISAPI_INTERNAL_H
+
+#include "isapi.h"
+
+/* Notification slots: one ordered call list per slot (notify.c). */
+enum isapi__notif {
+    ISAPI__N_READ_RAW, ISAPI__N_PREPROC, ISAPI__N_URL_MAP, ISAPI__N_AUTHENT,
+    ISAPI__N_AUTH_COMPLETE, ISAPI__N_ACCESS_DENIED, ISAPI__N_SEND_RESPONSE,
+    ISAPI__N_SEND_RAW, ISAPI__N_END_OF_REQUEST, ISAPI__N_LOG, ISAPI__N_END_OF_NET_SESSION,
+    ISAPI__N_COUNT
+};
+
+/* Every notification bit a filter may register; anything else in dwFlags is ignored. */
+#define ISAPI__NOTIFY_ALL (SF_NOTIFY_READ_RAW_DATA | SF_NOTIFY_PREPROC_HEADERS | \
+    SF_NOTIFY_URL_MAP | SF_NOTIFY_AUTHENTICATION | SF_NOTIFY_AUTH_COMPLETE | \
+    SF_NOTIFY_ACCESS_DENIED | SF_NOTIFY_SEND_RESPONSE | SF_NOTIFY_SEND_RAW_DATA | \
+    SF_NOTIFY_END_OF_REQUEST | SF_NOTIFY_LOG | SF_NOTIFY_END_OF_NET_SESSION)
+#define ISAPI__PORTS (SF_NOTIFY_SECURE_PORT | SF_NOTIFY_NONSECURE_PORT)
+
+typedef BOOL  (WINAPI *isapi__gfv_fn)(HTTP_FILTER_VERSION *);
+typedef DWORD (WINAPI *isapi__hfp_fn)(HTTP_FILTER_CONTEXT *, DWORD, LPVOID);
+typedef BOOL  (WINAPI *isapi__term_fn)(DWORD);
+
+typedef struct isapi__filter {
+    char *path;
+    char desc[SF_MAX_FILTER_DESC_LEN];
+    HMODULE module;
+    isapi__gfv_fn get_filter_version;
+    isapi__hfp_fn proc;
+    isapi__term_fn terminate;
+    DWORD flags;        /* normalised: notification bits | port bits | one order bit */
+    int rank;           /* position in the global call order, 0 = called first */
+} isapi__filter;
+
+struct isapi_engine {
+    DWORD server_filter_version;
+    size_t alloc_cap;
+    isapi_log_fn log;
+    void *log_ctx;
+    char *server_software;
+    char *appl_physical_path;
+    isapi__filter *filters;     /* load order */
+    size_t nfilters;
+    /* [secure][notification] -> filter indices in call order (SEND_RAW reversed) */
+    size_t *lists[2][ISAPI__N_COUNT];
+    size_t nlist[2][ISAPI__N_COUNT];
+    volatile LONG inflight;     /* filter calls in progress */
+};
+
+/* One per (connection, filter). `fc` is what the filter sees; fc.ServerContext points back
+ * here so every callback knows its connection and its caller. */
+typedef struct isapi__slot {
+    HTTP_FILTER_CONTEXT fc;
+    isapi_conn *conn;
+    size_t filter;
+    DWORD disabled;             /* DISABLE_NOTIFICATIONS mask for the current request */
+} isapi__slot;
+
+typedef struct isapi__block {
+    struct isapi__block *next;
+} isapi__block;
+
+struct isapi_conn {
+    isapi_engine *e;
+    void *host;
+    const isapi_ops *ops;
+    char *local_addr, *local_port, *remote_addr, *remote_port, *server_name;
+    int secure;
+    DWORD instance_id;
+    isapi__slot *slots;         /* indexed like e->filters */
+
+    isapi__block *blocks;       /* AllocMem arena */
+    size_t alloc_used;
+
+    /* the current request */
+    isapi_request req;
+    int have_req;
+    int req_parsed;             /* PREPROC_HEADERS was raised: request variables exist */
+    int in_preproc;             /* inside the PREPROC_HEADERS chain */
+    char *url_before_preproc;   /* URL variable during the PREPROC_HEADERS chain */
+    char *added;                /* AddResponseHeaders text, CRLF-terminated lines */
+    char *denial;               /* SF_REQ_ADD_HEADERS_ON_DENIAL text */
+    int resp_sent;              /* SEND_RESPONSE raised: no more AddResponseHeaders */
+    int ssrh_done;              /* SF_REQ_SEND_RESPONSE_HEADER used */
+    int output_dead;            /* response output stopped: drop everything */
+    isapi_rc dead_rc;
+    int must_close;
+    DWORD send_error;
+    DWORD filter_error;
+    int proxy;                  /* SF_REQ_SET_PROXY_INFO */
+    char *log_copy[6];
+
+    /* READ_RAW_DATA state */
+    unsigned char *rbuf;
+    size_t rcap;
+    unsigned char *pending;     /* buffer kept for the filter that returned READ_NEXT */
+    size_t npending;
+    size_t read_next_at;        /* list position of that filter, or (size_t)-1 */
+    DWORD next_read_size;
+
+    /* which filter call is running (saved and restored around nested calls) */
+    DWORD cur_notif;
+    isapi__slot *cur_slot;
+    int closing;
+};
+
+/* The one function through which every call into filter code goes (notify.c). kind:
+ * 0 = GetFilterVersion(pv), 1 = HttpFilterProc(slot, notif, pv), 2 = TerminateFilter.
+ * Returns the filter's return value; for HttpFilterProc an SF_STATUS_REQ_ERROR also
+ * records GetLastError() in the connection. */
+enum { ISAPI__CALL_VERSION, ISAPI__CALL_PROC, ISAPI__CALL_TERMINATE };
+DWORD isapi__invoke(isapi_engine *e, isapi__filter *f, isapi__slot *s, int kind,
+                    DWORD notif, void *pv);
+
+/* notify.c */
+int isapi__build_lists(isapi_engine *e);   /* 0, or -1 (out of memory, lists unchanged) */
+isapi_rc isapi__walk(isapi_conn *c, int ni, void *pv, size_t from, int limit,
+                     size_t *stopped_at);
+
+/* callbacks.c: the function pointers handed to filters */
+void isapi__init_context(isapi_conn *c, isapi__slot *s, size_t filter);
+void isapi__fill_preproc(HTTP_FILTER_PREPROC_HEADERS *p);
+void isapi__fill_send_response(HTTP_FILTER_SEND_RESPONSE *p);
+void isapi__fill_auth_complete(HTTP_FILTER_AUTH_COMPLETE_INFO *p);
+BOOL isapi__size_result(const char *value, size_t len, void *buf, DWORD *size);
+
+/* headers.c */
+int isapi__ieq(const char *a, const char *b);
+int isapi__ieqn(const char *a, size_t alen, const char *b, size_t blen);
+char *isapi__strndup(const char *s, size_t n);
+int isapi__append(char **dst, const char *text);
+int isapi__check_header_text(const char *text);
+
+/* arena.c */
+void *isapi__arena_alloc(isapi_conn *c, DWORD cb);
+void isapi__arena_free(isapi_conn *c);
+
+/* loader.c */
+void isapi__log(isapi_engine *e, const isapi_conn *c, int level, const char *filter,
+                const char *fmt, ...);
+void isapi__error_text(DWORD code, char *buf, size_t len);
+
+/* servervars.c */
+int isapi__normalize_url(char *url);
+
+#endif

@@ -1,0 +1,337 @@
+/*
+ * isapi.h - the ISAPI filter engine: the public API the host (host/) uses.
+ *
+ * The engine loads filter DLLs, owns one HTTP_FILTER_CONTEXT per (connection, filter),
+ * raises notifications in IIS order and implements every callback a filter can make. It is
+ * written in the Win32 dialect (windows.h, httpfilt.h) and knows no sockets and no HTTP
+ * framing: the host parses requests into an isapi_request, raises the notifications through
+ * the isapi_notify_* functions below at the points of its pipeline, and supplies a small
+ * table of operations (isapi_ops) for the things only it can do: put bytes on the wire and
+ * serialise a response header block.
+ *
+ * The engine owns the protocol-neutral request model (isapi_request, isapi_headers) and
+ * computes every server variable from it, so ISAPI semantics live in one place and can be
+ * unit-tested without sockets (docs/semantics.md, "Who owns the request model").
+ *
+ * Threads: isapi_engine_* load/unload functions run on one thread before the first and after
+ * the last connection. Everything else is per connection and strictly sequential for one
+ * connection (IIS's model); different connections may be driven concurrently.
+ *
+ * Strings handed to the engine are copied unless a comment says otherwise. Functions that
+ * return `int` return 0 on success and -1 on failure (out of memory) unless documented.
+ */
+#ifndef ISAPI_ISAPI_H
+#define ISAPI_ISAPI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <windows.h>
+#include <httpfilt.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ======================================================================================
+ * Header lists
+ * ==================================================================================== */
+
+/* One header line. `name` is stored in its original case and WITHOUT the colon. */
+typedef struct isapi_header {
+    char *name;
+    char *value;
+} isapi_header;
+
+/* An ordered list of headers (request or response). Zero-initialise it before use
+ * (`isapi_headers h = {0};`); isapi_headers_clear() frees everything. Names are matched
+ * case-insensitively over their full length, never by prefix (KB 872953); a trailing colon
+ * on a lookup name is ignored. */
+typedef struct isapi_headers {
+    isapi_header *v;
+    size_t n, cap;
+} isapi_headers;
+
+/* Appends one instance (never replaces). `nlen`/`vlen` may be (size_t)-1 for NUL-terminated
+ * strings. Returns 0, or -1 when out of memory. */
+int  isapi_headers_add(isapi_headers *h, const char *name, size_t nlen,
+                       const char *value, size_t vlen);
+/* Replaces every instance of `name` with one line carrying `value` at the position of the
+ * first instance, or appends it when absent. Returns 0 or -1 (out of memory). */
+int  isapi_headers_set(isapi_headers *h, const char *name, const char *value);
+/* Removes every instance of `name`; returns how many were removed. */
+size_t isapi_headers_del(isapi_headers *h, const char *name);
+/* First instance's value, or NULL when absent. Valid until the list changes. */
+const char *isapi_headers_find(const isapi_headers *h, const char *name);
+/* All instances joined with ", " into a new malloc'ed string the caller frees, or NULL when
+ * the header is absent (or out of memory: then *oom is set to 1 if oom is not NULL). */
+char *isapi_headers_get_joined(const isapi_headers *h, const char *name, int *oom);
+/* Parses "Name: value\r\n..." text (LF alone accepted, an empty line ends it) and appends
+ * each line. Returns 0, -1 out of memory, -2 when a line has no colon (lines before it
+ * are kept). */
+int  isapi_headers_parse_block(isapi_headers *h, const char *text);
+void isapi_headers_clear(isapi_headers *h);
+
+/* ======================================================================================
+ * The request model (one per request, owned by the connection)
+ * ==================================================================================== */
+
+/* Filled by the host after parsing; read and edited by filters through the callbacks.
+ * Every `char *` is NULL or a malloc'ed string owned by the request: set them with
+ * isapi_str_set(). The engine frees them at isapi_request_end(). */
+typedef struct isapi_request {
+    /* request line */
+    char *method;            /* "GET" */
+    char *url;               /* raw request-target as received, including "?query" */
+    char *version;           /* "HTTP/1.1", "HTTP/1.0" or "HTTP/0.9" */
+    char *path;              /* decoded path the host routes on; NULL = derive from url */
+    isapi_headers headers;   /* request headers, original order and case */
+
+    /* response */
+    DWORD status;            /* e.g. 200 */
+    char *reason;            /* e.g. "OK" */
+    isapi_headers resp_headers;
+    int has_header_block;    /* 0 for an HTTP/0.9 strict (body-only) response */
+
+    /* facts for server variables, filled by the host as the pipeline learns them */
+    char *auth_type;         /* "" anonymous, "Basic", ... (AUTH_TYPE) */
+    char *auth_user;         /* as sent by the client (AUTH_USER, REMOTE_USER) */
+    char *auth_password;     /* as sent by the client (AUTH_PASSWORD) */
+    char *logon_user;        /* after AUTHENTICATION filters mapped it (LOGON_USER) */
+    char *logon_password;    /* password after AUTHENTICATION filters */
+    char *physical_path;     /* after URL_MAP (PATH_TRANSLATED) */
+    uint64_t content_length; /* request body length (CONTENT_LENGTH) */
+    uint64_t bytes_sent;     /* maintained by isapi_send() */
+    uint64_t bytes_received; /* maintained by the host */
+    uint64_t start_ms;       /* GetTickCount64() at isapi_request_begin() */
+} isapi_request;
+
+/* Replaces *field with a copy of s (n bytes, or strlen when n == (size_t)-1); s == NULL
+ * frees the field. Returns 0 or -1 (out of memory; the field is unchanged). */
+int isapi_str_set(char **field, const char *s, size_t n);
+
+/* ======================================================================================
+ * Engine lifecycle
+ * ==================================================================================== */
+
+enum isapi_log_level { ISAPI_LOG_ERROR = 0, ISAPI_LOG_WARN = 1, ISAPI_LOG_INFO = 2, ISAPI_LOG_DEBUG = 3 };
+
+/* `filter` is the filter's file path, or NULL for engine-wide messages. */
+typedef void (*isapi_log_fn)(void *log_ctx, int level, const char *filter, const char *msg);
+
+typedef struct isapi_config {
+    DWORD server_filter_version;  /* 0 = 0x00060000 (IIS 6 semantics) */
+    size_t alloc_cap;             /* AllocMem bytes per connection; 0 = 16 MiB */
+    isapi_log_fn log;             /* may be NULL */
+    void *log_ctx;
+    const char *server_software;  /* SERVER_SOFTWARE; NULL = "isapihost/<version>" */
+    const char *appl_physical_path; /* APPL_PHYSICAL_PATH (site root); NULL = "" */
+} isapi_config;
+
+typedef struct isapi_engine isapi_engine;
+
+/* Returns a new engine, or NULL when out of memory. `cfg` may be NULL (all defaults);
+ * its strings are copied. */
+isapi_engine *isapi_engine_create(const isapi_config *cfg);
+
+/* Loads one filter DLL and appends it to the load order. Must not be called while
+ * connections are open. Returns:
+ *    0  loaded (or already loaded from this path: one load per DLL, a warning is logged);
+ *    1  GetFilterVersion returned FALSE: the filter is skipped, a warning with the Win32
+ *       error text was logged (nothing when the filter set last error 0);
+ *   -1  failure: `err` (if not NULL) receives one line naming the file and the reason in
+ *       words, e.g. "filter /x/f.so: HttpFilterProc not exported (The specified procedure
+ *       could not be found.)". */
+int isapi_engine_load(isapi_engine *e, const char *path, char *err, size_t errlen);
+
+/* Number of filters in use, and their paths / descriptions / normalised flags in load
+ * order (i < count). Strings live as long as the engine. */
+size_t      isapi_engine_filter_count(const isapi_engine *e);
+const char *isapi_engine_filter_path(const isapi_engine *e, size_t i);
+const char *isapi_engine_filter_desc(const isapi_engine *e, size_t i);
+DWORD       isapi_engine_filter_flags(const isapi_engine *e, size_t i);
+
+/* Waits until no filter call is in flight, calls TerminateFilter(HSE_TERM_MUST_UNLOAD)
+ * and FreeLibrary in reverse load order, and frees the engine. Every connection must have
+ * been closed first. NULL is allowed. */
+void isapi_engine_destroy(isapi_engine *e);
+
+/* ======================================================================================
+ * Connections
+ * ==================================================================================== */
+
+typedef struct isapi_conn isapi_conn;
+
+/* Where bytes enter the SEND_RAW_DATA chain (reference section 4.4). Host-generated
+ * output uses isapi_origin_host(); filter-generated output gets an origin from the engine
+ * (passed to isapi_ops.send_response_header). Treat the field as opaque. */
+typedef struct isapi_send_origin {
+    int limit;
+} isapi_send_origin;
+
+isapi_send_origin isapi_origin_host(void);
+
+typedef struct isapi_ops {
+    /* Writes `len` bytes to the client, synchronously, after the SEND_RAW_DATA filters
+     * ran. Returns 0 or a Win32 error code (e.g. ERROR_NETNAME_DELETED when the peer is
+     * gone). Required. */
+    DWORD (*write)(void *host_conn, const void *data, size_t len);
+
+    /* SF_REQ_SEND_RESPONSE_HEADER from a filter, for a request with a header block.
+     * The engine has already set request->status/reason from `status` ("401 Denied";
+     * "200 OK" when the filter passed NULL). The host builds the response header list
+     * (its standard headers plus the `added` AddResponseHeaders text plus `extra`, the
+     * filter's ul1 text which carries its own final blank line; either may be ""), calls
+     * isapi_notify_send_response(), serialises the block (status line with its own
+     * protocol version) and passes it to isapi_send(c, *origin, ...) as one chunk.
+     * Returns 0 or a Win32 error code, which the filter sees as FALSE + that error.
+     * Required. */
+    DWORD (*send_response_header)(void *host_conn, isapi_conn *c,
+                                  const isapi_send_origin *origin, const char *status,
+                                  const char *added, const char *extra);
+
+    /* Log sink for this connection; NULL = the engine's config log. */
+    isapi_log_fn log;
+    void *log_ctx;
+} isapi_ops;
+
+/* Facts about the connection for server variables; strings are copied. */
+typedef struct isapi_conn_info {
+    const char *local_addr;   /* LOCAL_ADDR, e.g. "127.0.0.1" */
+    const char *local_port;   /* SERVER_PORT */
+    const char *remote_addr;  /* REMOTE_ADDR (and REMOTE_HOST) */
+    const char *remote_port;  /* REMOTE_PORT */
+    const char *server_name;  /* SERVER_NAME when the request has no Host header; NULL = local_addr */
+    int secure;               /* TLS connection: fIsSecurePort, HTTPS=on, SERVER_PORT_SECURE=1 */
+    DWORD instance_id;        /* INSTANCE_ID; 0 = 1 */
+} isapi_conn_info;
+
+/* Opens a connection: one HTTP_FILTER_CONTEXT per filter, pFilterContext NULL, an empty
+ * AllocMem arena. `ops` must outlive the connection; `host_conn` is passed back to it.
+ * Returns NULL when out of memory. */
+isapi_conn *isapi_conn_open(isapi_engine *e, void *host_conn, const isapi_ops *ops,
+                            const isapi_conn_info *info);
+
+/* Raises END_OF_NET_SESSION (exactly once, even if called for a connection whose request
+ * is still open: that request is ended first), then frees the AllocMem arena and the
+ * connection. Never call it from inside a notification of the same connection (e.g. from
+ * isapi_ops.write): record the failure and close after the notification returned. NULL is
+ * allowed. */
+void isapi_conn_close(isapi_conn *c);
+
+/* Starts a request on the connection: resets DISABLE_NOTIFICATIONS masks, the
+ * AddResponseHeaders / ADD_HEADERS_ON_DENIAL buffers and the "response header sent"
+ * state, and returns the empty request model the host fills (valid until
+ * isapi_request_end). Call it before the request's first READ_RAW_DATA. Returns NULL when
+ * out of memory. A request still open is ended first. */
+isapi_request *isapi_request_begin(isapi_conn *c);
+isapi_request *isapi_conn_request(isapi_conn *c);   /* current request or NULL */
+/* Frees the request model and its LOG copies. */
+void isapi_request_end(isapi_conn *c);
+
+/* True once a filter or the host (through isapi_send) made the connection unusable for
+ * keep-alive: a SEND_RAW_DATA filter returned FINISHED/ERROR, or a write failed. */
+int isapi_conn_must_close(const isapi_conn *c);
+
+/* True once SEND_RESPONSE was raised for the current request (the host's own response or
+ * a filter's SF_REQ_SEND_RESPONSE_HEADER): the host must not send another header block. */
+int isapi_conn_response_started(const isapi_conn *c);
+
+/* The last error the most recent filter returning SF_STATUS_REQ_ERROR had set
+ * (GetLastError() right after its HttpFilterProc) in the current request, else 0. */
+DWORD isapi_conn_filter_error(const isapi_conn *c);
+
+/* ======================================================================================
+ * Notifications
+ * ==================================================================================== */
+
+/* What the host does after a notification (reference section 5). */
+typedef enum isapi_rc {
+    ISAPI_CONTINUE = 0,        /* go on with the request */
+    ISAPI_FINISHED,            /* a filter answered: stop the pipeline, close after output */
+    ISAPI_FINISHED_KEEP_CONN,  /* as FINISHED; keep-alive allowed if the output is
+                                  self-delimiting (the host decides) */
+    ISAPI_ERROR,               /* abort; isapi_conn_filter_error() has the filter's error
+                                  (0 for engine-side failures); no keep-alive */
+    ISAPI_READ_NEXT            /* READ_RAW_DATA only: read more and call again */
+} isapi_rc;
+
+/* SF_NOTIFY_READ_RAW_DATA for `len` bytes just read. The engine copies them into a private
+ * writable buffer and runs the chain. On ISAPI_CONTINUE, *out and *out_len are the bytes as the
+ * last filter left them (valid until the next call or isapi_request_end); parse from
+ * those. On ISAPI_READ_NEXT the engine keeps the partial buffer of the filter that asked:
+ * read more (isapi_next_read_size() is the hint, 0 = host default) and call again with
+ * only the new bytes; they pass the filters before that one and are appended. */
+isapi_rc isapi_notify_read_raw(isapi_conn *c, const void *data, size_t len,
+                               const void **out, size_t *out_len);
+DWORD    isapi_next_read_size(const isapi_conn *c);
+
+/* SF_NOTIFY_PREPROC_HEADERS on the current request's headers. Afterwards request
+ * variables are available and method/url/version/headers hold the filters' edits: route
+ * from them (set request->path after decoding). */
+isapi_rc isapi_notify_preproc_headers(isapi_conn *c);
+
+/* SF_NOTIFY_URL_MAP. The host fills `map` (the _EX layout; pszPhysicalPath is a host
+ * buffer of cbPathBuff bytes, at least MAX_PATH, filters edit it in place). After the chain
+ * request->physical_path is a copy of the final path. */
+isapi_rc isapi_notify_url_map(isapi_conn *c, HTTP_FILTER_URL_MAP_EX *map);
+
+/* SF_NOTIFY_AUTHENTICATION with request->auth_user / auth_password (NULL = anonymous)
+ * copied into 257-byte buffers. Afterwards request->logon_user / logon_password hold
+ * what the filters left (edited in place or pointer replaced). */
+isapi_rc isapi_notify_authentication(isapi_conn *c);
+
+/* SF_NOTIFY_AUTH_COMPLETE. *reset_auth (may be NULL) receives fResetAuth. */
+isapi_rc isapi_notify_auth_complete(isapi_conn *c, BOOL *reset_auth);
+
+/* SF_NOTIFY_ACCESS_DENIED for a denial about to be sent; `reason` is SF_DENIED_*. The
+ * headers of SF_REQ_ADD_HEADERS_ON_DENIAL are available from isapi_take_denial_headers. */
+isapi_rc isapi_notify_access_denied(isapi_conn *c, const char *url, const char *phys,
+                                    DWORD reason);
+
+/* Moves the pending AddResponseHeaders text (what filters added for the next response
+ * block) into `dst` as header lines and clears it. Call it while building a response
+ * header block yourself. Returns 0 or -1 (out of memory). */
+int isapi_take_added_headers(isapi_conn *c, isapi_headers *dst);
+/* Same for SF_REQ_ADD_HEADERS_ON_DENIAL text (append it to a 401/denial response). */
+int isapi_take_denial_headers(isapi_conn *c, isapi_headers *dst);
+
+/* SF_NOTIFY_SEND_RESPONSE on request->status/reason/resp_headers, just before the host
+ * serialises them. Filters edit them through GetHeader/SetHeader/AddHeader ("status"
+ * included). Marks the response header as sent: from now on AddResponseHeaders and
+ * SF_REQ_SEND_RESPONSE_HEADER fail. On FINISHED/ERROR send neither block nor body. */
+isapi_rc isapi_notify_send_response(isapi_conn *c);
+
+/* Every byte the host writes for the connection goes through here: the header block as
+ * its own first chunk, then body chunks. Runs SEND_RAW_DATA (reverse priority order,
+ * starting at `origin`) on a private writable copy, then calls ops->write with what is
+ * left (nothing when a filter set cbInData = 0). Returns ISAPI_CONTINUE, or
+ * ISAPI_FINISHED / ISAPI_ERROR when a filter stopped the output or the write failed:
+ * the chunk and everything after it for this request are dropped; close the connection.
+ * A zero-length call is a successful no-op. */
+isapi_rc isapi_send(isapi_conn *c, isapi_send_origin origin, const void *data, size_t len);
+
+/* SF_NOTIFY_END_OF_REQUEST. Filters may still WriteClient held-back data. */
+isapi_rc isapi_notify_end_of_request(isapi_conn *c);
+
+/* SF_NOTIFY_LOG. The host fills `log` (NULL strings are presented as ""). Afterwards the
+ * string pointers point at engine-owned copies of what the filters left, valid until
+ * isapi_request_end; numeric fields hold the filters' values. */
+isapi_rc isapi_notify_log(isapi_conn *c, HTTP_FILTER_LOG *log);
+
+/* ======================================================================================
+ * Server variables (also for the host's own use, e.g. extensions)
+ * ==================================================================================== */
+
+/* The GetServerVariable contract (reference 6.2): on entry *size is the buffer size; on
+ * success copies value + NUL, *size = strlen + 1, SetLastError(0), TRUE. Otherwise FALSE
+ * and last error: ERROR_INSUFFICIENT_BUFFER (*size = required size, buf may be NULL when
+ * *size is 0), ERROR_INVALID_INDEX (unknown name, or a header that is absent),
+ * ERROR_NO_DATA (request variable before PREPROC_HEADERS or in END_OF_NET_SESSION),
+ * ERROR_INVALID_PARAMETER (NULL name or size). Names are case-insensitive. */
+BOOL isapi_get_server_variable(isapi_conn *c, const char *name, void *buf, DWORD *size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ISAPI_ISAPI_H */

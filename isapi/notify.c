@@ -1,0 +1,617 @@
+/*
+ * notify.c - connections, requests, and raising notifications in IIS order.
+ *
+ * Ordering rule (reference 4.3), fixed when filters are loaded: every filter gets a rank,
+ * HIGH before MEDIUM before LOW, load order within a priority. For each notification and
+ * each port type (secure / non-secure) one array holds the filters registered for it in
+ * rank order, except SF_NOTIFY_SEND_RAW_DATA, whose array is reversed: for outgoing bytes
+ * "high priority" means "closest to the network", so LOW filters see them first. A
+ * notification walks its array in a plain loop; the only per-call test is the calling
+ * filter's DISABLE_NOTIFICATIONS mask for the current request.
+ *
+ * Layered output (reference 4.4): bytes enter the SEND_RAW_DATA array at an origin,
+ * expressed as a rank limit: only filters with rank < limit see them. The host's own
+ * output sees everybody; a filter's WriteClient from SEND_RAW_DATA is seen by the filters
+ * after it in send order (rank < caller's rank), from any other notification by the caller
+ * too (rank <= caller's rank). The limit strictly shrinks on every nested WriteClient, so
+ * a filter never receives its own bytes back and the recursion is bounded.
+ *
+ * Every filter call goes through isapi__invoke(), which counts calls in flight (unloading
+ * waits for zero), records the current notification and caller for the callbacks (saved
+ * and restored around nested calls), and reads the filter's last error after an
+ * SF_STATUS_REQ_ERROR before anything else can overwrite it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static const DWORD notif_bits[ISAPI__N_COUNT] = {
+    SF_NOTIFY_READ_RAW_DATA, SF_NOTIFY_PREPROC_HEADERS, SF_NOTIFY_URL_MAP,
+    SF_NOTIFY_AUTHENTICATION, SF_NOTIFY_AUTH_COMPLETE, SF_NOTIFY_ACCESS_DENIED,
+    SF_NOTIFY_SEND_RESPONSE, SF_NOTIFY_SEND_RAW_DATA, SF_NOTIFY_END_OF_REQUEST,
+    SF_NOTIFY_LOG, SF_NOTIFY_END_OF_NET_SESSION,
+};
+
+DWORD isapi__invoke(isapi_engine *e, isapi__filter *f, isapi__slot *s, int kind,
+                    DWORD notif, void *pv)
+{
+    DWORD r;
+    InterlockedIncrement(&e->inflight);
+    if (kind == ISAPI__CALL_VERSION) {
+        r = (DWORD)f->get_filter_version((HTTP_FILTER_VERSION *)pv);
+        /* the caller reads the filter's last error after a FALSE return */
+        DWORD last = GetLastError();
+        InterlockedDecrement(&e->inflight);
+        SetLastError(last);
+        return r;
+    } else if (kind == ISAPI__CALL_TERMINATE) {
+        r = (DWORD)f->terminate(notif);
+    } else {
+        isapi_conn *c = s->conn;
+        DWORD saved_notif = c->cur_notif;
+        isapi__slot *saved_slot = c->cur_slot;
+        c->cur_notif = notif;
+        c->cur_slot = s;
+        r = f->proc(&s->fc, notif, pv);
+        if (r == SF_STATUS_REQ_ERROR)
+            c->filter_error = GetLastError();
+        c->cur_notif = saved_notif;
+        c->cur_slot = saved_slot;
+    }
+    InterlockedDecrement(&e->inflight);
+    return r;
+}
+
+static int rank_cmp(const void *a, const void *b, const isapi_engine *e)
+{
+    return e->filters[*(const size_t *)a].rank - e->filters[*(const size_t *)b].rank;
+}
+
+static DWORD priority_of(DWORD flags)
+{
+    return flags & SF_NOTIFY_ORDER_HIGH ? 0 : flags & SF_NOTIFY_ORDER_MEDIUM ? 1 : 2;
+}
+
+int isapi__build_lists(isapi_engine *e)
+{
+    size_t *lists[2][ISAPI__N_COUNT];
+    size_t nlist[2][ISAPI__N_COUNT];
+    size_t n = e->nfilters;
+
+    /* ranks: priority first, then load order (a stable ordering by construction) */
+    int rank = 0;
+    for (DWORD p = 0; p < 3; p++)
+        for (size_t i = 0; i < n; i++)
+            if (priority_of(e->filters[i].flags) == p)
+                e->filters[i].rank = rank++;
+
+    for (int s = 0; s < 2; s++) {
+        DWORD port = s ? SF_NOTIFY_SECURE_PORT : SF_NOTIFY_NONSECURE_PORT;
+        for (int ni = 0; ni < ISAPI__N_COUNT; ni++) {
+            size_t *v = malloc((n ? n : 1) * sizeof *v), k = 0;
+            if (!v) {
+                for (int s2 = 0; s2 <= s; s2++)
+                    for (int n2 = 0; n2 < (s2 < s ? ISAPI__N_COUNT : ni); n2++)
+                        free(lists[s2][n2]);
+                return -1;
+            }
+            for (size_t i = 0; i < n; i++)
+                if ((e->filters[i].flags & notif_bits[ni]) && (e->filters[i].flags & port))
+                    v[k++] = i;
+            /* insertion sort by rank: n is small and the sort must be stable */
+            for (size_t a = 1; a < k; a++)
+                for (size_t b = a; b > 0 && rank_cmp(&v[b - 1], &v[b], e) > 0; b--) {
+                    size_t t = v[b];
+                    v[b] = v[b - 1];
+                    v[b - 1] = t;
+                }
+            if (ni == ISAPI__N_SEND_RAW)
+                for (size_t a = 0; a < k / 2; a++) {
+                    size_t t = v[a];
+                    v[a] = v[k - 1 - a];
+                    v[k - 1 - a] = t;
+                }
+            lists[s][ni] = v;
+            nlist[s][ni] = k;
+        }
+    }
+    for (int s = 0; s < 2; s++)
+        for (int ni = 0; ni < ISAPI__N_COUNT; ni++) {
+            free(e->lists[s][ni]);
+            e->lists[s][ni] = lists[s][ni];
+            e->nlist[s][ni] = nlist[s][ni];
+        }
+    return 0;
+}
+
+static isapi_rc map_status(DWORD r)
+{
+    switch (r) {
+    case SF_STATUS_REQ_FINISHED:           return ISAPI_FINISHED;
+    case SF_STATUS_REQ_FINISHED_KEEP_CONN: return ISAPI_FINISHED_KEEP_CONN;
+    case SF_STATUS_REQ_ERROR:              return ISAPI_ERROR;
+    case SF_STATUS_REQ_READ_NEXT:          return ISAPI_READ_NEXT;
+    default:                               return ISAPI_CONTINUE;
+    }
+}
+
+/* Walks list positions [from, to) of notification `ni`. */
+static isapi_rc walk_range(isapi_conn *c, int ni, void *pv, size_t from, size_t to,
+                           int limit, size_t *stopped_at)
+{
+    isapi_engine *e = c->e;
+    const size_t *list = e->lists[c->secure][ni];
+    size_t n = e->nlist[c->secure][ni];
+    if (to < n)
+        n = to;
+    DWORD bit = notif_bits[ni];
+    for (size_t i = from; i < n; i++) {
+        isapi__filter *f = &e->filters[list[i]];
+        isapi__slot *s = &c->slots[list[i]];
+        if (f->rank >= limit || (s->disabled & bit))
+            continue;
+        DWORD r = isapi__invoke(e, f, s, ISAPI__CALL_PROC, bit, pv);
+        switch (r) {
+        case SF_STATUS_REQ_HANDLED_NOTIFICATION:
+            /* Why: stops the walk for this notification only (reference 4.3). */
+            return ISAPI_CONTINUE;
+        case SF_STATUS_REQ_FINISHED:
+        case SF_STATUS_REQ_FINISHED_KEEP_CONN:
+        case SF_STATUS_REQ_ERROR:
+            if (stopped_at)
+                *stopped_at = i;
+            return map_status(r);
+        case SF_STATUS_REQ_READ_NEXT:
+            /* Why: only meaningful in READ_RAW_DATA, NEXT elsewhere (reference 5). */
+            if (ni == ISAPI__N_READ_RAW) {
+                if (stopped_at)
+                    *stopped_at = i;
+                return ISAPI_READ_NEXT;
+            }
+            break;
+        default:
+            /* NEXT_NOTIFICATION, and unknown values treated as NEXT (CE httpd) */
+            break;
+        }
+    }
+    return ISAPI_CONTINUE;
+}
+
+isapi_rc isapi__walk(isapi_conn *c, int ni, void *pv, size_t from, int limit,
+                     size_t *stopped_at)
+{
+    return walk_range(c, ni, pv, from, (size_t)-1, limit, stopped_at);
+}
+
+/* ---- connections ------------------------------------------------------------------ */
+
+static char *dup_or_empty(const char *s)
+{
+    return isapi__strndup(s ? s : "", s ? strlen(s) : 0);
+}
+
+isapi_conn *isapi_conn_open(isapi_engine *e, void *host_conn, const isapi_ops *ops,
+                            const isapi_conn_info *info)
+{
+    isapi_conn_info none = {0};
+    if (!info)
+        info = &none;
+    isapi_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->e = e;
+    c->host = host_conn;
+    c->ops = ops;
+    c->secure = info->secure ? 1 : 0;
+    c->instance_id = info->instance_id ? info->instance_id : 1;
+    c->read_next_at = (size_t)-1;
+    c->local_addr = dup_or_empty(info->local_addr);
+    c->local_port = dup_or_empty(info->local_port);
+    c->remote_addr = dup_or_empty(info->remote_addr);
+    c->remote_port = dup_or_empty(info->remote_port);
+    c->server_name = dup_or_empty(info->server_name ? info->server_name : info->local_addr);
+    c->slots = calloc(e->nfilters ? e->nfilters : 1, sizeof *c->slots);
+    if (!c->local_addr || !c->local_port || !c->remote_addr || !c->remote_port ||
+        !c->server_name || !c->slots) {
+        c->closing = 1;          /* no END_OF_NET_SESSION for a connection never opened */
+        isapi_conn_close(c);
+        return NULL;
+    }
+    for (size_t i = 0; i < e->nfilters; i++)
+        isapi__init_context(c, &c->slots[i], i);
+    return c;
+}
+
+void isapi_conn_close(isapi_conn *c)
+{
+    if (!c)
+        return;
+    if (c->have_req)
+        isapi_request_end(c);
+    if (!c->closing) {
+        c->closing = 1;
+        isapi__walk(c, ISAPI__N_END_OF_NET_SESSION, NULL, 0, 0x7fffffff, NULL);
+    }
+    /* Why after END_OF_NET_SESSION: filters read their AllocMem'd state there. */
+    isapi__arena_free(c);
+    free(c->rbuf);
+    free(c->pending);
+    free(c->slots);
+    free(c->local_addr);
+    free(c->local_port);
+    free(c->remote_addr);
+    free(c->remote_port);
+    free(c->server_name);
+    free(c);
+}
+
+int isapi_conn_must_close(const isapi_conn *c) { return c->must_close; }
+int isapi_conn_response_started(const isapi_conn *c) { return c->resp_sent; }
+DWORD isapi_conn_filter_error(const isapi_conn *c) { return c->filter_error; }
+DWORD isapi_next_read_size(const isapi_conn *c) { return c->next_read_size; }
+
+isapi_send_origin isapi_origin_host(void)
+{
+    isapi_send_origin o = { 0x7fffffff };
+    return o;
+}
+
+/* ---- requests --------------------------------------------------------------------- */
+
+static void reset_request_state(isapi_conn *c)
+{
+    /* Why: DISABLE_NOTIFICATIONS lasts for the current request only (IIS 6 SDK,
+     * SF_REQ_DISABLE_NOTIFICATIONS); END_OF_NET_SESSION, raised after the last request
+     * ended, therefore always reaches every filter registered for it. */
+    for (size_t i = 0; i < c->e->nfilters; i++)
+        c->slots[i].disabled = 0;
+    free(c->added);
+    free(c->denial);
+    free(c->url_before_preproc);
+    c->added = c->denial = c->url_before_preproc = NULL;
+    c->resp_sent = c->ssrh_done = c->output_dead = c->req_parsed = c->in_preproc = 0;
+    c->dead_rc = ISAPI_CONTINUE;
+    c->send_error = 0;
+    c->filter_error = 0;
+    c->proxy = 0;
+    free(c->pending);
+    c->pending = NULL;
+    c->npending = 0;
+    c->read_next_at = (size_t)-1;
+    for (int i = 0; i < 6; i++) {
+        free(c->log_copy[i]);
+        c->log_copy[i] = NULL;
+    }
+}
+
+isapi_request *isapi_request_begin(isapi_conn *c)
+{
+    if (c->have_req)
+        isapi_request_end(c);
+    reset_request_state(c);
+    memset(&c->req, 0, sizeof c->req);
+    c->req.has_header_block = 1;
+    c->req.status = 200;
+    c->req.start_ms = GetTickCount64();
+    c->have_req = 1;
+    return &c->req;
+}
+
+isapi_request *isapi_conn_request(isapi_conn *c)
+{
+    return c->have_req ? &c->req : NULL;
+}
+
+void isapi_request_end(isapi_conn *c)
+{
+    if (!c->have_req)
+        return;
+    isapi_request *r = &c->req;
+    char **fields[] = { &r->method, &r->url, &r->version, &r->path, &r->reason,
+                        &r->auth_type, &r->auth_user, &r->auth_password, &r->logon_user,
+                        &r->logon_password, &r->physical_path };
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        free(*fields[i]);
+        *fields[i] = NULL;
+    }
+    isapi_headers_clear(&r->headers);
+    isapi_headers_clear(&r->resp_headers);
+    reset_request_state(c);
+    c->have_req = 0;
+}
+
+/* ---- notifications ---------------------------------------------------------------- */
+
+static int ensure_rbuf(isapi_conn *c, size_t need)
+{
+    if (need <= c->rcap)
+        return 0;
+    size_t cap = c->rcap ? c->rcap : 4096;
+    while (cap < need)
+        cap *= 2;
+    unsigned char *p = realloc(c->rbuf, cap);
+    if (!p)
+        return -1;
+    c->rbuf = p;
+    c->rcap = cap;
+    return 0;
+}
+
+/* Leaves the chain's result in c->rbuf (copied there if a filter replaced the buffer). */
+static int take_raw_result(isapi_conn *c, HTTP_FILTER_RAW_DATA *raw, size_t *len)
+{
+    size_t n = raw->pvInData ? raw->cbInData : 0;
+    if (n && raw->pvInData != c->rbuf) {
+        unsigned char *copy = malloc(n);
+        if (!copy)
+            return -1;
+        memcpy(copy, raw->pvInData, n);
+        if (ensure_rbuf(c, n) != 0) {
+            free(copy);
+            return -1;
+        }
+        memcpy(c->rbuf, copy, n);
+        free(copy);
+    }
+    *len = n;
+    return 0;
+}
+
+isapi_rc isapi_notify_read_raw(isapi_conn *c, const void *data, size_t len,
+                               const void **out, size_t *out_len)
+{
+    *out = NULL;
+    *out_len = 0;
+    if (!c->have_req)
+        isapi_request_begin(c);
+    c->next_read_size = 0;
+    if (ensure_rbuf(c, len ? len : 1) != 0)
+        return ISAPI_ERROR;
+    if (len)
+        memcpy(c->rbuf, data, len);
+    HTTP_FILTER_RAW_DATA raw = { c->rbuf, (DWORD)len, (DWORD)c->rcap, 0 };
+    size_t from = 0, at = 0, n;
+    isapi_rc rc;
+
+    if (c->read_next_at != (size_t)-1) {
+        /* Why: READ_NEXT (KB 239439) - the new bytes pass the filters before the one that
+         * asked, then that filter gets its kept buffer with them appended. */
+        size_t asked = c->read_next_at;
+        c->read_next_at = (size_t)-1;
+        rc = walk_range(c, ISAPI__N_READ_RAW, &raw, 0, asked, 0x7fffffff, &at);
+        if (rc == ISAPI_FINISHED || rc == ISAPI_FINISHED_KEEP_CONN || rc == ISAPI_ERROR) {
+            free(c->pending);
+            c->pending = NULL;
+            c->npending = 0;
+            return rc;
+        }
+        /* A READ_NEXT from a filter before the waiting one is not honoured: its bytes go
+         * on to the waiting filter. One filter waits for data at a time (two waiting
+         * filters deadlock on IIS too, KB 239439). */
+        if (take_raw_result(c, &raw, &n) != 0 || ensure_rbuf(c, c->npending + n) != 0)
+            return ISAPI_ERROR;
+        memmove(c->rbuf + c->npending, c->rbuf, n);
+        if (c->npending)
+            memcpy(c->rbuf, c->pending, c->npending);
+        raw.pvInData = c->rbuf;
+        raw.cbInData = (DWORD)(c->npending + n);
+        raw.cbInBuffer = (DWORD)c->rcap;
+        free(c->pending);
+        c->pending = NULL;
+        c->npending = 0;
+        from = asked;
+    }
+    rc = isapi__walk(c, ISAPI__N_READ_RAW, &raw, from, 0x7fffffff, &at);
+    if (rc == ISAPI_READ_NEXT) {
+        size_t keep = raw.pvInData ? raw.cbInData : 0;
+        c->pending = malloc(keep ? keep : 1);
+        if (!c->pending)
+            return ISAPI_ERROR;
+        if (keep)
+            memcpy(c->pending, raw.pvInData, keep);
+        c->npending = keep;
+        c->read_next_at = at;
+        return ISAPI_READ_NEXT;
+    }
+    if (take_raw_result(c, &raw, &n) != 0)
+        return ISAPI_ERROR;
+    *out = c->rbuf;
+    *out_len = n;
+    return rc;
+}
+
+isapi_rc isapi_notify_preproc_headers(isapi_conn *c)
+{
+    if (!c->have_req)
+        return ISAPI_ERROR;
+    c->req_parsed = 1;
+    /* Why: the URL variable reflects a SetHeader("url") only after the chain (IIRF had
+     * to stash the URL itself for this reason, reference 6.3). */
+    const char *u = c->req.url ? c->req.url : "";
+    if (isapi_str_set(&c->url_before_preproc, u, (size_t)-1) != 0)
+        return ISAPI_ERROR;
+    HTTP_FILTER_PREPROC_HEADERS p;
+    isapi__fill_preproc(&p);
+    c->in_preproc = 1;
+    isapi_rc rc = isapi__walk(c, ISAPI__N_PREPROC, &p, 0, 0x7fffffff, NULL);
+    c->in_preproc = 0;
+    return rc;
+}
+
+isapi_rc isapi_notify_url_map(isapi_conn *c, HTTP_FILTER_URL_MAP_EX *map)
+{
+    if (!c->have_req || !map || !map->pszPhysicalPath || !map->cbPathBuff)
+        return ISAPI_ERROR;
+    isapi_rc rc = isapi__walk(c, ISAPI__N_URL_MAP, map, 0, 0x7fffffff, NULL);
+    map->pszPhysicalPath[map->cbPathBuff - 1] = '\0';
+    if (isapi_str_set(&c->req.physical_path, map->pszPhysicalPath, (size_t)-1) != 0)
+        return ISAPI_ERROR;
+    return rc;
+}
+
+isapi_rc isapi_notify_authentication(isapi_conn *c)
+{
+    if (!c->have_req)
+        return ISAPI_ERROR;
+    char user[SF_MAX_USERNAME], pass[SF_MAX_PASSWORD];
+    memset(user, 0, sizeof user);
+    memset(pass, 0, sizeof pass);
+    if (c->req.auth_user)
+        strncpy(user, c->req.auth_user, sizeof user - 1);
+    if (c->req.auth_password)
+        strncpy(pass, c->req.auth_password, sizeof pass - 1);
+    HTTP_FILTER_AUTHENT a = { user, (DWORD)sizeof user, pass, (DWORD)sizeof pass };
+    isapi_rc rc = isapi__walk(c, ISAPI__N_AUTHENT, &a, 0, 0x7fffffff, NULL);
+    /* Why both: filters edit the buffers in place (IIS docs) or replace the pointers
+     * (CE httpd accepts both, reference 8.1). */
+    user[sizeof user - 1] = '\0';
+    pass[sizeof pass - 1] = '\0';
+    if (isapi_str_set(&c->req.logon_user, a.pszUser ? a.pszUser : "", (size_t)-1) != 0 ||
+        isapi_str_set(&c->req.logon_password, a.pszPassword ? a.pszPassword : "", (size_t)-1) != 0)
+        return ISAPI_ERROR;
+    return rc;
+}
+
+isapi_rc isapi_notify_auth_complete(isapi_conn *c, BOOL *reset_auth)
+{
+    if (!c->have_req)
+        return ISAPI_ERROR;
+    HTTP_FILTER_AUTH_COMPLETE_INFO a;
+    isapi__fill_auth_complete(&a);
+    isapi_rc rc = isapi__walk(c, ISAPI__N_AUTH_COMPLETE, &a, 0, 0x7fffffff, NULL);
+    if (reset_auth)
+        *reset_auth = a.fResetAuth;
+    return rc;
+}
+
+isapi_rc isapi_notify_access_denied(isapi_conn *c, const char *url, const char *phys,
+                                    DWORD reason)
+{
+    if (!c->have_req)
+        return ISAPI_ERROR;
+    HTTP_FILTER_ACCESS_DENIED d = { url ? url : "", phys ? phys : "", reason };
+    return isapi__walk(c, ISAPI__N_ACCESS_DENIED, &d, 0, 0x7fffffff, NULL);
+}
+
+static int take_text(char **text, isapi_headers *dst)
+{
+    int r = 0;
+    if (*text)
+        r = isapi_headers_parse_block(dst, *text) == -1 ? -1 : 0;
+    free(*text);
+    *text = NULL;
+    return r;
+}
+
+int isapi_take_added_headers(isapi_conn *c, isapi_headers *dst)
+{
+    return take_text(&c->added, dst);
+}
+
+int isapi_take_denial_headers(isapi_conn *c, isapi_headers *dst)
+{
+    return take_text(&c->denial, dst);
+}
+
+isapi_rc isapi_notify_send_response(isapi_conn *c)
+{
+    if (!c->have_req)
+        return ISAPI_ERROR;
+    c->resp_sent = 1;
+    HTTP_FILTER_SEND_RESPONSE p;
+    isapi__fill_send_response(&p);
+    p.HttpStatus = c->req.status;
+    isapi_rc rc = isapi__walk(c, ISAPI__N_SEND_RESPONSE, &p, 0, 0x7fffffff, NULL);
+    if (rc == ISAPI_FINISHED || rc == ISAPI_FINISHED_KEEP_CONN || rc == ISAPI_ERROR) {
+        /* Why: FINISHED/ERROR here means "send neither this block nor the body"
+         * (reference 5); later isapi_send calls drop their bytes. */
+        c->output_dead = 1;
+        c->dead_rc = rc == ISAPI_ERROR ? ISAPI_ERROR : ISAPI_FINISHED;
+        c->must_close = 1;
+    }
+    return rc;
+}
+
+isapi_rc isapi_send(isapi_conn *c, isapi_send_origin origin, const void *data, size_t len)
+{
+    if (len == 0)
+        return ISAPI_CONTINUE;
+    if (c->output_dead)
+        return c->dead_rc;
+    /* Why a private copy: filters edit SEND_RAW_DATA buffers in place, and the host's
+     * buffer may be shared (a cached file); IIS docs warn about exactly that (ref. 9). */
+    unsigned char *copy = malloc(len);
+    if (!copy)
+        return ISAPI_ERROR;
+    memcpy(copy, data, len);
+    HTTP_FILTER_RAW_DATA raw = { copy, (DWORD)len, (DWORD)len, 0 };
+    isapi_rc rc = isapi__walk(c, ISAPI__N_SEND_RAW, &raw, 0, origin.limit, NULL);
+    if (rc == ISAPI_FINISHED || rc == ISAPI_FINISHED_KEEP_CONN || rc == ISAPI_ERROR) {
+        /* Why: drop this chunk and everything after it, then close (reference 5). */
+        free(copy);
+        c->output_dead = 1;
+        c->dead_rc = rc == ISAPI_ERROR ? ISAPI_ERROR : ISAPI_FINISHED;
+        c->must_close = 1;
+        c->send_error = ERROR_OPERATION_ABORTED;
+        return c->dead_rc;
+    }
+    if (c->output_dead) {
+        /* a nested WriteClient's chain stopped the output meanwhile */
+        free(copy);
+        return c->dead_rc;
+    }
+    if (raw.pvInData && raw.cbInData) {
+        DWORD err = c->ops->write(c->host, raw.pvInData, raw.cbInData);
+        if (err) {
+            free(copy);
+            c->output_dead = 1;
+            c->dead_rc = ISAPI_ERROR;
+            c->must_close = 1;
+            c->send_error = err;
+            return ISAPI_ERROR;
+        }
+        if (c->have_req)
+            c->req.bytes_sent += raw.cbInData;
+    }
+    free(copy);
+    return ISAPI_CONTINUE;
+}
+
+isapi_rc isapi_notify_end_of_request(isapi_conn *c)
+{
+    return isapi__walk(c, ISAPI__N_END_OF_REQUEST, NULL, 0, 0x7fffffff, NULL);
+}
+
+isapi_rc isapi_notify_log(isapi_conn *c, HTTP_FILTER_LOG *log)
+{
+    const char **fields[6] = { &log->pszClientHostName, &log->pszClientUserName,
+                               &log->pszServerName, &log->pszOperation, &log->pszTarget,
+                               &log->pszParameters };
+    /* Why "" and never NULL: filters strcmp/strlen the fields without checking (CE httpd
+     * passes empty strings, reference 8.4). */
+    for (int i = 0; i < 6; i++)
+        if (!*fields[i])
+            *fields[i] = "";
+    isapi_rc rc = isapi__walk(c, ISAPI__N_LOG, log, 0, 0x7fffffff, NULL);
+    /* Why copies: a replaced pointer may be filter memory that is gone after the next
+     * notification; the host never frees what it did not allocate (reference 8.4). */
+    char *copies[6];
+    for (int i = 0; i < 6; i++) {
+        const char *s = *fields[i] ? *fields[i] : "";
+        copies[i] = isapi__strndup(s, strlen(s));
+        if (!copies[i]) {
+            while (i-- > 0)
+                free(copies[i]);
+            for (int j = 0; j < 6; j++)
+                *fields[j] = "";
+            return ISAPI_ERROR;
+        }
+    }
+    for (int i = 0; i < 6; i++) {
+        free(c->log_copy[i]);
+        c->log_copy[i] = copies[i];
+        *fields[i] = copies[i];
+    }
+    return rc;
+}

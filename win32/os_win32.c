@@ -1,0 +1,1041 @@
+/*
+ * os_win32.c - host/os.h for Windows (Vista and later; also runs under Wine), built by
+ * mingw-w64 for i686 and x86_64. Winsock 2 for sockets, Win32 threads, SRW locks and
+ * condition variables, and wide-character file APIs fed from UTF-8 paths.
+ *
+ * Sockets are non-blocking (FIONBIO). A call that may wait first tries the operation and,
+ * on WSAEWOULDBLOCK, waits with select() on that one socket for the time left, so a worker
+ * blocks exactly as long as its timeout. select() rather than WSAPoll for single-socket
+ * waits because WSAPoll fails to report a refused connect on Windows before 10 2004.
+ *
+ * The poller is a WSAPOLLFD array owned by the waiting thread; other threads append to a
+ * small pending list under an SRW lock and wake the waiter if it is inside WSAPoll. Windows
+ * has no pipe that WSAPoll can watch, so the wakeup is a connected loopback TCP pair: one
+ * byte sent on one end makes the other readable.
+ *
+ * Errors: every failure goes through fail(code, native) with WSAGetLastError() or
+ * GetLastError() (the two number ranges do not overlap), which records the native value in
+ * a thread-local for plat_strerror() (FormatMessage) and maps it with map_win(), the one
+ * table. TransmitFile is not used (it wants blocking or overlapped sockets), so
+ * PLAT_HAVE_ZEROCOPY_SEND is 0 and files go out through a small buffer.
+ */
+#undef _WIN32_WINNT
+#define _WIN32_WINNT 0x0600   /* SRW locks, condition variables, WSAPoll */
+#define WIN32_LEAN_AND_MEAN
+
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#include <windows.h>
+#include <process.h>
+
+#include "../host/os.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+_Static_assert(sizeof(plat_socket_t) == sizeof(SOCKET), "plat_socket_t is a SOCKET");
+_Static_assert(PLAT_INVALID_SOCKET == INVALID_SOCKET, "PLAT_INVALID_SOCKET");
+_Static_assert(sizeof(plat_file_t) == sizeof(HANDLE), "plat_file_t is a HANDLE");
+_Static_assert(sizeof(plat_mutex_t) == sizeof(SRWLOCK)
+               && _Alignof(plat_mutex_t) >= _Alignof(SRWLOCK), "plat_mutex_t is an SRWLOCK");
+_Static_assert(sizeof(plat_cond_t) == sizeof(CONDITION_VARIABLE)
+               && _Alignof(plat_cond_t) >= _Alignof(CONDITION_VARIABLE),
+               "plat_cond_t is a CONDITION_VARIABLE");
+
+/* ---- errors ------------------------------------------------------------------------- */
+
+static _Thread_local int last_code;
+static _Thread_local int last_native;
+
+static int map_win(int e)
+{
+    switch (e) {
+    case WSAETIMEDOUT: case WAIT_TIMEOUT: case ERROR_TIMEOUT: return PLAT_ETIMEDOUT;
+    case WSAECONNRESET: case WSAECONNABORTED: case WSAENOTCONN: case WSAESHUTDOWN:
+    case WSAENETRESET: case ERROR_NETNAME_DELETED:
+        return PLAT_ECONNRESET;
+    case WSAECONNREFUSED: return PLAT_ECONNREFUSED;
+    case WSAEADDRINUSE: return PLAT_EADDRINUSE;
+    case WSAEADDRNOTAVAIL: return PLAT_EADDRNOTAVAIL;
+    case WSAEINVAL: case WSAENOTSOCK: case WSAEFAULT: case WSAEAFNOSUPPORT:
+    case ERROR_INVALID_PARAMETER: case ERROR_INVALID_HANDLE: case ERROR_INVALID_NAME:
+    case ERROR_NO_UNICODE_TRANSLATION:
+        return PLAT_EINVAL;
+    case ERROR_FILE_NOT_FOUND: case ERROR_PATH_NOT_FOUND: case ERROR_BAD_NETPATH:
+    case ERROR_INVALID_DRIVE: case ERROR_BAD_NET_NAME:
+        return PLAT_ENOENT;
+    case ERROR_ACCESS_DENIED: case ERROR_SHARING_VIOLATION: case WSAEACCES:
+        return PLAT_EACCES;
+    case ERROR_DIRECTORY: return PLAT_EISDIR;
+    case ERROR_NOT_ENOUGH_MEMORY: case ERROR_OUTOFMEMORY: case WSAENOBUFS: return PLAT_ENOMEM;
+    case ERROR_TOO_MANY_OPEN_FILES: case WSAEMFILE: return PLAT_EMFILE;
+    case ERROR_FILENAME_EXCED_RANGE: case ERROR_BUFFER_OVERFLOW: return PLAT_ENAMETOOLONG;
+    case ERROR_HANDLE_EOF: case ERROR_READ_FAULT: return PLAT_EIO;
+    case ERROR_NOT_SUPPORTED: case WSAEOPNOTSUPP: return PLAT_ENOTSUP;
+    default: return PLAT_ERROR;
+    }
+}
+
+static int fail(int code, int native)
+{
+    last_code = code;
+    last_native = native;
+    return code;
+}
+
+static int fail_wsa(void)
+{
+    int e = WSAGetLastError();
+    return fail(map_win(e), e);
+}
+
+static int fail_win(void)
+{
+    int e = (int)GetLastError();
+    return fail(map_win(e), e);
+}
+
+char *plat_strerror(int code, char *buf, size_t len)
+{
+    if (len == 0)
+        return buf;
+    char text[256];
+    DWORD n = 0;
+    if (code < 0 && code == last_code && last_native != 0)
+        n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL,
+                           (DWORD)last_native, 0, text, sizeof text, NULL);
+    /* FormatMessage ends its text with ".\r\n"; a log line wants neither. */
+    while (n > 0 && (text[n - 1] == '\r' || text[n - 1] == '\n' || text[n - 1] == '.'
+                     || text[n - 1] == ' '))
+        n--;
+    if (n > 0) {
+        text[n] = '\0';
+        snprintf(buf, len, "%s (error %d)", text, last_native);
+    } else if (code < 0 && code == last_code && last_native != 0) {
+        snprintf(buf, len, "%s (error %d)", plat__code_text(code), last_native);
+    } else {
+        snprintf(buf, len, "%s", plat__code_text(code));
+    }
+    return buf;
+}
+
+int plat_last_native_error(void)
+{
+    return last_native;
+}
+
+/* ---- time --------------------------------------------------------------------------- */
+
+uint64_t plat_time_mono_ms(void)
+{
+    static LARGE_INTEGER freq;   /* fixed at boot; a benign race writes the same value */
+    LARGE_INTEGER c;
+    if (freq.QuadPart == 0)
+        QueryPerformanceFrequency(&freq);
+    QueryPerformanceCounter(&c);
+    uint64_t f = (uint64_t)freq.QuadPart, v = (uint64_t)c.QuadPart;
+    return v / f * 1000u + v % f * 1000u / f;
+}
+
+int64_t plat_time_unix_ms(void)
+{
+    FILETIME ft;
+    GetSystemTimeAsFileTime(&ft);
+    int64_t t = (int64_t)(((uint64_t)ft.dwHighDateTime << 32) | ft.dwLowDateTime);
+    return (t - 116444736000000000LL) / 10000;   /* 100 ns ticks since 1601 -> ms since 1970 */
+}
+
+static int64_t unix_sec_from_filetime(FILETIME ft)
+{
+    int64_t t = (int64_t)(((uint64_t)ft.dwHighDateTime << 32) | ft.dwLowDateTime);
+    return (t - 116444736000000000LL) / 10000000;
+}
+
+void plat_sleep_ms(unsigned ms)
+{
+    Sleep(ms);
+}
+
+static uint64_t deadline_of(int timeout_ms)
+{
+    return timeout_ms < 0 ? UINT64_MAX : plat_time_mono_ms() + (uint64_t)timeout_ms;
+}
+
+static int time_left(uint64_t deadline)
+{
+    if (deadline == UINT64_MAX)
+        return -1;
+    uint64_t now = plat_time_mono_ms();
+    if (now >= deadline)
+        return 0;
+    return deadline - now > INT_MAX ? INT_MAX : (int)(deadline - now);
+}
+
+/* ---- process ------------------------------------------------------------------------ */
+
+typedef void (*shutdown_fn_t)(void *);
+static shutdown_fn_t volatile shutdown_fn;
+static void *volatile shutdown_arg;
+static volatile LONG shutdown_flag;
+
+int plat_init(void)
+{
+    WSADATA wsa;
+    int e = WSAStartup(MAKEWORD(2, 2), &wsa);
+    if (e != 0)
+        return fail(map_win(e), e);
+    return 0;
+}
+
+void plat_cleanup(void)
+{
+    WSACleanup();
+}
+
+uint32_t plat_process_id(void)
+{
+    return (uint32_t)GetCurrentProcessId();
+}
+
+unsigned plat_cpu_count(void)
+{
+    SYSTEM_INFO si;
+    GetSystemInfo(&si);
+    return si.dwNumberOfProcessors > 0 ? (unsigned)si.dwNumberOfProcessors : 1u;
+}
+
+static BOOL WINAPI console_handler(DWORD type)
+{
+    switch (type) {
+    case CTRL_C_EVENT:
+    case CTRL_BREAK_EVENT:
+    case CTRL_CLOSE_EVENT:
+    case CTRL_SHUTDOWN_EVENT:
+        InterlockedExchange(&shutdown_flag, 1);
+        if (shutdown_fn)
+            shutdown_fn(shutdown_arg);
+        return TRUE;
+    default:
+        /* Why not CTRL_LOGOFF_EVENT: a server run as a service receives it whenever any
+         * user logs off, and must keep running. */
+        return FALSE;
+    }
+}
+
+int plat_shutdown_handler_set(void (*fn)(void *arg), void *arg)
+{
+    shutdown_arg = arg;
+    shutdown_fn = fn;
+    if (!SetConsoleCtrlHandler(console_handler, TRUE))
+        return fail_win();
+    return 0;
+}
+
+int plat_shutdown_requested(void)
+{
+    return InterlockedCompareExchange(&shutdown_flag, 0, 0) != 0;
+}
+
+static unsigned __stdcall raise_thread(void *arg)
+{
+    (void)arg;
+    console_handler(CTRL_BREAK_EVENT);
+    return 0;
+}
+
+int plat_shutdown_raise(void)
+{
+    uintptr_t h = _beginthreadex(NULL, 0, raise_thread, NULL, 0, NULL);
+    if (h == 0)
+        return fail(PLAT_ERROR, (int)GetLastError());
+    CloseHandle((HANDLE)h);
+    return 0;
+}
+
+/* ---- sockets ------------------------------------------------------------------------ */
+
+/* Non-blocking, and not inherited by processes a filter might start: an inherited
+ * listening socket would keep the port open after the server exits. */
+static int setup_socket(SOCKET s)
+{
+    u_long on = 1;
+    if (ioctlsocket(s, FIONBIO, &on) != 0)
+        return fail_wsa();
+    if (!SetHandleInformation((HANDLE)s, HANDLE_FLAG_INHERIT, 0))
+        return fail_win();
+    return 0;
+}
+
+enum { WAIT_READ = 1, WAIT_WRITE = 2 };
+
+/* Waits until s is readable or writable (or in error) until deadline: 1 ready, 0 timed
+ * out, or an error. */
+static int wait_sock(SOCKET s, int what, uint64_t deadline)
+{
+    fd_set rs, ws, es;
+    FD_ZERO(&rs);
+    FD_ZERO(&ws);
+    FD_ZERO(&es);
+    if (what == WAIT_READ)
+        FD_SET(s, &rs);
+    else
+        FD_SET(s, &ws);
+    FD_SET(s, &es);
+    int left = time_left(deadline);
+    struct timeval tv = { left / 1000, left % 1000 * 1000 };
+    int r = select(0, &rs, &ws, &es, left < 0 ? NULL : &tv);
+    if (r < 0)
+        return fail_wsa();
+    return r > 0 ? 1 : 0;
+}
+
+static int parse_addr(const char *text, uint16_t port, int passive,
+                      struct sockaddr_storage *ss, int *len)
+{
+    char host[PLAT_ADDRSTRLEN];
+    size_t n = strlen(text);
+    if (n >= 2 && text[0] == '[' && text[n - 1] == ']') {
+        text++;
+        n -= 2;
+    }
+    if (n == 0 || n >= sizeof host)
+        return fail(PLAT_EINVAL, WSAEINVAL);
+    memcpy(host, text, n);
+    host[n] = '\0';
+    struct addrinfo hints, *ai = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICHOST | (passive ? AI_PASSIVE : 0);
+    if (getaddrinfo(host, NULL, &hints, &ai) != 0 || !ai)
+        return fail(PLAT_EINVAL, WSAEINVAL);
+    memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+    *len = (int)ai->ai_addrlen;
+    freeaddrinfo(ai);
+    if (ss->ss_family == AF_INET)
+        ((struct sockaddr_in *)ss)->sin_port = htons(port);
+    else if (ss->ss_family == AF_INET6)
+        ((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+    else
+        return fail(PLAT_EINVAL, WSAEAFNOSUPPORT);
+    return 0;
+}
+
+static void endpoint_from(const struct sockaddr_storage *ss, int len, plat_endpoint_t *ep)
+{
+    ep->addr[0] = '\0';
+    ep->port = 0;
+    if (getnameinfo((const struct sockaddr *)ss, len, ep->addr, sizeof ep->addr, NULL, 0,
+                    NI_NUMERICHOST) != 0)
+        ep->addr[0] = '\0';
+    if (ss->ss_family == AF_INET)
+        ep->port = ntohs(((const struct sockaddr_in *)ss)->sin_port);
+    else if (ss->ss_family == AF_INET6)
+        ep->port = ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+}
+
+static int local_endpoint(SOCKET s, plat_endpoint_t *ep)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    if (getsockname(s, (struct sockaddr *)&ss, &len) != 0)
+        return fail_wsa();
+    endpoint_from(&ss, len, ep);
+    return 0;
+}
+
+int plat_listen(const char *addr, uint16_t port, int backlog, plat_socket_t *out,
+                uint16_t *bound_port)
+{
+    struct sockaddr_storage ss;
+    int len, rc = parse_addr(addr, port, 1, &ss, &len);
+    if (rc != 0)
+        return rc;
+    SOCKET s = socket(ss.ss_family, SOCK_STREAM, IPPROTO_TCP);
+    if (s == INVALID_SOCKET)
+        return fail_wsa();
+    BOOL one = TRUE;
+    if ((rc = setup_socket(s)) != 0)
+        goto err;
+    /* Why SO_EXCLUSIVEADDRUSE and not SO_REUSEADDR: on Windows SO_REUSEADDR lets a second
+     * socket bind the very same address and port and take over connections. */
+    if (setsockopt(s, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, (const char *)&one, sizeof one) != 0)
+        goto err_wsa;
+    if (ss.ss_family == AF_INET6
+        && setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, (const char *)&one, sizeof one) != 0)
+        goto err_wsa;
+    if (bind(s, (struct sockaddr *)&ss, len) != 0
+        || listen(s, backlog > 0 ? backlog : SOMAXCONN) != 0)
+        goto err_wsa;
+    if (bound_port) {
+        plat_endpoint_t ep;
+        if ((rc = local_endpoint(s, &ep)) != 0)
+            goto err;
+        *bound_port = ep.port;
+    }
+    *out = s;
+    return 0;
+err_wsa:
+    rc = fail_wsa();
+err:
+    closesocket(s);
+    return rc;
+}
+
+int plat_accept(plat_socket_t ls, int timeout_ms, plat_socket_t *out, plat_endpoint_t *peer,
+                plat_endpoint_t *local)
+{
+    uint64_t deadline = deadline_of(timeout_ms);
+    for (;;) {
+        struct sockaddr_storage ss;
+        int len = sizeof ss;
+        SOCKET s = accept(ls, (struct sockaddr *)&ss, &len);
+        if (s != INVALID_SOCKET) {
+            int rc = setup_socket(s);
+            if (rc == 0 && local)
+                rc = local_endpoint(s, local);
+            if (rc != 0) {
+                closesocket(s);
+                return rc;
+            }
+            if (peer)
+                endpoint_from(&ss, len, peer);
+            *out = s;
+            return 0;
+        }
+        int e = WSAGetLastError();
+        if (e == WSAEWOULDBLOCK) {
+            int r = wait_sock(ls, WAIT_READ, deadline);
+            if (r < 0)
+                return r;
+            if (r == 0)
+                return fail(PLAT_ETIMEDOUT, WSAETIMEDOUT);
+            continue;
+        }
+        return fail(map_win(e), e);
+    }
+}
+
+int plat_connect(const char *addr, uint16_t port, int timeout_ms, plat_socket_t *out)
+{
+    struct sockaddr_storage ss;
+    int len, rc = parse_addr(addr, port, 0, &ss, &len);
+    if (rc != 0)
+        return rc;
+    SOCKET s = socket(ss.ss_family, SOCK_STREAM, IPPROTO_TCP);
+    if (s == INVALID_SOCKET)
+        return fail_wsa();
+    if ((rc = setup_socket(s)) != 0)
+        goto err;
+    if (connect(s, (struct sockaddr *)&ss, len) != 0) {
+        if (WSAGetLastError() != WSAEWOULDBLOCK) {
+            rc = fail_wsa();
+            goto err;
+        }
+        rc = wait_sock(s, WAIT_WRITE, deadline_of(timeout_ms));
+        if (rc == 0)
+            rc = fail(PLAT_ETIMEDOUT, WSAETIMEDOUT);
+        if (rc < 0)
+            goto err;
+        int soerr = 0, sl = sizeof soerr;
+        if (getsockopt(s, SOL_SOCKET, SO_ERROR, (char *)&soerr, &sl) != 0) {
+            rc = fail_wsa();
+            goto err;
+        }
+        if (soerr != 0) {
+            rc = fail(map_win(soerr), soerr);
+            goto err;
+        }
+    }
+    *out = s;
+    return 0;
+err:
+    closesocket(s);
+    return rc;
+}
+
+ptrdiff_t plat_sock_recv(plat_socket_t s, void *buf, size_t len, int timeout_ms)
+{
+    uint64_t deadline = deadline_of(timeout_ms);
+    int want = len > INT_MAX ? INT_MAX : (int)len;
+    for (;;) {
+        int n = recv(s, buf, want, 0);
+        if (n >= 0)
+            return n;
+        int e = WSAGetLastError();
+        if (e != WSAEWOULDBLOCK)
+            return fail(map_win(e), e);
+        int r = wait_sock(s, WAIT_READ, deadline);
+        if (r < 0)
+            return r;
+        if (r == 0)
+            return fail(PLAT_ETIMEDOUT, WSAETIMEDOUT);
+    }
+}
+
+int plat_sock_send_all(plat_socket_t s, const void *buf, size_t len, int timeout_ms)
+{
+    const char *p = buf;
+    while (len > 0) {
+        int want = len > INT_MAX ? INT_MAX : (int)len;
+        int n = send(s, p, want, 0);
+        if (n >= 0) {
+            p += n;
+            len -= (size_t)n;
+            continue;
+        }
+        int e = WSAGetLastError();
+        if (e != WSAEWOULDBLOCK)
+            return fail(map_win(e), e);
+        int r = wait_sock(s, WAIT_WRITE, deadline_of(timeout_ms));
+        if (r < 0)
+            return r;
+        if (r == 0)
+            return fail(PLAT_ETIMEDOUT, WSAETIMEDOUT);
+    }
+    return 0;
+}
+
+int plat_sock_send_file(plat_socket_t s, plat_file_t f, uint64_t off, uint64_t len,
+                        int timeout_ms)
+{
+    char buf[16384];
+    while (len > 0) {
+        size_t want = len < sizeof buf ? (size_t)len : sizeof buf;
+        ptrdiff_t n = plat_file_pread(f, buf, want, off);
+        if (n < 0)
+            return (int)n;
+        if (n == 0)
+            return fail(PLAT_EIO, ERROR_HANDLE_EOF);
+        int rc = plat_sock_send_all(s, buf, (size_t)n, timeout_ms);
+        if (rc != 0)
+            return rc;
+        off += (uint64_t)n;
+        len -= (uint64_t)n;
+    }
+    return 0;
+}
+
+int plat_sock_wait_readable(plat_socket_t s, int timeout_ms)
+{
+    return wait_sock(s, WAIT_READ, deadline_of(timeout_ms));
+}
+
+int plat_sock_shutdown_write(plat_socket_t s)
+{
+    if (shutdown(s, SD_SEND) != 0)
+        return fail_wsa();
+    return 0;
+}
+
+int plat_sock_set_nodelay(plat_socket_t s, int on)
+{
+    BOOL v = on ? TRUE : FALSE;
+    if (setsockopt(s, IPPROTO_TCP, TCP_NODELAY, (const char *)&v, sizeof v) != 0)
+        return fail_wsa();
+    return 0;
+}
+
+void plat_sock_close(plat_socket_t s)
+{
+    if (s != PLAT_INVALID_SOCKET)
+        closesocket(s);
+}
+
+/* ---- poller ------------------------------------------------------------------------- */
+
+typedef struct pending {
+    SOCKET s;
+    void *user;
+} pending_t;
+
+struct plat_poller {
+    SOCKET wake_r, wake_w;      /* loopback pair: a byte on wake_w makes wake_r readable */
+    SRWLOCK lock;
+    pending_t *pend;            /* added by any thread, merged by the waiter */
+    size_t npend, pend_cap;
+    int waiting;                /* the owner is in WSAPoll(): additions must wake it */
+    WSAPOLLFD *fds;             /* owner thread only; fds[0] is wake_r */
+    void **users;
+    size_t n, cap;
+};
+
+/* A connected loopback pair. Why check the peer's port: any local process could connect
+ * to our listener between listen() and accept(). */
+static int make_wake_pair(SOCKET *r, SOCKET *w)
+{
+    plat_socket_t ls, cs, as;
+    uint16_t port;
+    int rc = plat_listen("127.0.0.1", 0, 1, &ls, &port);
+    if (rc != 0)
+        return rc;
+    rc = plat_connect("127.0.0.1", port, 5000, &cs);
+    if (rc != 0) {
+        closesocket(ls);
+        return rc;
+    }
+    plat_endpoint_t mine, peer;
+    rc = local_endpoint(cs, &mine);
+    while (rc == 0) {
+        rc = plat_accept(ls, 5000, &as, &peer, NULL);
+        if (rc == 0 && peer.port == mine.port)
+            break;
+        if (rc == 0)
+            closesocket(as);
+    }
+    closesocket(ls);
+    if (rc != 0) {
+        closesocket(cs);
+        return rc;
+    }
+    plat_sock_set_nodelay(cs, 1);
+    *r = as;
+    *w = cs;
+    return 0;
+}
+
+static void drain_wakeup(plat_poller_t *p)
+{
+    char buf[64];
+    while (recv(p->wake_r, buf, sizeof buf, 0) > 0)
+        ;
+}
+
+int plat_poller_wakeup(plat_poller_t *p)
+{
+    if (send(p->wake_w, "w", 1, 0) == 1 || WSAGetLastError() == WSAEWOULDBLOCK)
+        return 0;
+    return fail_wsa();
+}
+
+int plat_poller_create(plat_poller_t **out)
+{
+    plat_poller_t *p = calloc(1, sizeof *p);
+    if (!p)
+        return fail(PLAT_ENOMEM, ERROR_NOT_ENOUGH_MEMORY);
+    int rc = make_wake_pair(&p->wake_r, &p->wake_w);
+    if (rc != 0) {
+        free(p);
+        return rc;
+    }
+    InitializeSRWLock(&p->lock);
+    p->cap = 64;
+    p->fds = malloc(p->cap * sizeof *p->fds);
+    p->users = malloc(p->cap * sizeof *p->users);
+    if (!p->fds || !p->users) {
+        free(p->fds);
+        free(p->users);
+        closesocket(p->wake_r);
+        closesocket(p->wake_w);
+        free(p);
+        return fail(PLAT_ENOMEM, ERROR_NOT_ENOUGH_MEMORY);
+    }
+    p->fds[0].fd = p->wake_r;
+    p->fds[0].events = POLLRDNORM;
+    p->fds[0].revents = 0;
+    p->users[0] = NULL;
+    p->n = 1;
+    *out = p;
+    return 0;
+}
+
+void plat_poller_destroy(plat_poller_t *p)
+{
+    if (!p)
+        return;
+    closesocket(p->wake_r);
+    closesocket(p->wake_w);
+    free(p->pend);
+    free(p->fds);
+    free(p->users);
+    free(p);
+}
+
+int plat_poller_add(plat_poller_t *p, plat_socket_t s, void *user)
+{
+    AcquireSRWLockExclusive(&p->lock);
+    if (p->npend == p->pend_cap) {
+        size_t cap = p->pend_cap ? p->pend_cap * 2 : 16;
+        pending_t *np = realloc(p->pend, cap * sizeof *np);
+        if (!np) {
+            ReleaseSRWLockExclusive(&p->lock);
+            return fail(PLAT_ENOMEM, ERROR_NOT_ENOUGH_MEMORY);
+        }
+        p->pend = np;
+        p->pend_cap = cap;
+    }
+    p->pend[p->npend].s = s;
+    p->pend[p->npend++].user = user;
+    int wake = p->waiting;
+    ReleaseSRWLockExclusive(&p->lock);
+    return wake ? plat_poller_wakeup(p) : 0;
+}
+
+static void remove_at(plat_poller_t *p, size_t i)
+{
+    p->n--;
+    p->fds[i] = p->fds[p->n];
+    p->users[i] = p->users[p->n];
+}
+
+int plat_poller_remove(plat_poller_t *p, plat_socket_t s)
+{
+    AcquireSRWLockExclusive(&p->lock);
+    for (size_t i = 0; i < p->npend; i++)
+        if (p->pend[i].s == s) {
+            p->pend[i] = p->pend[--p->npend];
+            break;
+        }
+    ReleaseSRWLockExclusive(&p->lock);
+    for (size_t i = 1; i < p->n; i++)
+        if (p->fds[i].fd == s) {
+            remove_at(p, i);
+            break;
+        }
+    return 0;
+}
+
+/* Moves the pending additions into the WSAPOLLFD array and marks the owner as waiting, so
+ * that later additions wake it (owner thread). */
+static int merge_pending(plat_poller_t *p)
+{
+    int rc = 0;
+    AcquireSRWLockExclusive(&p->lock);
+    if (p->n + p->npend > p->cap) {
+        size_t cap = p->cap;
+        while (cap < p->n + p->npend)
+            cap *= 2;
+        WSAPOLLFD *nf = realloc(p->fds, cap * sizeof *nf);
+        if (nf)
+            p->fds = nf;
+        void **nu = nf ? realloc(p->users, cap * sizeof *nu) : NULL;
+        if (nu) {
+            p->users = nu;
+            p->cap = cap;
+        } else {
+            rc = fail(PLAT_ENOMEM, ERROR_NOT_ENOUGH_MEMORY);
+        }
+    }
+    if (rc == 0) {
+        for (size_t i = 0; i < p->npend; i++) {
+            p->fds[p->n].fd = p->pend[i].s;
+            p->fds[p->n].events = POLLRDNORM;
+            p->fds[p->n].revents = 0;
+            p->users[p->n++] = p->pend[i].user;
+        }
+        p->npend = 0;
+        p->waiting = 1;
+    }
+    ReleaseSRWLockExclusive(&p->lock);
+    return rc;
+}
+
+int plat_poller_wait(plat_poller_t *p, int timeout_ms, void **ready, int max)
+{
+    if (max <= 0)
+        return fail(PLAT_EINVAL, WSAEINVAL);
+    int rc = merge_pending(p);
+    if (rc != 0)
+        return rc;
+    int n = WSAPoll(p->fds, (ULONG)p->n, timeout_ms < 0 ? -1 : timeout_ms);
+    int e = n < 0 ? WSAGetLastError() : 0;
+    AcquireSRWLockExclusive(&p->lock);
+    p->waiting = 0;
+    ReleaseSRWLockExclusive(&p->lock);
+    if (n < 0)
+        return fail(map_win(e), e);
+    if (p->fds[0].revents)
+        drain_wakeup(p);
+    int k = 0;
+    /* Walk backwards so remove_at() only moves entries already looked at. */
+    for (size_t i = p->n - 1; i >= 1 && k < max; i--)
+        if (p->fds[i].revents) {
+            ready[k++] = p->users[i];
+            remove_at(p, i);
+        }
+    return k;
+}
+
+/* ---- threads ------------------------------------------------------------------------ */
+
+struct plat_thread {
+    HANDLE h;
+    void (*fn)(void *);
+    void *arg;
+};
+
+/* _beginthreadex rather than CreateThread: the C runtime sets up its per-thread state. */
+static unsigned __stdcall thread_main(void *a)
+{
+    plat_thread_t *t = a;
+    t->fn(t->arg);
+    return 0;
+}
+
+int plat_thread_create(plat_thread_t **out, void (*fn)(void *arg), void *arg)
+{
+    plat_thread_t *t = malloc(sizeof *t);
+    if (!t)
+        return fail(PLAT_ENOMEM, ERROR_NOT_ENOUGH_MEMORY);
+    t->fn = fn;
+    t->arg = arg;
+    uintptr_t h = _beginthreadex(NULL, 0, thread_main, t, 0, NULL);
+    if (h == 0) {
+        int rc = fail_win();
+        free(t);
+        return rc;
+    }
+    t->h = (HANDLE)h;
+    *out = t;
+    return 0;
+}
+
+int plat_thread_join(plat_thread_t *t)
+{
+    DWORD r = WaitForSingleObject(t->h, INFINITE);
+    int rc = r == WAIT_OBJECT_0 ? 0 : fail_win();
+    CloseHandle(t->h);
+    free(t);
+    return rc;
+}
+
+int plat_mutex_init(plat_mutex_t *m)
+{
+    InitializeSRWLock((PSRWLOCK)m);
+    return 0;
+}
+
+void plat_mutex_destroy(plat_mutex_t *m)
+{
+    (void)m;   /* SRW locks own no resources */
+}
+
+void plat_mutex_lock(plat_mutex_t *m)
+{
+    AcquireSRWLockExclusive((PSRWLOCK)m);
+}
+
+void plat_mutex_unlock(plat_mutex_t *m)
+{
+    ReleaseSRWLockExclusive((PSRWLOCK)m);
+}
+
+int plat_cond_init(plat_cond_t *c)
+{
+    InitializeConditionVariable((PCONDITION_VARIABLE)c);
+    return 0;
+}
+
+void plat_cond_destroy(plat_cond_t *c)
+{
+    (void)c;
+}
+
+void plat_cond_signal(plat_cond_t *c)
+{
+    WakeConditionVariable((PCONDITION_VARIABLE)c);
+}
+
+void plat_cond_broadcast(plat_cond_t *c)
+{
+    WakeAllConditionVariable((PCONDITION_VARIABLE)c);
+}
+
+int plat_cond_wait(plat_cond_t *c, plat_mutex_t *m, int timeout_ms)
+{
+    DWORD ms = timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms;
+    if (SleepConditionVariableSRW((PCONDITION_VARIABLE)c, (PSRWLOCK)m, ms, 0))
+        return 0;
+    if (GetLastError() == ERROR_TIMEOUT)
+        return PLAT_ETIMEDOUT;
+    abort();
+}
+
+/* ---- files and paths ---------------------------------------------------------------- */
+
+/* UTF-8 -> a malloc'ed wide string, or NULL with the error recorded. */
+static wchar_t *to_wide(const char *s, int *rc)
+{
+    int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0);
+    if (n <= 0) {
+        *rc = fail_win();
+        return NULL;
+    }
+    wchar_t *w = malloc((size_t)n * sizeof *w);
+    if (!w) {
+        *rc = fail(PLAT_ENOMEM, ERROR_NOT_ENOUGH_MEMORY);
+        return NULL;
+    }
+    MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n);
+    return w;
+}
+
+int plat_file_open(const char *path, plat_file_t *out)
+{
+    int rc = 0;
+    wchar_t *w = to_wide(path, &rc);
+    if (!w)
+        return rc;
+    /* Why share write and delete: a site's files may be replaced while they are served. */
+    HANDLE h = CreateFileW(w, GENERIC_READ,
+                           FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                           OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
+    if (h == INVALID_HANDLE_VALUE) {
+        DWORD e = GetLastError();
+        DWORD attr = GetFileAttributesW(w);
+        free(w);
+        /* Opening a folder without FILE_FLAG_BACKUP_SEMANTICS fails as "access denied". */
+        if (e == ERROR_ACCESS_DENIED && attr != INVALID_FILE_ATTRIBUTES
+            && (attr & FILE_ATTRIBUTE_DIRECTORY))
+            return fail(PLAT_EISDIR, ERROR_DIRECTORY);
+        return fail(map_win((int)e), (int)e);
+    }
+    free(w);
+    /* Why: names such as "con" or "nul" open devices, not files, in any folder. */
+    if (GetFileType(h) != FILE_TYPE_DISK) {
+        CloseHandle(h);
+        return fail(PLAT_EACCES, ERROR_ACCESS_DENIED);
+    }
+    *out = h;
+    return 0;
+}
+
+int plat_file_info(plat_file_t f, plat_file_info_t *info)
+{
+    BY_HANDLE_FILE_INFORMATION bh;
+    if (!GetFileInformationByHandle(f, &bh))
+        return fail_win();
+    info->exists = 1;
+    info->is_directory = (bh.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) ? 1 : 0;
+    info->size = info->is_directory ? 0 : ((uint64_t)bh.nFileSizeHigh << 32) | bh.nFileSizeLow;
+    info->mtime = unix_sec_from_filetime(bh.ftLastWriteTime);
+    return 0;
+}
+
+int plat_file_stat(const char *path, plat_file_info_t *info)
+{
+    memset(info, 0, sizeof *info);
+    int rc = 0;
+    wchar_t *w = to_wide(path, &rc);
+    if (!w)
+        return rc;
+    WIN32_FILE_ATTRIBUTE_DATA d;
+    BOOL okay = GetFileAttributesExW(w, GetFileExInfoStandard, &d);
+    DWORD e = okay ? 0 : GetLastError();
+    free(w);
+    if (!okay)
+        return (e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND)
+                   ? 0 : fail(map_win((int)e), (int)e);
+    info->exists = 1;
+    info->is_directory = (d.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) ? 1 : 0;
+    info->size = info->is_directory ? 0 : ((uint64_t)d.nFileSizeHigh << 32) | d.nFileSizeLow;
+    info->mtime = unix_sec_from_filetime(d.ftLastWriteTime);
+    return 0;
+}
+
+ptrdiff_t plat_file_pread(plat_file_t f, void *buf, size_t len, uint64_t off)
+{
+    OVERLAPPED ov;
+    memset(&ov, 0, sizeof ov);
+    ov.Offset = (DWORD)off;
+    ov.OffsetHigh = (DWORD)(off >> 32);
+    DWORD want = len > (1u << 30) ? (1u << 30) : (DWORD)len, got = 0;
+    if (!ReadFile(f, buf, want, &got, &ov)) {
+        if (GetLastError() == ERROR_HANDLE_EOF)
+            return 0;
+        return fail_win();
+    }
+    return (ptrdiff_t)got;
+}
+
+void plat_file_close(plat_file_t f)
+{
+    if (f != PLAT_INVALID_FILE)
+        CloseHandle(f);
+}
+
+static int ieq(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = a[i] >= 'a' && a[i] <= 'z' ? (char)(a[i] - 32) : a[i];
+        if (c != b[i])
+            return 0;
+    }
+    return 1;
+}
+
+int plat__path_segment_ok(const char *seg, size_t n)
+{
+    if (n == 1 && seg[0] == '.')
+        return 1;
+    if (n == 2 && seg[0] == '.' && seg[1] == '.')
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)seg[i];
+        /* ':' names drives and alternate data streams ("a.asp::$DATA" is the file's source);
+         * '\\' is a separator here; <>"|?* are invalid in names (and wildcards to the NT
+         * layer); control characters are invalid too. */
+        if (c < 32 || strchr(":\\<>\"|?*", c))
+            return 0;
+    }
+    /* Windows drops trailing dots and spaces, so "a.asp." would open "a.asp". */
+    if (seg[n - 1] == '.' || seg[n - 1] == ' ')
+        return 0;
+    /* Device names open devices in every folder, with any extension ("con.txt"). */
+    size_t base = 0;
+    while (base < n && seg[base] != '.')
+        base++;
+    static const char *const dev3[] = { "CON", "PRN", "AUX", "NUL" };
+    if (base == 3)
+        for (size_t i = 0; i < 4; i++)
+            if (ieq(seg, dev3[i], 3))
+                return 0;
+    if (base == 4 && (ieq(seg, "COM", 3) || ieq(seg, "LPT", 3)) && seg[3] >= '1'
+        && seg[3] <= '9')
+        return 0;
+    return 1;
+}
+
+static int is_sep(char c)
+{
+    return c == '\\' || c == '/';
+}
+
+int plat_path_is_absolute(const char *path)
+{
+    if (is_sep(path[0]))
+        return 1;   /* "\x" (current drive) and "\\server\share" */
+    return ((path[0] >= 'A' && path[0] <= 'Z') || (path[0] >= 'a' && path[0] <= 'z'))
+           && path[1] == ':' && is_sep(path[2]);
+}
+
+int plat_path_dirname(const char *path, char *out, size_t outlen)
+{
+    size_t len = strlen(path), cut = len, drive = 0;
+    if (len >= 2 && path[1] == ':')
+        drive = 2;
+    while (cut > drive && !is_sep(path[cut - 1]))
+        cut--;
+    const char *dir = path;
+    size_t n;
+    if (cut == drive) {
+        /* No separator: "x.ini" -> ".", "C:x.ini" -> "C:". */
+        if (drive == 0)
+            dir = ".", n = 1;
+        else
+            n = drive;
+    } else {
+        n = cut - 1;
+        while (n > drive && is_sep(path[n - 1]))
+            n--;
+        if (n == drive)
+            n = drive + 1;   /* keep the root separator: "\x" -> "\", "C:\x" -> "C:\" */
+    }
+    if (n + 1 > outlen)
+        return fail(PLAT_ENAMETOOLONG, ERROR_BUFFER_OVERFLOW);
+    memcpy(out, dir, n);
+    out[n] = '\0';
+    return (int)n;
+}
