@@ -3,7 +3,8 @@
 #
 #   tests/setup-debian.sh build   compiler, CMake: enough to build and run the native server
 #   tests/setup-debian.sh test    everything the test suite needs: Check, mingw-w64, Wine 32
-#                                 and 64, curl, netcat, clang with its sanitizer runtimes
+#                                 and 64, curl, netcat, clang with its sanitizer runtimes,
+#                                 python3 (integration tests), nginx and wrk (benchmarks)
 #
 # Idempotent: packages already installed are not touched, and apt sources are changed only
 # when the 32-bit Wine packages cannot be installed because the security suite's i386 index
@@ -19,6 +20,7 @@ esac
 
 build_pkgs=(cmake gcc make pkg-config libc6-dev libssl-dev)
 test_pkgs=(check curl netcat-openbsd mingw-w64 clang libclang-rt-14-dev llvm libssl-dev
+           python3 nginx-light wrk
            wine64 libwine)
 i386_pkgs=(wine32:i386 libwine:i386 libgstreamer-plugins-base1.0-0:i386
            libgstreamer-plugins-base1.0-0)
