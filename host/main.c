@@ -96,10 +96,6 @@ int main(int argc, char **argv)
             return fail(err);
         }
     }
-    for (size_t i = 0; i < isapi_engine_filter_count(engine); i++)
-        host_log(HOST_LOG_INFO, "filter %s loaded: \"%s\", flags 0x%08lx",
-                 isapi_engine_filter_path(engine, i), isapi_engine_filter_desc(engine, i),
-                 (unsigned long)isapi_engine_filter_flags(engine, i));
 
     host_server_t *server;
     if (host_server_start(&cfg, engine, &server, err, sizeof err) != 0) {

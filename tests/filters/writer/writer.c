@@ -1,0 +1,111 @@
+/*
+ * writer.c - a test filter that calls WriteClient from several notifications, so the
+ * integration tests can check which bytes reach the wire and in which order.
+ *
+ * A request whose URL is under /writer/ names the points in its query string, one letter
+ * each: p (PREPROC_HEADERS), u (URL_MAP), s (SEND_RESPONSE), e (END_OF_REQUEST). At each
+ * named point the filter writes "[P]", "[U]", "[S]" or "[E]" with WriteClient and returns
+ * SF_STATUS_REQ_NEXT_NOTIFICATION, so the server's own response follows the early marks
+ * and precedes "[E]". The letter f makes PREPROC_HEADERS answer the request itself:
+ * SF_REQ_SEND_RESPONSE_HEADER with "200 OK" and a Content-Length, WriteClient of the body
+ * "finished by writer\n", then SF_STATUS_REQ_FINISHED.
+ *
+ * The query is read in PREPROC_HEADERS (GetHeader "url") and kept in a per-connection
+ * AllocMem record on pFilterContext, cleared in END_OF_REQUEST: the later notifications have
+ * no header accessors, and the record shows that the context survives the request.
+ */
+#include <windows.h>
+#include <httpfilt.h>
+#include <string.h>
+
+#define WRITER_PREFIX "/writer/"
+
+typedef struct {
+    char points[16];   /* the letters of the current request; "" when not ours */
+} writer_state;
+
+static const char finished_body[] = "finished by writer\n";
+
+BOOL WINAPI GetFilterVersion(HTTP_FILTER_VERSION *pVer)
+{
+    pVer->dwFilterVersion = HTTP_FILTER_REVISION;
+    pVer->dwFlags = SF_NOTIFY_ORDER_MEDIUM | SF_NOTIFY_SECURE_PORT | SF_NOTIFY_NONSECURE_PORT
+                    | SF_NOTIFY_PREPROC_HEADERS | SF_NOTIFY_URL_MAP | SF_NOTIFY_SEND_RESPONSE
+                    | SF_NOTIFY_END_OF_REQUEST;
+    lstrcpynA(pVer->lpszFilterDesc, "writer test filter: WriteClient from several notifications",
+              SF_MAX_FILTER_DESC_LEN);
+    return TRUE;
+}
+
+static writer_state *state_of(HTTP_FILTER_CONTEXT *pfc)
+{
+    if (!pfc->pFilterContext) {
+        writer_state *st = (writer_state *)pfc->AllocMem(pfc, sizeof *st, 0);
+        if (!st)
+            return NULL;
+        st->points[0] = '\0';
+        pfc->pFilterContext = st;
+    }
+    return (writer_state *)pfc->pFilterContext;
+}
+
+static void mark(HTTP_FILTER_CONTEXT *pfc, const writer_state *st, char letter, const char *text)
+{
+    if (st && strchr(st->points, letter)) {
+        DWORD n = (DWORD)lstrlenA(text);
+        pfc->WriteClient(pfc, (LPVOID)text, &n, 0);
+    }
+}
+
+static DWORD on_preproc(HTTP_FILTER_CONTEXT *pfc, HTTP_FILTER_PREPROC_HEADERS *ph)
+{
+    writer_state *st = state_of(pfc);
+    char url[1024];
+    DWORD size = sizeof url;
+    if (!st)
+        return SF_STATUS_REQ_NEXT_NOTIFICATION;
+    st->points[0] = '\0';
+    if (!ph->GetHeader(pfc, "url", url, &size))
+        return SF_STATUS_REQ_NEXT_NOTIFICATION;
+    if (_strnicmp(url, WRITER_PREFIX, sizeof WRITER_PREFIX - 1) != 0)
+        return SF_STATUS_REQ_NEXT_NOTIFICATION;
+    const char *q = strchr(url, '?');
+    if (q)
+        lstrcpynA(st->points, q + 1, sizeof st->points);
+    if (strchr(st->points, 'f')) {
+        char headers[128];
+        DWORD n = (DWORD)(sizeof finished_body - 1);
+        wsprintfA(headers, "Content-Type: text/plain\r\nContent-Length: %lu\r\n\r\n",
+                  (unsigned long)n);
+        if (!pfc->ServerSupportFunction(pfc, SF_REQ_SEND_RESPONSE_HEADER, (PVOID)"200 OK",
+                                        (ULONG_PTR)headers, 0))
+            return SF_STATUS_REQ_ERROR;
+        pfc->WriteClient(pfc, (LPVOID)finished_body, &n, 0);
+        return SF_STATUS_REQ_FINISHED;
+    }
+    mark(pfc, st, 'p', "[P]");
+    return SF_STATUS_REQ_NEXT_NOTIFICATION;
+}
+
+DWORD WINAPI HttpFilterProc(HTTP_FILTER_CONTEXT *pfc, DWORD notificationType, LPVOID pvNotification)
+{
+    writer_state *st = (writer_state *)pfc->pFilterContext;
+    switch (notificationType) {
+    case SF_NOTIFY_PREPROC_HEADERS:
+        return on_preproc(pfc, (HTTP_FILTER_PREPROC_HEADERS *)pvNotification);
+    case SF_NOTIFY_URL_MAP:
+        mark(pfc, st, 'u', "[U]");
+        break;
+    case SF_NOTIFY_SEND_RESPONSE:
+        mark(pfc, st, 's', "[S]");
+        break;
+    case SF_NOTIFY_END_OF_REQUEST:
+        mark(pfc, st, 'e', "[E]");
+        if (st)
+            st->points[0] = '\0';
+        break;
+    default:
+        break;
+    }
+    return SF_STATUS_REQ_NEXT_NOTIFICATION;
+}
