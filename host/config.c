@@ -59,7 +59,7 @@ static const setting_t host_settings[] = {
     { "keepalive_timeout", NULL, K_MS, F(keepalive_timeout_ms), NULL },
     { "send_timeout", NULL, K_MS, F(send_timeout_ms), NULL },
     { "shutdown_timeout", NULL, K_MS, F(shutdown_timeout_ms), NULL },
-    { "verbose", "--verbose", K_FLAG, F(verbose), "  log every filter load and connection" },
+    { "verbose", "--verbose", K_FLAG, F(verbose), "  also log debug messages" },
     { "check", "--check", K_FLAG, F(check_only),
       "  validate the configuration and load the filters, then exit" },
 };
@@ -528,8 +528,8 @@ const char *host_config_usage(void)
     size_t n = (size_t)snprintf(text, sizeof text,
         "usage: isapihost [options]\n"
         "Serves a site and runs ISAPI filters with IIS semantics.\n"
-        "With no options it reads isapihost.ini beside the executable (the bundled sample\n"
-        "site and filters on 127.0.0.1:8080).\n\n"
+        "With no options it reads the isapihost.ini that CMake generated in its build tree:\n"
+        "the bundled sample site and filters on 127.0.0.1:8080.\n\n"
         "  --config FILE  read an INI file ([server] settings, [filters] in load order)\n");
     for (size_t i = 0; i < NSETTINGS && n < sizeof text; i++) {
         if (!host_settings[i].option || !host_settings[i].help)
