@@ -619,6 +619,10 @@ static int serve_one(host_conn_t *c)
                                           &c->srv->limits, &status);
             if (head_len > 0) {
                 c->parse_last_len = 0;
+                /* Why: a pipelined request that arrived in the same read as the one before
+                 * it had no READ_RAW_DATA of its own, so nothing began its request model
+                 * yet (its bytes were counted with the request they arrived with). */
+                begin_request_if_needed(c);
                 break;
             }
             if (head_len == HOST_PARSE_ERROR) {

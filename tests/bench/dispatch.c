@@ -15,6 +15,7 @@
  * line per notification "overhead_ns_per_call <notification> <value>" (K = 16), which
  * tests/bench/run.py reads.
  */
+#define _POSIX_C_SOURCE 200809L
 #include <windows.h>
 #include <httpfilt.h>
 

@@ -8,7 +8,9 @@
  * SF_STATUS_REQ_NEXT_NOTIFICATION, so the server's own response follows the early marks
  * and precedes "[E]". The letter f makes PREPROC_HEADERS answer the request itself:
  * SF_REQ_SEND_RESPONSE_HEADER with "200 OK" and a Content-Length, WriteClient of the body
- * "finished by writer\n", then SF_STATUS_REQ_FINISHED.
+ * "finished by writer\n", then SF_STATUS_REQ_FINISHED. The letter v adds the response
+ * headers X-Sv-HTTPS and X-Sv-Server-Port-Secure (AddResponseHeaders in PREPROC_HEADERS)
+ * with the values of the server variables HTTPS and SERVER_PORT_SECURE.
  *
  * The query is read in PREPROC_HEADERS (GetHeader "url") and kept in a per-connection
  * AllocMem record on pFilterContext, cleared in END_OF_REQUEST: the later notifications have
@@ -57,6 +59,23 @@ static void mark(HTTP_FILTER_CONTEXT *pfc, const writer_state *st, char letter, 
     }
 }
 
+/* GetServerVariable into buf, or "!<error>" when it fails. */
+static void variable(HTTP_FILTER_CONTEXT *pfc, const char *name, char *buf, DWORD len)
+{
+    DWORD size = len;
+    if (!pfc->GetServerVariable(pfc, (LPSTR)name, buf, &size))
+        wsprintfA(buf, "!%lu", (unsigned long)GetLastError());
+}
+
+static void add_variables(HTTP_FILTER_CONTEXT *pfc)
+{
+    char https[64], secure[64], headers[256];
+    variable(pfc, "HTTPS", https, sizeof https);
+    variable(pfc, "SERVER_PORT_SECURE", secure, sizeof secure);
+    wsprintfA(headers, "X-Sv-HTTPS: %s\r\nX-Sv-Server-Port-Secure: %s\r\n", https, secure);
+    pfc->AddResponseHeaders(pfc, headers, 0);
+}
+
 static DWORD on_preproc(HTTP_FILTER_CONTEXT *pfc, HTTP_FILTER_PREPROC_HEADERS *ph)
 {
     writer_state *st = state_of(pfc);
@@ -83,6 +102,8 @@ static DWORD on_preproc(HTTP_FILTER_CONTEXT *pfc, HTTP_FILTER_PREPROC_HEADERS *p
         pfc->WriteClient(pfc, (LPVOID)finished_body, &n, 0);
         return SF_STATUS_REQ_FINISHED;
     }
+    if (strchr(st->points, 'v'))
+        add_variables(pfc);
     mark(pfc, st, 'p', "[P]");
     return SF_STATUS_REQ_NEXT_NOTIFICATION;
 }

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The benchmark of docs/performance.md in one command, from the top of the source tree:
+#
+#   tests/bench/bench.sh [run.py options...]     e.g. --rounds 3 --duration 5 --out perf.md
+#
+# Builds the release preset (build/release, or $BENCH_BUILD), then runs tests/bench/run.py:
+# isapihost against nginx on 127.0.0.1, alternated, every run bounded, every process it
+# starts stopped on exit. With BENCH_W64=<dir> it also builds the x86_64 Windows tree in
+# <dir> (Release) and adds scenario S6 (isapihost.exe under Wine against the native build).
+# Needs wrk, nginx (any path: --nginx), python3; S6 needs mingw-w64 and Wine.
+set -euo pipefail
+src=$(cd "$(dirname "$0")/../.." && pwd)
+build=${BENCH_BUILD:-$src/build/release}
+cd "$src"
+cmake --preset release -B "$build" >/dev/null
+cmake --build "$build" -j"${BENCH_JOBS:-2}" >/dev/null
+extra=()
+if [ -n "${BENCH_W64:-}" ]; then
+  cmake --preset win64 -B "$BENCH_W64" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build "$BENCH_W64" -j"${BENCH_JOBS:-2}" --target isapihost >/dev/null
+  extra=(--w64 "$BENCH_W64")
+fi
+# The servers need one descriptor per connection (scenario S5 holds 10,000).
+ulimit -n "$(ulimit -Hn)"
+exec python3 "$src/tests/bench/run.py" --build "$build" "${extra[@]}" "$@"
