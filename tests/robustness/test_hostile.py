@@ -1,0 +1,300 @@
+"""test_hostile.py - hostile client input: every case gets its status (or a clean close)
+within the configured limits, and the server still serves a normal request afterwards.
+
+Cases (docs/robustness.md lists each with what the server does): oversized request line,
+header line, header block and header count; a body over max_body; invalid methods and
+versions; NUL and control bytes; bad chunk sizes; request smuggling (Content-Length with
+Transfer-Encoding, differing duplicate Content-Length); path tricks that must never reach a
+file outside the root (a secret file sits beside it); slow headers (slowloris) against a
+short header_timeout while other clients are served; a flood of idle connections closed at
+keepalive_timeout while a normal request is still served promptly.
+"""
+import os
+import socket
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+import harness  # noqa: E402
+
+suite = harness.Suite("robustness_hostile")
+
+SECRET = b"TOPSECRET-beside-the-root\n"
+LIMITS = {
+    "max_request_line": "2048",
+    "max_header_bytes": "4096",
+    "max_headers": "20",
+    "max_body": "100000",
+    "header_timeout": "2",
+    "keepalive_timeout": "3",
+    "workers": "4",
+}
+
+
+def start(s, **extra):
+    settings = dict(LIMITS)
+    settings.update(extra)
+    srv = s.server(settings=settings)
+    # the secret lives beside the root, where "../" would lead
+    with open(os.path.join(srv.dir, "secret.txt"), "wb") as f:
+        f.write(SECRET)
+    return srv
+
+
+def raw(srv, data, timeout=8.0):
+    """Sends data, reads until the server closes (or timeout); returns the bytes."""
+    with srv.conn(timeout=timeout) as c:
+        try:
+            c.send(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        try:
+            return c.read_until_close(timeout)
+        except (TimeoutError, socket.timeout):
+            return c.buf + b"<no close>"
+
+
+def status_of(data):
+    if not data.startswith(b"HTTP/1."):
+        return None
+    try:
+        return int(data.split(b" ", 2)[1])
+    except (IndexError, ValueError):
+        return None
+
+
+def still_serving(s, srv, what):
+    r = srv.get("/a.txt", timeout=10.0)
+    s.check(r is not None and r.status == 200 and r.body == harness.SITE["a.txt"],
+            f"normal request served after {what}", repr(r))
+
+
+def expect(s, srv, what, data, statuses):
+    t = time.monotonic()
+    got = raw(srv, data)
+    st = status_of(got)
+    s.check(st in statuses, f"{what}: status in {statuses}", f"got {got[:80]!r}")
+    s.check(not got.endswith(b"<no close>"), f"{what}: connection closed", f"{got[-40:]!r}")
+    s.check(time.monotonic() - t < 6.0, f"{what}: answered promptly")
+    still_serving(s, srv, what)
+
+
+@suite.case
+def limits(s):
+    srv = start(s)
+    h = b"Host: 127.0.0.1\r\n"
+    expect(s, srv, "request line over max_request_line",
+           b"GET /" + b"a" * 3000 + b" HTTP/1.1\r\n" + h + b"\r\n", (414,))
+    expect(s, srv, "header line over max_header_bytes",
+           b"GET /a.txt HTTP/1.1\r\n" + h + b"X-Big: " + b"b" * 5000 + b"\r\n\r\n", (431,))
+    expect(s, srv, "header block over max_header_bytes",
+           b"GET /a.txt HTTP/1.1\r\n" + h
+           + b"".join(b"X-%d: %s\r\n" % (i, b"v" * 300) for i in range(15)) + b"\r\n", (431,))
+    expect(s, srv, "header count over max_headers",
+           b"GET /a.txt HTTP/1.1\r\n" + h
+           + b"".join(b"X-%d: 1\r\n" % i for i in range(25)) + b"\r\n", (431,))
+    expect(s, srv, "Content-Length over max_body",
+           b"POST /a.txt HTTP/1.1\r\n" + h + b"Content-Length: 200000\r\n\r\n", (413,))
+    expect(s, srv, "chunked body over max_body",
+           b"POST /a.txt HTTP/1.1\r\n" + h + b"Transfer-Encoding: chunked\r\n\r\n"
+           + b"20000\r\n" + b"x" * 0x20000 + b"\r\n0\r\n\r\n", (413,))
+    # just inside the limits: served
+    r = srv.get("/a.txt", headers=[(f"X-{i}", "1") for i in range(18)])
+    s.check(r is not None and r.status == 200, "20 headers (the limit) served", repr(r))
+
+
+@suite.case
+def methods_and_versions(s):
+    srv = start(s)
+    h = b"Host: 127.0.0.1\r\n\r\n"
+    expect(s, srv, "HTTP/2.0", b"GET /a.txt HTTP/2.0\r\n" + h, (505,))
+    expect(s, srv, "HTTP/1.10", b"GET /a.txt HTTP/1.10\r\n" + h, (400,))
+    expect(s, srv, "lower-case version", b"GET /a.txt http/1.1\r\n" + h, (400,))
+    expect(s, srv, "version garbage", b"GET /a.txt HTTP/x.y\r\n" + h, (400,))
+    # Why 501: methods are case-sensitive tokens (RFC 9110 9.1); "get" is an unknown method
+    expect(s, srv, "lower-case method", b"get /a.txt HTTP/1.1\r\n" + h, (501,))
+    expect(s, srv, "unknown method", b"FOO /a.txt HTTP/1.1\r\n" + h, (501,))
+    expect(s, srv, "HTTP/1.1 without Host",
+           b"GET /a.txt HTTP/1.1\r\nConnection: close\r\n\r\n", (400,))
+    expect(s, srv, "empty request line", b"\r\n\r\n\r\n\r\n \r\n", (400,))
+
+
+@suite.case
+def control_bytes(s):
+    srv = start(s)
+    h = b"Host: 127.0.0.1\r\n"
+    expect(s, srv, "NUL in the target", b"GET /a\x00.txt HTTP/1.1\r\n" + h + b"\r\n", (400,))
+    expect(s, srv, "control byte in the target", b"GET /a\x01.txt HTTP/1.1\r\n" + h + b"\r\n",
+           (400,))
+    expect(s, srv, "NUL in a header value",
+           b"GET /a.txt HTTP/1.1\r\n" + h + b"X-A: b\x00c\r\n\r\n", (400,))
+    expect(s, srv, "control byte in a header value",
+           b"GET /a.txt HTTP/1.1\r\n" + h + b"X-A: b\x07c\r\n\r\n", (400,))
+    expect(s, srv, "NUL in a header name",
+           b"GET /a.txt HTTP/1.1\r\n" + h + b"X\x00A: b\r\n\r\n", (400,))
+    expect(s, srv, "bare CR in a header",
+           b"GET /a.txt HTTP/1.1\r\n" + h + b"X-A: b\rc\r\n\r\n", (400,))
+    expect(s, srv, "space before the colon",
+           b"GET /a.txt HTTP/1.1\r\n" + h + b"X-A : b\r\n\r\n", (400,))
+    expect(s, srv, "obsolete line folding",
+           b"GET /a.txt HTTP/1.1\r\n" + h + b"X-A: b\r\n c\r\n\r\n", (400,))
+
+
+@suite.case
+def bad_chunks(s):
+    srv = start(s)
+    head = b"POST /a.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+    expect(s, srv, "chunk size not hex", head + b"zz\r\nabc\r\n0\r\n\r\n", (400,))
+    expect(s, srv, "negative chunk size", head + b"-5\r\nabcde\r\n0\r\n\r\n", (400,))
+    expect(s, srv, "empty chunk size", head + b"\r\nabc\r\n0\r\n\r\n", (400,))
+    expect(s, srv, "chunk size overflowing 64 bits", head + b"ffffffffffffffffff\r\nabc\r\n",
+           (400, 413))
+    expect(s, srv, "chunk data longer than its size", head + b"3\r\nabcdef\r\n0\r\n\r\n", (400,))
+    expect(s, srv, "unknown transfer coding",
+           b"POST /a.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", (400, 501))
+
+
+@suite.case
+def smuggling(s):
+    srv = start(s)
+    hidden = b"GET /b.txt HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    for what, data in (
+        ("Content-Length with Transfer-Encoding",
+         b"POST /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+         b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + hidden),
+        ("Transfer-Encoding with Content-Length",
+         b"POST /a.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+         b"Content-Length: 5\r\n\r\n0\r\n\r\n" + hidden),
+        ("duplicate differing Content-Length",
+         b"POST /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n"
+         b"abcd" + hidden),
+        ("Content-Length list with differing values",
+         b"POST /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 3, 4\r\n\r\nabcd" + hidden),
+        ("Content-Length not a number",
+         b"POST /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 3x\r\n\r\nabc" + hidden),
+    ):
+        got = raw(srv, data)
+        rs, _ = harness.parse_responses(got)
+        s.check(status_of(got) == 400, f"{what}: 400", repr(got[:60]))
+        # the bytes after the refused head must never be served as a second request
+        s.check(len(rs) == 1 and b"second file" not in got, f"{what}: nothing smuggled",
+                f"{len(rs)} responses")
+    still_serving(s, srv, "smuggling attempts")
+
+
+@suite.case
+def path_tricks(s):
+    srv = start(s)
+    tricks = [
+        "/../secret.txt", "/%2e%2e/secret.txt", "/%2E%2E/secret.txt", "/..%2fsecret.txt",
+        "/..%2Fsecret.txt", "/..\\secret.txt", "/..%5csecret.txt", "/a.txt/../../secret.txt",
+        "/%2e%2e%2fsecret.txt", "/.%2e/secret.txt", "/%c0%ae%c0%ae/secret.txt",
+        "/%c0%ae%c0%ae%c0%afsecret.txt", "/%e0%80%ae%e0%80%ae/secret.txt",
+        "/%252e%252e/secret.txt", "/a.txt%00.html", "/..%00/secret.txt", "/secret.txt%00",
+        "//../secret.txt", "/./../secret.txt", "/...//secret.txt", "/..;/secret.txt",
+        "http://127.0.0.1/../secret.txt", "/%u002e%u002e/secret.txt",
+    ]
+    for t in tricks:
+        data = raw(srv, b"GET " + t.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                   b"Connection: close\r\n\r\n")
+        s.check(status_of(data) in (400, 404), f"{t}: 400 or 404", repr(data[:60]))
+        s.check(b"TOPSECRET" not in data, f"{t}: the secret never leaves")
+        # the same as an HTTP/0.9 simple request (body only, strict policy)
+        data09 = raw(srv, b"GET " + t.encode() + b"\r\n")
+        s.check(b"TOPSECRET" not in data09, f"{t} (0.9): the secret never leaves")
+        s.check(not data09.startswith(b"HTTP/"), f"{t} (0.9): body only")
+    still_serving(s, srv, "path tricks")
+
+
+def timed_get(srv, path="/a.txt"):
+    t = time.monotonic()
+    r = srv.get(path, timeout=10.0)
+    return r, time.monotonic() - t
+
+
+@suite.case
+def slowloris(s):
+    srv = start(s)
+    n = 10 if s.env.wine else 30
+    socks = []
+    for _ in range(n):
+        c = srv.conn(timeout=15.0)
+        c.send(b"GET /a.txt HTTP/1.1\r\n")
+        socks.append(c)
+    t0 = time.monotonic()
+    slow_ok = True
+    served = []
+    # trickle one header byte per connection every 200 ms, for up to 8 s
+    header = b"X-Slow: " + b"s" * 200
+    i = 0
+    while time.monotonic() - t0 < 8.0 and any(not c.eof for c in socks):
+        for c in socks:
+            if c.eof:
+                continue
+            try:
+                c.send(header[i % len(header):i % len(header) + 1])
+            except (BrokenPipeError, ConnectionResetError):
+                c.eof = True
+        i += 1
+        if i % 5 == 0:
+            r, dt = timed_get(srv)
+            served.append(dt)
+            slow_ok = slow_ok and r is not None and r.status == 200
+        time.sleep(0.2)
+        for c in socks:
+            if not c.eof:
+                c.sock.setblocking(False)
+                try:
+                    chunk = c.sock.recv(65536)
+                    if not chunk:
+                        c.eof = True
+                    c.buf += chunk
+                except (BlockingIOError, ConnectionResetError):
+                    pass
+                finally:
+                    c.sock.setblocking(True)
+    elapsed = time.monotonic() - t0
+    closed = sum(c.eof for c in socks)
+    s.check(closed == n, f"all {n} trickling connections closed by the server",
+            f"{closed} closed after {elapsed:.1f}s")
+    s.check(elapsed < 2.0 + 3.0, "closed at header_timeout (2 s) plus the sweep margin",
+            f"{elapsed:.1f}s")
+    s.check(all(status_of(c.buf) in (408, None) for c in socks), "408 or a bare close",
+            repr([c.buf[:30] for c in socks if status_of(c.buf) not in (408, None)][:3]))
+    s.check(slow_ok and served, "other clients served during the trickle")
+    s.check(served and max(served) < 1.5, "other clients served promptly",
+            f"slowest {max(served) if served else None:.2f}s")
+    for c in socks:
+        c.close()
+    still_serving(s, srv, "slowloris")
+
+
+@suite.case
+def idle_flood(s):
+    srv = start(s)
+    n = 150 if s.env.wine else 500
+    socks = []
+    try:
+        for _ in range(n):
+            socks.append(srv.conn(timeout=15.0))
+    except OSError as e:
+        s.check(False, f"open {n} idle connections", repr(e))
+    t_open = time.monotonic()
+    r, dt = timed_get(srv)
+    s.check(r is not None and r.status == 200, "normal request served among idle ones")
+    s.check(dt < 1.5, "and promptly", f"{dt:.2f}s")
+    # each idle one is closed at keepalive_timeout (3 s) after it parked
+    deadline = t_open + 3.0 + 4.0
+    for c in socks:
+        left = max(0.1, deadline - time.monotonic())
+        if not c.closed_by_server(left):
+            break
+    closed = sum(c.eof for c in socks)
+    s.check(closed == len(socks), f"idle connections closed at keepalive_timeout",
+            f"{closed}/{len(socks)} closed {time.monotonic() - t_open:.1f}s after opening")
+    for c in socks:
+        c.close()
+    still_serving(s, srv, "idle flood")
+
+
+suite.run()

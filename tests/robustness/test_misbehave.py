@@ -1,0 +1,174 @@
+"""test_misbehave.py - misbehaving filters (tests/filters/misbehave, behaviour by url): each
+bad behaviour affects only its own request, the server keeps serving, and a failed request
+is named in the error log with the filter's file.
+
+Cases: an undefined status code (treated as NEXT_NOTIFICATION), FINISHED without output
+(a clean close), ERROR with ERROR_ACCESS_DENIED (401), ERROR_FILE_NOT_FOUND (404), another
+error and error 0 (500); tens of megabytes through WriteClient (the client reads all of it,
+server memory bounded); callbacks called with NULL or garbage arguments; callbacks called
+outside their notification (a PREPROC_HEADERS GetHeader pointer kept and called in
+SEND_RAW_DATA, END_OF_REQUEST, LOG and END_OF_NET_SESSION); WriteClient from
+SEND_RAW_DATA; a filter blocking for seconds while other clients are served.
+"""
+import os
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+import harness  # noqa: E402
+
+suite = harness.Suite("robustness_misbehave")
+A = harness.SITE["a.txt"]
+
+
+def start(s, **settings):
+    base = {"workers": "4"}
+    base.update(settings)
+    return s.server(filters=["misbehave"], settings=base)
+
+
+def still_serving(s, srv, what):
+    r = srv.get("/a.txt")
+    s.check(r is not None and r.status == 200 and r.body == A,
+            f"normal request served after {what}", repr(r))
+
+
+def rss_kb(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+@suite.case
+def return_codes(s):
+    srv = start(s)
+    r = srv.get("/mb/badstatus")
+    s.check(r is not None and r.status == 200 and r.body == A,
+            "undefined status code: treated as NEXT_NOTIFICATION, request served", repr(r))
+    data = srv.request(b"GET /mb/finished HTTP/1.1\r\nHost: x\r\n\r\n")
+    s.eq(data, b"", "FINISHED without output: the connection closes with nothing sent")
+    for path, want in (("/mb/error-denied", 401), ("/mb/error-notfound", 404),
+                       ("/mb/error-other", 500), ("/mb/error-zero", 500)):
+        r = srv.get(path)
+        s.check(r is not None and r.status == want, f"{path}: {want}", repr(r))
+        still_serving(s, srv, path)
+    # HTTP/0.9 under the strict policy: the error is a body, never a status line
+    data = srv.request(b"GET /mb/error-other\r\n")
+    s.check(not data.startswith(b"HTTP/"), "ERROR on a 0.9 request: body only", repr(data[:40]))
+    # every line but the load report: a failed request must be named with its filter
+    failures = [l for l in srv.error_log().splitlines()
+                if "misbehave" in l and "loaded" not in l]
+    s.check(len(failures) >= 4, "the error log names the filter for each request it failed "
+            "with SF_STATUS_REQ_ERROR", f"{len(failures)} line(s): {failures[:2]!r}")
+
+
+@suite.case
+def write_flood(s):
+    srv = start(s)
+    mib = 8 if s.env.wine else 40
+    rss0 = None if s.env.wine else rss_kb(srv.proc.pid)
+    with srv.conn(timeout=60.0) as c:
+        c.send(f"GET /mb/flood?{mib} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        r = c.response(timeout=60.0)
+    s.check(r is not None and r.status == 200, "flood: 200", repr(r)[:200])
+    if r is not None:
+        s.eq(len(r.body), mib << 20, "flood: every byte arrives")
+        ok = all(r.body[k << 16:(k + 1) << 16] == bytes([97 + k % 26]) * 65536
+                 for k in range(0, mib * 16, 7))
+        s.check(ok, "flood: bytes in order")
+    # a client that reads a little and goes away: the filter's writes fail, nothing hangs
+    with srv.conn(timeout=10.0) as c:
+        c.send(f"GET /mb/flood?{mib} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        c._recv(time.monotonic() + 10)
+    time.sleep(0.5)
+    if rss0 is not None:
+        rss1 = rss_kb(srv.proc.pid)
+        s.check(rss1 is not None and rss1 - rss0 < 32 * 1024,
+                f"server memory bounded while writing {mib} MiB",
+                f"VmRSS {rss0} -> {rss1} kB")
+    else:
+        s.skip("server memory bound", "under Wine /proc shows the Wine loader, not the server")
+    still_serving(s, srv, "flood")
+
+
+@suite.case
+def null_and_garbage_arguments(s):
+    srv = start(s)
+    r = srv.get("/mb/nullargs")
+    s.check(r is not None and r.status == 200, "nullargs answered", repr(r))
+    if r is not None:
+        s.eq(r.body, b"nullargs: ok\n", "every bad call failed cleanly with its error")
+    still_serving(s, srv, "nullargs")
+
+
+@suite.case
+def calls_outside_their_notification(s):
+    srv = start(s)
+    with srv.conn() as c:
+        c.send(b"GET /mb/late HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = c.response()
+        s.check(r is not None and r.status == 200 and r.body == A, "late: request served",
+                repr(r))
+        c.send(b"GET /mb/report HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = c.response()
+        s.check(r is not None and r.body.startswith(b"late: ok;"),
+                "saved accessors and pre-response calls fail in SEND_RAW_DATA, "
+                "END_OF_REQUEST and LOG", repr(r.body if r else r))
+    # END_OF_NET_SESSION of that connection ran its checks; a new connection reports them
+    deadline = time.monotonic() + 5
+    body = b""
+    while time.monotonic() < deadline:
+        r = srv.get("/mb/report")
+        body = r.body if r else b""
+        if b"eons: none" not in body:
+            break
+        time.sleep(0.1)
+    s.check(body.rstrip().endswith(b"eons: ok"),
+            "and in END_OF_NET_SESSION (request variables: ERROR_NO_DATA)", repr(body))
+    still_serving(s, srv, "late calls")
+
+
+@suite.case
+def write_from_send_raw_data(s):
+    srv = start(s)
+    with srv.conn(timeout=10.0) as c:
+        c.send(b"GET /mb/recurse HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = c.read_until_close(10.0)
+    s.check(b"body\n" in data, "recurse: the body arrives", repr(data[-80:]))
+    s.check(0 < data.count(b"[w]") <= 20, "recurse: nested writes are bounded",
+            f"{data.count(b'[w]')} writes")
+    still_serving(s, srv, "recurse")
+
+
+@suite.case
+def blocking_filter(s):
+    srv = start(s, workers="4")
+    result = {}
+
+    def slow():
+        t = time.monotonic()
+        r = srv.get("/mb/block?3", timeout=20.0)
+        result["slow"] = (r, time.monotonic() - t)
+
+    th = threading.Thread(target=slow)
+    th.start()
+    time.sleep(0.3)
+    t = time.monotonic()
+    for _ in range(5):
+        r = srv.get("/a.txt")
+        s.check(r is not None and r.status == 200, "served while a filter blocks")
+    dt = time.monotonic() - t
+    s.check(dt < 2.0, "other requests are not stalled by the blocking filter", f"{dt:.2f}s")
+    th.join(30)
+    r, dt = result.get("slow", (None, 0))
+    s.check(r is not None and r.status == 200 and r.body == A and dt >= 2.9,
+            "the blocked request completes after its sleep", f"{r!r} after {dt:.1f}s")
+
+
+suite.run()

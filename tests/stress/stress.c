@@ -1,0 +1,860 @@
+/*
+ * stress.c - a bounded load generator and checker for isapihost (the HTTP/0.9 stress
+ * regression of KB Q323064: filters loaded, simple requests mixed with full ones).
+ *
+ *   stress [options] -- <server command...>
+ *
+ * It writes a site (three files of known content) and an INI file into --workdir, starts
+ * the server command with "--config <ini>" appended (ALLCALLS_REPORT set to a report file
+ * there), reads the bound port from the port file, and drives it from --conns threads on
+ * 127.0.0.1 only. Each thread loops over a mix of scenarios: an HTTP/0.9 simple request
+ * (the answer must be the file's exact bytes, no "HTTP/" prefix: strict policy), an
+ * HTTP/1.0 request, an HTTP/1.1 keep-alive series, a pipelined burst, a connection dropped
+ * in the middle of its request and one dropped in the middle of a large response (half of
+ * them with a reset). Every 1.x response is parsed (status, Content-Length, body bytes
+ * against the file); with --allcalls its X-Allcalls-Violations header must read 0.
+ *
+ * The run stops by itself at --requests verified responses or --seconds, whichever comes
+ * first. A warm-up run comes first; then the server's open descriptors (/proc/<pid>/fd)
+ * and VmRSS are sampled, and after the main run and a settle time they must be back:
+ * descriptors at or below the baseline, VmRSS within the tolerance. With --wine those
+ * checks are skipped (the process is Wine's, not the server's) and say so. Finally the
+ * server is stopped (SIGTERM; SIGINT under Wine, which Wine turns into Ctrl+C), must exit
+ * 0 (native), and its stderr must hold no sanitizer report; the allcalls report must hold
+ * no VIOLATION line. Exit status 0 = all good, 1 = a check failed, 2 = usage/setup error.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- options ---------------------------------------------------------------------- */
+
+static struct {
+    long requests;
+    double seconds;
+    int conns;
+    const char *workdir;
+    const char *filter;
+    int wine;
+    int allcalls;
+    long rss_slack_kb;
+    int rss_pct;
+    int workers;
+    char **server_argv;
+    int server_argc;
+} opt = { 20000, 20.0, 64, NULL, NULL, 0, 0, 16384, 50, 16, NULL, 0 };
+
+/* ---- the site --------------------------------------------------------------------- */
+
+typedef struct site_file {
+    const char *name;
+    unsigned char *data;
+    size_t len;
+} site_file;
+
+enum { F_SMALL, F_MID, F_BIG, F_COUNT };
+static site_file files[F_COUNT] = {
+    { "small.txt", NULL, 13 }, { "mid.bin", NULL, 48 * 1024 }, { "big.bin", NULL, 1024 * 1024 },
+};
+
+static char root_dir[1024], ini_path[1024], port_path[1024], report_path[1024], err_path[1024];
+
+/* ---- results ---------------------------------------------------------------------- */
+
+static atomic_long n_requests;      /* verified responses */
+static atomic_long n_errors;
+static atomic_long n_scen[6];
+static const char *const scen_names[6] = { "http09", "http10", "keepalive11", "pipelined",
+                                           "drop_request", "drop_response" };
+static double deadline;
+static long limit_requests;
+static uint16_t port;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void error_at(const char *scen, const char *fmt, ...)
+{
+    long n = atomic_fetch_add(&n_errors, 1);
+    if (n >= 25)
+        return;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "stress: error in %s: %s\n", scen, msg);
+}
+
+static int done(void)
+{
+    return atomic_load(&n_requests) >= limit_requests || now_s() >= deadline;
+}
+
+/* ---- client side ------------------------------------------------------------------ */
+
+typedef struct client {
+    int fd;
+    unsigned char *buf;
+    size_t len, cap;
+    unsigned rng;
+} client;
+
+static unsigned rnd(client *c, unsigned n)
+{
+    c->rng = c->rng * 1103515245u + 12345u;
+    return (c->rng >> 8) % n;
+}
+
+static int connect_server(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    struct timeval tv = { 20, 0 };
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int send_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        if (w <= 0) {
+            if (w < 0 && errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Reads more bytes into the client buffer: >0 bytes, 0 EOF, -1 error or timeout. */
+static ssize_t fill(client *c)
+{
+    if (c->len + 65536 > c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 262144;
+        while (cap < c->len + 65536)
+            cap *= 2;
+        unsigned char *nb = realloc(c->buf, cap);
+        if (!nb)
+            return -1;
+        c->buf = nb;
+        c->cap = cap;
+    }
+    for (;;) {
+        ssize_t r = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r > 0)
+            c->len += (size_t)r;
+        return r;
+    }
+}
+
+static void consume(client *c, size_t n)
+{
+    memmove(c->buf, c->buf + n, c->len - n);
+    c->len -= n;
+}
+
+static void drop(client *c, int reset)
+{
+    if (c->fd < 0)
+        return;
+    if (reset) {
+        struct linger lg = { 1, 0 };
+        setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    }
+    close(c->fd);
+    c->fd = -1;
+    c->len = 0;
+}
+
+/* Finds a header's value in a response head (case-insensitive name). */
+static int head_value(const char *head, const char *name, char *out, size_t outlen)
+{
+    size_t nl = strlen(name);
+    const char *p = strstr(head, "\r\n");
+    while (p && p[2] != '\r') {
+        p += 2;
+        if (strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+            const char *v = p + nl + 1;
+            while (*v == ' ')
+                v++;
+            const char *e = strstr(v, "\r\n");
+            size_t n = e ? (size_t)(e - v) : strlen(v);
+            if (n >= outlen)
+                n = outlen - 1;
+            memcpy(out, v, n);
+            out[n] = '\0';
+            return 1;
+        }
+        p = strstr(p, "\r\n");
+    }
+    return 0;
+}
+
+/* Reads one HTTP/1.x response and checks it: status `want_status`, and for 200 the body
+ * equals `f`. *close_after is set when the server said Connection: close. Returns 0 or
+ * -1 (error reported). */
+static int read_response(client *c, const char *scen, int want_status, const site_file *f,
+                         int *close_after)
+{
+    size_t head_end;
+    for (;;) {
+        unsigned char *e = c->len >= 4 ? memmem(c->buf, c->len, "\r\n\r\n", 4) : NULL;
+        if (e) {
+            head_end = (size_t)(e - c->buf) + 4;
+            break;
+        }
+        if (c->len > 65536) {
+            error_at(scen, "response head over 64 KiB");
+            return -1;
+        }
+        ssize_t r = fill(c);
+        if (r <= 0) {
+            error_at(scen, "connection %s before the response head (%zu bytes read)",
+                     r == 0 ? "closed" : "failed", c->len);
+            return -1;
+        }
+    }
+    char *head = malloc(head_end + 1);
+    if (!head)
+        return -1;
+    memcpy(head, c->buf, head_end);
+    head[head_end] = '\0';
+    int rc = -1;
+    int status = 0;
+    char val[64];
+    if (strncmp(head, "HTTP/1.1 ", 9) != 0 && strncmp(head, "HTTP/1.0 ", 9) != 0) {
+        error_at(scen, "bad status line: %.40s", head);
+        goto out;
+    }
+    status = atoi(head + 9);
+    if (status != want_status) {
+        error_at(scen, "status %d, expected %d", status, want_status);
+        goto out;
+    }
+    if (!head_value(head, "Content-Length", val, sizeof val)) {
+        error_at(scen, "no Content-Length in a %d response", status);
+        goto out;
+    }
+    size_t clen = strtoul(val, NULL, 10);
+    if (opt.allcalls) {
+        if (!head_value(head, "X-Allcalls-Violations", val, sizeof val)) {
+            error_at(scen, "no X-Allcalls-Violations header: the allcalls filter did not run");
+            goto out;
+        }
+        if (strcmp(val, "0") != 0) {
+            error_at(scen, "allcalls reports %s contract violation(s)", val);
+            goto out;
+        }
+    }
+    *close_after = head_value(head, "Connection", val, sizeof val) && strcasecmp(val, "close") == 0;
+    consume(c, head_end);
+    while (c->len < clen) {
+        ssize_t r = fill(c);
+        if (r <= 0) {
+            error_at(scen, "body cut at %zu of %zu bytes", c->len, clen);
+            goto out;
+        }
+    }
+    if (f && (clen != f->len || memcmp(c->buf, f->data, clen) != 0)) {
+        error_at(scen, "body of %s differs (%zu bytes, file %zu)", f->name, clen, f->len);
+        goto out;
+    }
+    consume(c, clen);
+    atomic_fetch_add(&n_requests, 1);
+    rc = 0;
+out:
+    free(head);
+    return rc;
+}
+
+/* Picks a target: a file (200) or a missing one (404). */
+static const site_file *pick(client *c, int allow_big, char *path, size_t pathlen, int *status)
+{
+    unsigned r = rnd(c, 20);
+    if (r == 0) {
+        snprintf(path, pathlen, "/missing-%u.txt", rnd(c, 1000));
+        *status = 404;
+        return NULL;
+    }
+    const site_file *f = r < 12 ? &files[F_SMALL] : (r < 19 || !allow_big) ? &files[F_MID]
+                                                                            : &files[F_BIG];
+    snprintf(path, pathlen, "/%s", f->name);
+    *status = 200;
+    return f;
+}
+
+static void scen_http09(client *c)
+{
+    const char *scen = "http09";
+    const site_file *f = rnd(c, 4) ? &files[F_SMALL] : &files[F_MID];
+    char req[128];
+    int n = snprintf(req, sizeof req, "GET /%s%s", f->name, rnd(c, 2) ? "\r\n" : "\n");
+    if ((c->fd = connect_server()) < 0) {
+        error_at(scen, "connect: %s", strerror(errno));
+        return;
+    }
+    if (send_all(c->fd, req, (size_t)n) != 0) {
+        error_at(scen, "send: %s", strerror(errno));
+        drop(c, 0);
+        return;
+    }
+    for (;;) {
+        ssize_t r = fill(c);
+        if (r == 0)
+            break;
+        if (r < 0) {
+            error_at(scen, "recv: %s after %zu bytes", strerror(errno), c->len);
+            drop(c, 0);
+            return;
+        }
+        if (c->len > f->len + 4096)
+            break;
+    }
+    /* Why: the strict policy answers a simple request with the entity body alone
+     * (RFC 1945, IIS 7): no status line, the end marked by the close. */
+    if (c->len >= 5 && memcmp(c->buf, "HTTP/", 5) == 0)
+        error_at(scen, "0.9 response starts with a status line: %.30s", (char *)c->buf);
+    else if (c->len != f->len || memcmp(c->buf, f->data, f->len) != 0)
+        error_at(scen, "0.9 body of %s: %zu bytes, expected %zu", f->name, c->len, f->len);
+    else
+        atomic_fetch_add(&n_requests, 1);
+    drop(c, 0);
+}
+
+static void scen_http10(client *c)
+{
+    const char *scen = "http10";
+    char path[64], req[256];
+    int status, close_after;
+    const site_file *f = pick(c, 1, path, sizeof path, &status);
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nUser-Agent: stress\r\n\r\n", path);
+    if ((c->fd = connect_server()) < 0) {
+        error_at(scen, "connect: %s", strerror(errno));
+        return;
+    }
+    if (send_all(c->fd, req, (size_t)n) == 0 && read_response(c, scen, status, f, &close_after) == 0) {
+        /* HTTP/1.0 without keep-alive: the server closes after the response */
+        char extra;
+        ssize_t r = recv(c->fd, &extra, 1, 0);
+        if (r != 0)
+            error_at(scen, "1.0 connection not closed after the response (recv %zd)", r);
+    }
+    drop(c, 0);
+}
+
+static void scen_keepalive(client *c)
+{
+    const char *scen = "keepalive11";
+    if ((c->fd = connect_server()) < 0) {
+        error_at(scen, "connect: %s", strerror(errno));
+        return;
+    }
+    unsigned k = 2 + rnd(c, 7);
+    for (unsigned i = 0; i < k && !done(); i++) {
+        char path[64], req[256];
+        int status, close_after = 0;
+        const site_file *f = pick(c, 0, path, sizeof path, &status);
+        int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", path);
+        if (send_all(c->fd, req, (size_t)n) != 0) {
+            error_at(scen, "send: %s", strerror(errno));
+            break;
+        }
+        if (read_response(c, scen, status, f, &close_after) != 0 || close_after)
+            break;
+    }
+    drop(c, 0);
+}
+
+static void scen_pipelined(client *c)
+{
+    const char *scen = "pipelined";
+    enum { MAXK = 10 };
+    const site_file *fs[MAXK];
+    int st[MAXK];
+    char req[MAXK * 128];
+    size_t rl = 0;
+    unsigned k = 2 + rnd(c, MAXK - 1);
+    for (unsigned i = 0; i < k; i++) {
+        char path[64];
+        fs[i] = pick(c, 0, path, sizeof path, &st[i]);
+        rl += (size_t)snprintf(req + rl, sizeof req - rl,
+                               "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n", path,
+                               i + 1 == k ? "Connection: close\r\n" : "");
+    }
+    if ((c->fd = connect_server()) < 0) {
+        error_at(scen, "connect: %s", strerror(errno));
+        return;
+    }
+    if (send_all(c->fd, req, rl) != 0) {
+        error_at(scen, "send: %s", strerror(errno));
+        drop(c, 0);
+        return;
+    }
+    for (unsigned i = 0; i < k; i++) {
+        int close_after = 0;
+        if (read_response(c, scen, st[i], fs[i], &close_after) != 0)
+            break;
+        if (close_after && i + 1 < k) {
+            error_at(scen, "server closed after %u of %u pipelined requests", i + 1, k);
+            break;
+        }
+    }
+    drop(c, 0);
+}
+
+static void scen_drop_request(client *c)
+{
+    static const char *const partial[] = {
+        "GET /small.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Partial: ",
+        "GET /mid.b",
+        "POST /small.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n0123456789",
+        "GET /small.txt HTTP/1.1\r\nTransfer-Encoding: chunked\r\nHost: x\r\n\r\n10\r\nabc",
+        "G",
+    };
+    const char *p = partial[rnd(c, 5)];
+    if ((c->fd = connect_server()) < 0) {
+        error_at("drop_request", "connect: %s", strerror(errno));
+        return;
+    }
+    send_all(c->fd, p, strlen(p));
+    if (rnd(c, 2))
+        usleep(1000 * rnd(c, 20));
+    drop(c, rnd(c, 2));
+}
+
+static void scen_drop_response(client *c)
+{
+    const char *scen = "drop_response";
+    if ((c->fd = connect_server()) < 0) {
+        error_at(scen, "connect: %s", strerror(errno));
+        return;
+    }
+    int use09 = rnd(c, 3) == 0;
+    const char *req = use09 ? "GET /big.bin\r\n" : "GET /big.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    if (send_all(c->fd, req, strlen(req)) != 0) {
+        error_at(scen, "send: %s", strerror(errno));
+        drop(c, 0);
+        return;
+    }
+    size_t want = 1 + rnd(c, 256 * 1024);
+    while (c->len < want) {
+        ssize_t r = fill(c);
+        if (r <= 0) {
+            error_at(scen, "connection ended after %zu bytes of big.bin", c->len);
+            break;
+        }
+    }
+    if (use09 && c->len >= 5 && memcmp(c->buf, "HTTP/", 5) == 0)
+        error_at(scen, "0.9 response starts with a status line");
+    drop(c, rnd(c, 2));
+}
+
+static void *worker(void *arg)
+{
+    client c = { .fd = -1, .rng = (unsigned)(uintptr_t)arg * 2654435761u + (unsigned)time(NULL) };
+    while (!done()) {
+        unsigned r = rnd(&c, 100);
+        int s = r < 30 ? 0 : r < 45 ? 1 : r < 70 ? 2 : r < 88 ? 3 : r < 95 ? 4 : 5;
+        atomic_fetch_add(&n_scen[s], 1);
+        switch (s) {
+        case 0: scen_http09(&c); break;
+        case 1: scen_http10(&c); break;
+        case 2: scen_keepalive(&c); break;
+        case 3: scen_pipelined(&c); break;
+        case 4: scen_drop_request(&c); break;
+        default: scen_drop_response(&c); break;
+        }
+    }
+    free(c.buf);
+    return NULL;
+}
+
+static int run_load(long requests, double seconds)
+{
+    atomic_store(&n_requests, 0);
+    limit_requests = requests;
+    deadline = now_s() + seconds;
+    pthread_t *t = calloc((size_t)opt.conns, sizeof *t);
+    if (!t)
+        return -1;
+    for (int i = 0; i < opt.conns; i++)
+        if (pthread_create(&t[i], NULL, worker, (void *)(uintptr_t)(i + 1)) != 0) {
+            fprintf(stderr, "stress: cannot start thread %d\n", i);
+            exit(2);
+        }
+    for (int i = 0; i < opt.conns; i++)
+        pthread_join(t[i], NULL);
+    free(t);
+    return 0;
+}
+
+/* ---- the server process ----------------------------------------------------------- */
+
+static pid_t server_pid;
+
+/* Under Wine the server sees Unix paths through drive Z: ("Z:\tmp\x"). */
+static void server_path(const char *unix_path, char *out, size_t outlen)
+{
+    if (!opt.wine) {
+        snprintf(out, outlen, "%s", unix_path);
+        return;
+    }
+    snprintf(out, outlen, "Z:%s", unix_path);
+    for (char *p = out; *p; p++)
+        if (*p == '/')
+            *p = '\\';
+}
+
+static int write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    int ok = fwrite(data, 1, len, f) == len;
+    return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+static int make_site(void)
+{
+    snprintf(root_dir, sizeof root_dir, "%s/root", opt.workdir);
+    snprintf(ini_path, sizeof ini_path, "%s/stress.ini", opt.workdir);
+    snprintf(port_path, sizeof port_path, "%s/port", opt.workdir);
+    snprintf(report_path, sizeof report_path, "%s/allcalls.report", opt.workdir);
+    snprintf(err_path, sizeof err_path, "%s/server.stderr", opt.workdir);
+    mkdir(opt.workdir, 0755);
+    mkdir(root_dir, 0755);
+    unlink(port_path);
+    unlink(report_path);
+    unsigned x = 12345;
+    for (int i = 0; i < F_COUNT; i++) {
+        files[i].data = malloc(files[i].len);
+        if (!files[i].data)
+            return -1;
+        if (i == F_SMALL) {
+            memcpy(files[i].data, "stress small\n", 13);
+        } else {
+            for (size_t k = 0; k < files[i].len; k++) {
+                x = x * 1103515245u + 12345u;
+                files[i].data[k] = (unsigned char)(x >> 16);
+            }
+        }
+        char p[1200];
+        snprintf(p, sizeof p, "%s/%s", root_dir, files[i].name);
+        if (write_file(p, files[i].data, files[i].len) != 0)
+            return -1;
+    }
+    char root_s[1100], port_s[1100], filt_s[1100];
+    server_path(root_dir, root_s, sizeof root_s);
+    server_path(port_path, port_s, sizeof port_s);
+    FILE *f = fopen(ini_path, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "[server]\nlisten = 127.0.0.1:0\nroot = %s\nport_file = %s\nhttp09 = strict\n"
+               "workers = %d\nheader_timeout = 10\nkeepalive_timeout = 10\nsend_timeout = 20\n"
+               "max_connections = 5000\n\n[filters]\n", root_s, port_s, opt.workers);
+    if (opt.filter) {
+        server_path(opt.filter, filt_s, sizeof filt_s);
+        fprintf(f, "allcalls = %s\n", filt_s);
+    }
+    return fclose(f);
+}
+
+static int start_server(void)
+{
+    char ini_s[1100], rep_s[1100];
+    server_path(ini_path, ini_s, sizeof ini_s);
+    server_path(report_path, rep_s, sizeof rep_s);
+    char **argv = calloc((size_t)opt.server_argc + 3, sizeof *argv);
+    if (!argv)
+        return -1;
+    for (int i = 0; i < opt.server_argc; i++)
+        argv[i] = opt.server_argv[i];
+    argv[opt.server_argc] = "--config";
+    argv[opt.server_argc + 1] = ini_s;
+    server_pid = fork();
+    if (server_pid < 0)
+        return -1;
+    if (server_pid == 0) {
+        setpgid(0, 0);
+        setenv("ALLCALLS_REPORT", rep_s, 1);
+        int fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+            dup2(fd, 2);
+            dup2(fd, 1);
+            close(fd);
+        }
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    free(argv);
+    double until = now_s() + (opt.wine ? 90 : 20);
+    while (now_s() < until) {
+        FILE *f = fopen(port_path, "r");
+        if (f) {
+            unsigned p = 0;
+            int ok = fscanf(f, "%u", &p) == 1;
+            fclose(f);
+            if (ok && p > 0 && p < 65536) {
+                port = (uint16_t)p;
+                return 0;
+            }
+        }
+        int st;
+        if (waitpid(server_pid, &st, WNOHANG) == server_pid) {
+            fprintf(stderr, "stress: the server exited at start (status %d); its output:\n", st);
+            server_pid = 0;
+            return -1;
+        }
+        usleep(50000);
+    }
+    fprintf(stderr, "stress: no port file after the start timeout\n");
+    return -1;
+}
+
+/* Stops the server; returns its exit status, or -1 when it had to be killed. */
+static int stop_server(void)
+{
+    if (server_pid <= 0)
+        return -1;
+    kill(server_pid, opt.wine ? SIGINT : SIGTERM);
+    double until = now_s() + 30;
+    int st;
+    while (now_s() < until) {
+        pid_t r = waitpid(server_pid, &st, WNOHANG);
+        if (r == server_pid)
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+        usleep(50000);
+    }
+    kill(-server_pid, SIGKILL);
+    waitpid(server_pid, &st, 0);
+    return -1;
+}
+
+static long count_fds(void)
+{
+    char p[64];
+    snprintf(p, sizeof p, "/proc/%d/fd", (int)server_pid);
+    DIR *d = opendir(p);
+    if (!d)
+        return -1;
+    long n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n;
+}
+
+static long rss_kb(void)
+{
+    char p[64], line[256];
+    snprintf(p, sizeof p, "/proc/%d/status", (int)server_pid);
+    FILE *f = fopen(p, "r");
+    if (!f)
+        return -1;
+    long kb = -1;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "VmRSS:", 6) == 0)
+            kb = strtol(line + 6, NULL, 10);
+    fclose(f);
+    return kb;
+}
+
+/* Counts lines of `path` holding `needle`; -1 when the file cannot be read. */
+static long grep_count(const char *path, const char *needle, int echo)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    char line[4096];
+    long n = 0;
+    while (fgets(line, sizeof line, f))
+        if (strstr(line, needle)) {
+            if (echo && n < 10)
+                fprintf(stderr, "  %s", line);
+            n++;
+        }
+    fclose(f);
+    return n;
+}
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: stress [--requests N] [--seconds S] [--conns C] [--workers W]\n"
+            "              [--filter allcalls.so|.dll] [--wine] [--rss-slack-kb K] [--rss-pct P]\n"
+            "              --workdir DIR -- <server command...>\n");
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    int i;
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0) {
+            i++;
+            break;
+        }
+        if (i + 1 >= argc && strcmp(a, "--wine") != 0)
+            usage();
+        if (strcmp(a, "--requests") == 0) opt.requests = atol(argv[++i]);
+        else if (strcmp(a, "--seconds") == 0) opt.seconds = atof(argv[++i]);
+        else if (strcmp(a, "--conns") == 0) opt.conns = atoi(argv[++i]);
+        else if (strcmp(a, "--workers") == 0) opt.workers = atoi(argv[++i]);
+        else if (strcmp(a, "--workdir") == 0) opt.workdir = argv[++i];
+        else if (strcmp(a, "--filter") == 0) opt.filter = argv[++i];
+        else if (strcmp(a, "--rss-slack-kb") == 0) opt.rss_slack_kb = atol(argv[++i]);
+        else if (strcmp(a, "--rss-pct") == 0) opt.rss_pct = atoi(argv[++i]);
+        else if (strcmp(a, "--wine") == 0) opt.wine = 1;
+        else usage();
+    }
+    if (i >= argc || !opt.workdir || opt.conns < 1 || opt.requests < 1 || opt.seconds <= 0)
+        usage();
+    opt.server_argv = argv + i;
+    opt.server_argc = argc - i;
+    opt.allcalls = opt.filter != NULL;
+    signal(SIGPIPE, SIG_IGN);
+
+    if (make_site() != 0 || start_server() != 0) {
+        fprintf(stderr, "stress: setup failed (%s)\n", strerror(errno));
+        grep_count(err_path, "", 1);
+        if (server_pid > 0)
+            stop_server();
+        return 2;
+    }
+    printf("stress: server pid %d on 127.0.0.1:%u, %d connections, at most %ld requests "
+           "or %.0f s\n", (int)server_pid, (unsigned)port, opt.conns, opt.requests, opt.seconds);
+    fflush(stdout);
+
+    int failed = 0;
+    long warm = opt.requests / 10 < 2000 ? opt.requests / 10 : 2000;
+    run_load(warm > 0 ? warm : 1, opt.seconds / 4);
+    long warm_errors = atomic_load(&n_errors);
+    usleep(1500 * 1000);
+    long fd0 = opt.wine ? -1 : count_fds();
+    long rss0 = opt.wine ? -1 : rss_kb();
+
+    double t0 = now_s();
+    run_load(opt.requests, opt.seconds);
+    double dt = now_s() - t0;
+    long reqs = atomic_load(&n_requests);
+
+    long fd1 = -1, rss1 = -1;
+    if (!opt.wine) {
+        double until = now_s() + 15;
+        do {
+            usleep(250 * 1000);
+            fd1 = count_fds();
+        } while (fd1 > fd0 && now_s() < until);
+        rss1 = rss_kb();
+    }
+    printf("stress: %ld requests verified in %.1f s (%.0f/s), %ld errors (%ld in warm-up)\n",
+           reqs, dt, dt > 0 ? (double)reqs / dt : 0.0, atomic_load(&n_errors), warm_errors);
+    printf("stress: scenarios:");
+    for (int s = 0; s < 6; s++)
+        printf(" %s=%ld", scen_names[s], atomic_load(&n_scen[s]));
+    printf("\n");
+    if (atomic_load(&n_errors) > 0)
+        failed = 1;
+    if (reqs == 0) {
+        printf("stress: FAIL no request completed\n");
+        failed = 1;
+    }
+
+    if (opt.wine) {
+        printf("stress: descriptor and memory checks skipped: under Wine the process is the "
+               "Wine loader's, /proc does not describe the server's own handles and heap\n");
+    } else {
+        printf("stress: server descriptors %ld after warm-up, %ld after the run\n", fd0, fd1);
+        if (fd0 < 0 || fd1 < 0 || fd1 > fd0) {
+            printf("stress: FAIL descriptors did not come back (connections or files leak)\n");
+            failed = 1;
+        }
+        long limit = rss0 + rss0 * opt.rss_pct / 100 + opt.rss_slack_kb;
+        printf("stress: server VmRSS %ld kB after warm-up, %ld kB after the run (limit %ld kB)\n",
+               rss0, rss1, limit);
+        if (rss0 < 0 || rss1 < 0 || rss1 > limit) {
+            printf("stress: FAIL memory did not come back within the tolerance\n");
+            failed = 1;
+        }
+    }
+
+    int st = stop_server();
+    if (opt.wine) {
+        printf("stress: server stopped (status %d; not asserted under Wine)\n", st);
+    } else {
+        printf("stress: server exit status %d\n", st);
+        if (st != 0) {
+            printf("stress: FAIL the server did not shut down cleanly\n");
+            failed = 1;
+        }
+    }
+    static const char *const san[] = { "ERROR: AddressSanitizer", "WARNING: ThreadSanitizer",
+                                       "runtime error:", "ERROR: LeakSanitizer" };
+    for (size_t k = 0; k < sizeof san / sizeof san[0]; k++) {
+        long n = grep_count(err_path, san[k], 1);
+        if (n > 0) {
+            printf("stress: FAIL server stderr holds %ld \"%s\" report(s) (%s)\n", n, san[k],
+                   err_path);
+            failed = 1;
+        }
+    }
+    if (opt.allcalls) {
+        long v = grep_count(report_path, "VIOLATION", 1);
+        long sum = grep_count(report_path, "allcalls: calls=", 0);
+        printf("stress: allcalls report: %ld violation line(s)%s\n", v < 0 ? 0 : v,
+               sum > 0 ? ", summary written at TerminateFilter" : "");
+        if (v > 0) {
+            printf("stress: FAIL contract violations (%s)\n", report_path);
+            failed = 1;
+        }
+        if (!opt.wine && sum <= 0) {
+            printf("stress: FAIL allcalls wrote no summary: TerminateFilter did not run\n");
+            failed = 1;
+        }
+    }
+    printf("stress: %s\n", failed ? "FAILED" : "passed");
+    return failed;
+}
