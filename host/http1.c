@@ -633,6 +633,12 @@ static int serve_one(host_conn_t *c)
             }
             c->parse_last_len = c->len;
         }
+        /* Why: a client trickling its head byte by byte is readable often enough never to
+         * sit parked when the poller sweeps deadlines, so the worker checks it too. */
+        if (c->in_request && plat_time_mono_ms() >= c->deadline_ms) {
+            reject_raw(c, 408);
+            return ONE_CLOSE;
+        }
         int readable = plat_sock_wait_readable(c->sock, HOST_LINGER_MS);
         if (readable == 0)
             return ONE_PARK;
@@ -649,6 +655,16 @@ static int serve_one(host_conn_t *c)
             return ONE_CLOSE;
         }
         return ONE_CLOSE;   /* EOF or a socket error */
+    }
+
+    /* RFC 9112 section 3.2: an HTTP/1.1 request carries exactly one Host header;
+     * HTTP.sys answers 400 otherwise, before any filter sees the request. */
+    if (rl.version == HOST_HTTP_11) {
+        size_t h = host_header_find(hdrs, nh, "Host", 0);
+        if (h == nh || host_header_find(hdrs, nh, "Host", h + 1) != nh) {
+            reject_raw(c, 400);
+            return ONE_CLOSE;
+        }
     }
 
     /* 2. the request model */
