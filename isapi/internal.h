@@ -50,6 +50,7 @@ struct isapi_engine {
     size_t *lists[2][ISAPI__N_COUNT];
     size_t nlist[2][ISAPI__N_COUNT];
     volatile LONG inflight;     /* filter calls in progress */
+    char load_fault[512];       /* what crashed GetFilterVersion, for the loader's message */
 };
 
 /* One per (connection, filter). `fc` is what the filter sees; fc.ServerContext points back
@@ -112,7 +113,10 @@ struct isapi_conn {
 /* The one function through which every call into filter code goes (notify.c). kind:
  * 0 = GetFilterVersion(pv), 1 = HttpFilterProc(slot, notif, pv), 2 = TerminateFilter.
  * Returns the filter's return value; for HttpFilterProc an SF_STATUS_REQ_ERROR also
- * records GetLastError() in the connection. */
+ * records GetLastError() in the connection. A contained crash (guard.h) is logged and
+ * returns SF_STATUS_REQ_ERROR (last error ERROR_UNHANDLED_EXCEPTION, the connection marked
+ * must-close); in GetFilterVersion it returns FALSE with that last error and the
+ * description in e->load_fault. */
 enum { ISAPI__CALL_VERSION, ISAPI__CALL_PROC, ISAPI__CALL_TERMINATE };
 DWORD isapi__invoke(isapi_engine *e, isapi__filter *f, isapi__slot *s, int kind,
                     DWORD notif, void *pv);

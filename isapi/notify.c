@@ -19,11 +19,17 @@
  * Every filter call goes through isapi__invoke(), which counts calls in flight (unloading
  * waits for zero), records the current notification and caller for the callbacks (saved
  * and restored around nested calls), and reads the filter's last error after an
- * SF_STATUS_REQ_ERROR before anything else can overwrite it.
+ * SF_STATUS_REQ_ERROR before anything else can overwrite it. The call runs under
+ * isapi__guard_call() (guard.h): where the platform can contain a crash (Windows), an
+ * exception leaving the filter is logged with the filter, the exception and the
+ * notification, and the call counts as SF_STATUS_REQ_ERROR with last error
+ * ERROR_UNHANDLED_EXCEPTION on a connection that will not be reused.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "guard.h"
 #include "internal.h"
 
 static const DWORD notif_bits[ISAPI__N_COUNT] = {
@@ -33,34 +39,101 @@ static const DWORD notif_bits[ISAPI__N_COUNT] = {
     SF_NOTIFY_LOG, SF_NOTIFY_END_OF_NET_SESSION,
 };
 
+static const char *notif_name(DWORD bit)
+{
+    switch (bit) {
+    case SF_NOTIFY_READ_RAW_DATA:      return "SF_NOTIFY_READ_RAW_DATA";
+    case SF_NOTIFY_PREPROC_HEADERS:    return "SF_NOTIFY_PREPROC_HEADERS";
+    case SF_NOTIFY_URL_MAP:            return "SF_NOTIFY_URL_MAP";
+    case SF_NOTIFY_AUTHENTICATION:     return "SF_NOTIFY_AUTHENTICATION";
+    case SF_NOTIFY_AUTH_COMPLETE:      return "SF_NOTIFY_AUTH_COMPLETE";
+    case SF_NOTIFY_ACCESS_DENIED:      return "SF_NOTIFY_ACCESS_DENIED";
+    case SF_NOTIFY_SEND_RESPONSE:      return "SF_NOTIFY_SEND_RESPONSE";
+    case SF_NOTIFY_SEND_RAW_DATA:      return "SF_NOTIFY_SEND_RAW_DATA";
+    case SF_NOTIFY_END_OF_REQUEST:     return "SF_NOTIFY_END_OF_REQUEST";
+    case SF_NOTIFY_LOG:                return "SF_NOTIFY_LOG";
+    case SF_NOTIFY_END_OF_NET_SESSION: return "SF_NOTIFY_END_OF_NET_SESSION";
+    default:                           return "an unknown notification";
+    }
+}
+
+/* One filter call, run under isapi__guard_call(). */
+typedef struct invoke_call {
+    isapi__filter *f;
+    isapi__slot *s;
+    int kind;
+    DWORD notif;
+    void *pv;
+    DWORD r;
+    DWORD last;     /* GetLastError() right after the call, where the caller needs it */
+} invoke_call;
+
+static void call_filter(void *arg)
+{
+    invoke_call *a = arg;
+    switch (a->kind) {
+    case ISAPI__CALL_VERSION:
+        a->r = (DWORD)a->f->get_filter_version((HTTP_FILTER_VERSION *)a->pv);
+        a->last = GetLastError();
+        break;
+    case ISAPI__CALL_TERMINATE:
+        a->r = (DWORD)a->f->terminate(a->notif);
+        break;
+    default:
+        a->r = a->f->proc(&a->s->fc, a->notif, a->pv);
+        if (a->r == SF_STATUS_REQ_ERROR)
+            a->last = GetLastError();
+        break;
+    }
+}
+
 DWORD isapi__invoke(isapi_engine *e, isapi__filter *f, isapi__slot *s, int kind,
                     DWORD notif, void *pv)
 {
-    DWORD r;
+    invoke_call a = { f, s, kind, notif, pv, 0, 0 };
+    isapi__fault fault;
+    char what[400];
+    isapi_conn *c = kind == ISAPI__CALL_PROC ? s->conn : NULL;
+    DWORD saved_notif = 0;
+    isapi__slot *saved_slot = NULL;
+
     InterlockedIncrement(&e->inflight);
-    if (kind == ISAPI__CALL_VERSION) {
-        r = (DWORD)f->get_filter_version((HTTP_FILTER_VERSION *)pv);
-        /* the caller reads the filter's last error after a FALSE return */
-        DWORD last = GetLastError();
-        InterlockedDecrement(&e->inflight);
-        SetLastError(last);
-        return r;
-    } else if (kind == ISAPI__CALL_TERMINATE) {
-        r = (DWORD)f->terminate(notif);
-    } else {
-        isapi_conn *c = s->conn;
-        DWORD saved_notif = c->cur_notif;
-        isapi__slot *saved_slot = c->cur_slot;
+    if (c) {
+        saved_notif = c->cur_notif;
+        saved_slot = c->cur_slot;
         c->cur_notif = notif;
         c->cur_slot = s;
-        r = f->proc(&s->fc, notif, pv);
-        if (r == SF_STATUS_REQ_ERROR)
-            c->filter_error = GetLastError();
+    }
+    int crashed = isapi__guard_call(call_filter, &a, &fault);
+    if (c) {
         c->cur_notif = saved_notif;
         c->cur_slot = saved_slot;
     }
     InterlockedDecrement(&e->inflight);
-    return r;
+
+    if (crashed) {
+        isapi__guard_describe(&fault, what, sizeof what);
+        if (kind == ISAPI__CALL_VERSION) {
+            snprintf(e->load_fault, sizeof e->load_fault, "%s in GetFilterVersion", what);
+            a.r = FALSE;
+            a.last = ERROR_UNHANDLED_EXCEPTION;
+        } else if (kind == ISAPI__CALL_TERMINATE) {
+            isapi__log(e, NULL, ISAPI_LOG_ERROR, f->path, "%s in TerminateFilter", what);
+        } else {
+            /* Why: a crash fails the request, not the server, and the connection is not
+             * reused: Windows CE's httpd does this (reference 1.6). */
+            isapi__log(e, c, ISAPI_LOG_ERROR, f->path, "%s in %s; the request failed", what,
+                       notif_name(notif));
+            a.r = SF_STATUS_REQ_ERROR;
+            a.last = ERROR_UNHANDLED_EXCEPTION;
+            c->must_close = 1;
+        }
+    }
+    if (kind == ISAPI__CALL_VERSION)
+        SetLastError(a.last);   /* the loader reads it after a FALSE return */
+    else if (kind == ISAPI__CALL_PROC && a.r == SF_STATUS_REQ_ERROR)
+        c->filter_error = a.last;
+    return a.r;
 }
 
 static int rank_cmp(const void *a, const void *b, const isapi_engine *e)
