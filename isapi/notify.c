@@ -129,10 +129,23 @@ DWORD isapi__invoke(isapi_engine *e, isapi__filter *f, isapi__slot *s, int kind,
             c->must_close = 1;
         }
     }
-    if (kind == ISAPI__CALL_VERSION)
+    if (kind == ISAPI__CALL_VERSION) {
         SetLastError(a.last);   /* the loader reads it after a FALSE return */
-    else if (kind == ISAPI__CALL_PROC && a.r == SF_STATUS_REQ_ERROR)
+    } else if (kind == ISAPI__CALL_PROC && a.r == SF_STATUS_REQ_ERROR) {
         c->filter_error = a.last;
+        if (!crashed) {
+            char text[256];
+            isapi__error_text(a.last, text, sizeof text);
+            isapi__log(e, c, ISAPI_LOG_WARN, f->path,
+                       "returned SF_STATUS_REQ_ERROR in %s with last error %lu (%s); the "
+                       "request failed", notif_name(notif), (unsigned long)a.last, text);
+        }
+    } else if (kind == ISAPI__CALL_PROC
+               && (a.r < SF_STATUS_REQ_FINISHED || a.r > SF_STATUS_REQ_READ_NEXT)) {
+        isapi__log(e, c, ISAPI_LOG_WARN, f->path,
+                   "returned the undefined status 0x%08lx in %s; taken as "
+                   "SF_STATUS_REQ_NEXT_NOTIFICATION", (unsigned long)a.r, notif_name(notif));
+    }
     return a.r;
 }
 
