@@ -7,9 +7,11 @@
  *   2. the logs and the registry values filters read;
  *   3. the filters, in load order (a filter whose GetFilterVersion declines is skipped
  *      with a warning, as IIS does; one that cannot be loaded stops the start);
- *   4. the listeners; --check stops here, successfully;
- *   5. serving until SIGINT/SIGTERM (or the console's Ctrl+C), then graceful shutdown,
- *      TerminateFilter and FreeLibrary in reverse load order, exit 0.
+ *   4. the listeners; --check loads the filters and stops here, successfully;
+ *   5. serving, in a supervised process on POSIX (supervise.h: a filter that crashes it
+ *      is logged and a new serving process takes over the same listening sockets), until
+ *      SIGINT/SIGTERM (or the console's Ctrl+C), then graceful shutdown, TerminateFilter
+ *      and FreeLibrary in reverse load order, exit 0.
  */
 #include "config.h"
 #include "isapi.h"
@@ -17,6 +19,7 @@
 #include "os.h"
 #include "registry.h"
 #include "server.h"
+#include "supervise.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +45,65 @@ static int fail(const char *msg)
 {
     fprintf(stderr, "isapihost: %s\n", msg);
     return 1;
+}
+
+/* Creates the engine and loads every filter in order. Returns NULL after printing the
+ * one-line reason. */
+static isapi_engine *load_filters(const host_config_t *cfg)
+{
+    char err[1024];
+    isapi_config icfg = {
+        .server_filter_version = cfg->server_filter_version,
+        .alloc_cap = cfg->allocmem_per_connection,
+        .log = host_log_from_engine,
+        .log_ctx = NULL,
+        .server_software = cfg->server_software,
+        .appl_physical_path = cfg->root,
+    };
+    isapi_engine *engine = isapi_engine_create(&icfg);
+    if (!engine) {
+        fail("out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < cfg->nfilters; i++) {
+        if (isapi_engine_load(engine, cfg->filters[i].path, err, sizeof err) < 0) {
+            isapi_engine_destroy(engine);
+            fail(err);
+            return NULL;
+        }
+    }
+    return engine;
+}
+
+typedef struct serve_ctx {
+    const host_config_t *cfg;
+    const host_listeners_t *listeners;
+} serve_ctx_t;
+
+/* One serving process: filters, worker threads, serving until asked to stop. Under the
+ * POSIX supervisor this runs in a child process; a crash there starts a new one. */
+static int serve(void *arg)
+{
+    serve_ctx_t *ctx = arg;
+    char err[1024];
+    isapi_engine *engine = load_filters(ctx->cfg);
+    if (!engine)
+        return 1;
+    host_server_t *server;
+    if (host_server_start(ctx->cfg, engine, ctx->listeners, &server, err, sizeof err) != 0) {
+        isapi_engine_destroy(engine);
+        return fail(err);
+    }
+    running_server = server;
+    plat_shutdown_handler_set(on_shutdown, NULL);
+    int rc = host_server_run(server);
+    running_server = NULL;
+    if (rc != 0)
+        return 1;   /* filters still running: do not unload them under their feet */
+    host_server_destroy(server);
+    isapi_engine_destroy(engine);
+    host_log(HOST_LOG_INFO, "stopped");
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -78,50 +140,26 @@ int main(int argc, char **argv)
     if (cfg.registry[0] && host_registry_load(cfg.registry, err, sizeof err) != 0)
         return fail(err);
 
-    isapi_config icfg = {
-        .server_filter_version = cfg.server_filter_version,
-        .alloc_cap = cfg.allocmem_per_connection,
-        .log = host_log_from_engine,
-        .log_ctx = NULL,
-        .server_software = cfg.server_software,
-        .appl_physical_path = cfg.root,
-    };
-    isapi_engine *engine = isapi_engine_create(&icfg);
-    if (!engine)
-        return fail("out of memory");
-    for (size_t i = 0; i < cfg.nfilters; i++) {
-        int rc = isapi_engine_load(engine, cfg.filters[i].path, err, sizeof err);
-        if (rc < 0) {
-            isapi_engine_destroy(engine);
-            return fail(err);
-        }
-    }
-
-    host_server_t *server;
-    if (host_server_start(&cfg, engine, &server, err, sizeof err) != 0) {
-        isapi_engine_destroy(engine);
+    host_listeners_t listeners;
+    if (host_listeners_open(&cfg, &listeners, err, sizeof err) != 0)
         return fail(err);
-    }
+
     if (cfg.check_only) {
+        isapi_engine *engine = load_filters(&cfg);
+        host_listeners_close(&listeners);
+        if (!engine)
+            return 1;
         printf("isapihost: configuration OK: %lu listener(s), %lu filter(s) loaded\n",
                (unsigned long)cfg.nlisten, (unsigned long)isapi_engine_filter_count(engine));
-        host_server_destroy(server);
         isapi_engine_destroy(engine);
         return 0;
     }
-    running_server = server;
-    plat_shutdown_handler_set(on_shutdown, NULL);
-    int rc = host_server_run(server);
-    running_server = NULL;
-    if (rc != 0) {
-        host_log_close();
-        return 1;   /* filters still running: do not unload them under their feet */
-    }
-    host_server_destroy(server);
-    isapi_engine_destroy(engine);
-    host_log(HOST_LOG_INFO, "stopped");
+
+    serve_ctx_t ctx = { &cfg, &listeners };
+    int rc = host_supervise(serve, &ctx, HOST_SUPERVISE_MAX_RESTARTS, cfg.error_log);
+    host_listeners_close(&listeners);
     host_w3c_close();
     host_log_close();
     plat_cleanup();
-    return 0;
+    return rc;
 }

@@ -230,8 +230,50 @@ static void acceptor_main(void *arg)
 
 /* ---- life cycle ------------------------------------------------------------------- */
 
-int host_server_start(const host_config_t *cfg, isapi_engine *engine, host_server_t **out,
-                      char *err, size_t errlen)
+int host_listeners_open(const host_config_t *cfg, host_listeners_t *out, char *err,
+                        size_t errlen)
+{
+    const char *where = cfg->config_file[0] ? cfg->config_file : "command line";
+    out->n = 0;
+    for (size_t i = 0; i < cfg->nlisten; i++) {
+        const host_listen_t *l = &cfg->listen[i];
+        int rc = plat_listen(l->address, (uint16_t)l->port, 511, &out->sock[i], &out->port[i]);
+        if (rc != 0) {
+            char why[256];
+            plat_strerror(rc, why, sizeof why);
+            int v6 = strchr(l->address, ':') != NULL;
+            snprintf(err, errlen, "%s: listen: %s%s%s:%u: %s", where, v6 ? "[" : "",
+                     l->address, v6 ? "]" : "", l->port, why);
+            host_listeners_close(out);
+            return -1;
+        }
+        out->n++;
+    }
+    if (cfg->port_file[0]) {
+        /* Binary mode: one "\n" per line on every OS, so readers need no CR handling. */
+        FILE *f = fopen(cfg->port_file, "wb");
+        if (!f) {
+            snprintf(err, errlen, "%s: port_file: cannot write %s", where, cfg->port_file);
+            host_listeners_close(out);
+            return -1;
+        }
+        for (size_t i = 0; i < out->n; i++)
+            fprintf(f, "%u\n", (unsigned)out->port[i]);
+        fclose(f);
+    }
+    return 0;
+}
+
+void host_listeners_close(host_listeners_t *ls)
+{
+    for (size_t i = 0; i < ls->n; i++)
+        plat_sock_close(ls->sock[i]);
+    ls->n = 0;
+}
+
+int host_server_start(const host_config_t *cfg, isapi_engine *engine,
+                      const host_listeners_t *ls, host_server_t **out, char *err,
+                      size_t errlen)
 {
     struct host_server *s = calloc(1, sizeof *s);
     if (!s) {
@@ -251,43 +293,23 @@ int host_server_start(const host_config_t *cfg, isapi_engine *engine, host_serve
         free(s);
         return -1;
     }
-    plat_mutex_init(&s->qlock);
-    plat_cond_init(&s->qcond);
-    plat_mutex_init(&s->plock);
-    for (size_t i = 0; i < cfg->nlisten; i++) {
-        host_listener_t *l = &s->listeners[i];
-        l->srv = s;
-        l->conf = cfg->listen[i];
-        int rc = plat_listen(l->conf.address, (uint16_t)l->conf.port, 511, &l->sock, &l->port);
-        if (rc != 0) {
-            char why[256];
-            plat_strerror(rc, why, sizeof why);
-            snprintf(err, errlen, "%s: listen: %s%s%s:%u: %s", where,
-                     strchr(l->conf.address, ':') ? "[" : "", l->conf.address,
-                     strchr(l->conf.address, ':') ? "]" : "", l->conf.port, why);
-            for (size_t k = 0; k < i; k++)
-                plat_sock_close(s->listeners[k].sock);
-            free(s);
-            return -1;
-        }
-        snprintf(l->port_text, sizeof l->port_text, "%u", (unsigned)l->port);
-        s->nlisteners++;
-    }
     if (plat_poller_create(&s->poller) != 0) {
         snprintf(err, errlen, "cannot create the poller");
-        for (size_t k = 0; k < s->nlisteners; k++)
-            plat_sock_close(s->listeners[k].sock);
         free(s);
         return -1;
     }
-    if (cfg->port_file[0]) {
-        FILE *f = fopen(cfg->port_file, "w");
-        if (f) {
-            for (size_t i = 0; i < s->nlisteners; i++)
-                fprintf(f, "%u\n", (unsigned)s->listeners[i].port);
-            fclose(f);
-        }
+    plat_mutex_init(&s->qlock);
+    plat_cond_init(&s->qcond);
+    plat_mutex_init(&s->plock);
+    for (size_t i = 0; i < ls->n; i++) {
+        host_listener_t *l = &s->listeners[i];
+        l->srv = s;
+        l->conf = cfg->listen[i];
+        l->sock = ls->sock[i];
+        l->port = ls->port[i];
+        snprintf(l->port_text, sizeof l->port_text, "%u", (unsigned)l->port);
     }
+    s->nlisteners = ls->n;
     *out = s;
     return 0;
 }
@@ -334,11 +356,11 @@ int host_server_run(host_server_t *s)
     atomic_store(&s->stopping, 1);
     plat_poller_wakeup(s->poller);
 
-    for (size_t i = 0; i < s->nlisteners; i++) {
+    /* The listening sockets stay open (their owner closes them): a supervisor keeps them
+     * for the next serving process. */
+    for (size_t i = 0; i < s->nlisteners; i++)
         if (s->listeners[i].thread)
             plat_thread_join(s->listeners[i].thread);
-        plat_sock_close(s->listeners[i].sock);
-    }
     if (s->poller_thread)
         plat_thread_join(s->poller_thread);
 

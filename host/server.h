@@ -11,13 +11,28 @@
 
 #include "config.h"
 #include "isapi.h"
+#include "os.h"
 
 typedef struct host_server host_server_t;
 
-/* Opens the listeners. Returns 0, or -1 with one line in err ("listen 127.0.0.1:8080:
- * address in use"). */
-int host_server_start(const host_config_t *cfg, isapi_engine *engine, host_server_t **out,
-                      char *err, size_t errlen);
+/* The listening sockets, opened once and kept across serving processes (supervise.h). */
+typedef struct host_listeners {
+    plat_socket_t sock[HOST_MAX_LISTENERS];
+    uint16_t port[HOST_MAX_LISTENERS];
+    size_t n;
+} host_listeners_t;
+
+/* Opens every configured listener and writes the port file. Returns 0, or -1 with one
+ * line in err ("site.ini: listen: 127.0.0.1:8080: address in use"), nothing left open. */
+int host_listeners_open(const host_config_t *cfg, host_listeners_t *out, char *err,
+                        size_t errlen);
+void host_listeners_close(host_listeners_t *ls);
+
+/* Creates the server on open listeners (the caller keeps them and closes them after
+ * host_server_destroy). Returns 0, or -1 with one line in err. */
+int host_server_start(const host_config_t *cfg, isapi_engine *engine,
+                      const host_listeners_t *ls, host_server_t **out, char *err,
+                      size_t errlen);
 
 /* The port a listener is bound to (useful with port 0). */
 unsigned host_server_port(const host_server_t *s, size_t listener);

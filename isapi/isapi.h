@@ -318,6 +318,12 @@ isapi_rc isapi_notify_end_of_request(isapi_conn *c);
  * isapi_request_end; numeric fields hold the filters' values. */
 isapi_rc isapi_notify_log(isapi_conn *c, HTTP_FILTER_LOG *log);
 
+/* Describes the filter call in progress on the calling thread, e.g. "filter /x/f.so in
+ * SF_NOTIFY_PREPROC_HEADERS", into buf (NUL-terminated, truncated to len). Returns the
+ * length, or 0 when no filter call is in progress on this thread. Async-signal-safe: a
+ * crash handler uses it to name the filter that faulted. */
+size_t isapi_describe_current_call(char *buf, size_t len);
+
 /* ======================================================================================
  * Server variables (also for the host's own use, e.g. extensions)
  * ==================================================================================== */

@@ -57,6 +57,31 @@ static const char *notif_name(DWORD bit)
     }
 }
 
+/* The filter call in progress on this thread, for isapi_describe_current_call(). Plain
+ * pointers set and restored around each call, so a signal handler can read them. */
+static _Thread_local const char *current_filter;
+static _Thread_local const char *current_notification;
+
+static size_t append_text(char *buf, size_t len, size_t at, const char *text)
+{
+    while (*text && at + 1 < len)
+        buf[at++] = *text++;
+    return at;
+}
+
+size_t isapi_describe_current_call(char *buf, size_t len)
+{
+    const char *filter = current_filter, *what = current_notification;
+    if (!filter || len == 0)
+        return 0;
+    size_t n = append_text(buf, len, 0, "filter ");
+    n = append_text(buf, len, n, filter);
+    n = append_text(buf, len, n, " in ");
+    n = append_text(buf, len, n, what ? what : "a call");
+    buf[n] = '\0';
+    return n;
+}
+
 /* One filter call, run under isapi__guard_call(). */
 typedef struct invoke_call {
     isapi__filter *f;
@@ -104,7 +129,14 @@ DWORD isapi__invoke(isapi_engine *e, isapi__filter *f, isapi__slot *s, int kind,
         c->cur_notif = notif;
         c->cur_slot = s;
     }
+    const char *outer_filter = current_filter, *outer_notification = current_notification;
+    current_filter = f->path;
+    current_notification = kind == ISAPI__CALL_VERSION ? "GetFilterVersion"
+                           : kind == ISAPI__CALL_TERMINATE ? "TerminateFilter"
+                           : notif_name(notif);
     int crashed = isapi__guard_call(call_filter, &a, &fault);
+    current_filter = outer_filter;
+    current_notification = outer_notification;
     if (c) {
         c->cur_notif = saved_notif;
         c->cur_slot = saved_slot;

@@ -1,0 +1,67 @@
+"""test_crash.py - a filter that crashes affects its own request only.
+
+The crasher test filter (tests/filters/crasher) faults on /crash/<how>[/<where>]. Natively
+the fault kills the serving process and the supervisor starts a new one on the same
+listening sockets (host/supervise.h); on Windows the engine catches the exception around
+the filter call (isapi/guard_win32.c). Either way: the crashing request gets no response,
+the next request on a new connection is served, the error log names the filter and the
+notification, and the server still stops cleanly. The time until the server serves again
+after each crash is measured and printed.
+"""
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+import harness  # noqa: E402
+
+suite = harness.Suite("robustness_crash")
+A = harness.SITE["a.txt"]
+
+CRASHES = (
+    ("/crash/null", "SF_NOTIFY_PREPROC_HEADERS"),
+    ("/crash/read/url_map", "SF_NOTIFY_URL_MAP"),
+    ("/crash/div0/send_response", "SF_NOTIFY_SEND_RESPONSE"),
+    ("/crash/null/log", "SF_NOTIFY_LOG"),
+)
+
+
+def serve_again_ms(srv, limit_s=10.0):
+    """Milliseconds until a plain request is answered 200 again, or None."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit_s:
+        r = srv.get("/a.txt", timeout=2.0)
+        if r is not None and r.status == 200 and r.body == A:
+            return (time.monotonic() - t0) * 1000.0
+        time.sleep(0.01)
+    return None
+
+
+@suite.case
+def crashes_are_contained(s):
+    srv = s.server(filters=["crasher"], settings={"workers": "4"})
+    r = srv.get("/a.txt")
+    s.check(r is not None and r.status == 200, "served before any crash", repr(r))
+    times = []
+    for url, where in CRASHES:
+        r = srv.get(url, timeout=10.0)
+        s.check(r is None or r.status >= 500 or url.endswith("/log"),
+                f"{url}: no successful response from a request whose filter crashed before "
+                "the response", repr(r))
+        ms = serve_again_ms(srv)
+        s.check(ms is not None, f"{url}: the server serves again after the crash", "")
+        if ms is not None:
+            times.append(ms)
+        log = srv.error_log() + srv.stderr_text()
+        named = [line for line in log.splitlines()
+                 if "crasher" in line and where in line]
+        s.check(named, f"{url}: the error log names the filter and {where}", log[-2000:])
+    if times:
+        print(f"time to serve again after a crash: median {sorted(times)[len(times) // 2]:.1f} ms, "
+              f"max {max(times):.1f} ms over {len(times)} crashes", flush=True)
+    rc = srv.stop()
+    s.eq(rc, 0, "the server stops cleanly after the crashes")
+
+
+if __name__ == "__main__":
+    sys.exit(suite.run())

@@ -1,0 +1,14 @@
+/*
+ * os_supervise_win32.c - no supervisor process on Windows: the engine catches a fault
+ * inside a filter call with structured exception handling and fails that request only
+ * (isapi/guard_win32.c), so the server runs in-process, as IIS's worker process does.
+ */
+#include "supervise.h"
+
+int host_supervise(int (*serve)(void *arg), void *arg, unsigned max_restarts,
+                   const char *crash_log)
+{
+    (void)max_restarts;
+    (void)crash_log;
+    return serve(arg);
+}
