@@ -257,8 +257,9 @@ typedef enum isapi_rc {
 
 /* SF_NOTIFY_READ_RAW_DATA for `len` bytes just read. The engine copies them into a private
  * writable buffer and runs the chain. On ISAPI_CONTINUE, *out and *out_len are the bytes as the
- * last filter left them (valid until the next call or isapi_request_end); parse from
- * those. On ISAPI_READ_NEXT the engine keeps the partial buffer of the filter that asked:
+ * last filter left them (valid until the next call or isapi_request_end; with no
+ * READ_RAW_DATA filter on the connection's port they are `data` itself, uncopied); parse
+ * from those. On ISAPI_READ_NEXT the engine keeps the partial buffer of the filter that asked:
  * read more (isapi_next_read_size() is the hint, 0 = host default) and call again with
  * only the new bytes; they pass the filters before that one and are appended. */
 isapi_rc isapi_notify_read_raw(isapi_conn *c, const void *data, size_t len,

@@ -484,6 +484,13 @@ isapi_rc isapi_notify_read_raw(isapi_conn *c, const void *data, size_t len,
     if (!c->have_req)
         isapi_request_begin(c);
     c->next_read_size = 0;
+    /* No READ_RAW_DATA filter on this port and none waiting for more bytes: the bytes
+     * are the result as they are. No copy, and no read buffer kept per connection. */
+    if (c->e->nlist[c->secure][ISAPI__N_READ_RAW] == 0 && c->read_next_at == (size_t)-1) {
+        *out = data;
+        *out_len = len;
+        return ISAPI_CONTINUE;
+    }
     if (ensure_rbuf(c, len ? len : 1) != 0)
         return ISAPI_ERROR;
     if (len)
@@ -651,12 +658,32 @@ isapi_rc isapi_notify_send_response(isapi_conn *c)
     return rc;
 }
 
+/* Hands bytes that passed the SEND_RAW_DATA chain to the host. */
+static isapi_rc write_out(isapi_conn *c, const void *data, size_t len)
+{
+    DWORD err = c->ops->write(c->host, data, len);
+    if (err) {
+        c->output_dead = 1;
+        c->dead_rc = ISAPI_ERROR;
+        c->must_close = 1;
+        c->send_error = err;
+        return ISAPI_ERROR;
+    }
+    if (c->have_req)
+        c->req.bytes_sent += len;
+    return ISAPI_CONTINUE;
+}
+
 isapi_rc isapi_send(isapi_conn *c, isapi_send_origin origin, const void *data, size_t len)
 {
     if (len == 0)
         return ISAPI_CONTINUE;
     if (c->output_dead)
         return c->dead_rc;
+    /* No SEND_RAW_DATA filter on this port: nobody can see or edit the bytes, so they go
+     * out without the private copy. */
+    if (c->e->nlist[c->secure][ISAPI__N_SEND_RAW] == 0)
+        return write_out(c, data, len);
     /* Why a private copy: filters edit SEND_RAW_DATA buffers in place, and the host's
      * buffer may be shared (a cached file); IIS docs warn about exactly that (ref. 9). */
     unsigned char *copy = malloc(len);
@@ -679,21 +706,11 @@ isapi_rc isapi_send(isapi_conn *c, isapi_send_origin origin, const void *data, s
         free(copy);
         return c->dead_rc;
     }
-    if (raw.pvInData && raw.cbInData) {
-        DWORD err = c->ops->write(c->host, raw.pvInData, raw.cbInData);
-        if (err) {
-            free(copy);
-            c->output_dead = 1;
-            c->dead_rc = ISAPI_ERROR;
-            c->must_close = 1;
-            c->send_error = err;
-            return ISAPI_ERROR;
-        }
-        if (c->have_req)
-            c->req.bytes_sent += raw.cbInData;
-    }
+    rc = ISAPI_CONTINUE;
+    if (raw.pvInData && raw.cbInData)
+        rc = write_out(c, raw.pvInData, raw.cbInData);
     free(copy);
-    return ISAPI_CONTINUE;
+    return rc;
 }
 
 isapi_rc isapi_notify_end_of_request(isapi_conn *c)
