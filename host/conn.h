@@ -36,6 +36,7 @@ struct host_server {
     atomic_int stopping;
     atomic_int nconns;          /* open connections */
     atomic_int busy;            /* connections being served by a worker */
+    atomic_int queued;          /* connections waiting in the work queue */
 
     plat_mutex_t qlock;         /* work queue */
     plat_cond_t qcond;
@@ -74,6 +75,11 @@ struct host_conn {
     uint64_t deadline_ms;       /* while parked: close at this time */
     int expired;                /* the poller found it past its deadline */
     host_conn_t *next, *prev;   /* queue or parked-list links */
+
+    /* While the server writes a response: bytes that passed SEND_RAW_DATA collect here
+     * and go out in as few sends as possible (http1.c, send_response). */
+    char *obuf;
+    size_t olen, ocap;
 
     /* the request being served */
     host_http_version_t version;

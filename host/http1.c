@@ -36,6 +36,7 @@
 #define HOST_SEND_CHUNK 65536
 #define HOST_PATH_BUF 4096
 #define HOST_LINGER_MS 5
+#define HOST_OUT_BUF 16384
 
 /* ---- receiving -------------------------------------------------------------------- */
 
@@ -113,13 +114,41 @@ static void buf_consume(host_conn_t *c, size_t n)
 
 /* ---- sending ---------------------------------------------------------------------- */
 
-static DWORD op_write(void *host_conn, const void *data, size_t len)
+static DWORD send_now(host_conn_t *c, const void *data, size_t len)
 {
-    host_conn_t *c = host_conn;
     int rc = plat_sock_send_all(c->sock, data, len, (int)c->srv->cfg->send_timeout_ms);
     if (rc == 0)
         return 0;
     return rc == PLAT_ETIMEDOUT ? ERROR_TIMEOUT : ERROR_NETNAME_DELETED;
+}
+
+static DWORD flush_out(host_conn_t *c)
+{
+    if (!c->obuf || c->olen == 0)
+        return 0;
+    DWORD err = send_now(c, c->obuf, c->olen);
+    c->olen = 0;
+    return err;
+}
+
+/* The engine's write op: after SEND_RAW_DATA. Outside a server response (WriteClient from
+ * a filter's own notification) it sends at once, as WriteClient is synchronous. */
+static DWORD op_write(void *host_conn, const void *data, size_t len)
+{
+    host_conn_t *c = host_conn;
+    if (c->obuf) {
+        if (c->olen + len > c->ocap) {
+            DWORD err = flush_out(c);
+            if (err)
+                return err;
+        }
+        if (len <= c->ocap) {
+            memcpy(c->obuf + c->olen, data, len);
+            c->olen += len;
+            return 0;
+        }
+    }
+    return send_now(c, data, len);
 }
 
 /* Appends "Name: value\r\n" for every header, then the blank line. */
@@ -223,9 +252,26 @@ static int has_token(const char *v, const char *tok)
     return 0;
 }
 
-/* Sends the response in the request model: SEND_RESPONSE, the header block, the body.
- * Returns 0 when the connection may be kept, -1 when it must close. */
+static int send_response_parts(host_conn_t *c, host_body_t *body);
+
+/* Sends the response in the request model: SEND_RESPONSE, the header block, the body,
+ * coalesced into as few sends as possible (a small response: one). Returns 0 when the
+ * connection may be kept, -1 when it must close. */
 static int send_response(host_conn_t *c, host_body_t *body)
+{
+    char out[HOST_OUT_BUF];
+    c->obuf = out;
+    c->ocap = sizeof out;
+    c->olen = 0;
+    int keep = send_response_parts(c, body);
+    if (flush_out(c) != 0)
+        keep = -1;
+    c->obuf = NULL;
+    c->ocap = 0;
+    return keep;
+}
+
+static int send_response_parts(host_conn_t *c, host_body_t *body)
 {
     isapi_request *req = isapi_conn_request(c->ic);
     standard_headers(c, req);
@@ -639,7 +685,11 @@ static int serve_one(host_conn_t *c)
             reject_raw(c, 408);
             return ONE_CLOSE;
         }
-        int readable = plat_sock_wait_readable(c->sock, HOST_LINGER_MS);
+        /* A keep-alive client usually sends its next request within a few milliseconds:
+         * waiting briefly saves a trip through the poller, but only when no other
+         * connection is waiting for a worker. */
+        int linger = atomic_load(&c->srv->queued) > 0 ? 0 : HOST_LINGER_MS;
+        int readable = plat_sock_wait_readable(c->sock, linger);
         if (readable == 0)
             return ONE_PARK;
         isapi_rc frc = ISAPI_CONTINUE;

@@ -307,6 +307,13 @@ ptrdiff_t plat_file_pread(plat_file_t f, void *buf, size_t len, uint64_t off);
 /* Closes f. Ignores PLAT_INVALID_FILE. */
 void plat_file_close(plat_file_t f);
 
+/* Opens (creating it if needed) a file for appending. Each plat_file_append() is one
+ * append at the end of the file (O_APPEND; FILE_APPEND_DATA on Windows), so threads may
+ * append lines to the same file without a lock. Returns 0 or an error. */
+int plat_file_open_append(const char *path, plat_file_t *out);
+/* Appends len bytes. Returns 0 or an error. */
+int plat_file_append(plat_file_t f, const void *buf, size_t len);
+
 /* Joins a site root and a URL path ("/docs/a.html", '/'-separated, already decoded and
  * normalised by the caller) into a file path with PLAT_PATH_SEP between the parts, no
  * doubled separator, and the URL's '/' turned into PLAT_PATH_SEP. As a last line of

@@ -37,6 +37,15 @@ typedef pthread_cond_t plat_cond_t;
 #endif
 #define PLAT_HAVE_ZEROCOPY_SEND PLAT_HAVE_SENDFILE
 
+/* accept4(2) with SOCK_NONBLOCK | SOCK_CLOEXEC (Linux, the BSDs). */
+#if !defined(PLAT_HAVE_ACCEPT4)
+#if defined(__linux__)
+#define PLAT_HAVE_ACCEPT4 1
+#else
+#define PLAT_HAVE_ACCEPT4 0
+#endif
+#endif
+
 /* pthread_condattr_setclock(CLOCK_MONOTONIC); macOS lacks it. */
 #if !defined(PLAT_HAVE_CONDATTR_SETCLOCK)
 #if defined(__APPLE__)

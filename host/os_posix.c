@@ -23,6 +23,7 @@
 
 #include "os.h"
 
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -40,6 +41,12 @@
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
+
+#if PLAT_HAVE_ACCEPT4
+/* glibc declares accept4() only under _GNU_SOURCE, which would also switch strerror_r to
+ * its GNU form; the function itself is in every Linux libc. */
+int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
+#endif
 
 #if PLAT_HAVE_EPOLL
 #include <sys/epoll.h>
@@ -358,9 +365,15 @@ int plat_accept(plat_socket_t ls, int timeout_ms, plat_socket_t *out, plat_endpo
     for (;;) {
         struct sockaddr_storage ss;
         socklen_t len = sizeof ss;
+#if PLAT_HAVE_ACCEPT4
+        /* The new socket comes non-blocking and close-on-exec: no fcntl calls after. */
+        int fd = accept4(ls, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int rc = 0;
+#else
         int fd = accept(ls, (struct sockaddr *)&ss, &len);
+        int rc = fd >= 0 ? set_fd_flags(fd) : 0;
+#endif
         if (fd >= 0) {
-            int rc = set_fd_flags(fd);
             if (rc == 0 && local)
                 rc = local_endpoint(fd, local);
             if (rc != 0) {
@@ -959,6 +972,34 @@ int plat_file_open(const char *path, plat_file_t *out)
         return fail(PLAT_EISDIR, EISDIR);
     }
     *out = fd;
+    return 0;
+}
+
+int plat_file_open_append(const char *path, plat_file_t *out)
+{
+    int fd;
+    do
+        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0)
+        return fail_errno();
+    *out = fd;
+    return 0;
+}
+
+int plat_file_append(plat_file_t f, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = write(f, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return fail_errno();
+        }
+        p += n;
+        len -= (size_t)n;
+    }
     return 0;
 }
 

@@ -37,6 +37,7 @@ static void queue_push(struct host_server *s, host_conn_t *c)
     else
         s->qhead = c;
     s->qtail = c;
+    atomic_fetch_add(&s->queued, 1);
     plat_cond_signal(&s->qcond);
     plat_mutex_unlock(&s->qlock);
 }
@@ -52,6 +53,7 @@ static host_conn_t *queue_pop(struct host_server *s)
         s->qhead = c->next;
         if (!s->qhead)
             s->qtail = NULL;
+        atomic_fetch_sub(&s->queued, 1);
         atomic_fetch_add(&s->busy, 1);
     }
     plat_mutex_unlock(&s->qlock);

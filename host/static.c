@@ -262,19 +262,11 @@ static int parse_range(const char *v, uint64_t total, uint64_t *off, uint64_t *l
     return 1;
 }
 
-/* Opens a regular file for the body and sets the content headers. Returns 0, or the error
- * status. */
+/* Sets the content headers for the open file f and makes it the body (HEAD: closes it).
+ * Returns 0, or the error status (f is then closed). */
 static int serve_file(isapi_request *req, host_method_t method, const char *physical,
-                      host_body_t *body)
+                      plat_file_t f, host_body_t *body)
 {
-    plat_file_t f;
-    int rc = plat_file_open(physical, &f);
-    if (rc == PLAT_ENOENT || rc == PLAT_EISDIR)
-        return 404;
-    if (rc == PLAT_EACCES)
-        return 403;
-    if (rc != 0)
-        return 500;
     plat_file_info_t info;
     if (plat_file_info(f, &info) != 0 || info.is_directory) {
         plat_file_close(f);
@@ -334,6 +326,12 @@ static int serve_file(isapi_request *req, host_method_t method, const char *phys
     return 0;
 }
 
+/* The status for a file that could not be opened. */
+static int open_error_status(int rc)
+{
+    return rc == PLAT_ENOENT ? 404 : rc == PLAT_EACCES ? 403 : rc == PLAT_EINVAL ? 404 : 500;
+}
+
 void host_static_respond(const host_config_t *cfg, isapi_request *req, host_method_t method,
                          const char *url_path, const char *physical, host_body_t *body)
 {
@@ -343,43 +341,43 @@ void host_static_respond(const host_config_t *cfg, isapi_request *req, host_meth
             isapi_headers_set(&req->resp_headers, "Allow", "GET, HEAD");
         return;
     }
-    plat_file_info_t info;
-    if (plat_file_stat(physical, &info) != 0 || !info.exists) {
-        host_error_page(req, 404, body);
+    /* Open first: one open and one fstat for the common case of a file. */
+    plat_file_t f;
+    int rc = plat_file_open(physical, &f);
+    if (rc == 0) {
+        int status = serve_file(req, method, physical, f, body);
+        if (status)
+            host_error_page(req, status, body);
         return;
     }
-    int status;
-    if (info.is_directory) {
-        size_t ulen = strlen(url_path);
-        if (ulen == 0 || url_path[ulen - 1] != '/') {
-            /* Why: IIS answers a folder URL without its slash with a redirect to the
-             * slashed URL, so relative links in the default document resolve. */
-            const char *q = strchr(req->url ? req->url : "", '?');
-            char *loc = malloc(ulen + 2 + (q ? strlen(q) : 0));
-            host_error_page(req, 301, body);
-            if (loc) {
-                sprintf(loc, "%s/%s", url_path, q ? q : "");
-                isapi_headers_set(&req->resp_headers, "Location", loc);
-                free(loc);
-            }
+    if (rc != PLAT_EISDIR) {
+        host_error_page(req, open_error_status(rc), body);
+        return;
+    }
+    size_t ulen = strlen(url_path);
+    if (ulen == 0 || url_path[ulen - 1] != '/') {
+        /* Why: IIS answers a folder URL without its slash with a redirect to the slashed
+         * URL, so relative links in the default document resolve. */
+        const char *q = strchr(req->url ? req->url : "", '?');
+        char *loc = malloc(ulen + 2 + (q ? strlen(q) : 0));
+        host_error_page(req, 301, body);
+        if (loc) {
+            sprintf(loc, "%s/%s", url_path, q ? q : "");
+            isapi_headers_set(&req->resp_headers, "Location", loc);
+            free(loc);
+        }
+        return;
+    }
+    char doc[HOST_PATH_MAX + 80];
+    for (size_t i = 0; i < cfg->ndefault_docs; i++) {
+        if (plat_path_join(doc, sizeof doc, physical, cfg->default_docs[i]) < 0)
+            continue;
+        if (plat_file_open(doc, &f) == 0) {
+            int status = serve_file(req, method, doc, f, body);
+            if (status)
+                host_error_page(req, status, body);
             return;
         }
-        char doc[HOST_PATH_MAX + 80];
-        for (size_t i = 0; i < cfg->ndefault_docs; i++) {
-            if (plat_path_join(doc, sizeof doc, physical, cfg->default_docs[i]) < 0)
-                continue;
-            plat_file_info_t di;
-            if (plat_file_stat(doc, &di) == 0 && di.exists && !di.is_directory) {
-                status = serve_file(req, method, doc, body);
-                if (status)
-                    host_error_page(req, status, body);
-                return;
-            }
-        }
-        host_error_page(req, 403, body);
-        return;
     }
-    status = serve_file(req, method, physical, body);
-    if (status)
-        host_error_page(req, status, body);
+    host_error_page(req, 403, body);
 }
