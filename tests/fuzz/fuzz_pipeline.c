@@ -16,6 +16,7 @@
  * input's first request parses as an HTTP/0.9 simple request, the output does not start
  * with "HTTP/" (strict policy: the body alone).
  */
+#define _POSIX_C_SOURCE 200809L   /* mkdtemp, setenv */
 #include "conn.h"
 #include "log.h"
 #include "parse.h"

@@ -42,6 +42,13 @@ def crashes_are_contained(s):
     srv = s.server(filters=["crasher"], settings={"workers": "4"})
     r = srv.get("/a.txt")
     s.check(r is not None and r.status == 200, "served before any crash", repr(r))
+    sanitizers = os.environ.get("ISAPIHOST_SANITIZE", "")
+    if sanitizers:
+        # Why: in a sanitizer build the sanitizer runtime claims the fault (or the UBSan
+        # null store) and ends the process with exit status 1 after its report, so there is
+        # no crash signal for the supervisor to see. The native and Wine builds hold this.
+        s.skip("crash containment", f"sanitizer build ({sanitizers}) handles faults itself")
+        return
     times = []
     for url, where in CRASHES:
         r = srv.get(url, timeout=10.0)
