@@ -474,8 +474,12 @@ static int deny(host_conn_t *c, DWORD reason)
     return keep;
 }
 
-/* A notification returned FINISHED or ERROR: the filter answered or failed. */
-static host_serve_result_t end_by_filter(host_conn_t *c, isapi_rc rc)
+/* What serve_one() tells host_http1_serve(). */
+enum { ONE_KEEP, ONE_PARK, ONE_CLOSE };
+
+/* A notification returned FINISHED or ERROR: the filter answered or failed. The
+ * connection always closes afterwards (returns ONE_CLOSE). */
+static int end_by_filter(host_conn_t *c, isapi_rc rc)
 {
     isapi_request *req = isapi_conn_request(c->ic);
     if (rc == ISAPI_ERROR && req->bytes_sent == 0) {
@@ -490,7 +494,7 @@ static host_serve_result_t end_by_filter(host_conn_t *c, isapi_rc rc)
     finish_request(c, 1);
     /* Why: IIS 6 and 7.5 close the connection after a filter finished the request, even
      * for FINISHED_KEEP_CONN: filters rarely frame their output (reference section 5). */
-    return HOST_SERVE_CLOSE;
+    return ONE_CLOSE;
 }
 
 /* ---- authentication --------------------------------------------------------------- */
@@ -647,8 +651,6 @@ static int read_body(host_conn_t *c, const host_body_framing_t *fr, int expect_c
 
 /* ---- one request ------------------------------------------------------------------ */
 
-enum { ONE_KEEP, ONE_PARK, ONE_CLOSE };
-
 static int serve_one(host_conn_t *c)
 {
     const host_config_t *cfg = c->srv->cfg;
@@ -749,7 +751,7 @@ static int serve_one(host_conn_t *c)
     /* 3. PREPROC_HEADERS, then route on what the filters left */
     isapi_rc rc = isapi_notify_preproc_headers(c->ic);
     if (rc != ISAPI_CONTINUE)
-        return end_by_filter(c, rc) == HOST_SERVE_CLOSE ? ONE_CLOSE : ONE_KEEP;
+        return end_by_filter(c, rc);
     host_method_t method = host_method_classify(req->method ? req->method : "",
                                                 req->method ? strlen(req->method) : 0);
     c->head_only = method == HOST_METHOD_HEAD;
@@ -761,20 +763,20 @@ static int serve_one(host_conn_t *c)
         goto done;
     }
     if (rc != ISAPI_CONTINUE)
-        return end_by_filter(c, rc) == HOST_SERVE_CLOSE ? ONE_CLOSE : ONE_KEEP;
+        return end_by_filter(c, rc);
 
     /* 4. AUTHENTICATION and AUTH_COMPLETE */
     parse_basic_credentials(req);
     rc = isapi_notify_authentication(c->ic);
     if (rc != ISAPI_CONTINUE)
-        return end_by_filter(c, rc) == HOST_SERVE_CLOSE ? ONE_CLOSE : ONE_KEEP;
+        return end_by_filter(c, rc);
     char *url_before = NULL;
     isapi_str_set(&url_before, req->url, (size_t)-1);
     BOOL reset_auth = FALSE;
     rc = isapi_notify_auth_complete(c->ic, &reset_auth);
     if (rc != ISAPI_CONTINUE) {
         free(url_before);
-        return end_by_filter(c, rc) == HOST_SERVE_CLOSE ? ONE_CLOSE : ONE_KEEP;
+        return end_by_filter(c, rc);
     }
     /* Why: IIS 6 lets AUTH_COMPLETE rewrite the url; a changed url is routed and mapped
      * again (reference 7.5). */
@@ -786,7 +788,7 @@ static int serve_one(host_conn_t *c)
             goto done;
         }
         if (rc != ISAPI_CONTINUE)
-            return end_by_filter(c, rc) == HOST_SERVE_CLOSE ? ONE_CLOSE : ONE_KEEP;
+            return end_by_filter(c, rc);
     } else {
         free(url_before);
     }
