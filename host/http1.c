@@ -131,11 +131,31 @@ static DWORD flush_out(host_conn_t *c)
     return err;
 }
 
+/* A filter that writes a whole response itself with WriteClient ("HTTP/1.1 400 Bad
+ * Request\r\n...") sets no status the server knows of; when those are the first bytes of
+ * the request's output and the server is not writing a response of its own, their status
+ * line gives the status the W3C log records. */
+static void note_written_status(host_conn_t *c, const char *p, size_t len)
+{
+    isapi_request *req = isapi_conn_request(c->ic);
+    if (!req || c->obuf || req->bytes_sent != 0 || len < 12 || memcmp(p, "HTTP/1.", 7) != 0
+        || p[8] != ' ')
+        return;
+    DWORD code = 0;
+    for (int i = 9; i < 12; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return;
+        code = code * 10 + (DWORD)(p[i] - '0');
+    }
+    req->status = code;
+}
+
 /* The engine's write op: after SEND_RAW_DATA. Outside a server response (WriteClient from
  * a filter's own notification) it sends at once, as WriteClient is synchronous. */
 static DWORD op_write(void *host_conn, const void *data, size_t len)
 {
     host_conn_t *c = host_conn;
+    note_written_status(c, data, len);
     if (c->obuf) {
         if (c->olen + len > c->ocap) {
             DWORD err = flush_out(c);

@@ -191,6 +191,9 @@ def rawguard(t):
     r = s.curl("-i", "-X", "TRACE", "{base}/")
     t.check(r.stdout.startswith(b"HTTP/1.1 400") and r.stdout.endswith(b"method not allowed here\r\n"),
             "curl -X TRACE", r.stdout[:60])
+    recs = s.wait_access(5)
+    t.eq([x.get("sc-status") for x in recs[:5]], ["400"] * 5,
+         "the W3C log records the status line the filter wrote itself")
 
     mark = s.trace_mark()
     first, second = b"GET /a.t", b"xt HTTP/1.1\r\nHost: x\r\n\r\n"
