@@ -337,6 +337,15 @@ static int send_response_parts(host_conn_t *c, host_body_t *body)
         rc = isapi_send(c->ic, isapi_origin_host(), body->mem, body->mem_len);
         if (rc != ISAPI_CONTINUE)
             return -1;
+    } else if (body->file != PLAT_INVALID_FILE && PLAT_HAVE_ZEROCOPY_SEND
+               && !isapi_conn_sees_send_raw(c->ic) && body->length > c->ocap - c->olen) {
+        /* Zero-copy: no SEND_RAW_DATA filter could see these bytes, and they would not fit
+         * beside the header block in one send anyway. */
+        if (flush_out(c) != 0
+            || plat_sock_send_file(c->sock, body->file, body->offset, body->length,
+                                   (int)c->srv->cfg->send_timeout_ms) != 0)
+            return -1;
+        req->bytes_sent += body->length;
     } else if (body->file != PLAT_INVALID_FILE) {
         char *chunk = malloc(HOST_SEND_CHUNK);
         if (!chunk)

@@ -236,6 +236,11 @@ int isapi_conn_must_close(const isapi_conn *c);
  * a filter's SF_REQ_SEND_RESPONSE_HEADER): the host must not send another header block. */
 int isapi_conn_response_started(const isapi_conn *c);
 
+/* 1 when a SEND_RAW_DATA filter on this connection's port could see output, else 0.
+ * Only when it is 0 may the host send bytes past isapi_send() (a zero-copy file send);
+ * it then adds them to request->bytes_sent itself. */
+int isapi_conn_sees_send_raw(const isapi_conn *c);
+
 /* The last error the most recent filter returning SF_STATUS_REQ_ERROR had set
  * (GetLastError() right after its HttpFilterProc) in the current request, else 0. */
 DWORD isapi_conn_filter_error(const isapi_conn *c);

@@ -658,6 +658,11 @@ isapi_rc isapi_notify_send_response(isapi_conn *c)
     return rc;
 }
 
+int isapi_conn_sees_send_raw(const isapi_conn *c)
+{
+    return c->e->nlist[c->secure][ISAPI__N_SEND_RAW] != 0;
+}
+
 /* Hands bytes that passed the SEND_RAW_DATA chain to the host. */
 static isapi_rc write_out(isapi_conn *c, const void *data, size_t len)
 {

@@ -170,6 +170,8 @@ SITE = {
     "b.txt": b"second file, a little longer\n",
     "c.txt": b"third\n",
     "bytes.bin": bytes(range(256)) * 4,
+    # larger than a send buffer: served zero-copy when no SEND_RAW_DATA filter is loaded
+    "big.bin": bytes((i * 7 + i // 251) & 0xff for i in range(300000)),
     "upcase/page.html": b"<html><body><p>The quick brown fox jumps over the lazy dog.</p>"
                         b"</body></html>\n",
     "upcase/default.htm": b"<html><body>upcase default document</body></html>\n",
