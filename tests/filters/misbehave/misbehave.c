@@ -9,6 +9,8 @@
  *   error-denied / error-notfound / error-other / error-zero
  *                   return ERROR with last error ERROR_ACCESS_DENIED / ERROR_FILE_NOT_FOUND /
  *                   ERROR_INVALID_FUNCTION / 0
+ *   alloc?N         AllocMem N KiB more on the connection; NULL fails the request
+ *                   (ERROR_NOT_ENOUGH_MEMORY), else serves /a.txt
  *   flood?N         answer with N MiB through WriteClient (64 KiB calls; chunk k is filled
  *                   with 'a' + k % 26), Content-Length set, then FINISHED
  *   nullargs        call every callback with NULL or garbage arguments (NULL pfc, a copy of
@@ -293,6 +295,16 @@ static DWORD Preproc(PHTTP_FILTER_CONTEXT pfc, MB_CONN *mc, PHTTP_FILTER_PREPROC
     if (IS("error-zero")) {
         SetLastError(0);
         return SF_STATUS_REQ_ERROR;
+    }
+    if (IS("alloc")) {
+        /* AllocMem num KiB more on this connection; a NULL fails the request with
+         * ERROR_NOT_ENOUGH_MEMORY, as real filters do. */
+        if (!pfc->AllocMem(pfc, num * 1024u, 0)) {
+            SetLastError(ERROR_NOT_ENOUGH_MEMORY);
+            return SF_STATUS_REQ_ERROR;
+        }
+        pp->SetHeader(pfc, "url", "/a.txt");
+        return SF_STATUS_REQ_NEXT_NOTIFICATION;
     }
     if (IS("flood"))
         return Flood(pfc, num ? num : 1);
