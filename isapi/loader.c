@@ -303,8 +303,9 @@ static int dependency_found(const char *filter_path, const char *dll)
 {
     char beside[1024];
     const char *base = base_name(filter_path);
-    snprintf(beside, sizeof beside, "%.*s%s", (int)(base - filter_path), filter_path, dll);
-    FILE *fp = fopen(beside, "rb");
+    int n = snprintf(beside, sizeof beside, "%.*s%s", (int)(base - filter_path), filter_path,
+                     dll);
+    FILE *fp = n > 0 && (size_t)n < sizeof beside ? fopen(beside, "rb") : NULL;
     if (fp) {
         fclose(fp);
         return 1;
@@ -320,6 +321,20 @@ static int dependency_found(const char *filter_path, const char *dll)
 }
 
 /* Puts into `out` the reason, in words, why LoadLibrary failed with `code` for `path`. */
+/* A message into out, cut to fit: a long path may shorten a message, never overflow it. */
+static void say(char *out, size_t len, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+static void say(char *out, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out, len, fmt, ap);
+    va_end(ap);
+}
+
 static void explain_load_failure(const char *path, DWORD code, char *out, size_t len)
 {
     image_info img, self;
@@ -335,29 +350,29 @@ static void explain_load_failure(const char *path, DWORD code, char *out, size_t
 
     if (read_image(path, &img) != 0) {
         if (errno == ENOENT)
-            snprintf(out, len, "the file does not exist");
+            say(out, len, "the file does not exist");
         else
-            snprintf(out, len, "the file cannot be read (%s)", strerror(errno));
+            say(out, len, "the file cannot be read (%s)", strerror(errno));
         return;
     }
     const char *kind = img.format == IMG_PE ? "Windows DLL" : "ELF shared object";
     if (img.format == IMG_NONE) {
-        snprintf(out, len, "it is not a DLL: the file has neither a PE nor an ELF header");
+        say(out, len, "it is not a DLL: the file has neither a PE nor an ELF header");
     } else if (have_self && img.format != self.format) {
         if (self.format == IMG_ELF)
-            snprintf(out, len, "it is a %d-bit Windows DLL (%s); this native %s loads filters "
+            say(out, len, "it is a %d-bit Windows DLL (%s); this native %s loads filters "
                      "compiled from source against the shim (.so), or run the DLL with "
                      "isapihost.exe (docs/windows.md)", img.bits, machine_name(&img),
                      self_name);
         else
-            snprintf(out, len, "it is an ELF shared object, not a Windows DLL; %s loads "
+            say(out, len, "it is an ELF shared object, not a Windows DLL; %s loads "
                      "Windows DLLs", self_name);
     } else if (have_self && (img.machine != self.machine || img.bits != self.bits)) {
-        snprintf(out, len, "it is a %d-bit %s (%s); %s is %d-bit (%s): use a build of the "
+        say(out, len, "it is a %d-bit %s (%s); %s is %d-bit (%s): use a build of the "
                  "filter and of isapihost of the same bitness", img.bits, kind,
                  machine_name(&img), self_name, self.bits, machine_name(&self));
     } else if (!img.is_library) {
-        snprintf(out, len, "it is a program, not a %s", kind);
+        say(out, len, "it is a program, not a %s", kind);
     } else if (code == ERROR_MOD_NOT_FOUND) {
         size_t used = (size_t)snprintf(out, len, "%s it depends on could not be found",
                                        img.format == IMG_PE ? "a DLL" : "a shared library");
@@ -374,12 +389,12 @@ static void explain_load_failure(const char *path, DWORD code, char *out, size_t
                      ? " (not one it imports directly: one of theirs)"
                      : " (ldd on the file lists them)");
     } else if (code == ERROR_PROC_NOT_FOUND) {
-        snprintf(out, len, "a function it imports is missing from the %s that should provide "
+        say(out, len, "a function it imports is missing from the %s that should provide "
                  "it", img.format == IMG_PE ? "DLL" : "library");
     } else if (code == ERROR_DLL_INIT_FAILED) {
-        snprintf(out, len, "its DllMain failed DLL_PROCESS_ATTACH");
+        say(out, len, "its DllMain failed DLL_PROCESS_ATTACH");
     } else {
-        snprintf(out, len, "the system refused it");
+        say(out, len, "the system refused it");
     }
 }
 
