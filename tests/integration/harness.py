@@ -291,7 +291,10 @@ class Conn:
         self.sock.connect((host, port))
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.timeout = timeout
-        self.buf = b""
+        # bytearray: appending is amortised, so a response of tens of megabytes arriving
+        # in 64 KiB pieces is not copied once per piece
+        self.buf = bytearray()
+        self.need = 0   # bytes needed before parsing again (a known Content-Length)
         self.sent = 0
         self.received = 0
         self.eof = False
@@ -320,10 +323,16 @@ class Conn:
         the connection first."""
         deadline = time.monotonic() + (timeout or self.timeout)
         while True:
-            p = parse_one(self.buf, head_only, self.eof)
-            if p:
-                self.buf = self.buf[p[1]:]
-                return p[0]
+            if len(self.buf) >= self.need or self.eof:
+                p = parse_one(bytes(self.buf), head_only, self.eof)
+                if p:
+                    del self.buf[:p[1]]
+                    self.need = 0
+                    return p[0]
+                self.need = len(self.buf) + 1
+                h = parse_head(bytes(self.buf))
+                if h and not head_only and h[0].header("Content-Length") is not None:
+                    self.need = max(self.need, h[1] + int(h[0].header("Content-Length")))
             if self.eof:
                 return None
             self._recv(deadline)
@@ -333,7 +342,7 @@ class Conn:
         deadline = time.monotonic() + (timeout or self.timeout)
         while not self.eof:
             self._recv(deadline)
-        data, self.buf = self.buf, b""
+        data, self.buf = bytes(self.buf), bytearray()
         return data
 
     def closed_by_server(self, timeout=3.0):
@@ -539,6 +548,20 @@ class Server:
         self.stdout.close()
         self.stderr.close()
         return self.returncode
+
+    def serving_pid(self):
+        """The process that serves: natively the server runs under a supervisor
+        (host/supervise.h), whose one child does the work; memory and descriptor checks
+        must look at that child. Falls back to the started process."""
+        pid = self.proc.pid
+        try:
+            with open(f"/proc/{pid}/task/{pid}/children") as f:
+                kids = f.read().split()
+            if kids:
+                return int(kids[0])
+        except OSError:
+            pass
+        return pid
 
     def kill(self):
         if self.proc and self.proc.poll() is None:

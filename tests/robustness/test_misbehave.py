@@ -72,7 +72,7 @@ def return_codes(s):
 def write_flood(s):
     srv = start(s)
     mib = 8 if s.env.wine else 40
-    rss0 = None if s.env.wine else rss_kb(srv.proc.pid)
+    rss0 = None if s.env.wine else rss_kb(srv.serving_pid())
     with srv.conn(timeout=60.0) as c:
         c.send(f"GET /mb/flood?{mib} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
         r = c.response(timeout=60.0)
@@ -88,7 +88,7 @@ def write_flood(s):
         c._recv(time.monotonic() + 10)
     time.sleep(0.5)
     if rss0 is not None:
-        rss1 = rss_kb(srv.proc.pid)
+        rss1 = rss_kb(srv.serving_pid())
         s.check(rss1 is not None and rss1 - rss0 < 32 * 1024,
                 f"server memory bounded while writing {mib} MiB",
                 f"VmRSS {rss0} -> {rss1} kB")

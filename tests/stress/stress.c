@@ -670,10 +670,27 @@ static int stop_server(void)
     return -1;
 }
 
+/* The process that serves: natively the server runs under a supervisor
+ * (host/supervise.h) whose one child does the work, and descriptors and memory must be
+ * measured there. Falls back to the started process. */
+static pid_t serving_pid(void)
+{
+    char p[96];
+    snprintf(p, sizeof p, "/proc/%d/task/%d/children", (int)server_pid, (int)server_pid);
+    FILE *f = fopen(p, "r");
+    long child = 0;
+    if (f) {
+        if (fscanf(f, "%ld", &child) != 1)
+            child = 0;
+        fclose(f);
+    }
+    return child > 0 ? (pid_t)child : server_pid;
+}
+
 static long count_fds(void)
 {
     char p[64];
-    snprintf(p, sizeof p, "/proc/%d/fd", (int)server_pid);
+    snprintf(p, sizeof p, "/proc/%d/fd", (int)serving_pid());
     DIR *d = opendir(p);
     if (!d)
         return -1;
@@ -689,7 +706,7 @@ static long count_fds(void)
 static long rss_kb(void)
 {
     char p[64], line[256];
-    snprintf(p, sizeof p, "/proc/%d/status", (int)server_pid);
+    snprintf(p, sizeof p, "/proc/%d/status", (int)serving_pid());
     FILE *f = fopen(p, "r");
     if (!f)
         return -1;
