@@ -40,6 +40,11 @@ if [ ! -x "$loader" ]; then
   exit 125
 fi
 
+# Wine accepts only an absolute prefix.
+case "$prefix" in
+  /*) ;;
+  *) prefix=$PWD/$prefix ;;
+esac
 export WINEPREFIX=$prefix
 export WINEDEBUG=${WINEDEBUG:--all}
 # No Mono/Gecko install dialogs when the prefix is created.
