@@ -89,8 +89,14 @@ def write_flood(s):
     time.sleep(0.5)
     if rss0 is not None:
         rss1 = rss_kb(srv.serving_pid())
-        s.check(rss1 is not None and rss1 - rss0 < 32 * 1024,
-                f"server memory bounded while writing {mib} MiB",
+        # Why a wider bound with sanitizers: AddressSanitizer keeps freed blocks in its
+        # quarantine (256 MiB by default) instead of reusing them, so the 64 KiB chunks of
+        # the flood stay resident there; the native build must stay within 32 MiB.
+        sanitizers = os.environ.get("ISAPIHOST_SANITIZE", "")
+        bound_mib = 320 if sanitizers else 32
+        s.check(rss1 is not None and rss1 - rss0 < bound_mib * 1024,
+                f"server memory bounded while writing {mib} MiB (growth under {bound_mib} MiB"
+                f"{', sanitizer build: ' + sanitizers if sanitizers else ''})",
                 f"VmRSS {rss0} -> {rss1} kB")
     else:
         s.skip("server memory bound", "under Wine /proc shows the Wine loader, not the server")
