@@ -9,6 +9,8 @@ Ctrl+C Wine turns into CTRL_C_EVENT, then SIGKILL to its process group if it han
 Cases:
   ext          (wine) ext.dll built with the plain mingw-w64 command line is served: its
                X-Ext-Filter header shows the tree's bitness
+  decorated    (wine) ext.c linked without a .def file: served; on i686 through the
+               stdcall-decorated names (GetFilterVersion@4), with the loader's warning
   otherbits    ext.dll of the other bitness (wine), or a 32-bit ELF header (native), is
                refused by --check with one line naming the file and both bitnesses
   otherformat  (native) a PE DLL header is refused with one line saying it is a Windows DLL
@@ -181,6 +183,27 @@ def case_ext():
     if rc != 0:
         fail("the server did not stop cleanly on SIGINT (exit %s): %s" % (rc, srv.output()))
     print("ok: ext.dll served, exit 0 after SIGINT")
+
+
+def case_decorated():
+    path = os.path.join(A.dir, "decorated", "ext.dll")
+    srv = Server(["--filter", win(path)])
+    try:
+        r = get(srv.port, "/")
+        if not r or r[0] != 200 or r[1].get("x-ext-filter") != "%d-bit" % A.bits:
+            fail("the filter linked without a .def file is not active: %r" % (r[:2] if r else r,))
+    finally:
+        rc = srv.stop()
+    log = srv.output()
+    warned = "exports GetFilterVersion@4 instead of GetFilterVersion" in log
+    if A.bits == 32 and not warned:
+        fail("no warning about the stdcall-decorated exports: " + log)
+    if A.bits == 64 and "instead of" in log:
+        fail("a 64-bit DLL has no decoration, yet the loader warned: " + log)
+    if rc != 0:
+        fail("the server did not stop cleanly (exit %s)" % rc)
+    print("ok: loaded by %s name%s" % ("decorated" if A.bits == 32 else "plain",
+                                      ", with the warning" if warned else ""))
 
 
 def case_otherbits():
