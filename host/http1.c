@@ -808,9 +808,16 @@ static int serve_one(host_conn_t *c)
         return end_by_filter(c, rc);
     }
     /* Why: IIS 6 lets AUTH_COMPLETE rewrite the url; a changed url is routed and mapped
-     * again (reference 7.5). */
+     * again (reference 7.5), and authenticated again when the filter set fResetAuth
+     * ("whether to reset auth if URL changed", httpfilt.h). */
     if (req->url && (!url_before || strcmp(url_before, req->url) != 0)) {
         free(url_before);
+        if (reset_auth) {
+            parse_basic_credentials(req);
+            rc = isapi_notify_authentication(c->ic);
+            if (rc != ISAPI_CONTINUE)
+                return end_by_filter(c, rc);
+        }
         rc = route_and_map(c, &status);
         if (rc == ISAPI_ERROR && status) {
             keep = respond_error(c, status);

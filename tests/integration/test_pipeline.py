@@ -387,6 +387,28 @@ def url_rewrite(t):
 
 
 @suite.case
+def auth_complete_rewrite(t):
+    """AUTH_COMPLETE rewrites the url (writer ?r / ?R): the request is mapped again, and
+    with fResetAuth (?R) authenticated again before it is served."""
+    s = main_server(t)
+    for letter, nauth in (("r", 1), ("R", 2)):
+        mark = s.trace_mark()
+        r = s.get(f"/writer/gone.txt?{letter}")
+        t.eq((r.status, r.body) if r else None, (200, SITE["a.txt"]),
+             f"?{letter}: the url AUTH_COMPLETE set is served")
+        recs = one_conn(t, s, mark, f"?{letter}")
+        names = notifications(recs)
+        t.eq(names.count("URL_MAP"), 2, f"?{letter}: URL_MAP again for the rewritten url")
+        t.eq(names.count("AUTHENTICATION"), nauth,
+             f"?{letter}: AUTHENTICATION {'again, as fResetAuth asked' if nauth == 2 else 'once'}")
+        if nauth == 2 and "AUTHENTICATION" in names:
+            second = [i for i, n in enumerate(names) if n == "AUTHENTICATION"][-1]
+            t.check(names.index("AUTH_COMPLETE") < second < len(names) - names[::-1].index("URL_MAP"),
+                    "the second AUTHENTICATION comes after AUTH_COMPLETE, before the new URL_MAP",
+                    str(names))
+
+
+@suite.case
 def send_raw_transform(t):
     s = main_server(t)
     mark = s.trace_mark()

@@ -10,7 +10,9 @@
  * SF_REQ_SEND_RESPONSE_HEADER with "200 OK" and a Content-Length, WriteClient of the body
  * "finished by writer\n", then SF_STATUS_REQ_FINISHED. The letter v adds the response
  * headers X-Sv-HTTPS and X-Sv-Server-Port-Secure (AddResponseHeaders in PREPROC_HEADERS)
- * with the values of the server variables HTTPS and SERVER_PORT_SECURE.
+ * with the values of the server variables HTTPS and SERVER_PORT_SECURE. The letters r and R
+ * make AUTH_COMPLETE rewrite the url to /a.txt; with R it also sets fResetAuth, asking the
+ * server to authenticate the rewritten request again.
  *
  * The query is read in PREPROC_HEADERS (GetHeader "url") and kept in a per-connection
  * AllocMem record on pFilterContext, cleared in END_OF_REQUEST: the later notifications have
@@ -33,7 +35,7 @@ BOOL WINAPI GetFilterVersion(HTTP_FILTER_VERSION *pVer)
     pVer->dwFilterVersion = HTTP_FILTER_REVISION;
     pVer->dwFlags = SF_NOTIFY_ORDER_MEDIUM | SF_NOTIFY_SECURE_PORT | SF_NOTIFY_NONSECURE_PORT
                     | SF_NOTIFY_PREPROC_HEADERS | SF_NOTIFY_URL_MAP | SF_NOTIFY_SEND_RESPONSE
-                    | SF_NOTIFY_END_OF_REQUEST;
+                    | SF_NOTIFY_END_OF_REQUEST | SF_NOTIFY_AUTH_COMPLETE;
     lstrcpynA(pVer->lpszFilterDesc, "writer test filter: WriteClient from several notifications",
               SF_MAX_FILTER_DESC_LEN);
     return TRUE;
@@ -116,6 +118,13 @@ DWORD WINAPI HttpFilterProc(HTTP_FILTER_CONTEXT *pfc, DWORD notificationType, LP
         return on_preproc(pfc, (HTTP_FILTER_PREPROC_HEADERS *)pvNotification);
     case SF_NOTIFY_URL_MAP:
         mark(pfc, st, 'u', "[U]");
+        break;
+    case SF_NOTIFY_AUTH_COMPLETE:
+        if (st && (strchr(st->points, 'r') || strchr(st->points, 'R'))) {
+            HTTP_FILTER_AUTH_COMPLETE_INFO *ac = (HTTP_FILTER_AUTH_COMPLETE_INFO *)pvNotification;
+            ac->SetHeader(pfc, "url", "/a.txt");
+            ac->fResetAuth = strchr(st->points, 'R') ? TRUE : FALSE;
+        }
         break;
     case SF_NOTIFY_SEND_RESPONSE:
         mark(pfc, st, 's', "[S]");
