@@ -36,7 +36,10 @@ static const setting_t host_settings[] = {
       "ADDR:PORT[,secure]  listener (repeatable); [::1]:8080 for IPv6; secure = TLS terminated in front" },
     { "root", "--root", K_PATH, F(root), "DIR  site root (static files)" },
     { "filter", "--filter", K_FILTER, 0, 0, "PATH  load a filter (repeatable, in load order)" },
-    { "workers", "--workers", K_UINT, F(workers), "N  worker threads (requests served at once)" },
+    { "workers", "--workers", K_UINT, F(workers),
+      "N  worker threads (requests served at once, counting ones blocked in filters)" },
+    { "concurrency", "--concurrency", K_UINT, F(concurrency),
+      "N  workers running at once when none is blocked (0: one per processor)" },
     { "log", "--log", K_PATH, F(access_log), "FILE  W3C extended log (- for stdout)" },
     { "error_log", "--error-log", K_PATH, F(error_log), "FILE  server messages (default stderr)" },
     { "http09", "--http09", K_HTTP09, 0, 0,
@@ -255,7 +258,8 @@ static int set_value(host_config_t *cfg, const setting_t *s, const char *v,
             *why = "expected a whole number";
             return -1;
         }
-        if (n == 0 && s->offset != offsetof(host_config_t, instance_id)) {
+        if (n == 0 && s->offset != offsetof(host_config_t, instance_id)
+            && s->offset != offsetof(host_config_t, concurrency)) {
             *why = "must be at least 1";
             return -1;
         }

@@ -48,6 +48,7 @@ typedef struct {
     uint32_t server_filter_version;
     unsigned instance_id;
     unsigned workers;
+    unsigned concurrency;       /* 0: one per processor */
     unsigned max_connections;
     unsigned max_requests_per_connection;
     size_t max_request_line;

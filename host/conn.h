@@ -2,9 +2,9 @@
  * conn.h - one client connection, shared by the scheduler (server.c), the HTTP/1.x
  * pipeline (http1.c) and the static file handler (static.c). Internal to host/.
  *
- * A connection is owned by exactly one place at a time: the work queue, a worker thread,
- * or the poller's parked list. Only the worker that owns it touches its fields, so they
- * need no lock; the queue and the parked list have their own.
+ * A connection is owned by exactly one place at a time: the ready queue, a worker thread,
+ * or the parked list (its socket watched by the poller). Only the worker that owns it
+ * touches its fields, so they need no lock; the queue and the parked list have their own.
  */
 #ifndef HOST_CONN_H
 #define HOST_CONN_H
@@ -23,9 +23,35 @@ typedef struct host_listener {
     host_listen_t conf;
     uint16_t port;              /* bound port */
     char port_text[8];
-    plat_thread_t *thread;
+    plat_endpoint_t local;      /* the bound address, when it is one address */
+    int local_is_wildcard;      /* bound to 0.0.0.0 or ::: ask each connection */
     struct host_server *srv;
 } host_listener_t;
+
+/* One thread of the pool. */
+typedef struct host_worker {
+    struct host_server *srv;
+    plat_thread_t *thread;
+    _Atomic uint64_t serving_since_ms;  /* 0 when not serving; HOST_WORKER_DETACHED once
+                                           the monitor gave its shard to another worker */
+    struct host_shard *shard;   /* the shard it runs (qlock) */
+} host_worker_t;
+
+#define HOST_WORKER_DETACHED UINT64_MAX
+
+/* One event loop: a poller, the connections it watches and the listeners, run by at most
+ * one worker at a time (its owner). */
+typedef struct host_shard {
+    struct host_server *srv;
+    plat_poller_t *poller;
+    host_worker_t *owner;       /* qlock; NULL: waiting for a worker */
+    host_conn_t *pending, *pending_tail;  /* reported or accepted, not served yet: owner */
+    uint64_t next_sweep_ms;     /* owner */
+    plat_mutex_t lock;          /* the parked list, and watching sockets */
+    host_conn_t *parked;
+} host_shard_t;
+
+#define HOST_MAX_SHARDS 64
 
 struct host_server {
     const host_config_t *cfg;
@@ -36,18 +62,19 @@ struct host_server {
     atomic_int stopping;
     atomic_int nconns;          /* open connections */
     atomic_int busy;            /* connections being served by a worker */
-    atomic_int queued;          /* connections waiting in the work queue */
 
-    plat_mutex_t qlock;         /* work queue */
-    plat_cond_t qcond;
-    host_conn_t *qhead, *qtail;
+    host_shard_t shards[HOST_MAX_SHARDS];
+    size_t nshards;             /* the concurrency: event loops running at once */
 
-    plat_mutex_t plock;         /* parked list (poller) */
-    host_conn_t *parked;
-    plat_poller_t *poller;
-    plat_thread_t *poller_thread;
-    plat_thread_t **workers;
+    /* The pool (server.c), under qlock. */
+    plat_mutex_t qlock;
+    plat_cond_t qcond;          /* idle workers wait here */
+    host_conn_t *qhead, *qtail; /* connections to close (shutdown, a socket not watched) */
+    unsigned idle;              /* workers waiting on qcond */
+    int draining;               /* shutdown: workers exit once the queue is empty */
+    host_worker_t *workers;
     size_t nworkers;
+    plat_thread_t *monitor_thread;
 };
 
 /* What the pipeline tells the scheduler when it gives a connection back. */
@@ -58,6 +85,7 @@ typedef enum host_serve_result {
 
 struct host_conn {
     struct host_server *srv;
+    host_shard_t *shard;        /* the event loop that watches it */
     host_listener_t *listener;
     plat_socket_t sock;
     plat_endpoint_t peer, local;
@@ -74,6 +102,9 @@ struct host_conn {
 
     uint64_t deadline_ms;       /* while parked: close at this time */
     int expired;                /* the poller found it past its deadline */
+    int watched;                /* the poller has seen this socket: park re-arms it */
+    int may_have_data;          /* worth a receive before parking: fresh, reported readable,
+                                   or the last receive filled what it asked for */
     host_conn_t *next, *prev;   /* queue or parked-list links */
 
     /* While the server writes a response: bytes that passed SEND_RAW_DATA collect here

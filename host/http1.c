@@ -35,7 +35,6 @@
 #define HOST_READ_CHUNK 16384
 #define HOST_SEND_CHUNK 65536
 #define HOST_PATH_BUF 4096
-#define HOST_LINGER_MS 5
 #define HOST_OUT_BUF 16384
 
 /* ---- receiving -------------------------------------------------------------------- */
@@ -77,6 +76,9 @@ static int read_filtered(host_conn_t *c, int timeout_ms, isapi_rc *filter_rc)
     DWORD hint = isapi_next_read_size(c->ic);
     size_t want = hint && hint < sizeof raw ? hint : sizeof raw;
     ptrdiff_t n = plat_sock_recv(c->sock, raw, want, timeout_ms);
+    /* Why: as nginx does, a receive that did not fill what it asked for has drained the
+     * socket, so the next one would find nothing: park instead of trying. */
+    c->may_have_data = n == (ptrdiff_t)want;
     if (n == 0)
         return READ_EOF;
     if (n == PLAT_ETIMEDOUT)
@@ -716,16 +718,17 @@ static int serve_one(host_conn_t *c)
             reject_raw(c, 408);
             return ONE_CLOSE;
         }
-        /* A keep-alive client usually sends its next request within a few milliseconds:
-         * waiting briefly saves a trip through the poller, but only when no other
-         * connection is waiting for a worker. */
-        int linger = atomic_load(&c->srv->queued) > 0 ? 0 : HOST_LINGER_MS;
-        int readable = plat_sock_wait_readable(c->sock, linger);
-        if (readable == 0)
+        /* Nothing is waited for here: a socket with nothing pending goes back to the
+         * poller, and its worker serves another connection meanwhile. */
+        if (!c->may_have_data)
             return ONE_PARK;
         isapi_rc frc = ISAPI_CONTINUE;
         int r = read_filtered(c, 0, &frc);
-        if (r == READ_OK || r == READ_MORE || r == READ_TIMEOUT)
+        if (r == READ_TIMEOUT) {
+            c->may_have_data = 0;
+            return ONE_PARK;
+        }
+        if (r == READ_OK || r == READ_MORE)
             continue;
         if (r == READ_FILTER_DONE) {
             /* A raw-data filter answered (or refused) the request itself. */

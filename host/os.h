@@ -125,13 +125,16 @@ typedef struct plat_endpoint {
 int plat_listen(const char *addr, uint16_t port, int backlog, plat_socket_t *out,
                 uint16_t *bound_port);
 
-/* Waits up to timeout_ms for a connection on listening socket ls and accepts it.
- * peer and local may be NULL. Returns 0 with *out set (caller owns it), PLAT_ETIMEDOUT,
- * PLAT_ECONNRESET (a client gave up before it was accepted: just call again), PLAT_EMFILE
- * (out of descriptors: back off, then call again), or another error. Several threads may
- * accept on one listener. */
+/* Waits up to timeout_ms for a connection on listening socket ls and accepts it (timeout
+ * 0: one non-blocking attempt, no wait). peer and local may be NULL. Returns 0 with *out
+ * set (caller owns it), PLAT_ETIMEDOUT, PLAT_ECONNRESET (a client gave up before it was
+ * accepted: just call again), PLAT_EMFILE (out of descriptors: back off, then call again),
+ * or another error. Several threads may accept on one listener. */
 int plat_accept(plat_socket_t ls, int timeout_ms, plat_socket_t *out, plat_endpoint_t *peer,
                 plat_endpoint_t *local);
+
+/* The address and port s is bound to (getsockname). Returns 0 or an error. */
+int plat_sock_local(plat_socket_t s, plat_endpoint_t *out);
 
 /* Connects to a numeric address and port within timeout_ms (client side: tests, tools).
  * Returns 0 with *out set, PLAT_ECONNREFUSED, PLAT_ETIMEDOUT, PLAT_EINVAL, ... */
@@ -139,7 +142,8 @@ int plat_connect(const char *addr, uint16_t port, int timeout_ms, plat_socket_t 
 
 /* Receives up to len bytes, waiting up to timeout_ms for the first byte. Returns the number
  * of bytes (> 0), 0 when the peer closed its sending side (orderly close), PLAT_ETIMEDOUT,
- * PLAT_ECONNRESET, or another error. */
+ * PLAT_ECONNRESET, or another error. With timeout 0 it is one non-blocking receive:
+ * PLAT_ETIMEDOUT says nothing was pending, and no wait is made. */
 ptrdiff_t plat_sock_recv(plat_socket_t s, void *buf, size_t len, int timeout_ms);
 
 /* Sends all len bytes. timeout_ms bounds each wait for buffer space, so a slow but moving
@@ -169,10 +173,13 @@ void plat_sock_close(plat_socket_t s);
 
 /* ---- poller: many idle sockets, one waiting thread ----------------------------------- */
 
-/* A poller watches sockets for readability on behalf of one thread (its owner), which calls
- * plat_poller_wait() and plat_poller_remove(). Interest is one-shot: once wait reports a
- * socket (readable, closed by the peer, or in error), the poller stops watching it; call
- * plat_poller_add() again to watch it again. Any thread may call plat_poller_add() and
+/* A poller watches sockets for readability on behalf of one thread at a time (its owner),
+ * which calls plat_poller_wait() and plat_poller_remove(). Ownership may pass from thread to
+ * thread when the threads hand it over under a lock of their own (server.c does). Interest
+ * is one-shot: once wait reports a socket (readable, closed by the peer, or in error), the
+ * poller stops watching it; call plat_poller_add() again to watch it again. A listening
+ * socket is watched with plat_poller_add_persistent() instead: reported by every wait while
+ * a connection is pending, until removed. Any thread may call plat_poller_add() and
  * plat_poller_wakeup(); both make a blocked wait notice promptly. A watched socket costs a
  * few bytes here and no thread. Backend: epoll when PLAT_HAVE_EPOLL, else poll() (POSIX)
  * or WSAPoll (Windows), with the wakeup delivered through a pipe or loopback socket pair. */
@@ -187,6 +194,14 @@ void plat_poller_destroy(plat_poller_t *p);
 /* Watches s (once) for readability; wait() will return `user` for it. user must not be
  * NULL. s must not be watched already. Any thread. Returns 0, PLAT_ENOMEM, ... */
 int plat_poller_add(plat_poller_t *p, plat_socket_t s, void *user);
+
+/* Watches s again, once, after this poller reported it (and it was not removed since). The
+ * same as plat_poller_add(), but cheaper with epoll: one EPOLL_CTL_MOD. Any thread. */
+int plat_poller_rearm(plat_poller_t *p, plat_socket_t s, void *user);
+
+/* Watches s for readability until plat_poller_remove(): every wait reports it while it is
+ * readable (level-triggered), so a listener needs no re-arming after each accept. */
+int plat_poller_add_persistent(plat_poller_t *p, plat_socket_t s, void *user);
 
 /* Stops watching s. Returns 0 also when s was not watched (e.g. already reported).
  * Owner thread only; call it before closing a socket that is still watched. */
@@ -289,9 +304,10 @@ typedef struct plat_file_info {
 } plat_file_info_t;
 
 /* Opens a file for reading. Others may keep reading, writing, renaming and deleting it
- * meanwhile. Returns 0 with *out set (caller owns it), PLAT_ENOENT, PLAT_EACCES,
- * PLAT_EISDIR (a folder), PLAT_EMFILE, ... */
-int plat_file_open(const char *path, plat_file_t *out);
+ * meanwhile. When info is not NULL it receives what plat_file_info() would, from the same
+ * look at the file the open made (no second system call on POSIX). Returns 0 with *out set
+ * (caller owns it), PLAT_ENOENT, PLAT_EACCES, PLAT_EISDIR (a folder), PLAT_EMFILE, ... */
+int plat_file_open(const char *path, plat_file_t *out, plat_file_info_t *info);
 
 /* Information about an open file. Returns 0 or an error. */
 int plat_file_info(plat_file_t f, plat_file_info_t *info);

@@ -389,6 +389,8 @@ int plat_accept(plat_socket_t ls, int timeout_ms, plat_socket_t *out, plat_endpo
         if (e == EINTR)
             continue;
         if (e == EAGAIN || e == EWOULDBLOCK) {
+            if (timeout_ms == 0)
+                return fail(PLAT_ETIMEDOUT, ETIMEDOUT);
             int r = wait_fd(ls, POLLIN, deadline);
             if (r < 0)
                 return r;
@@ -402,6 +404,11 @@ int plat_accept(plat_socket_t ls, int timeout_ms, plat_socket_t *out, plat_endpo
 #endif
         return fail(map_errno(e), e);
     }
+}
+
+int plat_sock_local(plat_socket_t s, plat_endpoint_t *out)
+{
+    return local_endpoint(s, out);
 }
 
 int plat_connect(const char *addr, uint16_t port, int timeout_ms, plat_socket_t *out)
@@ -455,6 +462,8 @@ ptrdiff_t plat_sock_recv(plat_socket_t s, void *buf, size_t len, int timeout_ms)
             continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK)
             return fail_errno();
+        if (timeout_ms == 0)
+            return fail(PLAT_ETIMEDOUT, ETIMEDOUT);
         int r = wait_fd(s, POLLIN, deadline);
         if (r < 0)
             return r;
@@ -571,6 +580,7 @@ void plat_sock_close(plat_socket_t s)
 typedef struct pending {
     int fd;
     void *user;
+    int persistent;
 } pending_t;
 
 struct plat_poller {
@@ -584,6 +594,7 @@ struct plat_poller {
     int waiting;                /* the owner is in poll(): additions must wake it */
     struct pollfd *fds;         /* owner thread only; fds[0] is the wakeup pipe */
     void **users;
+    unsigned char *keep;        /* 1: persistent (stays after being reported) */
     size_t n, cap;
 #endif
 };
@@ -639,14 +650,17 @@ int plat_poller_create(plat_poller_t **out)
     p->cap = 64;
     p->fds = malloc(p->cap * sizeof *p->fds);
     p->users = malloc(p->cap * sizeof *p->users);
-    if (!p->fds || !p->users || plat_mutex_init(&p->lock) != 0) {
+    p->keep = malloc(p->cap);
+    if (!p->fds || !p->users || !p->keep || plat_mutex_init(&p->lock) != 0) {
         free(p->fds);
         free(p->users);
+        free(p->keep);
         rc = fail(PLAT_ENOMEM, ENOMEM);
         goto err;
     }
     p->fds[0] = (struct pollfd){ p->wake_r, POLLIN, 0 };
     p->users[0] = NULL;
+    p->keep[0] = 1;
     p->n = 1;
 #endif
     *out = p;
@@ -669,6 +683,7 @@ void plat_poller_destroy(plat_poller_t *p)
     free(p->pend);
     free(p->fds);
     free(p->users);
+    free(p->keep);
 #endif
     close(p->wake_r);
     close(p->wake_w);
@@ -676,6 +691,28 @@ void plat_poller_destroy(plat_poller_t *p)
 }
 
 #if PLAT_HAVE_EPOLL
+
+int plat_poller_rearm(plat_poller_t *p, plat_socket_t s, void *user)
+{
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLIN | EPOLLONESHOT;
+    ev.data.ptr = user;
+    if (epoll_ctl(p->ep, EPOLL_CTL_MOD, s, &ev) == 0)
+        return 0;
+    if (errno == ENOENT && epoll_ctl(p->ep, EPOLL_CTL_ADD, s, &ev) == 0)
+        return 0;
+    return fail_errno();
+}
+
+int plat_poller_add_persistent(plat_poller_t *p, plat_socket_t s, void *user)
+{
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLIN;
+    ev.data.ptr = user;
+    return epoll_ctl(p->ep, EPOLL_CTL_ADD, s, &ev) == 0 ? 0 : fail_errno();
+}
 
 int plat_poller_add(plat_poller_t *p, plat_socket_t s, void *user)
 {
@@ -721,7 +758,7 @@ int plat_poller_wait(plat_poller_t *p, int timeout_ms, void **ready, int max)
 
 #else /* poll() */
 
-int plat_poller_add(plat_poller_t *p, plat_socket_t s, void *user)
+static int add_pending(plat_poller_t *p, plat_socket_t s, void *user, int persistent)
 {
     plat_mutex_lock(&p->lock);
     if (p->npend == p->pend_cap) {
@@ -734,10 +771,25 @@ int plat_poller_add(plat_poller_t *p, plat_socket_t s, void *user)
         p->pend = np;
         p->pend_cap = cap;
     }
-    p->pend[p->npend++] = (pending_t){ s, user };
+    p->pend[p->npend++] = (pending_t){ s, user, persistent };
     int wake = p->waiting;
     plat_mutex_unlock(&p->lock);
     return wake ? plat_poller_wakeup(p) : 0;
+}
+
+int plat_poller_add(plat_poller_t *p, plat_socket_t s, void *user)
+{
+    return add_pending(p, s, user, 0);
+}
+
+int plat_poller_add_persistent(plat_poller_t *p, plat_socket_t s, void *user)
+{
+    return add_pending(p, s, user, 1);
+}
+
+int plat_poller_rearm(plat_poller_t *p, plat_socket_t s, void *user)
+{
+    return add_pending(p, s, user, 0);
 }
 
 static void remove_at(plat_poller_t *p, size_t i)
@@ -745,6 +797,7 @@ static void remove_at(plat_poller_t *p, size_t i)
     p->n--;
     p->fds[i] = p->fds[p->n];
     p->users[i] = p->users[p->n];
+    p->keep[i] = p->keep[p->n];
 }
 
 int plat_poller_remove(plat_poller_t *p, plat_socket_t s)
@@ -778,8 +831,11 @@ static int merge_pending(plat_poller_t *p)
         if (nf)
             p->fds = nf;
         void **nu = nf ? realloc(p->users, cap * sizeof *nu) : NULL;
-        if (nu) {
+        if (nu)
             p->users = nu;
+        unsigned char *nk = nu ? realloc(p->keep, cap) : NULL;
+        if (nk) {
+            p->keep = nk;
             p->cap = cap;
         } else {
             rc = fail(PLAT_ENOMEM, ENOMEM);
@@ -788,6 +844,7 @@ static int merge_pending(plat_poller_t *p)
     if (rc == 0) {
         for (size_t i = 0; i < p->npend; i++) {
             p->fds[p->n] = (struct pollfd){ p->pend[i].fd, POLLIN, 0 };
+            p->keep[p->n] = (unsigned char)p->pend[i].persistent;
             p->users[p->n++] = p->pend[i].user;
         }
         p->npend = 0;
@@ -818,7 +875,8 @@ int plat_poller_wait(plat_poller_t *p, int timeout_ms, void **ready, int max)
     for (size_t i = p->n - 1; i >= 1 && k < max; i--)
         if (p->fds[i].revents) {
             ready[k++] = p->users[i];
-            remove_at(p, i);
+            if (!p->keep[i])
+                remove_at(p, i);
         }
     return k;
 }
@@ -953,7 +1011,7 @@ static void info_from_stat(const struct stat *st, plat_file_info_t *info)
     info->mtime = (int64_t)st->st_mtime;
 }
 
-int plat_file_open(const char *path, plat_file_t *out)
+int plat_file_open(const char *path, plat_file_t *out, plat_file_info_t *info)
 {
     int fd;
     do
@@ -971,6 +1029,8 @@ int plat_file_open(const char *path, plat_file_t *out)
         close(fd);
         return fail(PLAT_EISDIR, EISDIR);
     }
+    if (info)
+        info_from_stat(&st, info);
     *out = fd;
     return 0;
 }

@@ -1,19 +1,33 @@
 /*
- * server.c - listeners, the work queue, the worker pool and the poller.
+ * server.c - listeners, event loops, the worker pool and the monitor.
+ *
+ * The server runs `concurrency` event loops (shards; by default one per processor, as
+ * nginx runs one worker process per core) on a pool of `workers` threads. A shard has its
+ * own poller, watching the listeners and the idle connections it accepted. The worker
+ * that owns a shard waits on its poller, accepts, and serves every connection that became
+ * readable, one after the other, then waits again: under load a request costs no thread
+ * hand-off and no lock but the shard's own, the way an event loop serves it. The other
+ * workers sleep.
+ *
+ * Why a monitor thread: a filter may block (LDAP, a backend, the disk) for as long as it
+ * likes, and every connection of its shard would wait behind it. IIS's thread pool sits on
+ * an I/O completion port, which notices a blocked thread and lets another run in its
+ * place; here the monitor notices a worker that has served one connection for more than
+ * HOST_OVERTIME_MS, takes the shard from it and wakes an idle worker to run the shard on.
+ * The blocked worker finishes its connection, parks or closes it, and returns to the pool.
+ * A blocked filter therefore holds one thread, never the server, while threads remain.
  *
  * A connection is always in exactly one place:
- *   the work queue  -> a worker pops it and runs host_http1_serve() on it; blocking filters
- *                      and blocking I/O only ever hold that worker, never the others;
- *   a worker        -> it serves requests while some are complete in its buffer, then
- *                      parks it or closes it;
- *   the parked list -> the poller thread watches the socket (one-shot), and puts the
- *                      connection back on the queue when it becomes readable, or when
- *                      its deadline passed (marked expired: the worker closes it, so even
- *                      END_OF_NET_SESSION runs on a worker, never on the poller).
+ *   its shard's pending list -> reported readable, accepted, or past its deadline (marked
+ *                      expired); the owner serves it next (or closes it);
+ *   a worker        -> it serves requests while some are complete, then parks it or
+ *                      closes it;
+ *   the parked list -> its socket is watched by the shard's poller (one-shot);
+ *   the close queue -> shutdown, or a socket the poller would not watch: a worker closes it.
  * Idle keep-alive connections therefore hold no thread and (with an empty buffer, which is
- * freed when they park) little memory. Acceptors hand new connections straight to the
- * queue. Graceful shutdown: acceptors stop, parked connections are closed, workers finish
- * what they hold (a request in progress completes; keep-alive ends), then join.
+ * freed when they park) little memory. Graceful shutdown: the event loops stop (no new
+ * connections), parked connections are closed, workers finish what they hold (a request
+ * in progress completes; keep-alive ends), then join.
  */
 #include "server.h"
 #include "conn.h"
@@ -25,11 +39,33 @@
 
 #define HOST_POLL_BATCH 64
 #define HOST_SWEEP_MS 250
+#define HOST_ACCEPT_BATCH 32
+#define HOST_OVERTIME_MS 20     /* a worker serving one connection longer is "blocked" */
+#define HOST_MONITOR_MS 10
 
-/* ---- the work queue --------------------------------------------------------------- */
+/* ---- lists ------------------------------------------------------------------------ */
 
-static void queue_push(struct host_server *s, host_conn_t *c)
+/* A singly linked batch of connections (through ->next). */
+typedef struct conn_batch {
+    host_conn_t *first, *last;
+    unsigned n;
+} conn_batch_t;
+
+static void batch_add(conn_batch_t *b, host_conn_t *c)
 {
+    c->next = NULL;
+    if (b->last)
+        b->last->next = c;
+    else
+        b->first = c;
+    b->last = c;
+    b->n++;
+}
+
+/* Hands c to a worker to close (qlock not held). */
+static void close_later(struct host_server *s, host_conn_t *c)
+{
+    c->expired = 1;
     c->next = NULL;
     plat_mutex_lock(&s->qlock);
     if (s->qtail)
@@ -37,27 +73,9 @@ static void queue_push(struct host_server *s, host_conn_t *c)
     else
         s->qhead = c;
     s->qtail = c;
-    atomic_fetch_add(&s->queued, 1);
-    plat_cond_signal(&s->qcond);
+    if (s->idle > 0)
+        plat_cond_signal(&s->qcond);
     plat_mutex_unlock(&s->qlock);
-}
-
-/* Blocks until a connection is queued; NULL once the server stops and the queue is empty. */
-static host_conn_t *queue_pop(struct host_server *s)
-{
-    plat_mutex_lock(&s->qlock);
-    while (!s->qhead && !atomic_load(&s->stopping))
-        plat_cond_wait(&s->qcond, &s->qlock, 1000);
-    host_conn_t *c = s->qhead;
-    if (c) {
-        s->qhead = c->next;
-        if (!s->qhead)
-            s->qtail = NULL;
-        atomic_fetch_sub(&s->queued, 1);
-        atomic_fetch_add(&s->busy, 1);
-    }
-    plat_mutex_unlock(&s->qlock);
-    return c;
 }
 
 /* ---- connections ------------------------------------------------------------------ */
@@ -103,8 +121,9 @@ static host_conn_t *conn_new(host_listener_t *l, plat_socket_t sock, const plat_
     return c;
 }
 
-static void park(struct host_server *s, host_conn_t *c)
+static void park(host_conn_t *c)
 {
+    host_shard_t *sh = c->shard;
     /* An idle connection keeps no buffer: 10,000 of them must stay cheap. */
     if (c->len == 0 && c->buf) {
         free(c->buf);
@@ -112,106 +131,73 @@ static void park(struct host_server *s, host_conn_t *c)
         c->cap = 0;
     }
     c->expired = 0;
-    plat_mutex_lock(&s->plock);
-    c->prev = NULL;
-    c->next = s->parked;
-    if (s->parked)
-        s->parked->prev = c;
-    s->parked = c;
-    plat_mutex_unlock(&s->plock);
-    if (plat_poller_add(s->poller, c->sock, c) != 0) {
-        /* Could not watch it: take it back and close it. */
-        plat_mutex_lock(&s->plock);
-        if (c->prev)
-            c->prev->next = c->next;
-        else
-            s->parked = c->next;
-        if (c->next)
-            c->next->prev = c->prev;
-        plat_mutex_unlock(&s->plock);
-        c->expired = 1;
-        queue_push(s, c);
+    /* Listed and watched under one lock: the sweep (which takes the lock) then never
+     * finds c listed but not yet watched. Once watched, c may be reported and served at
+     * once, so nothing touches it after the lock is released. */
+    plat_mutex_lock(&sh->lock);
+    if (atomic_load(&c->srv->stopping)) {
+        /* Shutdown collects the parked list once; a late arrival is closed instead. */
+        plat_mutex_unlock(&sh->lock);
+        close_later(c->srv, c);
+        return;
     }
+    int watched = c->watched;
+    c->watched = 1;
+    int rc = watched ? plat_poller_rearm(sh->poller, c->sock, c)
+                     : plat_poller_add(sh->poller, c->sock, c);
+    if (rc == 0) {
+        c->prev = NULL;
+        c->next = sh->parked;
+        if (sh->parked)
+            sh->parked->prev = c;
+        sh->parked = c;
+    }
+    plat_mutex_unlock(&sh->lock);
+    if (rc != 0)
+        close_later(c->srv, c);
 }
 
-static void unpark_locked(struct host_server *s, host_conn_t *c)
+static void unpark_locked(host_shard_t *sh, host_conn_t *c)
 {
     if (c->prev)
         c->prev->next = c->next;
     else
-        s->parked = c->next;
+        sh->parked = c->next;
     if (c->next)
         c->next->prev = c->prev;
     c->next = c->prev = NULL;
 }
 
-/* ---- threads ---------------------------------------------------------------------- */
+/* ---- one event loop ---------------------------------------------------------------- */
 
-static void worker_main(void *arg)
+static host_listener_t *listener_of(struct host_server *s, void *user)
 {
-    struct host_server *s = arg;
-    host_conn_t *c;
-    while ((c = queue_pop(s)) != NULL) {
-        host_serve_result_t r = host_http1_serve(c);
-        if (r == HOST_SERVE_PARK && !atomic_load(&s->stopping))
-            park(s, c);
-        else
-            conn_close(c);
-        atomic_fetch_sub(&s->busy, 1);
-    }
+    for (size_t i = 0; i < s->nlisteners; i++)
+        if (user == &s->listeners[i])
+            return &s->listeners[i];
+    return NULL;
 }
 
-static void poller_main(void *arg)
+/* Accepts what is pending on l (up to a batch) into b, for shard sh. */
+static void accept_batch(host_shard_t *sh, host_listener_t *l, conn_batch_t *b)
 {
-    struct host_server *s = arg;
-    void *ready[HOST_POLL_BATCH];
-    uint64_t next_sweep = plat_time_mono_ms() + HOST_SWEEP_MS;
-    while (!atomic_load(&s->stopping)) {
-        int n = plat_poller_wait(s->poller, HOST_SWEEP_MS, ready, HOST_POLL_BATCH);
-        for (int i = 0; i < n; i++) {
-            host_conn_t *c = ready[i];
-            plat_mutex_lock(&s->plock);
-            unpark_locked(s, c);
-            plat_mutex_unlock(&s->plock);
-            queue_push(s, c);
-        }
-        uint64_t now = plat_time_mono_ms();
-        if (now < next_sweep)
-            continue;
-        next_sweep = now + HOST_SWEEP_MS;
-        plat_mutex_lock(&s->plock);
-        host_conn_t *c = s->parked;
-        while (c) {
-            host_conn_t *next = c->next;
-            if (c->deadline_ms <= now) {
-                plat_poller_remove(s->poller, c->sock);
-                unpark_locked(s, c);
-                c->expired = 1;
-                queue_push(s, c);
-            }
-            c = next;
-        }
-        plat_mutex_unlock(&s->plock);
-    }
-}
-
-static void acceptor_main(void *arg)
-{
-    host_listener_t *l = arg;
-    struct host_server *s = l->srv;
-    while (!atomic_load(&s->stopping)) {
+    struct host_server *s = sh->srv;
+    for (int i = 0; i < HOST_ACCEPT_BATCH; i++) {
         plat_socket_t sock;
         plat_endpoint_t peer, local;
-        int rc = plat_accept(l->sock, 250, &sock, &peer, &local);
+        int rc = plat_accept(l->sock, 0, &sock, &peer, l->local_is_wildcard ? &local : NULL);
         if (rc == PLAT_ETIMEDOUT)
+            return;
+        if (rc == PLAT_ECONNRESET)
             continue;
         if (rc != 0) {
             if (rc == PLAT_EMFILE || rc == PLAT_ENOMEM) {
+                /* The listener stays readable; pausing keeps this from spinning. */
                 host_log(HOST_LOG_WARN, "listen %s:%u: out of descriptors; pausing accepts",
                          l->conf.address, (unsigned)l->port);
                 plat_sleep_ms(100);
             }
-            continue;
+            return;
         }
         if ((unsigned)atomic_load(&s->nconns) >= s->cfg->max_connections) {
             static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
@@ -221,12 +207,188 @@ static void acceptor_main(void *arg)
             continue;
         }
         plat_sock_set_nodelay(sock, 1);
-        host_conn_t *c = conn_new(l, sock, &peer, &local);
+        host_conn_t *c = conn_new(l, sock, &peer, l->local_is_wildcard ? &local : &l->local);
         if (!c) {
             plat_sock_close(sock);
             continue;
         }
-        queue_push(s, c);
+        c->shard = sh;
+        /* A client usually sends its request right behind the handshake: one receive
+         * before parking often finds it. */
+        c->may_have_data = 1;
+        batch_add(b, c);
+    }
+}
+
+/* Moves parked connections past their deadline into b (the owner alone may remove
+ * sockets from the poller). */
+static void sweep_expired(host_shard_t *sh, uint64_t now, conn_batch_t *b)
+{
+    plat_mutex_lock(&sh->lock);
+    host_conn_t *c = sh->parked;
+    while (c) {
+        host_conn_t *next = c->next;
+        if (c->deadline_ms <= now) {
+            plat_poller_remove(sh->poller, c->sock);
+            unpark_locked(sh, c);
+            c->expired = 1;
+            batch_add(b, c);
+        }
+        c = next;
+    }
+    plat_mutex_unlock(&sh->lock);
+}
+
+/* Waits on the shard's poller; what became ready, was accepted or expired goes to the
+ * shard's pending list. */
+static void poll_shard(host_shard_t *sh)
+{
+    struct host_server *s = sh->srv;
+    void *ready[HOST_POLL_BATCH];
+    conn_batch_t b = { NULL, NULL, 0 };
+    int n = plat_poller_wait(sh->poller, HOST_SWEEP_MS, ready, HOST_POLL_BATCH);
+    if (n > 0) {
+        plat_mutex_lock(&sh->lock);
+        for (int i = 0; i < n; i++) {
+            if (listener_of(s, ready[i]))
+                continue;
+            host_conn_t *c = ready[i];
+            unpark_locked(sh, c);
+            c->may_have_data = 1;
+            batch_add(&b, c);
+        }
+        plat_mutex_unlock(&sh->lock);
+        for (int i = 0; i < n && !atomic_load(&s->stopping); i++) {
+            host_listener_t *l = listener_of(s, ready[i]);
+            if (l)
+                accept_batch(sh, l, &b);
+        }
+    }
+    uint64_t now = plat_time_mono_ms();
+    if (now >= sh->next_sweep_ms) {
+        sh->next_sweep_ms = now + HOST_SWEEP_MS;
+        sweep_expired(sh, now, &b);
+    }
+    if (b.n > 0) {
+        if (sh->pending_tail)
+            sh->pending_tail->next = b.first;
+        else
+            sh->pending = b.first;
+        sh->pending_tail = b.last;
+    }
+}
+
+static void serve(host_conn_t *c)
+{
+    struct host_server *s = c->srv;
+    atomic_fetch_add(&s->busy, 1);
+    host_serve_result_t r = host_http1_serve(c);
+    if (r == HOST_SERVE_PARK && !atomic_load(&s->stopping))
+        park(c);
+    else
+        conn_close(c);
+    atomic_fetch_sub(&s->busy, 1);
+}
+
+/* Runs shard sh on worker w until the server stops (1) or the monitor gave the shard to
+ * another worker while w was serving (0). */
+static int run_shard(host_worker_t *w, host_shard_t *sh)
+{
+    struct host_server *s = sh->srv;
+    for (;;) {
+        host_conn_t *c = sh->pending;
+        if (c) {
+            sh->pending = c->next;
+            if (!sh->pending)
+                sh->pending_tail = NULL;
+            atomic_store(&w->serving_since_ms, plat_time_mono_ms());
+            serve(c);
+            if (atomic_exchange(&w->serving_since_ms, 0) == HOST_WORKER_DETACHED)
+                return 0;
+            continue;
+        }
+        if (atomic_load(&s->stopping))
+            return 1;
+        poll_shard(sh);
+    }
+}
+
+/* ---- the pool and the monitor ------------------------------------------------------ */
+
+static host_shard_t *ownerless_shard_locked(struct host_server *s)
+{
+    for (size_t i = 0; i < s->nshards; i++)
+        if (!s->shards[i].owner)
+            return &s->shards[i];
+    return NULL;
+}
+
+static void worker_main(void *arg)
+{
+    host_worker_t *w = arg;
+    struct host_server *s = w->srv;
+    plat_mutex_lock(&s->qlock);
+    for (;;) {
+        if (s->qhead) {
+            host_conn_t *c = s->qhead;
+            s->qhead = c->next;
+            if (!s->qhead)
+                s->qtail = NULL;
+            plat_mutex_unlock(&s->qlock);
+            serve(c);   /* expired: host_http1_serve() closes it */
+            plat_mutex_lock(&s->qlock);
+            continue;
+        }
+        if (s->draining)
+            break;
+        host_shard_t *sh = atomic_load(&s->stopping) ? NULL : ownerless_shard_locked(s);
+        if (sh) {
+            sh->owner = w;
+            w->shard = sh;
+            plat_mutex_unlock(&s->qlock);
+            int stopped = run_shard(w, sh);
+            plat_mutex_lock(&s->qlock);
+            if (stopped) {
+                sh->owner = NULL;
+                w->shard = NULL;
+            }
+            continue;
+        }
+        s->idle++;
+        plat_cond_wait(&s->qcond, &s->qlock, 1000);
+        s->idle--;
+    }
+    plat_mutex_unlock(&s->qlock);
+}
+
+static void monitor_main(void *arg)
+{
+    struct host_server *s = arg;
+    for (;;) {
+        plat_sleep_ms(HOST_MONITOR_MS);
+        uint64_t now = plat_time_mono_ms();
+        plat_mutex_lock(&s->qlock);
+        if (s->draining) {
+            plat_mutex_unlock(&s->qlock);
+            return;
+        }
+        for (size_t i = 0; i < s->nworkers; i++) {
+            host_worker_t *w = &s->workers[i];
+            uint64_t since = atomic_load(&w->serving_since_ms);
+            if (!w->shard || since == 0 || since == HOST_WORKER_DETACHED
+                || now - since < HOST_OVERTIME_MS)
+                continue;
+            /* The exchange decides against the worker finishing at this moment: if it
+             * wins, the worker sees HOST_WORKER_DETACHED and leaves the shard alone. */
+            if (!atomic_compare_exchange_strong(&w->serving_since_ms, &since,
+                                                HOST_WORKER_DETACHED))
+                continue;
+            w->shard->owner = NULL;
+            w->shard = NULL;
+            if (s->idle > 0)
+                plat_cond_signal(&s->qcond);
+        }
+        plat_mutex_unlock(&s->qlock);
     }
 }
 
@@ -295,14 +457,6 @@ int host_server_start(const host_config_t *cfg, isapi_engine *engine,
         free(s);
         return -1;
     }
-    if (plat_poller_create(&s->poller) != 0) {
-        snprintf(err, errlen, "cannot create the poller");
-        free(s);
-        return -1;
-    }
-    plat_mutex_init(&s->qlock);
-    plat_cond_init(&s->qcond);
-    plat_mutex_init(&s->plock);
     for (size_t i = 0; i < ls->n; i++) {
         host_listener_t *l = &s->listeners[i];
         l->srv = s;
@@ -310,8 +464,41 @@ int host_server_start(const host_config_t *cfg, isapi_engine *engine,
         l->sock = ls->sock[i];
         l->port = ls->port[i];
         snprintf(l->port_text, sizeof l->port_text, "%u", (unsigned)l->port);
+        /* Why: the local address of a connection is the listener's own unless the
+         * listener is bound to every address; asking once saves a call per connection. */
+        if (plat_sock_local(l->sock, &l->local) != 0
+            || strcmp(l->local.addr, "0.0.0.0") == 0 || strcmp(l->local.addr, "::") == 0)
+            l->local_is_wildcard = 1;
     }
     s->nlisteners = ls->n;
+
+    unsigned n = cfg->concurrency ? cfg->concurrency : plat_cpu_count();
+    if (n > cfg->workers)
+        n = cfg->workers;
+    if (n > HOST_MAX_SHARDS)
+        n = HOST_MAX_SHARDS;
+    if (n == 0)
+        n = 1;
+    plat_mutex_init(&s->qlock);
+    plat_cond_init(&s->qcond);
+    for (size_t i = 0; i < n; i++) {
+        host_shard_t *sh = &s->shards[i];
+        sh->srv = s;
+        plat_mutex_init(&sh->lock);
+        s->nshards = i + 1;
+        if (plat_poller_create(&sh->poller) != 0) {
+            snprintf(err, errlen, "cannot create a poller");
+            host_server_destroy(s);
+            return -1;
+        }
+        for (size_t k = 0; k < s->nlisteners; k++)
+            if (plat_poller_add_persistent(sh->poller, s->listeners[k].sock,
+                                           &s->listeners[k]) != 0) {
+                snprintf(err, errlen, "cannot watch the listening sockets");
+                host_server_destroy(s);
+                return -1;
+            }
+    }
     *out = s;
     return 0;
 }
@@ -324,66 +511,106 @@ unsigned host_server_port(const host_server_t *s, size_t listener)
 void host_server_wake(host_server_t *s)
 {
     atomic_store(&s->stopping, 1);
-    plat_poller_wakeup(s->poller);
+    for (size_t i = 0; i < s->nshards; i++)
+        plat_poller_wakeup(s->shards[i].poller);
+}
+
+static int shards_running(struct host_server *s)
+{
+    plat_mutex_lock(&s->qlock);
+    int running = 0;
+    for (size_t i = 0; i < s->nshards; i++)
+        running |= s->shards[i].owner != NULL;
+    plat_mutex_unlock(&s->qlock);
+    return running;
 }
 
 int host_server_run(host_server_t *s)
 {
     const host_config_t *cfg = s->cfg;
-    s->nworkers = cfg->workers;
-    s->workers = calloc(s->nworkers, sizeof *s->workers);
+    s->workers = calloc(cfg->workers, sizeof *s->workers);
     if (!s->workers)
         return -1;
-    for (size_t i = 0; i < s->nworkers; i++)
-        if (plat_thread_create(&s->workers[i], worker_main, s) != 0) {
+    plat_mutex_lock(&s->qlock);
+    for (size_t i = 0; i < cfg->workers; i++) {
+        host_worker_t *w = &s->workers[i];
+        w->srv = s;
+        if (plat_thread_create(&w->thread, worker_main, w) != 0) {
             host_log(HOST_LOG_ERROR, "cannot start worker thread %lu", (unsigned long)i);
             atomic_store(&s->stopping, 1);
-            s->nworkers = i;
             break;
         }
+        s->nworkers = i + 1;
+    }
+    plat_mutex_unlock(&s->qlock);
     if (!atomic_load(&s->stopping))
-        plat_thread_create(&s->poller_thread, poller_main, s);
-    for (size_t i = 0; i < s->nlisteners && !atomic_load(&s->stopping); i++) {
-        plat_thread_create(&s->listeners[i].thread, acceptor_main, &s->listeners[i]);
+        plat_thread_create(&s->monitor_thread, monitor_main, s);
+    for (size_t i = 0; i < s->nlisteners && !atomic_load(&s->stopping); i++)
         host_log(HOST_LOG_INFO, "listening on %s%s%s:%u%s",
                  strchr(s->listeners[i].conf.address, ':') ? "[" : "",
                  s->listeners[i].conf.address,
                  strchr(s->listeners[i].conf.address, ':') ? "]" : "",
                  (unsigned)s->listeners[i].port, s->listeners[i].conf.secure ? " (secure)" : "");
-    }
 
     while (!atomic_load(&s->stopping) && !plat_shutdown_requested())
         plat_sleep_ms(100);
     host_log(HOST_LOG_INFO, "shutting down: no new connections; finishing requests in progress");
-    atomic_store(&s->stopping, 1);
-    plat_poller_wakeup(s->poller);
+    host_server_wake(s);
 
-    /* The listening sockets stay open (their owner closes them): a supervisor keeps them
-     * for the next serving process. */
-    for (size_t i = 0; i < s->nlisteners; i++)
-        if (s->listeners[i].thread)
-            plat_thread_join(s->listeners[i].thread);
-    if (s->poller_thread)
-        plat_thread_join(s->poller_thread);
+    /* Once no worker runs a shard, none will again: the pollers are this thread's. A
+     * worker blocked in a filter loses its shard to the monitor as usual, and closes its
+     * connection when the filter returns. */
+    uint64_t deadline = plat_time_mono_ms() + cfg->shutdown_timeout_ms;
+    while (shards_running(s)) {
+        if (plat_time_mono_ms() >= deadline) {
+            host_log(HOST_LOG_ERROR, "shutdown: %d request(s) still running in filters after "
+                     "%u ms; exiting without unloading the filters",
+                     atomic_load(&s->busy), cfg->shutdown_timeout_ms);
+            return -1;
+        }
+        host_server_wake(s);
+        plat_sleep_ms(10);
+    }
 
-    /* Parked connections have no request in progress (or only a partial head): close. */
-    plat_mutex_lock(&s->plock);
-    host_conn_t *parked = s->parked;
-    s->parked = NULL;
-    plat_mutex_unlock(&s->plock);
-    while (parked) {
-        host_conn_t *next = parked->next;
-        plat_poller_remove(s->poller, parked->sock);
-        parked->expired = 1;
-        queue_push(s, parked);
-        parked = next;
+    /* Parked and pending connections have no request in progress (or only a partial
+     * head): workers close them. The listening sockets stay open (their owner closes
+     * them): a supervisor keeps them for the next serving process. */
+    conn_batch_t b = { NULL, NULL, 0 };
+    for (size_t i = 0; i < s->nshards; i++) {
+        host_shard_t *sh = &s->shards[i];
+        for (size_t k = 0; k < s->nlisteners; k++)
+            plat_poller_remove(sh->poller, s->listeners[k].sock);
+        plat_mutex_lock(&sh->lock);
+        host_conn_t *c = sh->parked;
+        sh->parked = NULL;
+        while (c) {
+            host_conn_t *next = c->next;
+            plat_poller_remove(sh->poller, c->sock);
+            c->expired = 1;
+            batch_add(&b, c);
+            c = next;
+        }
+        plat_mutex_unlock(&sh->lock);
+        for (c = sh->pending; c; ) {
+            host_conn_t *next = c->next;
+            c->expired = 1;
+            batch_add(&b, c);
+            c = next;
+        }
+        sh->pending = sh->pending_tail = NULL;
     }
     plat_mutex_lock(&s->qlock);
+    if (b.n > 0) {
+        if (s->qtail)
+            s->qtail->next = b.first;
+        else
+            s->qhead = b.first;
+        s->qtail = b.last;
+    }
     plat_cond_broadcast(&s->qcond);
     plat_mutex_unlock(&s->qlock);
 
-    /* Workers drain the queue and finish what they hold, up to the deadline. */
-    uint64_t deadline = plat_time_mono_ms() + cfg->shutdown_timeout_ms;
+    /* Workers close the queue and finish what they hold, up to the deadline. */
     for (;;) {
         plat_mutex_lock(&s->qlock);
         int queued = s->qhead != NULL;
@@ -398,8 +625,14 @@ int host_server_run(host_server_t *s)
         }
         plat_sleep_ms(20);
     }
+    plat_mutex_lock(&s->qlock);
+    s->draining = 1;
+    plat_cond_broadcast(&s->qcond);
+    plat_mutex_unlock(&s->qlock);
+    if (s->monitor_thread)
+        plat_thread_join(s->monitor_thread);
     for (size_t i = 0; i < s->nworkers; i++)
-        plat_thread_join(s->workers[i]);
+        plat_thread_join(s->workers[i].thread);
     free(s->workers);
     s->workers = NULL;
     s->nworkers = 0;
@@ -417,9 +650,11 @@ void host_server_destroy(host_server_t *s)
         conn_close(c);
         c = next;
     }
-    plat_poller_destroy(s->poller);
+    for (size_t i = 0; i < s->nshards; i++) {
+        plat_poller_destroy(s->shards[i].poller);
+        plat_mutex_destroy(&s->shards[i].lock);
+    }
     plat_mutex_destroy(&s->qlock);
     plat_cond_destroy(&s->qcond);
-    plat_mutex_destroy(&s->plock);
     free(s);
 }

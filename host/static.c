@@ -265,10 +265,10 @@ static int parse_range(const char *v, uint64_t total, uint64_t *off, uint64_t *l
 /* Sets the content headers for the open file f and makes it the body (HEAD: closes it).
  * Returns 0, or the error status (f is then closed). */
 static int serve_file(isapi_request *req, host_method_t method, const char *physical,
-                      plat_file_t f, host_body_t *body)
+                      plat_file_t f, const plat_file_info_t *fi, host_body_t *body)
 {
-    plat_file_info_t info;
-    if (plat_file_info(f, &info) != 0 || info.is_directory) {
+    plat_file_info_t info = *fi;
+    if (info.is_directory) {
         plat_file_close(f);
         return 404;
     }
@@ -343,9 +343,10 @@ void host_static_respond(const host_config_t *cfg, isapi_request *req, host_meth
     }
     /* Open first: one open and one fstat for the common case of a file. */
     plat_file_t f;
-    int rc = plat_file_open(physical, &f);
+    plat_file_info_t info;
+    int rc = plat_file_open(physical, &f, &info);
     if (rc == 0) {
-        int status = serve_file(req, method, physical, f, body);
+        int status = serve_file(req, method, physical, f, &info, body);
         if (status)
             host_error_page(req, status, body);
         return;
@@ -372,8 +373,8 @@ void host_static_respond(const host_config_t *cfg, isapi_request *req, host_meth
     for (size_t i = 0; i < cfg->ndefault_docs; i++) {
         if (plat_path_join(doc, sizeof doc, physical, cfg->default_docs[i]) < 0)
             continue;
-        if (plat_file_open(doc, &f) == 0) {
-            int status = serve_file(req, method, doc, f, body);
+        if (plat_file_open(doc, &f, &info) == 0) {
+            int status = serve_file(req, method, doc, f, &info, body);
             if (status)
                 host_error_page(req, status, body);
             return;

@@ -407,6 +407,8 @@ int plat_accept(plat_socket_t ls, int timeout_ms, plat_socket_t *out, plat_endpo
         }
         int e = WSAGetLastError();
         if (e == WSAEWOULDBLOCK) {
+            if (timeout_ms == 0)
+                return fail(PLAT_ETIMEDOUT, WSAETIMEDOUT);
             int r = wait_sock(ls, WAIT_READ, deadline);
             if (r < 0)
                 return r;
@@ -416,6 +418,11 @@ int plat_accept(plat_socket_t ls, int timeout_ms, plat_socket_t *out, plat_endpo
         }
         return fail(map_win(e), e);
     }
+}
+
+int plat_sock_local(plat_socket_t s, plat_endpoint_t *out)
+{
+    return local_endpoint(s, out);
 }
 
 int plat_connect(const char *addr, uint16_t port, int timeout_ms, plat_socket_t *out)
@@ -467,6 +474,8 @@ ptrdiff_t plat_sock_recv(plat_socket_t s, void *buf, size_t len, int timeout_ms)
         int e = WSAGetLastError();
         if (e != WSAEWOULDBLOCK)
             return fail(map_win(e), e);
+        if (timeout_ms == 0)
+            return fail(PLAT_ETIMEDOUT, WSAETIMEDOUT);
         int r = wait_sock(s, WAIT_READ, deadline);
         if (r < 0)
             return r;
@@ -549,6 +558,7 @@ void plat_sock_close(plat_socket_t s)
 typedef struct pending {
     SOCKET s;
     void *user;
+    int persistent;
 } pending_t;
 
 struct plat_poller {
@@ -559,6 +569,7 @@ struct plat_poller {
     int waiting;                /* the owner is in WSAPoll(): additions must wake it */
     WSAPOLLFD *fds;             /* owner thread only; fds[0] is wake_r */
     void **users;
+    unsigned char *keep;        /* 1: persistent (stays after being reported) */
     size_t n, cap;
 };
 
@@ -624,9 +635,11 @@ int plat_poller_create(plat_poller_t **out)
     p->cap = 64;
     p->fds = malloc(p->cap * sizeof *p->fds);
     p->users = malloc(p->cap * sizeof *p->users);
-    if (!p->fds || !p->users) {
+    p->keep = malloc(p->cap);
+    if (!p->fds || !p->users || !p->keep) {
         free(p->fds);
         free(p->users);
+        free(p->keep);
         closesocket(p->wake_r);
         closesocket(p->wake_w);
         free(p);
@@ -636,6 +649,7 @@ int plat_poller_create(plat_poller_t **out)
     p->fds[0].events = POLLRDNORM;
     p->fds[0].revents = 0;
     p->users[0] = NULL;
+    p->keep[0] = 1;
     p->n = 1;
     *out = p;
     return 0;
@@ -650,10 +664,11 @@ void plat_poller_destroy(plat_poller_t *p)
     free(p->pend);
     free(p->fds);
     free(p->users);
+    free(p->keep);
     free(p);
 }
 
-int plat_poller_add(plat_poller_t *p, plat_socket_t s, void *user)
+static int add_pending(plat_poller_t *p, plat_socket_t s, void *user, int persistent)
 {
     AcquireSRWLockExclusive(&p->lock);
     if (p->npend == p->pend_cap) {
@@ -667,10 +682,26 @@ int plat_poller_add(plat_poller_t *p, plat_socket_t s, void *user)
         p->pend_cap = cap;
     }
     p->pend[p->npend].s = s;
+    p->pend[p->npend].persistent = persistent;
     p->pend[p->npend++].user = user;
     int wake = p->waiting;
     ReleaseSRWLockExclusive(&p->lock);
     return wake ? plat_poller_wakeup(p) : 0;
+}
+
+int plat_poller_add(plat_poller_t *p, plat_socket_t s, void *user)
+{
+    return add_pending(p, s, user, 0);
+}
+
+int plat_poller_add_persistent(plat_poller_t *p, plat_socket_t s, void *user)
+{
+    return add_pending(p, s, user, 1);
+}
+
+int plat_poller_rearm(plat_poller_t *p, plat_socket_t s, void *user)
+{
+    return add_pending(p, s, user, 0);
 }
 
 static void remove_at(plat_poller_t *p, size_t i)
@@ -678,6 +709,7 @@ static void remove_at(plat_poller_t *p, size_t i)
     p->n--;
     p->fds[i] = p->fds[p->n];
     p->users[i] = p->users[p->n];
+    p->keep[i] = p->keep[p->n];
 }
 
 int plat_poller_remove(plat_poller_t *p, plat_socket_t s)
@@ -711,8 +743,11 @@ static int merge_pending(plat_poller_t *p)
         if (nf)
             p->fds = nf;
         void **nu = nf ? realloc(p->users, cap * sizeof *nu) : NULL;
-        if (nu) {
+        if (nu)
             p->users = nu;
+        unsigned char *nk = nu ? realloc(p->keep, cap) : NULL;
+        if (nk) {
+            p->keep = nk;
             p->cap = cap;
         } else {
             rc = fail(PLAT_ENOMEM, ERROR_NOT_ENOUGH_MEMORY);
@@ -723,6 +758,7 @@ static int merge_pending(plat_poller_t *p)
             p->fds[p->n].fd = p->pend[i].s;
             p->fds[p->n].events = POLLRDNORM;
             p->fds[p->n].revents = 0;
+            p->keep[p->n] = (unsigned char)p->pend[i].persistent;
             p->users[p->n++] = p->pend[i].user;
         }
         p->npend = 0;
@@ -753,7 +789,8 @@ int plat_poller_wait(plat_poller_t *p, int timeout_ms, void **ready, int max)
     for (size_t i = p->n - 1; i >= 1 && k < max; i--)
         if (p->fds[i].revents) {
             ready[k++] = p->users[i];
-            remove_at(p, i);
+            if (!p->keep[i])
+                remove_at(p, i);
         }
     return k;
 }
@@ -872,7 +909,7 @@ static wchar_t *to_wide(const char *s, int *rc)
     return w;
 }
 
-int plat_file_open(const char *path, plat_file_t *out)
+int plat_file_open(const char *path, plat_file_t *out, plat_file_info_t *info)
 {
     int rc = 0;
     wchar_t *w = to_wide(path, &rc);
@@ -897,6 +934,10 @@ int plat_file_open(const char *path, plat_file_t *out)
     if (GetFileType(h) != FILE_TYPE_DISK) {
         CloseHandle(h);
         return fail(PLAT_EACCES, ERROR_ACCESS_DENIED);
+    }
+    if (info && (rc = plat_file_info(h, info)) != 0) {
+        CloseHandle(h);
+        return rc;
     }
     *out = h;
     return 0;

@@ -15,10 +15,9 @@ alternate isapihost and nginx (A B A B ...) for every scenario, `--rounds` times
 table holds the median of the rounds and the ratio isapihost/nginx. Every child process
 is killed in a finally block, whatever happens.
 
-Fairness. nginx runs `worker_processes 2` (one event loop per core: nproc is 2 here);
-isapihost runs `--workers` threads (default: the wrk connection count), because its
-model serves an active keep-alive connection on one thread until the connection goes
-idle: fewer threads than busy connections leaves connections waiting. Both write an
+Fairness. nginx runs `worker_processes N` (one event loop per core: N is nproc);
+isapihost runs `--concurrency N`, N of its worker threads running at once, and its
+default `--workers` (16 threads in all, the rest for filters that block). Both write an
 access log to a file (one write per request each), both have keep-alive on, sendfile is
 off in nginx (isapihost copies through user space) -- see docs/performance.md.
 
@@ -201,13 +200,11 @@ class Isapihost(Server):
             argv = [os.path.join(SOURCE, 'win32', 'wine-run.sh'), '--prefix', prefix,
                     '--timeout', '900', exe, '--listen', '127.0.0.1:0',
                     '--port-file', z(portfile), '--root', z(c.site), '--log', z(log),
-                    '--error-log', z(os.path.join(d, 'error.log')),
-                    '--workers', str(c.workers)]
+                    '--error-log', z(os.path.join(d, 'error.log'))] + c.thread_args
         else:
             argv = [c.isapihost, '--listen', '127.0.0.1:0', '--port-file', portfile,
                     '--root', c.site, '--log', log,
-                    '--error-log', os.path.join(d, 'error.log'),
-                    '--workers', str(c.workers)]
+                    '--error-log', os.path.join(d, 'error.log')] + c.thread_args
         for f in self.filters:
             argv += ['--filter', z(f) if self.wine else f]
         self.proc = spawn(argv, stdout=subprocess.DEVNULL,
@@ -475,7 +472,7 @@ def main():
     ap.add_argument('--connections', type=int, default=32, help='wrk connections')
     ap.add_argument('--wrk-threads', type=int, default=2)
     ap.add_argument('--workers', type=int, default=0,
-                    help='isapihost --workers (default: --connections)')
+                    help='isapihost --workers (default: the server\'s own)')
     ap.add_argument('--nginx-workers', type=int, default=os.cpu_count() or 2)
     ap.add_argument('--flood-threads', type=int, default=8)
     ap.add_argument('--idle', type=int, default=10000, help='S5 idle connections')
@@ -491,11 +488,13 @@ def main():
     ctx.nginx, ctx.wrk = a.nginx, a.wrk
     ctx.rounds, ctx.duration = a.rounds, a.duration
     ctx.connections, ctx.wrk_threads = a.connections, a.wrk_threads
-    ctx.workers = a.workers or a.connections
+    ctx.workers = a.workers
+    ctx.thread_args = ['--concurrency', str(a.nginx_workers)]
+    if a.workers:
+        ctx.thread_args += ['--workers', str(a.workers)]
     ctx.nginx_workers, ctx.flood_threads, ctx.idle_conns = a.nginx_workers, a.flood_threads, a.idle
     if a.quick:
         ctx.rounds, ctx.duration, ctx.connections, ctx.idle_conns = 1, 1, 8, 200
-        ctx.workers = a.workers or 8
         ctx.flood_threads = 2
     ctx.tool = lambda n: os.path.join(ctx.build, 'tests', 'bench', n)
     ctx.filter_path = lambda n: next(
@@ -585,8 +584,8 @@ def table(ctx, rows, dispatch, a):
     out = [f'Machine: {os.cpu_count()} CPUs, {cpu}, {int(mem) // 1024} MiB, '
            f'{platform.system()} {platform.release()}',
            f'Settings: {ctx.rounds} round(s) of {ctx.duration:g} s per server and scenario, '
-           f'alternated; wrk -t{ctx.wrk_threads} -c{ctx.connections}; isapihost --workers '
-           f'{ctx.workers}; nginx worker_processes {ctx.nginx_workers}; bench_flood09 '
+           f'alternated; wrk -t{ctx.wrk_threads} -c{ctx.connections}; isapihost '
+           f'{" ".join(ctx.thread_args)}; nginx worker_processes {ctx.nginx_workers}; bench_flood09 '
            f'{ctx.flood_threads} threads; S5 {ctx.idle_conns} connections. '
            f'Medians of the rounds; ratio = isapihost / peer.'
            + (' QUICK MODE: numbers are meaningless.' if a.quick else ''),

@@ -474,12 +474,21 @@ static void test_files(void)
        (long long)info.mtime, (long long)now);
 
     plat_file_t f = PLAT_INVALID_FILE;
-    rc = plat_file_open(name, &f);
+    rc = plat_file_open(name, &f, NULL);
     ok(rc == 0, "open: %d %s", rc, err_text(rc));
     if (rc == 0) {
         plat_file_info_t fi;
         ok(plat_file_info(f, &fi) == 0 && fi.size == sizeof content && fi.mtime == info.mtime,
            "file_info size %llu", (unsigned long long)fi.size);
+        plat_file_t f2 = PLAT_INVALID_FILE;
+        plat_file_info_t oi = { 0, 1, 0, 0 };
+        rc = plat_file_open(name, &f2, &oi);
+        ok(rc == 0 && oi.exists && !oi.is_directory && oi.size == sizeof content
+               && oi.mtime == info.mtime,
+           "open with info: rc %d exists %d dir %d size %llu", rc, oi.exists, oi.is_directory,
+           (unsigned long long)oi.size);
+        if (rc == 0)
+            plat_file_close(f2);
         char buf[100];
         ptrdiff_t n = plat_file_pread(f, buf, 100, 9950);
         ok(n == 50 && memcmp(buf, content + 9950, 50) == 0, "pread at 9950: %d", (int)n);
@@ -518,12 +527,12 @@ static void test_files(void)
 
     rc = plat_file_stat(name, &info);
     ok(rc == 0 && !info.exists, "stat missing: rc %d exists %d", rc, info.exists);
-    rc = plat_file_open(name, &f);
+    rc = plat_file_open(name, &f, NULL);
     ok(rc == PLAT_ENOENT, "open missing: %d", rc);
     rc = plat_file_stat(".", &info);
     ok(rc == 0 && info.exists && info.is_directory, "stat '.': rc %d dir %d", rc,
        info.is_directory);
-    rc = plat_file_open(".", &f);
+    rc = plat_file_open(".", &f, NULL);
     ok(rc == PLAT_EISDIR, "open folder: %d", rc);
 }
 
