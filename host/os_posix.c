@@ -710,6 +710,11 @@ int plat_poller_add_persistent(plat_poller_t *p, plat_socket_t s, void *user)
     struct epoll_event ev;
     memset(&ev, 0, sizeof ev);
     ev.events = EPOLLIN;
+#if defined(EPOLLEXCLUSIVE)
+    /* Why: every event loop watches the same listeners; a new connection then wakes one
+     * of the waiting loops, not all of them. */
+    ev.events |= EPOLLEXCLUSIVE;
+#endif
     ev.data.ptr = user;
     return epoll_ctl(p->ep, EPOLL_CTL_ADD, s, &ev) == 0 ? 0 : fail_errno();
 }

@@ -472,9 +472,11 @@ int host_server_start(const host_config_t *cfg, isapi_engine *engine,
     }
     s->nlisteners = ls->n;
 
+    /* Why half the workers at most: a worker blocked in a filter hands its loop to an
+     * idle worker, so with as many loops as workers, none would be left to take it. */
     unsigned n = cfg->concurrency ? cfg->concurrency : plat_cpu_count();
-    if (n > cfg->workers)
-        n = cfg->workers;
+    if (n > (cfg->workers + 1) / 2)
+        n = (cfg->workers + 1) / 2;
     if (n > HOST_MAX_SHARDS)
         n = HOST_MAX_SHARDS;
     if (n == 0)

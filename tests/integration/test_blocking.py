@@ -3,9 +3,11 @@
 The sleeper test filter sleeps in PREPROC_HEADERS for URLs under /slow/. With one
 connection held there (3 s), requests on other connections must complete while it still
 sleeps (DESIGN.md, "Threads and blocking filters"). The server runs with 2 workers, so the
-check also shows that the held worker is the only one lost. Bounds are generous for a busy
-2-core machine: each other request gets 2.5 s, all of them must finish before the slow
-response arrives.
+check also shows that the held worker is the only one lost; and once more with a single
+event loop (concurrency 1), where every connection belongs to the loop whose worker is
+blocked, so the others are served only if the monitor hands that loop to another worker.
+Bounds are generous for a busy 2-core machine: each other request gets 2.5 s, all of them
+must finish before the slow response arrives.
 """
 import os
 import sys
@@ -21,7 +23,16 @@ SLEEP_MS = 3000
 
 @suite.case
 def other_connections_proceed(t):
-    s = t.server(filters=["sleeper"], settings={"workers": "2"})
+    others_proceed(t, {"workers": "2"})
+
+
+@suite.case
+def blocked_loop_moves_to_another_worker(t):
+    others_proceed(t, {"workers": "3", "concurrency": "1"})
+
+
+def others_proceed(t, settings):
+    s = t.server(filters=["sleeper"], settings=settings)
     r = s.get("/a.txt")
     t.eq(r.status if r else None, 200, "warm-up request")
 

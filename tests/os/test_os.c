@@ -274,6 +274,26 @@ static void test_poller(void)
     n = plat_poller_wait(p, 5000, ready, 4);
     ok(n == 1 && ready[0] == &tag, "re-added socket reported: %d", n);
 
+    /* Re-arming a reported socket watches it once more, like adding it. */
+    n = plat_poller_wait(p, 50, ready, 4);
+    ok(n == 0, "one-shot again: %d", n);
+    ok(plat_poller_rearm(p, s, &tag) == 0, "poller_rearm");
+    n = plat_poller_wait(p, 5000, ready, 4);
+    ok(n == 1 && ready[0] == &tag, "re-armed socket reported: %d", n);
+
+    /* Timeout 0 means one attempt and no wait, even with nothing pending. */
+    char one;
+    ok(plat_sock_recv(s, &one, 1, 0) == 1 && one == 'x', "recv(0) takes the pending byte");
+    t0 = plat_time_mono_ms();
+    ptrdiff_t got = plat_sock_recv(s, &one, 1, 0);
+    plat_socket_t none;
+    int arc = plat_accept(ls, 0, &none, NULL, NULL);
+    dt = plat_time_mono_ms() - t0;
+    ok(got == PLAT_ETIMEDOUT && arc == PLAT_ETIMEDOUT && dt < 1000,
+       "recv(0) and accept(0) with nothing pending: %d %d after %u ms", (int)got, arc,
+       (unsigned)dt);
+    plat_sock_send_all(cs, "x", 1, 1000);
+
     /* Removed sockets are not reported, and removing twice is fine. */
     ok(plat_poller_add(p, s, &tag) == 0, "poller add 3");
     ok(plat_poller_remove(p, s) == 0 && plat_poller_remove(p, s) == 0, "remove twice");
@@ -305,6 +325,29 @@ static void test_poller(void)
     n = plat_poller_wait(p, 10000, ready, 4);
     dt = plat_time_mono_ms() - t0;
     ok(n == 0 && dt < 5000, "early wakeup kept: %d after %u ms", n, (unsigned)dt);
+
+    /* A listener watched persistently is reported by every wait while a connection is
+     * pending, and no more once it is accepted; its local address is the bound one. */
+    plat_endpoint_t le;
+    ok(plat_sock_local(ls, &le) == 0 && strcmp(le.addr, "127.0.0.1") == 0 && le.port == port,
+       "sock_local: %s:%u", le.addr, (unsigned)le.port);
+    int ltag = 7;
+    ok(plat_poller_add_persistent(p, ls, &ltag) == 0, "poller_add_persistent");
+    n = plat_poller_wait(p, 50, ready, 4);
+    ok(n == 0, "idle listener not reported: %d", n);
+    plat_socket_t c2 = PLAT_INVALID_SOCKET, a2 = PLAT_INVALID_SOCKET;
+    ok(plat_connect("127.0.0.1", port, 5000, &c2) == 0, "connect to the watched listener");
+    n = plat_poller_wait(p, 5000, ready, 4);
+    ok(n == 1 && ready[0] == &ltag, "pending connection reported: %d", n);
+    n = plat_poller_wait(p, 5000, ready, 4);
+    ok(n == 1 && ready[0] == &ltag, "and reported again while still pending: %d", n);
+    plat_endpoint_t peer2;
+    ok(plat_accept(ls, 5000, &a2, &peer2, NULL) == 0, "accept it");
+    n = plat_poller_wait(p, 50, ready, 4);
+    ok(n == 0, "accepted: no longer reported: %d", n);
+    ok(plat_poller_remove(p, ls) == 0, "remove the listener");
+    plat_sock_close(a2);
+    plat_sock_close(c2);
 
     plat_sock_close(s);
     plat_sock_close(ls);
