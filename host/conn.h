@@ -47,6 +47,7 @@ typedef struct host_shard {
     host_worker_t *owner;       /* qlock; NULL: waiting for a worker */
     host_conn_t *pending, *pending_tail;  /* reported or accepted, not served yet: owner */
     uint64_t next_sweep_ms;     /* owner */
+    int oneshot_only;           /* the poller cannot watch edge-triggered */
     plat_mutex_t lock;          /* the parked list, and watching sockets */
     host_conn_t *parked;
 } host_shard_t;
@@ -103,6 +104,9 @@ struct host_conn {
     uint64_t deadline_ms;       /* while parked: close at this time */
     int expired;                /* the poller found it past its deadline */
     int watched;                /* the poller has seen this socket: park re-arms it */
+    int edge;                   /* watched edge-triggered: parking again costs no call */
+    int parked;                 /* on its shard's parked list (shard lock) */
+    int event_pending;          /* reported while not parked: serve again (shard lock) */
     int may_have_data;          /* worth a receive before parking: fresh, reported readable,
                                    or the last receive filled what it asked for */
     host_conn_t *next, *prev;   /* queue or parked-list links */

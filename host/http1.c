@@ -23,6 +23,7 @@
  * them but READ_RAW_DATA (already run) and END_OF_NET_SESSION when the connection closes.
  */
 #include "conn.h"
+#include "fmt.h"
 #include <httpext.h>
 #include "log.h"
 #include "static.h"
@@ -177,14 +178,23 @@ static DWORD op_write(void *host_conn, const void *data, size_t len)
 static char *serialize_block(host_conn_t *c, const isapi_request *req, size_t *out_len)
 {
     const char *proto = c->version == HOST_HTTP_11 ? "HTTP/1.1" : "HTTP/1.0";
-    size_t need = 64 + (req->reason ? strlen(req->reason) : 0);
+    const char *reason = req->reason ? req->reason : host_reason((int)req->status);
+    size_t rl = strlen(reason);
+    size_t need = 32 + rl;   /* protocol, space, up to 10 digits, space, reason, CRLF, CRLF */
     for (size_t i = 0; i < req->resp_headers.n; i++)
         need += strlen(req->resp_headers.v[i].name) + strlen(req->resp_headers.v[i].value) + 4;
     char *b = malloc(need);
     if (!b)
         return NULL;
-    size_t n = (size_t)snprintf(b, need, "%s %u %s\r\n", proto, (unsigned)req->status,
-                                req->reason ? req->reason : host_reason((int)req->status));
+    size_t n = 8;
+    memcpy(b, proto, 8);
+    b[n++] = ' ';
+    n += host_fmt_u64(b + n, req->status);
+    b[n++] = ' ';
+    memcpy(b + n, reason, rl);
+    n += rl;
+    b[n++] = '\r';
+    b[n++] = '\n';
     for (size_t i = 0; i < req->resp_headers.n; i++) {
         const isapi_header *h = &req->resp_headers.v[i];
         size_t nl = strlen(h->name), vl = strlen(h->value);

@@ -8,6 +8,7 @@
  * (IIS does that for cs(User-Agent)) so every line splits on spaces.
  */
 #include "log.h"
+#include "fmt.h"
 #include "os.h"
 
 #include <stdarg.h>
@@ -186,28 +187,45 @@ void host_w3c_write(const host_w3c_record_t *r)
 {
     if (!access_log.ready || (!access_log.f && !access_log.owned))
         return;
+    /* The numbers take at most 2 x 20 + 3 x 10 digits and 6 separators: the text fields
+     * are cut short first. */
+    enum { NUMBERS = 96 };
     char line[4096];
+    const size_t text_end = sizeof line - NUMBERS;
     plat_tm_t tm;
     plat_time_utc_now(&tm);
-    size_t n = (size_t)snprintf(line, sizeof line, "%04d-%02d-%02d %02d:%02d:%02d ", tm.year,
-                                tm.month, tm.day, tm.hour, tm.min, tm.sec);
-    n += put_field(line + n, sizeof line - n, r->server_ip);
-    n += put_field(line + n, sizeof line - n, r->method);
-    n += put_field(line + n, sizeof line - n, r->uri_stem);
-    n += put_field(line + n, sizeof line - n, r->uri_query);
-    n += (size_t)snprintf(line + n, sizeof line - n, "%u ", r->server_port);
-    n += put_field(line + n, sizeof line - n, r->username);
-    n += put_field(line + n, sizeof line - n, r->client_ip);
-    n += put_field(line + n, sizeof line - n, r->user_agent);
-    if (n < sizeof line)
-        n += (size_t)snprintf(line + n, sizeof line - n, "%u %u %llu %llu %u\n",
-                              (unsigned)r->status, (unsigned)r->win32_status,
-                              (unsigned long long)r->bytes_sent,
-                              (unsigned long long)r->bytes_received,
-                              (unsigned)r->time_taken_ms);
-    if (n >= sizeof line) {
-        n = sizeof line - 1;
-        line[n - 1] = '\n';
-    }
+    char *p = line;
+    p += host_fmt_padded(p, (unsigned)tm.year, 4);
+    *p++ = '-';
+    p += host_fmt_padded(p, (unsigned)tm.month, 2);
+    *p++ = '-';
+    p += host_fmt_padded(p, (unsigned)tm.day, 2);
+    *p++ = ' ';
+    p += host_fmt_padded(p, (unsigned)tm.hour, 2);
+    *p++ = ':';
+    p += host_fmt_padded(p, (unsigned)tm.min, 2);
+    *p++ = ':';
+    p += host_fmt_padded(p, (unsigned)tm.sec, 2);
+    *p++ = ' ';
+    size_t n = (size_t)(p - line);
+    n += put_field(line + n, text_end - n, r->server_ip);
+    n += put_field(line + n, text_end - n, r->method);
+    n += put_field(line + n, text_end - n, r->uri_stem);
+    n += put_field(line + n, text_end - n, r->uri_query);
+    n += host_fmt_u64(line + n, r->server_port);
+    line[n++] = ' ';
+    n += put_field(line + n, text_end - n, r->username);
+    n += put_field(line + n, text_end - n, r->client_ip);
+    n += put_field(line + n, text_end - n, r->user_agent);
+    n += host_fmt_u64(line + n, r->status);
+    line[n++] = ' ';
+    n += host_fmt_u64(line + n, r->win32_status);
+    line[n++] = ' ';
+    n += host_fmt_u64(line + n, r->bytes_sent);
+    line[n++] = ' ';
+    n += host_fmt_u64(line + n, r->bytes_received);
+    line[n++] = ' ';
+    n += host_fmt_u64(line + n, r->time_taken_ms);
+    line[n++] = '\n';
     logfile_write(&access_log, line, n);
 }

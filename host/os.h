@@ -195,6 +195,13 @@ void plat_poller_destroy(plat_poller_t *p);
  * NULL. s must not be watched already. Any thread. Returns 0, PLAT_ENOMEM, ... */
 int plat_poller_add(plat_poller_t *p, plat_socket_t s, void *user);
 
+/* Watches s until plat_poller_remove() or its close, edge-triggered: wait reports it once
+ * each time new bytes (or the peer's close) arrive, so a socket watched again after it was
+ * served costs no call at all. The caller must receive until a receive comes back short
+ * (the socket is then drained) before it relies on the next report. Returns PLAT_ENOTSUP
+ * where the backend cannot (poll(), WSAPoll): use plat_poller_add() there. Any thread. */
+int plat_poller_add_edge(plat_poller_t *p, plat_socket_t s, void *user);
+
 /* Watches s again, once, after this poller reported it (and it was not removed since). The
  * same as plat_poller_add(), but cheaper with epoll: one EPOLL_CTL_MOD. Any thread. */
 int plat_poller_rearm(plat_poller_t *p, plat_socket_t s, void *user);

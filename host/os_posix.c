@@ -692,6 +692,15 @@ void plat_poller_destroy(plat_poller_t *p)
 
 #if PLAT_HAVE_EPOLL
 
+int plat_poller_add_edge(plat_poller_t *p, plat_socket_t s, void *user)
+{
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLIN | EPOLLET;
+    ev.data.ptr = user;
+    return epoll_ctl(p->ep, EPOLL_CTL_ADD, s, &ev) == 0 ? 0 : fail_errno();
+}
+
 int plat_poller_rearm(plat_poller_t *p, plat_socket_t s, void *user)
 {
     struct epoll_event ev;
@@ -795,6 +804,14 @@ int plat_poller_add_persistent(plat_poller_t *p, plat_socket_t s, void *user)
 int plat_poller_rearm(plat_poller_t *p, plat_socket_t s, void *user)
 {
     return add_pending(p, s, user, 0);
+}
+
+int plat_poller_add_edge(plat_poller_t *p, plat_socket_t s, void *user)
+{
+    (void)p;
+    (void)s;
+    (void)user;
+    return fail(PLAT_ENOTSUP, ENOTSUP);
 }
 
 static void remove_at(plat_poller_t *p, size_t i)

@@ -121,7 +121,9 @@ static host_conn_t *conn_new(host_listener_t *l, plat_socket_t sock, const plat_
     return c;
 }
 
-static void park(host_conn_t *c)
+/* Watches c again, or tells the caller to serve it again at once (1) when bytes arrived
+ * while it was being served. */
+static int park(host_conn_t *c)
 {
     host_shard_t *sh = c->shard;
     /* An idle connection keeps no buffer: 10,000 of them must stay cheap. */
@@ -132,33 +134,51 @@ static void park(host_conn_t *c)
     }
     c->expired = 0;
     /* Listed and watched under one lock: the sweep (which takes the lock) then never
-     * finds c listed but not yet watched. Once watched, c may be reported and served at
+     * finds c listed but not yet watched. Once listed, c may be reported and served at
      * once, so nothing touches it after the lock is released. */
     plat_mutex_lock(&sh->lock);
     if (atomic_load(&c->srv->stopping)) {
         /* Shutdown collects the parked list once; a late arrival is closed instead. */
         plat_mutex_unlock(&sh->lock);
         close_later(c->srv, c);
-        return;
+        return 0;
     }
-    int watched = c->watched;
-    c->watched = 1;
-    int rc = watched ? plat_poller_rearm(sh->poller, c->sock, c)
-                     : plat_poller_add(sh->poller, c->sock, c);
+    if (c->event_pending) {
+        /* Edge-triggered: that report will not come again. */
+        c->event_pending = 0;
+        plat_mutex_unlock(&sh->lock);
+        return 1;
+    }
+    int rc = 0;
+    if (!c->watched) {
+        rc = sh->oneshot_only ? PLAT_ENOTSUP : plat_poller_add_edge(sh->poller, c->sock, c);
+        if (rc == PLAT_ENOTSUP) {
+            sh->oneshot_only = 1;
+            rc = plat_poller_add(sh->poller, c->sock, c);
+        } else if (rc == 0) {
+            c->edge = 1;
+        }
+        c->watched = rc == 0;
+    } else if (!c->edge) {
+        rc = plat_poller_rearm(sh->poller, c->sock, c);
+    }
     if (rc == 0) {
         c->prev = NULL;
         c->next = sh->parked;
         if (sh->parked)
             sh->parked->prev = c;
         sh->parked = c;
+        c->parked = 1;
     }
     plat_mutex_unlock(&sh->lock);
     if (rc != 0)
         close_later(c->srv, c);
+    return 0;
 }
 
 static void unpark_locked(host_shard_t *sh, host_conn_t *c)
 {
+    c->parked = 0;
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -253,6 +273,12 @@ static void poll_shard(host_shard_t *sh)
             if (listener_of(s, ready[i]))
                 continue;
             host_conn_t *c = ready[i];
+            if (!c->parked) {
+                /* Edge-triggered and being served (or waiting to be): whoever holds it
+                 * parks it, sees this, and serves it again. */
+                c->event_pending = 1;
+                continue;
+            }
             unpark_locked(sh, c);
             c->may_have_data = 1;
             batch_add(&b, c);
@@ -282,11 +308,16 @@ static void serve(host_conn_t *c)
 {
     struct host_server *s = c->srv;
     atomic_fetch_add(&s->busy, 1);
-    host_serve_result_t r = host_http1_serve(c);
-    if (r == HOST_SERVE_PARK && !atomic_load(&s->stopping))
-        park(c);
-    else
-        conn_close(c);
+    for (;;) {
+        host_serve_result_t r = host_http1_serve(c);
+        if (r != HOST_SERVE_PARK || atomic_load(&s->stopping)) {
+            conn_close(c);
+            break;
+        }
+        if (!park(c))
+            break;
+        c->may_have_data = 1;
+    }
     atomic_fetch_sub(&s->busy, 1);
 }
 

@@ -15,6 +15,7 @@
  * host_body_free() after the body was sent.
  */
 #include "static.h"
+#include "fmt.h"
 #include "mime.h"
 
 #include <stdio.h>
@@ -190,7 +191,7 @@ static void set_status(isapi_request *req, int status)
 static void set_length(isapi_request *req, uint64_t n)
 {
     char num[24];
-    snprintf(num, sizeof num, "%llu", (unsigned long long)n);
+    num[host_fmt_u64(num, n)] = '\0';
     isapi_headers_set(&req->resp_headers, "Content-Length", num);
 }
 
