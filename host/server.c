@@ -39,7 +39,10 @@
 
 #define HOST_POLL_BATCH 64
 #define HOST_SWEEP_MS 250
-#define HOST_ACCEPT_BATCH 32
+/* Why one accept per report, as nginx does by default (multi_accept off): a loop that took
+ * every pending connection would serve them one after another while the other loops sat
+ * idle; the listener is watched level-triggered, so the next wait reports it again. */
+#define HOST_ACCEPT_BATCH 1
 #define HOST_OVERTIME_MS 20     /* a worker serving one connection longer is "blocked" */
 #define HOST_MONITOR_MS 10
 

@@ -704,6 +704,14 @@ int plat_poller_rearm(plat_poller_t *p, plat_socket_t s, void *user)
     return add_pending(p, s, user, 0);
 }
 
+int plat_poller_add_edge(plat_poller_t *p, plat_socket_t s, void *user)
+{
+    (void)p;
+    (void)s;
+    (void)user;
+    return fail(PLAT_ENOTSUP, WSAEOPNOTSUPP);
+}
+
 static void remove_at(plat_poller_t *p, size_t i)
 {
     p->n--;
