@@ -612,13 +612,8 @@ static isapi_rc route_and_map(host_conn_t *c, int *status)
     }
     isapi_str_set(&req->path, path, (size_t)-1);
 
-    char *phys = malloc(HOST_PATH_BUF);
-    if (!phys) {
-        *status = 500;
-        return ISAPI_ERROR;
-    }
+    char phys[HOST_PATH_BUF];
     if (plat_path_join(phys, HOST_PATH_BUF, c->srv->cfg->root, path + 1) < 0) {
-        free(phys);
         *status = 404;
         return ISAPI_ERROR;
     }
@@ -631,9 +626,7 @@ static isapi_rc route_and_map(host_conn_t *c, int *status)
         .cchMatchingURL = 1,
         .pszScriptMapEntry = NULL,
     };
-    isapi_rc rc = isapi_notify_url_map(c->ic, &map);
-    free(phys);
-    return rc;
+    return isapi_notify_url_map(c->ic, &map);
 }
 
 /* ---- the body --------------------------------------------------------------------- */

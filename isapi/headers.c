@@ -46,17 +46,46 @@ char *isapi__strndup(const char *s, size_t n)
     return p;
 }
 
+/* Why one shared empty string: every request sets several fields to "" (anonymous
+ * authentication, no password, no query), and pointing them all at this one byte saves a
+ * malloc and a free each. It is writable so that a caller storing '\0' at [0] is harmless. */
+char isapi__empty_str[1];
+
+void isapi__str_free(char *p)
+{
+    if (p != isapi__empty_str)
+        free(p);
+}
+
 int isapi_str_set(char **field, const char *s, size_t n)
 {
     char *p = NULL;
     if (s) {
-        p = isapi__strndup(s, n == (size_t)-1 ? strlen(s) : n);
+        if (n == (size_t)-1)
+            n = strlen(s);
+        p = n == 0 ? isapi__empty_str : isapi__strndup(s, n);
         if (!p)
             return -1;
     }
-    free(*field);
+    isapi__str_free(*field);
     *field = p;
     return 0;
+}
+
+/* A header is one allocation: the name, its NUL, the value, its NUL. The value pointer
+ * points into the name's block, so only the name is ever freed. */
+static char *header_block(const char *name, size_t nlen, const char *value, size_t vlen,
+                          char **value_out)
+{
+    char *b = malloc(nlen + vlen + 2);
+    if (!b)
+        return NULL;
+    memcpy(b, name, nlen);
+    b[nlen] = '\0';
+    memcpy(b + nlen + 1, value, vlen);
+    b[nlen + 1 + vlen] = '\0';
+    *value_out = b + nlen + 1;
+    return b;
 }
 
 int isapi__append(char **dst, const char *text)
@@ -115,12 +144,10 @@ int isapi_headers_add(isapi_headers *h, const char *name, size_t nlen,
         h->v = v;
         h->cap = cap;
     }
-    char *n = isapi__strndup(name, nlen), *val = isapi__strndup(value, vlen);
-    if (!n || !val) {
-        free(n);
-        free(val);
+    char *val;
+    char *n = header_block(name, nlen, value, vlen, &val);
+    if (!n)
         return -1;
-    }
     h->v[h->n].name = n;
     h->v[h->n].value = val;
     h->n++;
@@ -133,7 +160,6 @@ size_t isapi_headers_del(isapi_headers *h, const char *name)
     for (size_t i = 0; i < h->n; i++) {
         if (matches(&h->v[i], name, nlen)) {
             free(h->v[i].name);
-            free(h->v[i].value);
             removed++;
         } else {
             h->v[out++] = h->v[i];
@@ -149,17 +175,18 @@ int isapi_headers_set(isapi_headers *h, const char *name, const char *value)
     for (size_t i = 0; i < h->n; i++) {
         if (!matches(&h->v[i], name, nlen))
             continue;
-        char *v = isapi__strndup(value, strlen(value));
-        if (!v)
+        char *v;
+        char *n = header_block(h->v[i].name, strlen(h->v[i].name), value, strlen(value), &v);
+        if (!n)
             return -1;
-        free(h->v[i].value);
+        free(h->v[i].name);
+        h->v[i].name = n;
         h->v[i].value = v;
         /* drop the later instances */
         size_t out = i + 1;
         for (size_t j = i + 1; j < h->n; j++) {
             if (matches(&h->v[j], name, nlen)) {
                 free(h->v[j].name);
-                free(h->v[j].value);
             } else {
                 h->v[out++] = h->v[j];
             }
@@ -238,13 +265,17 @@ int isapi_headers_parse_block(isapi_headers *h, const char *text)
     return 0;
 }
 
+void isapi_headers_reset(isapi_headers *h)
+{
+    for (size_t i = 0; i < h->n; i++)
+        free(h->v[i].name);
+    h->n = 0;
+}
+
 void isapi_headers_clear(isapi_headers *h)
 {
-    for (size_t i = 0; i < h->n; i++) {
-        free(h->v[i].name);
-        free(h->v[i].value);
-    }
+    isapi_headers_reset(h);
     free(h->v);
     h->v = NULL;
-    h->n = h->cap = 0;
+    h->cap = 0;
 }

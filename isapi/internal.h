@@ -137,6 +137,8 @@ BOOL isapi__size_result(const char *value, size_t len, void *buf, DWORD *size);
 int isapi__ieq(const char *a, const char *b);
 int isapi__ieqn(const char *a, size_t alen, const char *b, size_t blen);
 char *isapi__strndup(const char *s, size_t n);
+extern char isapi__empty_str[1];
+void isapi__str_free(char *p);   /* frees a request field (not the shared empty string) */
 int isapi__append(char **dst, const char *text);
 int isapi__check_header_text(const char *text);
 

@@ -70,14 +70,17 @@ char *isapi_headers_get_joined(const isapi_headers *h, const char *name, int *oo
  * are kept). */
 int  isapi_headers_parse_block(isapi_headers *h, const char *text);
 void isapi_headers_clear(isapi_headers *h);
+/* Removes every header but keeps the list's storage for the next use. */
+void isapi_headers_reset(isapi_headers *h);
 
 /* ======================================================================================
  * The request model (one per request, owned by the connection)
  * ==================================================================================== */
 
 /* Filled by the host after parsing; read and edited by filters through the callbacks.
- * Every `char *` is NULL or a malloc'ed string owned by the request: set them with
- * isapi_str_set(). The engine frees them at isapi_request_end(). */
+ * Every `char *` is NULL or a string owned by the request (empty ones may be one shared
+ * empty string): set them with isapi_str_set() only, never free() them. The engine frees
+ * them at isapi_request_end(). */
 typedef struct isapi_request {
     /* request line */
     char *method;            /* "GET" */

@@ -347,6 +347,8 @@ void isapi_conn_close(isapi_conn *c)
         return;
     if (c->have_req)
         isapi_request_end(c);
+    isapi_headers_clear(&c->req.headers);
+    isapi_headers_clear(&c->req.resp_headers);
     if (!c->closing) {
         c->closing = 1;
         isapi__walk(c, ISAPI__N_END_OF_NET_SESSION, NULL, 0, 0x7fffffff, NULL);
@@ -408,7 +410,10 @@ isapi_request *isapi_request_begin(isapi_conn *c)
     if (c->have_req)
         isapi_request_end(c);
     reset_request_state(c);
+    isapi_headers keep_headers = c->req.headers, keep_resp = c->req.resp_headers;
     memset(&c->req, 0, sizeof c->req);
+    c->req.headers = keep_headers;         /* empty, with the previous request's storage */
+    c->req.resp_headers = keep_resp;
     c->req.has_header_block = 1;
     c->req.status = 200;
     c->req.start_ms = GetTickCount64();
@@ -430,11 +435,12 @@ void isapi_request_end(isapi_conn *c)
                         &r->auth_type, &r->auth_user, &r->auth_password, &r->logon_user,
                         &r->logon_password, &r->physical_path };
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-        free(*fields[i]);
+        isapi__str_free(*fields[i]);
         *fields[i] = NULL;
     }
-    isapi_headers_clear(&r->headers);
-    isapi_headers_clear(&r->resp_headers);
+    /* The lists keep their storage for the connection's next request. */
+    isapi_headers_reset(&r->headers);
+    isapi_headers_reset(&r->resp_headers);
     reset_request_state(c);
     c->have_req = 0;
 }
@@ -730,25 +736,33 @@ isapi_rc isapi_notify_log(isapi_conn *c, HTTP_FILTER_LOG *log)
                                &log->pszParameters };
     /* Why "" and never NULL: filters strcmp/strlen the fields without checking (CE httpd
      * passes empty strings, reference 8.4). */
-    for (int i = 0; i < 6; i++)
+    const char *given[6];
+    for (int i = 0; i < 6; i++) {
         if (!*fields[i])
             *fields[i] = "";
+        given[i] = *fields[i];
+    }
     isapi_rc rc = isapi__walk(c, ISAPI__N_LOG, log, 0, 0x7fffffff, NULL);
     /* Why copies: a replaced pointer may be filter memory that is gone after the next
-     * notification; the host never frees what it did not allocate (reference 8.4). */
-    char *copies[6];
+     * notification; the host never frees what it did not allocate (reference 8.4). A
+     * field no filter replaced still points at the caller's own string: no copy. */
+    char *copies[6] = { NULL };
     for (int i = 0; i < 6; i++) {
+        if (*fields[i] == given[i])
+            continue;
         const char *s = *fields[i] ? *fields[i] : "";
         copies[i] = isapi__strndup(s, strlen(s));
         if (!copies[i]) {
-            while (i-- > 0)
-                free(copies[i]);
-            for (int j = 0; j < 6; j++)
+            for (int j = 0; j < 6; j++) {
+                free(copies[j]);
                 *fields[j] = "";
+            }
             return ISAPI_ERROR;
         }
     }
     for (int i = 0; i < 6; i++) {
+        if (!copies[i])
+            continue;
         free(c->log_copy[i]);
         c->log_copy[i] = copies[i];
         *fields[i] = copies[i];
