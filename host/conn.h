@@ -107,6 +107,7 @@ struct host_conn {
     int edge;                   /* watched edge-triggered: parking again costs no call */
     int parked;                 /* on its shard's parked list (shard lock) */
     int event_pending;          /* reported while not parked: serve again (shard lock) */
+    int nodelay;                /* TCP_NODELAY is set (keep-alive connections only) */
     int may_have_data;          /* worth a receive before parking: fresh, reported readable,
                                    or the last receive filled what it asked for */
     host_conn_t *next, *prev;   /* queue or parked-list links */

@@ -771,6 +771,13 @@ static int serve_one(host_conn_t *c)
      * policy answers it as IIS 6 did, with an HTTP/1.0 status line and headers. */
     req->has_header_block = rl.version != HOST_HTTP_09 || cfg->http09 == HOST_HTTP09_HTTP10;
     c->keep_alive = host_request_keep_alive(&rl, hdrs, nh);
+    /* Why only now, as nginx does: Nagle's algorithm can hold back the tail of a response
+     * only while the connection stays open for the next one; a connection that closes
+     * after its response flushes everything at the close, and is spared the call. */
+    if (c->keep_alive && !c->nodelay) {
+        plat_sock_set_nodelay(c->sock, 1);
+        c->nodelay = 1;
+    }
 
     host_body_framing_t framing;
     int expect_continue = 0;

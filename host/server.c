@@ -31,6 +31,7 @@
  */
 #include "server.h"
 #include "conn.h"
+#include "fmt.h"
 #include "log.h"
 
 #include <stdio.h>
@@ -104,8 +105,8 @@ static host_conn_t *conn_new(host_listener_t *l, plat_socket_t sock, const plat_
     c->sock = sock;
     c->peer = *peer;
     c->local = *local;
-    snprintf(c->peer_port, sizeof c->peer_port, "%u", (unsigned)peer->port);
-    snprintf(c->local_port, sizeof c->local_port, "%u", (unsigned)local->port);
+    c->peer_port[host_fmt_u64(c->peer_port, peer->port)] = '\0';
+    c->local_port[host_fmt_u64(c->local_port, local->port)] = '\0';
     isapi_conn_info info = {
         .local_addr = local->addr,
         .local_port = c->local_port,
@@ -229,7 +230,6 @@ static void accept_batch(host_shard_t *sh, host_listener_t *l, conn_batch_t *b)
             plat_sock_close(sock);
             continue;
         }
-        plat_sock_set_nodelay(sock, 1);
         host_conn_t *c = conn_new(l, sock, &peer, l->local_is_wildcard ? &local : &l->local);
         if (!c) {
             plat_sock_close(sock);
