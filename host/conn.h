@@ -126,6 +126,13 @@ struct host_conn {
 /* Serves requests on c until none is complete in its buffer (PARK) or it must close. */
 host_serve_result_t host_http1_serve(host_conn_t *c);
 
+/* Gives c's empty receive buffer back (kept by the calling thread for its next
+ * connection, or freed). */
+void host_conn_buf_release(host_conn_t *c);
+
+/* Frees what the calling thread kept; a worker calls it before it exits. */
+void host_thread_buffers_free(void);
+
 /* The operations the engine calls back (write, SF_REQ_SEND_RESPONSE_HEADER). */
 extern const isapi_ops host_http1_ops;
 

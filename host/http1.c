@@ -37,13 +37,44 @@
 #define HOST_SEND_CHUNK 65536
 #define HOST_PATH_BUF 4096
 #define HOST_OUT_BUF 16384
+#define HOST_BLOCK_LOCAL 2048   /* a response header block up to this size needs no malloc */
 
 /* ---- receiving -------------------------------------------------------------------- */
+
+/* Why a spare buffer per thread: a connection gives its receive buffer back whenever it
+ * parks empty (10,000 idle connections must stay cheap), and every keep-alive request
+ * would then cost a 16 KiB malloc and free, with glibc consolidating its free lists each
+ * time; the thread keeps the last buffer given back for the next connection it serves. */
+static _Thread_local char *spare_buf;
+
+void host_conn_buf_release(host_conn_t *c)
+{
+    if (!c->buf)
+        return;
+    if (c->cap == HOST_READ_CHUNK && !spare_buf)
+        spare_buf = c->buf;
+    else
+        free(c->buf);
+    c->buf = NULL;
+    c->cap = 0;
+}
+
+void host_thread_buffers_free(void)
+{
+    free(spare_buf);
+    spare_buf = NULL;
+}
 
 static int buf_reserve(host_conn_t *c, size_t extra)
 {
     if (c->len + extra <= c->cap)
         return 0;
+    if (!c->buf && spare_buf && extra <= HOST_READ_CHUNK) {
+        c->buf = spare_buf;
+        c->cap = HOST_READ_CHUNK;
+        spare_buf = NULL;
+        return 0;
+    }
     size_t cap = c->cap ? c->cap : HOST_READ_CHUNK;
     while (cap < c->len + extra)
         cap *= 2;
@@ -174,8 +205,11 @@ static DWORD op_write(void *host_conn, const void *data, size_t len)
     return send_now(c, data, len);
 }
 
-/* Appends "Name: value\r\n" for every header, then the blank line. */
-static char *serialize_block(host_conn_t *c, const isapi_request *req, size_t *out_len)
+/* Writes the status line, "Name: value\r\n" for every header, then the blank line, into
+ * local (room bytes) when it fits, else into a malloc'ed block the caller frees when it is
+ * not local. */
+static char *serialize_block(host_conn_t *c, const isapi_request *req, size_t *out_len,
+                             char *local, size_t room)
 {
     const char *proto = c->version == HOST_HTTP_11 ? "HTTP/1.1" : "HTTP/1.0";
     const char *reason = req->reason ? req->reason : host_reason((int)req->status);
@@ -183,7 +217,7 @@ static char *serialize_block(host_conn_t *c, const isapi_request *req, size_t *o
     size_t need = 32 + rl;   /* protocol, space, up to 10 digits, space, reason, CRLF, CRLF */
     for (size_t i = 0; i < req->resp_headers.n; i++)
         need += strlen(req->resp_headers.v[i].name) + strlen(req->resp_headers.v[i].value) + 4;
-    char *b = malloc(need);
+    char *b = need <= room ? local : malloc(need);
     if (!b)
         return NULL;
     size_t n = 8;
@@ -245,11 +279,13 @@ static DWORD op_send_response_header(void *host_conn, isapi_conn *ic,
     if (!req->has_header_block)
         return 0;
     size_t len;
-    char *block = serialize_block(c, req, &len);
+    char local[HOST_BLOCK_LOCAL];
+    char *block = serialize_block(c, req, &len, local, sizeof local);
     if (!block)
         return ERROR_NOT_ENOUGH_MEMORY;
     rc = isapi_send(ic, *origin, block, len);
-    free(block);
+    if (block != local)
+        free(block);
     return rc == ISAPI_CONTINUE ? 0 : ERROR_NETNAME_DELETED;
 }
 
@@ -334,11 +370,13 @@ static int send_response_parts(host_conn_t *c, host_body_t *body)
 
     if (req->has_header_block) {
         size_t len;
-        char *block = serialize_block(c, req, &len);
+        char local[HOST_BLOCK_LOCAL];
+        char *block = serialize_block(c, req, &len, local, sizeof local);
         if (!block)
             return -1;
         rc = isapi_send(c->ic, isapi_origin_host(), block, len);
-        free(block);
+        if (block != local)
+            free(block);
         if (rc != ISAPI_CONTINUE)
             return -1;
     }

@@ -88,7 +88,7 @@ static void conn_close(host_conn_t *c)
 {
     isapi_conn_close(c->ic);   /* END_OF_NET_SESSION, then the AllocMem arena goes */
     plat_sock_close(c->sock);
-    free(c->buf);
+    host_conn_buf_release(c);
     atomic_fetch_sub(&c->srv->nconns, 1);
     free(c);
 }
@@ -131,11 +131,8 @@ static int park(host_conn_t *c)
 {
     host_shard_t *sh = c->shard;
     /* An idle connection keeps no buffer: 10,000 of them must stay cheap. */
-    if (c->len == 0 && c->buf) {
-        free(c->buf);
-        c->buf = NULL;
-        c->cap = 0;
-    }
+    if (c->len == 0)
+        host_conn_buf_release(c);
     c->expired = 0;
     /* Listed and watched under one lock: the sweep (which takes the lock) then never
      * finds c listed but not yet watched. Once listed, c may be reported and served at
@@ -393,6 +390,7 @@ static void worker_main(void *arg)
         s->idle--;
     }
     plat_mutex_unlock(&s->qlock);
+    host_thread_buffers_free();
 }
 
 static void monitor_main(void *arg)
@@ -686,6 +684,7 @@ void host_server_destroy(host_server_t *s)
         conn_close(c);
         c = next;
     }
+    host_thread_buffers_free();
     for (size_t i = 0; i < s->nshards; i++) {
         plat_poller_destroy(s->shards[i].poller);
         plat_mutex_destroy(&s->shards[i].lock);
