@@ -247,13 +247,24 @@ static char *serialize_block(host_conn_t *c, const isapi_request *req, size_t *o
     return b;
 }
 
+/* The Date header's text for the current second, formatted once per second per thread. */
+static const char *date_now(void)
+{
+    static _Thread_local int64_t formatted_sec = -1;
+    static _Thread_local char text[PLAT_HTTP_DATE_LEN + 1];
+    int64_t sec = (int64_t)(plat_time_unix_ms() / 1000);
+    if (sec != formatted_sec) {
+        plat_http_date_format(sec, text);
+        formatted_sec = sec;
+    }
+    return text;
+}
+
 /* Server, Date: the standard headers IIS puts first in every response block. */
 static void standard_headers(host_conn_t *c, isapi_request *req)
 {
-    char date[PLAT_HTTP_DATE_LEN + 1];
-    plat_http_date_format(plat_time_unix_ms() / 1000, date);
     isapi_headers_set(&req->resp_headers, "Server", c->srv->cfg->server_software);
-    isapi_headers_set(&req->resp_headers, "Date", date);
+    isapi_headers_set(&req->resp_headers, "Date", date_now());
 }
 
 static DWORD op_send_response_header(void *host_conn, isapi_conn *ic,
@@ -496,8 +507,7 @@ static void reject_raw(host_conn_t *c, int status)
     int pn = snprintf(page, sizeof page,
                       "<html><head><title>%d %s</title></head><body><h1>%d %s</h1></body></html>\r\n",
                       status, reason, status, reason);
-    char date[PLAT_HTTP_DATE_LEN + 1];
-    plat_http_date_format(plat_time_unix_ms() / 1000, date);
+    const char *date = date_now();
     int n = snprintf(resp, sizeof resp,
                      "HTTP/1.1 %d %s\r\nServer: %s\r\nDate: %s\r\nContent-Type: text/html\r\n"
                      "Content-Length: %d\r\nConnection: close\r\n\r\n%s",

@@ -192,22 +192,30 @@ void host_w3c_write(const host_w3c_record_t *r)
     enum { NUMBERS = 96 };
     char line[4096];
     const size_t text_end = sizeof line - NUMBERS;
-    plat_tm_t tm;
-    plat_time_utc_now(&tm);
-    char *p = line;
-    p += host_fmt_padded(p, (unsigned)tm.year, 4);
-    *p++ = '-';
-    p += host_fmt_padded(p, (unsigned)tm.month, 2);
-    *p++ = '-';
-    p += host_fmt_padded(p, (unsigned)tm.day, 2);
-    *p++ = ' ';
-    p += host_fmt_padded(p, (unsigned)tm.hour, 2);
-    *p++ = ':';
-    p += host_fmt_padded(p, (unsigned)tm.min, 2);
-    *p++ = ':';
-    p += host_fmt_padded(p, (unsigned)tm.sec, 2);
-    *p++ = ' ';
-    size_t n = (size_t)(p - line);
+    /* "YYYY-MM-DD HH:MM:SS ", formatted once per second per thread. */
+    static _Thread_local int64_t stamp_sec = -1;
+    static _Thread_local char stamp[20];
+    int64_t sec = plat_time_unix_ms() / 1000;
+    if (sec != stamp_sec) {
+        plat_tm_t tm;
+        plat_time_utc_from_ms(sec * 1000, &tm);
+        char *q = stamp;
+        q += host_fmt_padded(q, (unsigned)tm.year, 4);
+        *q++ = '-';
+        q += host_fmt_padded(q, (unsigned)tm.month, 2);
+        *q++ = '-';
+        q += host_fmt_padded(q, (unsigned)tm.day, 2);
+        *q++ = ' ';
+        q += host_fmt_padded(q, (unsigned)tm.hour, 2);
+        *q++ = ':';
+        q += host_fmt_padded(q, (unsigned)tm.min, 2);
+        *q++ = ':';
+        q += host_fmt_padded(q, (unsigned)tm.sec, 2);
+        *q = ' ';
+        stamp_sec = sec;
+    }
+    memcpy(line, stamp, sizeof stamp);
+    size_t n = sizeof stamp;
     n += put_field(line + n, text_end - n, r->server_ip);
     n += put_field(line + n, text_end - n, r->method);
     n += put_field(line + n, text_end - n, r->uri_stem);

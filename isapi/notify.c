@@ -304,9 +304,14 @@ isapi_rc isapi__walk(isapi_conn *c, int ni, void *pv, size_t from, int limit,
 
 /* ---- connections ------------------------------------------------------------------ */
 
-static char *dup_or_empty(const char *s)
+/* Copies s ("" for NULL) to *at and advances it. */
+static char *place_string(char **at, const char *s)
 {
-    return isapi__strndup(s ? s : "", s ? strlen(s) : 0);
+    size_t n = s ? strlen(s) + 1 : 1;
+    char *p = *at;
+    memcpy(p, s ? s : "", n);
+    *at += n;
+    return p;
 }
 
 isapi_conn *isapi_conn_open(isapi_engine *e, void *host_conn, const isapi_ops *ops,
@@ -315,7 +320,18 @@ isapi_conn *isapi_conn_open(isapi_engine *e, void *host_conn, const isapi_ops *o
     isapi_conn_info none = {0};
     if (!info)
         info = &none;
-    isapi_conn *c = calloc(1, sizeof *c);
+    /* One allocation: the connection, its filter slots, then the five address strings
+     * (a connection per request must cost little; reference: docs/performance.md). */
+    const char *server_name = info->server_name ? info->server_name : info->local_addr;
+    const char *texts[5] = { info->local_addr, info->local_port, info->remote_addr,
+                             info->remote_port, server_name };
+    size_t nslots = e->nfilters ? e->nfilters : 1;
+    size_t text_bytes = 0;
+    for (int i = 0; i < 5; i++)
+        text_bytes += (texts[i] ? strlen(texts[i]) : 0) + 1;
+    size_t slots_at = (sizeof(isapi_conn) + _Alignof(isapi__slot) - 1)
+                      / _Alignof(isapi__slot) * _Alignof(isapi__slot);
+    isapi_conn *c = calloc(1, slots_at + nslots * sizeof(isapi__slot) + text_bytes);
     if (!c)
         return NULL;
     c->e = e;
@@ -324,18 +340,13 @@ isapi_conn *isapi_conn_open(isapi_engine *e, void *host_conn, const isapi_ops *o
     c->secure = info->secure ? 1 : 0;
     c->instance_id = info->instance_id ? info->instance_id : 1;
     c->read_next_at = (size_t)-1;
-    c->local_addr = dup_or_empty(info->local_addr);
-    c->local_port = dup_or_empty(info->local_port);
-    c->remote_addr = dup_or_empty(info->remote_addr);
-    c->remote_port = dup_or_empty(info->remote_port);
-    c->server_name = dup_or_empty(info->server_name ? info->server_name : info->local_addr);
-    c->slots = calloc(e->nfilters ? e->nfilters : 1, sizeof *c->slots);
-    if (!c->local_addr || !c->local_port || !c->remote_addr || !c->remote_port ||
-        !c->server_name || !c->slots) {
-        c->closing = 1;          /* no END_OF_NET_SESSION for a connection never opened */
-        isapi_conn_close(c);
-        return NULL;
-    }
+    c->slots = (isapi__slot *)((char *)c + slots_at);
+    char *at = (char *)(c->slots + nslots);
+    c->local_addr = place_string(&at, texts[0]);
+    c->local_port = place_string(&at, texts[1]);
+    c->remote_addr = place_string(&at, texts[2]);
+    c->remote_port = place_string(&at, texts[3]);
+    c->server_name = place_string(&at, texts[4]);
     for (size_t i = 0; i < e->nfilters; i++)
         isapi__init_context(c, &c->slots[i], i);
     return c;
@@ -357,13 +368,7 @@ void isapi_conn_close(isapi_conn *c)
     isapi__arena_free(c);
     free(c->rbuf);
     free(c->pending);
-    free(c->slots);
-    free(c->local_addr);
-    free(c->local_port);
-    free(c->remote_addr);
-    free(c->remote_port);
-    free(c->server_name);
-    free(c);
+    free(c);   /* the slots and the address strings live in the same block */
 }
 
 int isapi_conn_must_close(const isapi_conn *c) { return c->must_close; }
