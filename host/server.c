@@ -579,6 +579,9 @@ int host_server_run(host_server_t *s)
     plat_mutex_unlock(&s->qlock);
     if (!atomic_load(&s->stopping))
         plat_thread_create(&s->monitor_thread, monitor_main, s);
+    host_log(HOST_LOG_INFO, "%lu event loop(s) on %lu worker thread(s)%s",
+             (unsigned long)s->nshards, (unsigned long)s->nworkers,
+             cfg->concurrency > s->nshards ? " (concurrency is at most half the workers)" : "");
     for (size_t i = 0; i < s->nlisteners && !atomic_load(&s->stopping); i++)
         host_log(HOST_LOG_INFO, "listening on %s%s%s:%u%s",
                  strchr(s->listeners[i].conf.address, ':') ? "[" : "",

@@ -577,7 +577,7 @@ struct plat_poller {
  * to our listener between listen() and accept(). */
 static int make_wake_pair(SOCKET *r, SOCKET *w)
 {
-    plat_socket_t ls, cs, as;
+    plat_socket_t ls, cs, as = PLAT_INVALID_SOCKET;
     uint16_t port;
     int rc = plat_listen("127.0.0.1", 0, 1, &ls, &port);
     if (rc != 0)
