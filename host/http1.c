@@ -63,6 +63,7 @@ void host_thread_buffers_free(void)
 {
     free(spare_buf);
     spare_buf = NULL;
+    isapi_thread_cache_release();
 }
 
 static int buf_reserve(host_conn_t *c, size_t extra)
@@ -865,14 +866,14 @@ static int serve_one(host_conn_t *c)
     BOOL reset_auth = FALSE;
     rc = isapi_notify_auth_complete(c->ic, &reset_auth);
     if (rc != ISAPI_CONTINUE) {
-        free(url_before);
+        isapi_str_set(&url_before, NULL, 0);
         return end_by_filter(c, rc);
     }
     /* Why: IIS 6 lets AUTH_COMPLETE rewrite the url; a changed url is routed and mapped
      * again (reference 7.5), and authenticated again when the filter set fResetAuth
      * ("whether to reset auth if URL changed", httpfilt.h). */
     if (req->url && (!url_before || strcmp(url_before, req->url) != 0)) {
-        free(url_before);
+        isapi_str_set(&url_before, NULL, 0);
         if (reset_auth) {
             parse_basic_credentials(req);
             rc = isapi_notify_authentication(c->ic);
@@ -887,7 +888,7 @@ static int serve_one(host_conn_t *c)
         if (rc != ISAPI_CONTINUE)
             return end_by_filter(c, rc);
     } else {
-        free(url_before);
+        isapi_str_set(&url_before, NULL, 0);
     }
 
     /* 5. the body, through READ_RAW_DATA */

@@ -109,8 +109,14 @@ typedef struct isapi_request {
 } isapi_request;
 
 /* Replaces *field with a copy of s (n bytes, or strlen when n == (size_t)-1); s == NULL
- * frees the field. Returns 0 or -1 (out of memory; the field is unchanged). */
+ * frees the field. Returns 0 or -1 (out of memory; the field is unchanged). A string set
+ * here is freed only here (s == NULL), never with free(): it comes from the engine's
+ * per-thread block cache. */
 int isapi_str_set(char **field, const char *s, size_t n);
+
+/* Frees the blocks the calling thread keeps for request strings and headers; call it in
+ * every thread that served requests, before the thread exits. */
+void isapi_thread_cache_release(void);
 
 /* ======================================================================================
  * Engine lifecycle

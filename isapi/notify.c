@@ -393,7 +393,7 @@ static void reset_request_state(isapi_conn *c)
         c->slots[i].disabled = 0;
     free(c->added);
     free(c->denial);
-    free(c->url_before_preproc);
+    isapi__str_free(c->url_before_preproc);
     c->added = c->denial = c->url_before_preproc = NULL;
     c->resp_sent = c->ssrh_done = c->output_dead = c->req_parsed = c->in_preproc = 0;
     c->dead_rc = ISAPI_CONTINUE;
