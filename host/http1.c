@@ -35,6 +35,7 @@
 #define HOST_MAX_HEADERS 256
 #define HOST_READ_CHUNK 16384
 #define HOST_SEND_CHUNK 65536
+#define HOST_SMALL_FILE 8192    /* a file up to this size is read into a stack buffer */
 #define HOST_PATH_BUF 4096
 #define HOST_OUT_BUF 16384
 #define HOST_BLOCK_LOCAL 2048   /* a response header block up to this size needs no malloc */
@@ -409,26 +410,29 @@ static int send_response_parts(host_conn_t *c, host_body_t *body)
             return -1;
         req->bytes_sent += body->length;
     } else if (body->file != PLAT_INVALID_FILE) {
-        char *chunk = malloc(HOST_SEND_CHUNK);
+        /* A small file is read on the stack; a larger one in chunks of a heap buffer. */
+        char small[HOST_SMALL_FILE];
+        size_t cap = body->length <= sizeof small ? sizeof small : HOST_SEND_CHUNK;
+        char *chunk = cap == sizeof small ? small : malloc(cap);
         if (!chunk)
             return -1;
         uint64_t off = body->offset, left = body->length;
-        while (left > 0) {
-            size_t want = left < HOST_SEND_CHUNK ? (size_t)left : HOST_SEND_CHUNK;
+        int failed = 0;
+        while (left > 0 && !failed) {
+            size_t want = left < cap ? (size_t)left : cap;
             ptrdiff_t n = plat_file_pread(body->file, chunk, want, off);
-            if (n <= 0) {
-                free(chunk);
-                return -1;   /* the file shrank: the length already sent is wrong */
+            /* n <= 0: the file shrank, and the length already sent is wrong */
+            failed = n <= 0
+                     || isapi_send(c->ic, isapi_origin_host(), chunk, (size_t)n) != ISAPI_CONTINUE;
+            if (!failed) {
+                off += (uint64_t)n;
+                left -= (uint64_t)n;
             }
-            rc = isapi_send(c->ic, isapi_origin_host(), chunk, (size_t)n);
-            if (rc != ISAPI_CONTINUE) {
-                free(chunk);
-                return -1;
-            }
-            off += (uint64_t)n;
-            left -= (uint64_t)n;
         }
-        free(chunk);
+        if (chunk != small)
+            free(chunk);
+        if (failed)
+            return -1;
     }
     if (isapi_conn_must_close(c->ic))
         return -1;
