@@ -707,54 +707,49 @@ void plat_poller_destroy(plat_poller_t *p)
 
 #if PLAT_HAVE_EPOLL
 
-int plat_poller_add_edge(plat_poller_t *p, plat_socket_t s, void *user)
+/* One epoll_ctl with op; when `fallback` is set and the socket already is (ADD) or is not
+ * yet (MOD) in the set, the other operation. */
+static int epoll_watch(plat_poller_t *p, int s, void *user, uint32_t events, int op,
+                       int fallback)
 {
     struct epoll_event ev;
     memset(&ev, 0, sizeof ev);
-    ev.events = EPOLLIN | EPOLLET;
+    ev.events = events;
     ev.data.ptr = user;
-    return epoll_ctl(p->ep, EPOLL_CTL_ADD, s, &ev) == 0 ? 0 : fail_errno();
+    if (epoll_ctl(p->ep, op, s, &ev) == 0)
+        return 0;
+    int other = op == EPOLL_CTL_ADD ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    int expected = op == EPOLL_CTL_ADD ? EEXIST : ENOENT;
+    if (fallback && errno == expected && epoll_ctl(p->ep, other, s, &ev) == 0)
+        return 0;
+    return fail_errno();
+}
+
+int plat_poller_add_edge(plat_poller_t *p, plat_socket_t s, void *user)
+{
+    return epoll_watch(p, s, user, EPOLLIN | EPOLLET, EPOLL_CTL_ADD, 0);
 }
 
 int plat_poller_rearm(plat_poller_t *p, plat_socket_t s, void *user)
 {
-    struct epoll_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.events = EPOLLIN | EPOLLONESHOT;
-    ev.data.ptr = user;
-    if (epoll_ctl(p->ep, EPOLL_CTL_MOD, s, &ev) == 0)
-        return 0;
-    if (errno == ENOENT && epoll_ctl(p->ep, EPOLL_CTL_ADD, s, &ev) == 0)
-        return 0;
-    return fail_errno();
+    return epoll_watch(p, s, user, EPOLLIN | EPOLLONESHOT, EPOLL_CTL_MOD, 1);
 }
 
 int plat_poller_add_persistent(plat_poller_t *p, plat_socket_t s, void *user)
 {
-    struct epoll_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.events = EPOLLIN;
+    uint32_t events = EPOLLIN;
 #if defined(EPOLLEXCLUSIVE)
     /* Why: every event loop watches the same listeners; a new connection then wakes one
      * of the waiting loops, not all of them. */
-    ev.events |= EPOLLEXCLUSIVE;
+    events |= EPOLLEXCLUSIVE;
 #endif
-    ev.data.ptr = user;
-    return epoll_ctl(p->ep, EPOLL_CTL_ADD, s, &ev) == 0 ? 0 : fail_errno();
+    return epoll_watch(p, s, user, events, EPOLL_CTL_ADD, 0);
 }
 
 int plat_poller_add(plat_poller_t *p, plat_socket_t s, void *user)
 {
-    struct epoll_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.events = EPOLLIN | EPOLLONESHOT;
-    ev.data.ptr = user;
-    if (epoll_ctl(p->ep, EPOLL_CTL_ADD, s, &ev) == 0)
-        return 0;
-    /* Reported earlier and disarmed, but still in the set: re-arm it. */
-    if (errno == EEXIST && epoll_ctl(p->ep, EPOLL_CTL_MOD, s, &ev) == 0)
-        return 0;
-    return fail_errno();
+    /* A socket reported earlier is disarmed but still in the set: re-arm it. */
+    return epoll_watch(p, s, user, EPOLLIN | EPOLLONESHOT, EPOLL_CTL_ADD, 1);
 }
 
 int plat_poller_remove(plat_poller_t *p, plat_socket_t s)

@@ -55,6 +55,18 @@ typedef struct conn_batch {
     unsigned n;
 } conn_batch_t;
 
+/* Appends batch b to the list head/tail. */
+static void batch_append_to(host_conn_t **head, host_conn_t **tail, const conn_batch_t *b)
+{
+    if (b->n == 0)
+        return;
+    if (*tail)
+        (*tail)->next = b->first;
+    else
+        *head = b->first;
+    *tail = b->last;
+}
+
 static void batch_add(conn_batch_t *b, host_conn_t *c)
 {
     c->next = NULL;
@@ -69,14 +81,11 @@ static void batch_add(conn_batch_t *b, host_conn_t *c)
 /* Hands c to a worker to close (qlock not held). */
 static void close_later(struct host_server *s, host_conn_t *c)
 {
+    conn_batch_t one = { NULL, NULL, 0 };
     c->expired = 1;
-    c->next = NULL;
+    batch_add(&one, c);
     plat_mutex_lock(&s->qlock);
-    if (s->qtail)
-        s->qtail->next = c;
-    else
-        s->qhead = c;
-    s->qtail = c;
+    batch_append_to(&s->qhead, &s->qtail, &one);
     if (s->idle > 0)
         plat_cond_signal(&s->qcond);
     plat_mutex_unlock(&s->qlock);
@@ -295,13 +304,7 @@ static void poll_shard(host_shard_t *sh)
         sh->next_sweep_ms = now + HOST_SWEEP_MS;
         sweep_expired(sh, now, &b);
     }
-    if (b.n > 0) {
-        if (sh->pending_tail)
-            sh->pending_tail->next = b.first;
-        else
-            sh->pending = b.first;
-        sh->pending_tail = b.last;
-    }
+    batch_append_to(&sh->pending, &sh->pending_tail, &b);
 }
 
 static void serve(host_conn_t *c)
@@ -637,13 +640,7 @@ int host_server_run(host_server_t *s)
         sh->pending = sh->pending_tail = NULL;
     }
     plat_mutex_lock(&s->qlock);
-    if (b.n > 0) {
-        if (s->qtail)
-            s->qtail->next = b.first;
-        else
-            s->qhead = b.first;
-        s->qtail = b.last;
-    }
+    batch_append_to(&s->qhead, &s->qtail, &b);
     plat_cond_broadcast(&s->qcond);
     plat_mutex_unlock(&s->qlock);
 
