@@ -48,8 +48,9 @@ typedef struct host_shard {
     host_conn_t *pending, *pending_tail;  /* reported or accepted, not served yet: owner */
     uint64_t next_sweep_ms;     /* owner */
     int oneshot_only;           /* the poller cannot watch edge-triggered */
-    plat_mutex_t lock;          /* the parked list, and watching sockets */
+    plat_mutex_t lock;          /* the parked and closed lists, and watching sockets */
     host_conn_t *parked;
+    host_conn_t *closed;        /* closed edge-triggered connections, freed before a wait */
 } host_shard_t;
 
 #define HOST_MAX_SHARDS 64

@@ -99,7 +99,33 @@ static void conn_close(host_conn_t *c)
     plat_sock_close(c->sock);
     host_conn_buf_release(c);
     atomic_fetch_sub(&c->srv->nconns, 1);
+    if (c->edge && c->shard) {
+        /* Why: an edge-triggered socket stays watched while it is served, so a worker
+         * that took over the loop from a blocked one may hold a report for c from a wait
+         * that ended before the close. The loop's owner frees c before its next wait,
+         * when no such report can be left. */
+        host_shard_t *sh = c->shard;
+        plat_mutex_lock(&sh->lock);
+        c->next = sh->closed;
+        sh->closed = c;
+        plat_mutex_unlock(&sh->lock);
+        return;
+    }
     free(c);
+}
+
+/* Frees the connections closed since the last call (owner, before it waits). */
+static void free_closed(host_shard_t *sh)
+{
+    plat_mutex_lock(&sh->lock);
+    host_conn_t *c = sh->closed;
+    sh->closed = NULL;
+    plat_mutex_unlock(&sh->lock);
+    while (c) {
+        host_conn_t *next = c->next;
+        free(c);
+        c = next;
+    }
 }
 
 static host_conn_t *conn_new(host_listener_t *l, plat_socket_t sock, const plat_endpoint_t *peer,
@@ -275,6 +301,7 @@ static void poll_shard(host_shard_t *sh)
     struct host_server *s = sh->srv;
     void *ready[HOST_POLL_BATCH];
     conn_batch_t b = { NULL, NULL, 0 };
+    free_closed(sh);
     int n = plat_poller_wait(sh->poller, HOST_SWEEP_MS, ready, HOST_POLL_BATCH);
     if (n > 0) {
         plat_mutex_lock(&sh->lock);
@@ -686,6 +713,7 @@ void host_server_destroy(host_server_t *s)
     }
     host_thread_buffers_free();
     for (size_t i = 0; i < s->nshards; i++) {
+        free_closed(&s->shards[i]);
         plat_poller_destroy(s->shards[i].poller);
         plat_mutex_destroy(&s->shards[i].lock);
     }
