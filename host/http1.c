@@ -218,7 +218,8 @@ static char *serialize_block(host_conn_t *c, const isapi_request *req, size_t *o
     size_t rl = strlen(reason);
     size_t need = 32 + rl;   /* protocol, space, up to 10 digits, space, reason, CRLF, CRLF */
     for (size_t i = 0; i < req->resp_headers.n; i++)
-        need += strlen(req->resp_headers.v[i].name) + strlen(req->resp_headers.v[i].value) + 4;
+        need += isapi_header_name_len(&req->resp_headers.v[i])
+                + strlen(req->resp_headers.v[i].value) + 4;
     char *b = need <= room ? local : malloc(need);
     if (!b)
         return NULL;
@@ -233,7 +234,7 @@ static char *serialize_block(host_conn_t *c, const isapi_request *req, size_t *o
     b[n++] = '\n';
     for (size_t i = 0; i < req->resp_headers.n; i++) {
         const isapi_header *h = &req->resp_headers.v[i];
-        size_t nl = strlen(h->name), vl = strlen(h->value);
+        size_t nl = isapi_header_name_len(h), vl = strlen(h->value);
         memcpy(b + n, h->name, nl);
         n += nl;
         b[n++] = ':';

@@ -170,14 +170,19 @@ void host_w3c_close(void)
 /* Appends one field: "-" when empty, spaces and control bytes as "+". */
 static size_t put_field(char *out, size_t room, const char *s)
 {
-    size_t n = 0;
     if (room < 2)
         return 0;
-    if (!s || !*s) {
-        out[n++] = '-';
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0) {
+        out[0] = '-';
+        n = 1;
     } else {
-        for (; *s && n + 1 < room; s++)
-            out[n++] = ((unsigned char)*s <= ' ' || *s == 0x7f) ? '+' : *s;
+        if (n > room - 1)
+            n = room - 1;
+        memcpy(out, s, n);
+        for (size_t i = 0; i < n; i++)
+            if ((unsigned char)out[i] <= ' ' || out[i] == 0x7f)
+                out[i] = '+';
     }
     out[n++] = ' ';
     return n;

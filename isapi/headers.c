@@ -198,7 +198,7 @@ static size_t key_len(const char *name)
 
 static int matches(const isapi_header *h, const char *name, size_t nlen)
 {
-    return isapi__ieqn(h->name, strlen(h->name), name, nlen);
+    return isapi__ieqn(h->name, isapi_header_name_len(h), name, nlen);
 }
 
 int isapi_headers_add(isapi_headers *h, const char *name, size_t nlen,
@@ -248,7 +248,8 @@ int isapi_headers_set(isapi_headers *h, const char *name, const char *value)
         if (!matches(&h->v[i], name, nlen))
             continue;
         char *v;
-        char *n = header_block(h->v[i].name, strlen(h->v[i].name), value, strlen(value), &v);
+        char *n = header_block(h->v[i].name, isapi_header_name_len(&h->v[i]), value,
+                               strlen(value), &v);
         if (!n)
             return -1;
         str_release(h->v[i].name);

@@ -39,8 +39,14 @@ extern "C" {
 /* One header line. `name` is stored in its original case and WITHOUT the colon. */
 typedef struct isapi_header {
     char *name;
-    char *value;
+    char *value;                /* in the same block, right after the name's NUL */
 } isapi_header;
+
+/* The name's length, without a strlen: the value starts right after the name's NUL. */
+static inline size_t isapi_header_name_len(const isapi_header *h)
+{
+    return (size_t)(h->value - h->name) - 1;
+}
 
 /* An ordered list of headers (request or response). Zero-initialise it before use
  * (`isapi_headers h = {0};`); isapi_headers_clear() frees everything. Names are matched

@@ -455,7 +455,18 @@ def summarise(runs):
     keys = ('rps', 'p50', 'p99', 'rss', 'hwm', 'pss', 'per_conn_kib')
     return {k: med([r.get(k, float('nan')) for r in runs]) for k in keys} | {
         'count': sum(r['count'] for r in runs), 'errors': sum(r['errors'] for r in runs),
-        'spread': (min(r['rps'] for r in runs), max(r['rps'] for r in runs))}
+        'spread': (min(r['rps'] for r in runs), max(r['rps'] for r in runs)),
+        'rounds': [r['rps'] for r in runs]}
+
+
+def paired_ratios(sa, sb):
+    """Each isapihost round against the peer round run right after it: the median and the
+    extremes. Rounds drift with the machine; a pair shares its moment."""
+    rs = [ratio(a, b) for a, b in zip(sa['rounds'], sb['rounds'])]
+    rs = [r for r in rs if r == r]
+    if not rs:
+        return '-'
+    return f'{statistics.median(rs):.2f} ({min(rs):.2f}-{max(rs):.2f})'
 
 
 TARGETS = {'S1': ('rps', '>=', 1.0), 'S2': ('rps', '>=', 0.95), 'S3': ('rps', '>=', 0.85),
@@ -587,14 +598,15 @@ def table(ctx, rows, dispatch, a):
            f'alternated; wrk -t{ctx.wrk_threads} -c{ctx.connections}; isapihost '
            f'{" ".join(ctx.thread_args)}; nginx worker_processes {ctx.nginx_workers}; bench_flood09 '
            f'{ctx.flood_threads} threads; S5 {ctx.idle_conns} connections. '
-           f'Medians of the rounds; ratio = isapihost / peer.'
+           f'Medians of the rounds; ratio = isapihost / peer (the target is judged on it); '
+           f'round ratios pair each isapihost round with the peer round run after it.'
            + (' QUICK MODE: numbers are meaningless.' if a.quick else ''),
            '',
            '| scenario | | req/s isapihost | req/s peer | ratio | p50 ms (i / peer) | '
            'p99 ms (i / peer) | VmRSS KiB (i / peer) | VmHWM KiB (i / peer) | '
            'rss ratio | Pss KiB (i / peer) | target | errors (i / peer) | '
-           'req/s range (i ; peer) |',
-           '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|']
+           'req/s range (i ; peer) | round ratios: median (lowest-highest) |',
+           '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|']
     for sid, desc, peer, sa, sb in rows:
         r = ratio(sa['rps'], sb['rps'])
         target = ''
@@ -616,7 +628,8 @@ def table(ctx, rows, dispatch, a):
             f'{fmt(ratio(sa["rss"], sb["rss"]), 2)} | {fmt(sa["pss"], 0)} / {fmt(sb["pss"], 0)} | '
             f'{target} | '
             f'{sa["errors"]} / {sb["errors"]} | '
-            f'{sa["spread"][0]:.0f}-{sa["spread"][1]:.0f} ; {sb["spread"][0]:.0f}-{sb["spread"][1]:.0f} |')
+            f'{sa["spread"][0]:.0f}-{sa["spread"][1]:.0f} ; {sb["spread"][0]:.0f}-{sb["spread"][1]:.0f} | '
+            f'{paired_ratios(sa, sb)} |')
     if dispatch:
         out += ['', 'Engine dispatch (bench_dispatch, best of 5 passes):', '', '```',
                 dispatch.strip(), '```']
