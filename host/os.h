@@ -157,11 +157,6 @@ int plat_sock_send_all(plat_socket_t s, const void *buf, size_t len, int timeout
 int plat_sock_send_file(plat_socket_t s, plat_file_t f, uint64_t off, uint64_t len,
                         int timeout_ms);
 
-/* Waits up to timeout_ms until s is readable: data is pending, the peer closed, or an error
- * is pending (the next recv reports which). With timeout 0 it answers "is data pending?"
- * without blocking. Returns 1 readable, 0 not readable within the timeout, or an error. */
-int plat_sock_wait_readable(plat_socket_t s, int timeout_ms);
-
 /* Half-closes: no more sends; the peer reads end-of-stream after the pending data. */
 int plat_sock_shutdown_write(plat_socket_t s);
 

@@ -564,11 +564,6 @@ int plat_sock_send_file(plat_socket_t s, plat_file_t f, uint64_t off, uint64_t l
 #endif
 }
 
-int plat_sock_wait_readable(plat_socket_t s, int timeout_ms)
-{
-    return wait_fd(s, POLLIN, deadline_of(timeout_ms));
-}
-
 int plat_sock_shutdown_write(plat_socket_t s)
 {
     if (shutdown(s, SHUT_WR) != 0)

@@ -527,11 +527,6 @@ int plat_sock_send_file(plat_socket_t s, plat_file_t f, uint64_t off, uint64_t l
     return 0;
 }
 
-int plat_sock_wait_readable(plat_socket_t s, int timeout_ms)
-{
-    return wait_sock(s, WAIT_READ, deadline_of(timeout_ms));
-}
-
 int plat_sock_shutdown_write(plat_socket_t s)
 {
     if (shutdown(s, SD_SEND) != 0)
