@@ -3,15 +3,19 @@
  *
  * host_http1_serve() runs on a worker thread and serves requests from the connection's
  * buffer until none is complete (the scheduler then parks the socket) or the connection
- * must close. One request goes through, in IIS's order (docs/semantics.md):
+ * must close. A request runs through the pipeline, a table of named steps in IIS's
+ * notification order (the `pipeline` table at the end of this file; docs/semantics.md):
  *
- *   READ_RAW_DATA on every read (the parser works on what the filters left)
- *   parse -> PREPROC_HEADERS -> route on the edited method/url -> URL_MAP
- *   -> AUTHENTICATION (Basic credentials, or anonymous) -> AUTH_COMPLETE (a changed url
- *   re-routes and maps again) -> [ACCESS_DENIED before any 401]
- *   -> READ_RAW_DATA for the body -> static handler -> SEND_RESPONSE
- *   -> header block through SEND_RAW_DATA as its own chunk, then body chunks
- *   -> END_OF_REQUEST -> LOG -> the W3C line.
+ *   read head (READ_RAW_DATA on every read) -> request model -> check head
+ *   -> preproc headers (PREPROC_HEADERS) -> route (URL_MAP) -> authenticate
+ *   (AUTHENTICATION) -> auth complete (AUTH_COMPLETE; a changed url goes back to route)
+ *   -> read body (READ_RAW_DATA) -> handle (static file) -> respond ([ACCESS_DENIED],
+ *   SEND_RESPONSE, SEND_RAW_DATA) -> end (END_OF_REQUEST, LOG, the W3C line)
+ *
+ * Each step returns one host_step_rc; after every notification one function,
+ * after_notification(), turns the filters' result into the next move (go on, a filter
+ * ended the request, a filter already sent its own header block), so the response a
+ * filter started is never followed by a second header block of the server's.
  *
  * This file is the engine's "final writer": it alone knows the protocol. It serialises the
  * status line and headers once, after SEND_RESPONSE, and for an HTTP/0.9 request under the
@@ -263,6 +267,14 @@ static const char *date_now(void)
     return text;
 }
 
+/* Makes the header list say "Connection: close" (replacing whatever a filter wrote). */
+static void need_close_header(isapi_headers *h)
+{
+    const char *v = isapi_headers_find(h, "Connection");
+    if (!v || strcmp(v, "close") != 0)
+        isapi_headers_set(h, "Connection", "close");
+}
+
 /* Server, Date: the standard headers IIS puts first in every response block. */
 static void standard_headers(host_conn_t *c, isapi_request *req)
 {
@@ -288,6 +300,10 @@ static DWORD op_send_response_header(void *host_conn, isapi_conn *ic,
     isapi_rc rc = isapi_notify_send_response(ic);
     if (rc != ISAPI_CONTINUE)
         return ERROR_OPERATION_ABORTED;
+    /* Why: the connection closes after a filter answered a request itself (see
+     * filter_ended), so a "Connection: keep-alive" in the filter's text would be a lie. */
+    if (c->version != HOST_HTTP_09)
+        need_close_header(&req->resp_headers);
     /* Why: under the strict HTTP/0.9 policy a response has no header block; the status
      * was recorded for the log and SEND_RESPONSE still fired, but no byte is written. */
     if (!req->has_header_block)
@@ -336,6 +352,7 @@ static int has_token(const char *v, const char *tok)
 
 static int send_response_parts(host_conn_t *c, host_body_t *body);
 
+
 /* Sends the response in the request model: SEND_RESPONSE, the header block, the body,
  * coalesced into as few sends as possible (a small response: one). Returns 0 when the
  * connection may be kept, -1 when it must close. */
@@ -381,6 +398,11 @@ static int send_response_parts(host_conn_t *c, host_body_t *body)
         keep = 0;
     if (conn_hdr && has_token(conn_hdr, "close"))
         keep = 0;
+    /* Why: a filter may have written "Connection: keep-alive" in SEND_RESPONSE while the
+     * server is going to close; a client that believed it would send its next request
+     * into a reset. The final writer states what it will do. */
+    if (!keep && req->has_header_block && c->version != HOST_HTTP_09)
+        need_close_header(&req->resp_headers);
 
     if (req->has_header_block) {
         size_t len;
@@ -514,10 +536,12 @@ static void reject_raw(host_conn_t *c, int status)
                       "<html><head><title>%d %s</title></head><body><h1>%d %s</h1></body></html>\r\n",
                       status, reason, status, reason);
     const char *date = date_now();
+    /* Why no Server header: no filter sees these responses, so a filter that removes
+     * Server from every response (a common hardening filter) could not remove it here. */
     int n = snprintf(resp, sizeof resp,
-                     "HTTP/1.1 %d %s\r\nServer: %s\r\nDate: %s\r\nContent-Type: text/html\r\n"
+                     "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: text/html\r\n"
                      "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
-                     status, reason, c->srv->cfg->server_software, date, pn, page);
+                     status, reason, date, pn, page);
     if (n > 0)
         plat_sock_send_all(c->sock, resp, (size_t)n < sizeof resp ? (size_t)n : sizeof resp - 1,
                            (int)c->srv->cfg->send_timeout_ms);
@@ -549,7 +573,9 @@ static int deny(host_conn_t *c, DWORD reason)
     isapi_rc rc = isapi_notify_access_denied(c->ic, req->url ? req->url : "",
                                              req->physical_path ? req->physical_path : "",
                                              reason);
-    if (rc != ISAPI_CONTINUE)
+    /* A filter that answered the denial itself (its own header block) leaves nothing
+     * for the server to send. */
+    if (rc != ISAPI_CONTINUE || isapi_conn_response_started(c->ic))
         return -1;
     host_body_t body = HOST_BODY_INIT;
     host_error_page(req, 401, &body);
@@ -567,29 +593,6 @@ static int deny(host_conn_t *c, DWORD reason)
     int keep = send_response(c, &body);
     host_body_free(&body);
     return keep;
-}
-
-/* What serve_one() tells host_http1_serve(). */
-enum { ONE_KEEP, ONE_PARK, ONE_CLOSE };
-
-/* A notification returned FINISHED or ERROR: the filter answered or failed. The
- * connection always closes afterwards (returns ONE_CLOSE). */
-static int end_by_filter(host_conn_t *c, isapi_rc rc)
-{
-    isapi_request *req = isapi_conn_request(c->ic);
-    if (rc == ISAPI_ERROR && req->bytes_sent == 0) {
-        DWORD err = isapi_conn_filter_error(c->ic);
-        if (err == ERROR_ACCESS_DENIED)
-            deny(c, SF_DENIED_FILTER);
-        else if (err == ERROR_FILE_NOT_FOUND || err == ERROR_PATH_NOT_FOUND)
-            respond_error(c, 404);
-        else
-            respond_error(c, 500);
-    }
-    finish_request(c, 1);
-    /* Why: IIS 6 and 7.5 close the connection after a filter finished the request, even
-     * for FINISHED_KEEP_CONN: filters rarely frame their output (reference section 5). */
-    return ONE_CLOSE;
 }
 
 /* ---- authentication --------------------------------------------------------------- */
@@ -610,15 +613,15 @@ static int b64val(int ch)
 }
 
 /* Decodes "Basic <base64 user:password>" into the request model; anything else is
- * anonymous. */
-static void parse_basic_credentials(isapi_request *req)
+ * anonymous. Returns 0, or -1 when out of memory. */
+static int parse_basic_credentials(isapi_request *req)
 {
-    isapi_str_set(&req->auth_type, "", 0);
-    isapi_str_set(&req->auth_user, "", 0);
-    isapi_str_set(&req->auth_password, "", 0);
+    if (isapi_str_set(&req->auth_type, "", 0) != 0 || isapi_str_set(&req->auth_user, "", 0) != 0
+        || isapi_str_set(&req->auth_password, "", 0) != 0)
+        return -1;
     const char *v = isapi_headers_find(&req->headers, "Authorization");
     if (!v || strncmp(v, "Basic ", 6) != 0)
-        return;
+        return 0;
     v += 6;
     while (*v == ' ')
         v++;
@@ -629,24 +632,26 @@ static void parse_basic_credentials(isapi_request *req)
     for (; *v && *v != '='; v++) {
         int d = b64val((unsigned char)*v);
         if (d < 0)
-            return;
+            return 0;
         acc = (acc << 6) | (unsigned)d;
         bits += 6;
         if (bits >= 8) {
             bits -= 8;
             if (n + 1 >= sizeof dec)
-                return;
+                return 0;
             dec[n++] = (char)((acc >> bits) & 0xff);
         }
     }
     dec[n] = '\0';
     char *colon = memchr(dec, ':', n);
     if (!colon || memchr(dec, '\0', n))
-        return;
+        return 0;
     *colon = '\0';
-    isapi_str_set(&req->auth_type, "Basic", (size_t)-1);
-    isapi_str_set(&req->auth_user, dec, (size_t)-1);
-    isapi_str_set(&req->auth_password, colon + 1, (size_t)-1);
+    if (isapi_str_set(&req->auth_type, "Basic", (size_t)-1) != 0
+        || isapi_str_set(&req->auth_user, dec, (size_t)-1) != 0
+        || isapi_str_set(&req->auth_password, colon + 1, (size_t)-1) != 0)
+        return -1;
+    return 0;
 }
 
 /* ---- routing ---------------------------------------------------------------------- */
@@ -664,7 +669,10 @@ static isapi_rc route_and_map(host_conn_t *c, int *status)
         *status = st;
         return ISAPI_ERROR;
     }
-    isapi_str_set(&req->path, path, (size_t)-1);
+    if (isapi_str_set(&req->path, path, (size_t)-1) != 0) {
+        *status = 500;
+        return ISAPI_ERROR;
+    }
 
     char phys[HOST_PATH_BUF];
     if (plat_path_join(phys, HOST_PATH_BUF, c->srv->cfg->root, path + 1) < 0) {
@@ -737,94 +745,157 @@ static int read_body(host_conn_t *c, const host_body_framing_t *fr, int expect_c
     }
 }
 
-/* ---- one request ------------------------------------------------------------------ */
+/* ---- the pipeline ----------------------------------------------------------------- */
 
-static int serve_one(host_conn_t *c)
-{
-    const host_config_t *cfg = c->srv->cfg;
+/* The request while its steps run: what the parser found and what the steps decided.
+ * It lives on the worker's stack for one request; what filters see and edit is the
+ * engine's request model (isapi_request). */
+typedef struct host_req {
     host_request_line_t rl;
     host_header_t hdrs[HOST_MAX_HEADERS];
-    size_t nh = 0;
-    int status = 0, head_len;
+    size_t nh;
+    size_t head_len;
+    host_body_framing_t framing;
+    int expect_continue;
+    host_method_t method;       /* classified again after PREPROC_HEADERS */
+    int status;                 /* a refusal or error page to answer with; 0: the body */
+    host_body_t body;           /* the handler's response body */
+    isapi_rc filter_rc;         /* how a filter ended the request (STEP_FILTER_ENDED) */
+    int rerouted;               /* AUTH_COMPLETE changed the url: routing runs again */
+    BOOL reset_auth;            /* ... and asked for authentication again (fResetAuth) */
+    char *url_before_auth;      /* the url AUTH_COMPLETE was given */
+    int out_of_memory;          /* a step could not allocate: the request gets a 500 */
+    int keep;                   /* after the response: 0 keep the connection, -1 close */
+} host_req_t;
 
-    /* 1. the request head */
+/* What a step tells the pipeline. Every step returns one of these and nothing else. */
+typedef enum host_step_rc {
+    STEP_NEXT,          /* go on with the next step */
+    STEP_ROUTE_AGAIN,   /* back to the routing step (AUTH_COMPLETE changed the url) */
+    STEP_RESPOND,       /* the response is decided (r->status or r->body): send it */
+    STEP_FILTER_ENDED,  /* a filter ended the request (r->filter_rc): FINISHED, ERROR, or
+                           it sent its own header block */
+    STEP_REFUSE,        /* refused before any filter saw the request: r->status on the
+                           socket alone, as HTTP.sys answers; then close */
+    STEP_ABORT,         /* the request ends with no response (the client went away, a
+                           raw-data filter answered): END_OF_REQUEST, LOG, close */
+    STEP_DONE,          /* the request is over: keep the connection when r->keep == 0 */
+    STEP_PARK,          /* no complete request head: wait for the socket */
+    STEP_CLOSE          /* the connection ends between requests */
+} host_step_rc;
+
+/* One function decides after every notification (nginx's phase checker). */
+static host_step_rc after_notification(host_conn_t *c, host_req_t *r, isapi_rc rc)
+{
+    switch (rc) {
+    case ISAPI_CONTINUE:
+        /* Why: a filter that sent its own header block (SF_REQ_SEND_RESPONSE_HEADER,
+         * with its body by WriteClient) and then returned NEXT_NOTIFICATION has answered
+         * the request; a response of the server's own would put a second status line on
+         * the wire after the filter's body. IIS documents the call as once per request. */
+        if (isapi_conn_response_started(c->ic)) {
+            r->filter_rc = ISAPI_FINISHED;
+            return STEP_FILTER_ENDED;
+        }
+        return STEP_NEXT;
+    case ISAPI_FINISHED:
+    case ISAPI_FINISHED_KEEP_CONN:
+    case ISAPI_ERROR:
+        r->filter_rc = rc;
+        return STEP_FILTER_ENDED;
+    case ISAPI_READ_NEXT:
+    default:
+        r->filter_rc = ISAPI_ERROR;   /* READ_NEXT means nothing outside READ_RAW_DATA */
+        return STEP_FILTER_ENDED;
+    }
+}
+
+/* Records an allocation's result: the pipeline answers 500 after the step. */
+static void need_memory(host_req_t *r, int rc)
+{
+    if (rc != 0)
+        r->out_of_memory = 1;
+}
+
+/* Step: the request head. READ_RAW_DATA runs over every read (the parser works on what
+ * the filters left); nothing is waited for: with nothing pending the socket goes back to
+ * the poller and its worker serves another connection meanwhile. */
+static host_step_rc step_read_head(host_conn_t *c, host_req_t *r)
+{
     for (;;) {
         if (c->len > 0) {
-            nh = HOST_MAX_HEADERS;
-            head_len = host_parse_request(c->buf, c->len, &rl, hdrs, &nh, c->parse_last_len,
-                                          &c->srv->limits, &status);
+            int status = 0;
+            r->nh = HOST_MAX_HEADERS;
+            int head_len = host_parse_request(c->buf, c->len, &r->rl, r->hdrs, &r->nh,
+                                              c->parse_last_len, &c->srv->limits, &status);
             if (head_len > 0) {
                 c->parse_last_len = 0;
                 /* Why: a pipelined request that arrived in the same read as the one before
                  * it had no READ_RAW_DATA of its own, so nothing began its request model
                  * yet (its bytes were counted with the request they arrived with). */
                 begin_request_if_needed(c);
-                break;
+                r->head_len = (size_t)head_len;
+                return STEP_NEXT;
             }
             if (head_len == HOST_PARSE_ERROR) {
                 c->parse_last_len = 0;
                 begin_request_if_needed(c);
-                reject_raw(c, status);
-                return ONE_CLOSE;
+                r->status = status;
+                return STEP_REFUSE;
             }
             c->parse_last_len = c->len;
         }
         /* Why: a client trickling its head byte by byte is readable often enough never to
          * sit parked when the poller sweeps deadlines, so the worker checks it too. */
         if (c->in_request && plat_time_mono_ms() >= c->deadline_ms) {
-            reject_raw(c, 408);
-            return ONE_CLOSE;
+            r->status = 408;
+            return STEP_REFUSE;
         }
-        /* Nothing is waited for here: a socket with nothing pending goes back to the
-         * poller, and its worker serves another connection meanwhile. */
         if (!c->may_have_data)
-            return ONE_PARK;
+            return STEP_PARK;
         isapi_rc frc = ISAPI_CONTINUE;
-        int r = read_filtered(c, 0, &frc);
-        if (r == READ_TIMEOUT) {
+        int got = read_filtered(c, 0, &frc);
+        if (got == READ_TIMEOUT) {
             c->may_have_data = 0;
-            return ONE_PARK;
+            return STEP_PARK;
         }
-        if (r == READ_OK || r == READ_MORE)
+        if (got == READ_OK || got == READ_MORE)
             continue;
-        if (r == READ_FILTER_DONE) {
+        if (got == READ_FILTER_DONE) {
             /* A raw-data filter answered (or refused) the request itself. */
-            if (frc == ISAPI_ERROR && isapi_conn_request(c->ic)->bytes_sent == 0)
-                reject_raw(c, 400);
-            else
-                finish_request(c, 1);
-            return ONE_CLOSE;
+            if (frc == ISAPI_ERROR && isapi_conn_request(c->ic)->bytes_sent == 0) {
+                r->status = 400;
+                return STEP_REFUSE;
+            }
+            return STEP_ABORT;
         }
-        return ONE_CLOSE;   /* EOF or a socket error */
+        return STEP_CLOSE;   /* end of stream or a socket error */
     }
+}
 
-    /* RFC 9112 section 3.2: an HTTP/1.1 request carries exactly one Host header;
-     * HTTP.sys answers 400 otherwise, before any filter sees the request. */
-    if (rl.version == HOST_HTTP_11) {
-        size_t h = host_header_find(hdrs, nh, "Host", 0);
-        if (h == nh || host_header_find(hdrs, nh, "Host", h + 1) != nh) {
-            reject_raw(c, 400);
-            return ONE_CLOSE;
-        }
-    }
-
-    /* 2. the request model */
+/* Step: the request model the filters see, from the parsed head. */
+static host_step_rc step_request_model(host_conn_t *c, host_req_t *r)
+{
+    const host_request_line_t *rl = &r->rl;
     isapi_request *req = isapi_conn_request(c->ic);
-    c->version = rl.version;
-    c->head_only = rl.method_id == HOST_METHOD_HEAD;
-    isapi_str_set(&req->method, rl.method.base, rl.method.len);
-    isapi_str_set(&req->url, rl.target.base, rl.target.len);
-    if (rl.version == HOST_HTTP_09)
-        isapi_str_set(&req->version, "HTTP/0.9", (size_t)-1);
+    c->version = rl->version;
+    c->head_only = rl->method_id == HOST_METHOD_HEAD;
+    need_memory(r, isapi_str_set(&req->method, rl->method.base, rl->method.len));
+    need_memory(r, isapi_str_set(&req->url, rl->target.base, rl->target.len));
+    if (rl->version == HOST_HTTP_09)
+        need_memory(r, isapi_str_set(&req->version, "HTTP/0.9", (size_t)-1));
     else
-        isapi_str_set(&req->version, rl.version_token.base, rl.version_token.len);
-    for (size_t i = 0; i < nh; i++)
-        isapi_headers_add(&req->headers, hdrs[i].name.base, hdrs[i].name.len,
-                          hdrs[i].value.base, hdrs[i].value.len);
+        need_memory(r, isapi_str_set(&req->version, rl->version_token.base,
+                                     rl->version_token.len));
+    for (size_t i = 0; i < r->nh; i++)
+        need_memory(r, isapi_headers_add(&req->headers, r->hdrs[i].name.base,
+                                         r->hdrs[i].name.len, r->hdrs[i].value.base,
+                                         r->hdrs[i].value.len));
     /* Why: RFC 1945 and IIS 7 answer a simple request with the body alone; the http10
      * policy answers it as IIS 6 did, with an HTTP/1.0 status line and headers. */
-    req->has_header_block = rl.version != HOST_HTTP_09 || cfg->http09 == HOST_HTTP09_HTTP10;
-    c->keep_alive = host_request_keep_alive(&rl, hdrs, nh);
+    req->has_header_block = rl->version != HOST_HTTP_09
+                            || c->srv->cfg->http09 == HOST_HTTP09_HTTP10;
+    c->keep_alive = host_request_keep_alive(rl, r->hdrs, r->nh);
     /* Why only now, as nginx does: Nagle's algorithm can hold back the tail of a response
      * only while the connection stays open for the next one; a connection that closes
      * after its response flushes everything at the close, and is spared the call. */
@@ -832,91 +903,213 @@ static int serve_one(host_conn_t *c)
         plat_sock_set_nodelay(c->sock, 1);
         c->nodelay = 1;
     }
+    return STEP_NEXT;
+}
 
-    host_body_framing_t framing;
-    int expect_continue = 0;
-    if (host_parse_body_framing(&rl, hdrs, nh, cfg->max_body, &framing, &status) != 0
-        || host_parse_expect(&rl, hdrs, nh, &expect_continue, &status) != 0) {
-        reject_raw(c, status);
-        return ONE_CLOSE;
+/* Step: what HTTP.sys refuses before IIS's filters see a request: the Host header, the
+ * body's framing, Expect. */
+static host_step_rc step_check_head(host_conn_t *c, host_req_t *r)
+{
+    const host_request_line_t *rl = &r->rl;
+    /* RFC 9112 section 3.2: an HTTP/1.1 request carries exactly one Host header. */
+    if (rl->version == HOST_HTTP_11) {
+        size_t h = host_header_find(r->hdrs, r->nh, "Host", 0);
+        if (h == r->nh || host_header_find(r->hdrs, r->nh, "Host", h + 1) != r->nh) {
+            r->status = 400;
+            return STEP_REFUSE;
+        }
     }
-    if (framing.kind == HOST_BODY_LENGTH)
-        req->content_length = framing.content_length;
-    buf_consume(c, (size_t)head_len);
+    if (host_parse_body_framing(rl, r->hdrs, r->nh, c->srv->cfg->max_body, &r->framing,
+                                &r->status) != 0
+        || host_parse_expect(rl, r->hdrs, r->nh, &r->expect_continue, &r->status) != 0)
+        return STEP_REFUSE;
+    if (r->framing.kind == HOST_BODY_LENGTH)
+        isapi_conn_request(c->ic)->content_length = r->framing.content_length;
+    buf_consume(c, r->head_len);
+    return STEP_NEXT;
+}
 
-    /* 3. PREPROC_HEADERS, then route on what the filters left */
-    isapi_rc rc = isapi_notify_preproc_headers(c->ic);
-    if (rc != ISAPI_CONTINUE)
-        return end_by_filter(c, rc);
-    host_method_t method = host_method_classify(req->method ? req->method : "",
-                                                req->method ? strlen(req->method) : 0);
-    c->head_only = method == HOST_METHOD_HEAD;
+/* Step: SF_NOTIFY_PREPROC_HEADERS; routing then uses the method and url the filters
+ * left. */
+static host_step_rc step_preproc_headers(host_conn_t *c, host_req_t *r)
+{
+    host_step_rc next = after_notification(c, r, isapi_notify_preproc_headers(c->ic));
+    isapi_request *req = isapi_conn_request(c->ic);
+    r->method = host_method_classify(req->method ? req->method : "",
+                                     req->method ? strlen(req->method) : 0);
+    c->head_only = r->method == HOST_METHOD_HEAD;
+    return next;
+}
 
-    int keep = -1;
-    rc = route_and_map(c, &status);
+/* Step: the url decoded into the path the server routes on, then SF_NOTIFY_URL_MAP. */
+static host_step_rc step_route(host_conn_t *c, host_req_t *r)
+{
+    int status = 0;
+    isapi_rc rc = route_and_map(c, &status);
     if (rc == ISAPI_ERROR && status) {
-        keep = respond_error(c, status);
-        goto done;
+        r->status = status;
+        return STEP_RESPOND;
     }
-    if (rc != ISAPI_CONTINUE)
-        return end_by_filter(c, rc);
+    return after_notification(c, r, rc);
+}
 
-    /* 4. AUTHENTICATION and AUTH_COMPLETE */
-    parse_basic_credentials(req);
-    rc = isapi_notify_authentication(c->ic);
-    if (rc != ISAPI_CONTINUE)
-        return end_by_filter(c, rc);
-    char *url_before = NULL;
-    isapi_str_set(&url_before, req->url, (size_t)-1);
-    BOOL reset_auth = FALSE;
-    rc = isapi_notify_auth_complete(c->ic, &reset_auth);
-    if (rc != ISAPI_CONTINUE) {
-        isapi_str_set(&url_before, NULL, 0);
-        return end_by_filter(c, rc);
-    }
-    /* Why: IIS 6 lets AUTH_COMPLETE rewrite the url; a changed url is routed and mapped
-     * again (reference 7.5), and authenticated again when the filter set fResetAuth
-     * ("whether to reset auth if URL changed", httpfilt.h). */
-    if (req->url && (!url_before || strcmp(url_before, req->url) != 0)) {
-        isapi_str_set(&url_before, NULL, 0);
-        if (reset_auth) {
-            parse_basic_credentials(req);
-            rc = isapi_notify_authentication(c->ic);
-            if (rc != ISAPI_CONTINUE)
-                return end_by_filter(c, rc);
-        }
-        rc = route_and_map(c, &status);
-        if (rc == ISAPI_ERROR && status) {
-            keep = respond_error(c, status);
-            goto done;
-        }
-        if (rc != ISAPI_CONTINUE)
-            return end_by_filter(c, rc);
-    } else {
-        isapi_str_set(&url_before, NULL, 0);
-    }
+/* Step: SF_NOTIFY_AUTHENTICATION with the Basic credentials, or anonymous. After a
+ * rerouting it runs again only when AUTH_COMPLETE set fResetAuth. */
+static host_step_rc step_authenticate(host_conn_t *c, host_req_t *r)
+{
+    if (r->rerouted && !r->reset_auth)
+        return STEP_NEXT;
+    need_memory(r, parse_basic_credentials(isapi_conn_request(c->ic)));
+    return after_notification(c, r, isapi_notify_authentication(c->ic));
+}
 
-    /* 5. the body, through READ_RAW_DATA */
-    int bst = read_body(c, &framing, expect_continue);
-    if (bst != 0) {
-        if (bst > 0)
-            respond_error(c, bst);
-        finish_request(c, 1);
-        return ONE_CLOSE;
+/* Step: SF_NOTIFY_AUTH_COMPLETE. Why: IIS 6 lets it rewrite the url; a changed url is
+ * routed and mapped again, and authenticated again when the filter set fResetAuth
+ * ("whether to reset auth if URL changed", httpfilt.h). It fires once per request. */
+static host_step_rc step_auth_complete(host_conn_t *c, host_req_t *r)
+{
+    if (r->rerouted)
+        return STEP_NEXT;
+    isapi_request *req = isapi_conn_request(c->ic);
+    need_memory(r, isapi_str_set(&r->url_before_auth, req->url, (size_t)-1));
+    host_step_rc next = after_notification(c, r,
+                                           isapi_notify_auth_complete(c->ic, &r->reset_auth));
+    if (next != STEP_NEXT)
+        return next;
+    if (req->url && (!r->url_before_auth || strcmp(r->url_before_auth, req->url) != 0)) {
+        r->rerouted = 1;
+        return STEP_ROUTE_AGAIN;
     }
+    return STEP_NEXT;
+}
 
-    /* 6. the static handler and the response */
-    {
-        host_body_t body = HOST_BODY_INIT;
-        host_static_respond(cfg, req, method, req->path ? req->path : "/",
-                            req->physical_path ? req->physical_path : "", &body);
-        keep = send_response(c, &body);
-        host_body_free(&body);
+/* Step: the request body, read and discarded through READ_RAW_DATA (the static handler
+ * does not use it); pipelined bytes after it stay in the buffer. */
+static host_step_rc step_read_body(host_conn_t *c, host_req_t *r)
+{
+    int st = read_body(c, &r->framing, r->expect_continue);
+    if (st > 0) {
+        r->status = st;
+        c->keep_alive = 0;
+        return STEP_RESPOND;
     }
+    return st == 0 ? STEP_NEXT : STEP_ABORT;
+}
 
-done:
+/* Step: the handler: a static file, a directory's default document, or an error. */
+static host_step_rc step_handle(host_conn_t *c, host_req_t *r)
+{
+    isapi_request *req = isapi_conn_request(c->ic);
+    host_static_respond(c->srv->cfg, req, r->method, req->path ? req->path : "/",
+                        req->physical_path ? req->physical_path : "", &r->body);
+    return STEP_RESPOND;
+}
+
+/* Step: SEND_RESPONSE, then the header block and the body through SEND_RAW_DATA. */
+static host_step_rc step_respond(host_conn_t *c, host_req_t *r)
+{
+    if (r->status)
+        host_error_page(isapi_conn_request(c->ic), r->status, &r->body);
+    r->keep = send_response(c, &r->body);
+    return STEP_NEXT;
+}
+
+/* Step: END_OF_REQUEST, LOG and the W3C line. */
+static host_step_rc step_end(host_conn_t *c, host_req_t *r)
+{
     finish_request(c, 1);
-    return keep == 0 ? ONE_KEEP : ONE_CLOSE;
+    return r->keep == 0 ? STEP_DONE : STEP_CLOSE;
+}
+
+/* A filter ended the request. With ERROR and nothing sent yet the server answers for it
+ * (reference: docs/semantics.md, "Return codes"); the connection always closes. */
+static void filter_ended(host_conn_t *c, host_req_t *r)
+{
+    isapi_request *req = isapi_conn_request(c->ic);
+    if (r->filter_rc == ISAPI_ERROR && req->bytes_sent == 0
+        && !isapi_conn_response_started(c->ic)) {
+        DWORD err = isapi_conn_filter_error(c->ic);
+        if (err == ERROR_ACCESS_DENIED)
+            deny(c, SF_DENIED_FILTER);
+        else if (err == ERROR_FILE_NOT_FOUND || err == ERROR_PATH_NOT_FOUND)
+            respond_error(c, 404);
+        else
+            respond_error(c, 500);
+    }
+    /* Why: IIS 6 and 7.5 close the connection after a filter finished the request, even
+     * for FINISHED_KEEP_CONN: filters rarely frame their output. */
+    r->keep = -1;
+}
+
+typedef struct host_step {
+    const char *name;
+    host_step_rc (*run)(host_conn_t *c, host_req_t *r);
+} host_step_t;
+
+enum {
+    STEP_READ_HEAD, STEP_REQUEST_MODEL, STEP_CHECK_HEAD, STEP_PREPROC_HEADERS, STEP_ROUTE,
+    STEP_AUTHENTICATE, STEP_AUTH_COMPLETE, STEP_READ_BODY, STEP_HANDLE, STEP_RESPOND_INDEX,
+    STEP_END, STEP_COUNT
+};
+
+/* The request pipeline: IIS's notification order, one row per step. */
+static const host_step_t pipeline[STEP_COUNT] = {
+    [STEP_READ_HEAD]       = { "read head",       step_read_head },       /* READ_RAW_DATA */
+    [STEP_REQUEST_MODEL]   = { "request model",   step_request_model },
+    [STEP_CHECK_HEAD]      = { "check head",      step_check_head },
+    [STEP_PREPROC_HEADERS] = { "preproc headers", step_preproc_headers }, /* PREPROC_HEADERS */
+    [STEP_ROUTE]           = { "route",           step_route },           /* URL_MAP */
+    [STEP_AUTHENTICATE]    = { "authenticate",    step_authenticate },    /* AUTHENTICATION */
+    [STEP_AUTH_COMPLETE]   = { "auth complete",   step_auth_complete },   /* AUTH_COMPLETE */
+    [STEP_READ_BODY]       = { "read body",       step_read_body },       /* READ_RAW_DATA */
+    [STEP_HANDLE]          = { "handle",          step_handle },
+    [STEP_RESPOND_INDEX]   = { "respond",         step_respond },  /* [ACCESS_DENIED],
+                                                       SEND_RESPONSE, SEND_RAW_DATA */
+    [STEP_END]             = { "end",             step_end },      /* END_OF_REQUEST, LOG */
+};
+
+/* What serve_one() tells host_http1_serve(). */
+enum { ONE_KEEP, ONE_PARK, ONE_CLOSE };
+
+/* Runs one request through the pipeline. */
+static int serve_one(host_conn_t *c)
+{
+    host_req_t r = { .body = HOST_BODY_INIT, .keep = -1 };
+    int outcome = ONE_CLOSE;
+    size_t step = STEP_READ_HEAD;
+    for (;;) {
+        host_step_rc rc = pipeline[step].run(c, &r);
+        if (r.out_of_memory && step < STEP_RESPOND_INDEX) {
+            host_log(HOST_LOG_ERROR, "out of memory in the %s step of %s; answered 500",
+                     pipeline[step].name, c->peer.addr);
+            r.out_of_memory = 0;
+            r.status = 500;
+            c->keep_alive = 0;
+            rc = STEP_RESPOND;
+        }
+        if (rc == STEP_NEXT) {
+            step++;
+        } else if (rc == STEP_ROUTE_AGAIN) {
+            step = STEP_ROUTE;
+        } else if (rc == STEP_RESPOND) {
+            step = STEP_RESPOND_INDEX;
+        } else if (rc == STEP_FILTER_ENDED) {
+            filter_ended(c, &r);
+            step = STEP_END;
+        } else if (rc == STEP_ABORT) {
+            r.keep = -1;
+            step = STEP_END;
+        } else if (rc == STEP_REFUSE) {
+            reject_raw(c, r.status);
+            break;
+        } else {
+            outcome = rc == STEP_DONE ? ONE_KEEP : rc == STEP_PARK ? ONE_PARK : ONE_CLOSE;
+            break;
+        }
+    }
+    host_body_free(&r.body);
+    isapi_str_set(&r.url_before_auth, NULL, 0);
+    return outcome;
 }
 
 host_serve_result_t host_http1_serve(host_conn_t *c)

@@ -388,8 +388,9 @@ def url_rewrite(t):
 
 @suite.case
 def auth_complete_rewrite(t):
-    """AUTH_COMPLETE rewrites the url (writer ?r / ?R): the request is mapped again, and
-    with fResetAuth (?R) authenticated again before it is served."""
+    """AUTH_COMPLETE rewrites the url (writer ?r / ?R): the request goes back to the
+    routing step (URL_MAP again) and, with fResetAuth (?R), is authenticated again after
+    the new URL_MAP, before it is served; AUTH_COMPLETE fires once."""
     s = main_server(t)
     for letter, nauth in (("r", 1), ("R", 2)):
         mark = s.trace_mark()
@@ -401,11 +402,13 @@ def auth_complete_rewrite(t):
         t.eq(names.count("URL_MAP"), 2, f"?{letter}: URL_MAP again for the rewritten url")
         t.eq(names.count("AUTHENTICATION"), nauth,
              f"?{letter}: AUTHENTICATION {'again, as fResetAuth asked' if nauth == 2 else 'once'}")
+        t.eq(names.count("AUTH_COMPLETE"), 1, f"?{letter}: AUTH_COMPLETE once")
         if nauth == 2 and "AUTHENTICATION" in names:
             second = [i for i, n in enumerate(names) if n == "AUTHENTICATION"][-1]
-            t.check(names.index("AUTH_COMPLETE") < second < len(names) - names[::-1].index("URL_MAP"),
-                    "the second AUTHENTICATION comes after AUTH_COMPLETE, before the new URL_MAP",
-                    str(names))
+            second_map = len(names) - 1 - names[::-1].index("URL_MAP")
+            t.check(names.index("AUTH_COMPLETE") < second_map < second,
+                    "the new URL_MAP comes after AUTH_COMPLETE, the second AUTHENTICATION "
+                    "after it", str(names))
 
 
 @suite.case
@@ -570,6 +573,74 @@ def eons_on_shutdown(t):
     if t.eq(len(recs), 1, "one connection"):
         check_common(t, recs[0], "shutdown")
     t.check("stopped" in s.error_log(), "error log says stopped", s.error_log()[-300:])
+
+
+@suite.case
+def second_header_block(t):
+    """A filter that sends its own header block and body in PREPROC_HEADERS, URL_MAP,
+    AUTHENTICATION or AUTH_COMPLETE and then returns NEXT_NOTIFICATION (writer ?1 to ?4)
+    has answered the request: exactly one response on the wire, SEND_RESPONSE raised once,
+    END_OF_REQUEST and LOG still fire, the connection closes. An HTTP/0.9 request gets the
+    filter's body only."""
+    s = main_server(t)
+    points = {"1": "PREPROC_HEADERS", "2": "URL_MAP", "3": "AUTHENTICATION",
+              "4": "AUTH_COMPLETE"}
+    for digit, where in points.items():
+        mark = s.trace_mark()
+        out = s.request(f"GET /writer/index.html?{digit} HTTP/1.1\r\nHost: x\r\n"
+                        "\r\n".encode())
+        t.eq(out.count(b"HTTP/1.1 "), 1, f"{where}: one status line on the wire {out[:300]!r}")
+        head, _, body = out.partition(b"\r\n\r\n")
+        t.check(head.startswith(b"HTTP/1.1 200 OK\r\n"), f"{where}: the filter's status line",
+                head)
+        t.eq(body, b"answered by writer\n", f"{where}: the filter's body and nothing after it")
+        t.check(b"Connection: close" in head, f"{where}: the filter's answer closes", head)
+        recs = one_conn(t, s, mark, where)
+        names = notifications(recs)
+        t.eq(names.count("SEND_RESPONSE"), 1, f"{where}: SEND_RESPONSE once {names}")
+        t.check(names[-3:] == ["END_OF_REQUEST", "LOG", "END_OF_NET_SESSION"],
+                f"{where}: cleanup notifications fire", str(names))
+        # the trace records a notification when its chain returns, so the nested
+        # SEND_RESPONSE comes just before the notification that answered
+        t.check(where in names and names.index(where) + 1 == names.index("END_OF_REQUEST")
+                and names.index("SEND_RESPONSE") + 1 == names.index(where),
+                f"{where}: the answer comes from that notification, no step runs after it",
+                str(names))
+    out = s.request(b"GET /writer/index.html?1\r\n")
+    t.eq(out, b"answered by writer\n", "0.9: the filter's body only, no second response")
+
+
+@suite.case
+def connection_header_corrected(t):
+    """A "Connection: keep-alive" that a filter wrote never survives when the server is
+    going to close: in its own SF_REQ_SEND_RESPONSE_HEADER text with FINISHED_KEEP_CONN
+    (writer ?k), or set in SEND_RESPONSE on a response without a length (writer ?K)."""
+    s = main_server(t)
+    for q, what in (("k", "filter's own header"), ("K", "SEND_RESPONSE edit")):
+        with s.conn() as c:
+            c.send(f"GET /writer/index.html?{q} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            r = c.response()
+            t.check(r is not None, f"{what}: a response")
+            if r is None:
+                continue
+            t.eq(r.header("Connection"), "close", f"{what}: Connection says close")
+            t.check(c.closed_by_server(), f"{what}: and the server closes")
+
+
+@suite.case
+def rejection_has_no_server_header(t):
+    """The headers sample removes Server from every response it sees; the server's own
+    refusals, which no filter sees, carry no Server header either."""
+    s = t.server(filters=["headers"])
+    r = s.get("/")
+    t.check(r is not None and r.header("Server") is None, "a page: Server removed by the filter")
+    for raw, want in ((b"GET / HTTP/1.1\r\n\r\n", 400),           # no Host
+                      (b"GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505),
+                      (b"GET /" + b"a" * 20000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414)):
+        out = s.request(raw)
+        head = out.partition(b"\r\n\r\n")[0]
+        t.check(head.startswith(f"HTTP/1.1 {want} ".encode()), f"refused with {want}", head[:60])
+        t.check(b"\r\nServer:" not in head, f"{want}: no Server header", head)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,14 @@
  * make AUTH_COMPLETE rewrite the url to /a.txt; with R it also sets fResetAuth, asking the
  * server to authenticate the rewritten request again.
  *
+ * The digits 1 to 4 answer the request in PREPROC_HEADERS (1), URL_MAP (2), AUTHENTICATION
+ * (3) or AUTH_COMPLETE (4) with SF_REQ_SEND_RESPONSE_HEADER ("200 OK", a Content-Length)
+ * and WriteClient of "answered by writer\n", and then return
+ * SF_STATUS_REQ_NEXT_NOTIFICATION, as some filters do: the server must not follow with a
+ * response of its own. The letter k answers like f with "Connection: keep-alive" in the
+ * header text and returns SF_STATUS_REQ_FINISHED_KEEP_CONN; K makes SEND_RESPONSE remove
+ * Content-Length and set "Connection: keep-alive" on the server's own response.
+ *
  * The query is read in PREPROC_HEADERS (GetHeader "url") and kept in a per-connection
  * AllocMem record on pFilterContext, cleared in END_OF_REQUEST: the later notifications have
  * no header accessors, and the record shows that the context survives the request.
@@ -29,13 +37,15 @@ typedef struct {
 } writer_state;
 
 static const char finished_body[] = "finished by writer\n";
+static const char answered_body[] = "answered by writer\n";
 
 BOOL WINAPI GetFilterVersion(HTTP_FILTER_VERSION *pVer)
 {
     pVer->dwFilterVersion = HTTP_FILTER_REVISION;
     pVer->dwFlags = SF_NOTIFY_ORDER_MEDIUM | SF_NOTIFY_SECURE_PORT | SF_NOTIFY_NONSECURE_PORT
                     | SF_NOTIFY_PREPROC_HEADERS | SF_NOTIFY_URL_MAP | SF_NOTIFY_SEND_RESPONSE
-                    | SF_NOTIFY_END_OF_REQUEST | SF_NOTIFY_AUTH_COMPLETE;
+                    | SF_NOTIFY_END_OF_REQUEST | SF_NOTIFY_AUTH_COMPLETE
+                    | SF_NOTIFY_AUTHENTICATION;
     lstrcpynA(pVer->lpszFilterDesc, "writer test filter: WriteClient from several notifications",
               SF_MAX_FILTER_DESC_LEN);
     return TRUE;
@@ -59,6 +69,27 @@ static void mark(HTTP_FILTER_CONTEXT *pfc, const writer_state *st, char letter, 
         DWORD n = (DWORD)lstrlenA(text);
         pfc->WriteClient(pfc, (LPVOID)text, &n, 0);
     }
+}
+
+/* Sends a complete response (header block and body) from the filter itself; with
+ * keep_alive the header text claims "Connection: keep-alive". */
+static BOOL answer(HTTP_FILTER_CONTEXT *pfc, const char *body, int keep_alive)
+{
+    char headers[160];
+    DWORD n = (DWORD)lstrlenA(body);
+    wsprintfA(headers, "Content-Type: text/plain\r\nContent-Length: %lu\r\n%s\r\n",
+              (unsigned long)n, keep_alive ? "Connection: keep-alive\r\n" : "");
+    if (!pfc->ServerSupportFunction(pfc, SF_REQ_SEND_RESPONSE_HEADER, (PVOID)"200 OK",
+                                    (ULONG_PTR)headers, 0))
+        return FALSE;
+    return pfc->WriteClient(pfc, (LPVOID)body, &n, 0);
+}
+
+/* Digits 1-4: answer at this point and return NEXT_NOTIFICATION all the same. */
+static void answer_at(HTTP_FILTER_CONTEXT *pfc, const writer_state *st, char digit)
+{
+    if (st && strchr(st->points, digit))
+        answer(pfc, answered_body, 0);
 }
 
 /* GetServerVariable into buf, or "!<error>" when it fails. */
@@ -93,20 +124,16 @@ static DWORD on_preproc(HTTP_FILTER_CONTEXT *pfc, HTTP_FILTER_PREPROC_HEADERS *p
     const char *q = strchr(url, '?');
     if (q)
         lstrcpynA(st->points, q + 1, sizeof st->points);
-    if (strchr(st->points, 'f')) {
-        char headers[128];
-        DWORD n = (DWORD)(sizeof finished_body - 1);
-        wsprintfA(headers, "Content-Type: text/plain\r\nContent-Length: %lu\r\n\r\n",
-                  (unsigned long)n);
-        if (!pfc->ServerSupportFunction(pfc, SF_REQ_SEND_RESPONSE_HEADER, (PVOID)"200 OK",
-                                        (ULONG_PTR)headers, 0))
+    if (strchr(st->points, 'f') || strchr(st->points, 'k')) {
+        int keep = strchr(st->points, 'k') != NULL;
+        if (!answer(pfc, finished_body, keep))
             return SF_STATUS_REQ_ERROR;
-        pfc->WriteClient(pfc, (LPVOID)finished_body, &n, 0);
-        return SF_STATUS_REQ_FINISHED;
+        return keep ? SF_STATUS_REQ_FINISHED_KEEP_CONN : SF_STATUS_REQ_FINISHED;
     }
     if (strchr(st->points, 'v'))
         add_variables(pfc);
     mark(pfc, st, 'p', "[P]");
+    answer_at(pfc, st, '1');
     return SF_STATUS_REQ_NEXT_NOTIFICATION;
 }
 
@@ -118,8 +145,13 @@ DWORD WINAPI HttpFilterProc(HTTP_FILTER_CONTEXT *pfc, DWORD notificationType, LP
         return on_preproc(pfc, (HTTP_FILTER_PREPROC_HEADERS *)pvNotification);
     case SF_NOTIFY_URL_MAP:
         mark(pfc, st, 'u', "[U]");
+        answer_at(pfc, st, '2');
+        break;
+    case SF_NOTIFY_AUTHENTICATION:
+        answer_at(pfc, st, '3');
         break;
     case SF_NOTIFY_AUTH_COMPLETE:
+        answer_at(pfc, st, '4');
         if (st && (strchr(st->points, 'r') || strchr(st->points, 'R'))) {
             HTTP_FILTER_AUTH_COMPLETE_INFO *ac = (HTTP_FILTER_AUTH_COMPLETE_INFO *)pvNotification;
             ac->SetHeader(pfc, "url", "/a.txt");
@@ -128,6 +160,11 @@ DWORD WINAPI HttpFilterProc(HTTP_FILTER_CONTEXT *pfc, DWORD notificationType, LP
         break;
     case SF_NOTIFY_SEND_RESPONSE:
         mark(pfc, st, 's', "[S]");
+        if (st && strchr(st->points, 'K')) {
+            HTTP_FILTER_SEND_RESPONSE *sr = (HTTP_FILTER_SEND_RESPONSE *)pvNotification;
+            sr->SetHeader(pfc, "Content-Length:", "");
+            sr->SetHeader(pfc, "Connection:", "keep-alive");
+        }
         break;
     case SF_NOTIFY_END_OF_REQUEST:
         mark(pfc, st, 'e', "[E]");
