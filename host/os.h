@@ -2,17 +2,18 @@
  * os.h - the platform layer: every OS service the host uses, behind one small interface.
  *
  * Core code (the .c files in host/ and isapi/) includes this header and nothing
- * OS-specific. There is one implementation per OS, chosen by the build: host/os_posix.c
- * (POSIX: epoll on Linux, poll() elsewhere) and win32/os_win32.c (Winsock 2, Win32
- * threads); host/os_common.c holds the parts that need no OS (HTTP dates, calendar
- * arithmetic, path joining). The build also defines
- * PLAT_CONFIG_POSIX or PLAT_CONFIG_WIN32, which picks the config header below; it supplies
- * the handle types and the capability macros (PLAT_HAVE_*). Shared code tests capabilities,
- * never OS names.
+ * OS-specific. The implementation is chosen by the build, one folder per OS (as libuv
+ * has src/unix and src/win): host/posix/ (os_posix.c; the epoll poller in
+ * poller_epoll.c) and win32/ (os_win32.c); host/os_poll.c is the portable poll()/WSAPoll
+ * poller both can use, and host/os_common.c holds the parts that need no OS (HTTP dates,
+ * calendar arithmetic, path joining). The build puts the platform's folder on the include
+ * path; its os_config.h supplies the handle types and the capability macros (PLAT_HAVE_*).
+ * Shared code tests capabilities, never OS names.
  *
  * Conventions. Functions return 0 (or a count / byte count) on success and a negative
- * PLAT_E* code on failure. A failing call also records the native error (errno,
- * WSAGetLastError, GetLastError) for the calling thread; plat_strerror() turns it into text.
+ * PLAT_E* code on failure. The error travels in the returned value and nowhere else: a
+ * native error (errno, WSAGetLastError, GetLastError) that no PLAT_E* code names is
+ * returned inside the code (plat__native_code), and plat_strerror() gives its text.
  * Timeouts are in milliseconds: -1 waits forever, 0 does not wait. All functions are
  * thread-safe unless their comment says otherwise. Strings (paths, addresses) are UTF-8.
  */
@@ -22,13 +23,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#if defined(PLAT_CONFIG_WIN32)
-#include "../win32/os_config.h"
-#elif defined(PLAT_CONFIG_POSIX)
-#include "os_config_posix.h"
-#else
+#if !defined(PLAT_CONFIG_WIN32) && !defined(PLAT_CONFIG_POSIX)
 #error "host/os.h: the build must define PLAT_CONFIG_POSIX or PLAT_CONFIG_WIN32"
 #endif
+#include "os_config.h"   /* host/posix/ or win32/, from the include path */
 
 /* The config header must provide these; a build that lacks one does not compile. */
 #if !defined(PLAT_PATH_SEP) || !defined(PLAT_INVALID_SOCKET) || !defined(PLAT_INVALID_FILE) \
@@ -44,7 +42,7 @@ extern "C" {
 
 enum {
     PLAT_OK = 0,
-    PLAT_ERROR = -1,          /* any other failure; plat_strerror() has the native text */
+    PLAT_ERROR = -1,          /* any other failure */
     PLAT_ETIMEDOUT = -2,      /* the timeout expired before the operation could complete */
     PLAT_ECONNRESET = -3,     /* the peer reset or aborted the connection (also EPIPE) */
     PLAT_ECONNREFUSED = -4,
@@ -61,16 +59,20 @@ enum {
     PLAT_ENOTSUP = -15
 };
 
+/* Native errors that no code above names come back as PLAT_ENATIVE - native (at most
+ * PLAT_ENATIVE); plat_strerror() turns them into the OS's text. */
+#define PLAT_ENATIVE (-1000)
+
 /* Writes a one-line description of `code` into buf (always NUL-terminated, truncated to
- * len) and returns buf. If `code` is what the calling thread's last failing plat_ call
- * returned, the text is the OS's own message for the native error (strerror /
- * FormatMessage) followed by the native number, e.g. "Connection refused (errno 111)";
- * otherwise a fixed description of the code. */
+ * len) and returns buf: for a native error the OS's own message (strerror / FormatMessage)
+ * and its number, e.g. "Host is unreachable (errno 113)"; otherwise a fixed description
+ * of the code ("connection refused"). */
 char *plat_strerror(int code, char *buf, size_t len);
 
-/* The native error recorded by the calling thread's last failing plat_ call (errno value on
- * POSIX, a Win32/Winsock error on Windows), or 0. */
-int plat_last_native_error(void);
+/* For the platform files: the code that carries `native` (PLAT_ERROR when it cannot), and
+ * the native error a code carries (0 for the PLAT_E* codes). */
+int plat__native_code(int native);
+int plat__native_of(int code);
 
 /* ---- process ------------------------------------------------------------------------ */
 

@@ -1,7 +1,7 @@
 /*
  * os_common.c - the parts of host/os.h that need no OS: UTC calendar arithmetic, RFC 7231
  * dates, and the fixed texts of the PLAT_E* codes. Built on every platform, next to
- * host/os_posix.c or win32/os_win32.c.
+ * host/posix/os_posix.c or win32/os_win32.c.
  *
  * Calendar: days since 1970-01-01 <-> proleptic Gregorian (year, month, day), with the
  * era-based formulas from Howard Hinnant's "chrono-Compatible Low-Level Date Algorithms",
@@ -43,6 +43,19 @@ const char *plat__code_text(int code)
     case PLAT_ENOTSUP: return "not supported";
     default: return "unknown error";
     }
+}
+
+int plat__native_code(int native)
+{
+    /* Win32, Winsock and errno values are all well below this bound. */
+    if (native <= 0 || native > 0x3fffffff + PLAT_ENATIVE)
+        return PLAT_ERROR;
+    return PLAT_ENATIVE - native;
+}
+
+int plat__native_of(int code)
+{
+    return code <= PLAT_ENATIVE ? PLAT_ENATIVE - code : 0;
 }
 
 static int64_t floor_div(int64_t a, int64_t b)

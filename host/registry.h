@@ -6,7 +6,7 @@
  * configuration names a REGEDIT4 .reg file; host_registry_load() makes its values visible
  * to filters: natively through the shim's registry (ShimSetRegistryFile), on Windows by
  * writing them into the real registry (under Wine: the prefix's). One implementation per
- * OS: host/os_registry_posix.c, win32/os_registry_win32.c.
+ * OS: host/posix/os_registry_posix.c, win32/os_registry_win32.c.
  */
 #ifndef HOST_REGISTRY_H
 #define HOST_REGISTRY_H

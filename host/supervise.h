@@ -8,7 +8,7 @@
  * server in a child process that inherits them; when the child dies from a signal the
  * parent logs it and starts a new child at once, while the listening sockets stay open
  * (connections queue in the backlog meanwhile). Requests in flight on the dead child fail.
- * One implementation per OS: host/os_supervise_posix.c, win32/os_supervise_win32.c.
+ * One implementation per OS: host/posix/os_supervise_posix.c, win32/os_supervise_win32.c.
  */
 #ifndef HOST_SUPERVISE_H
 #define HOST_SUPERVISE_H

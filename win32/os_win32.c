@@ -8,15 +8,13 @@
  * blocks exactly as long as its timeout. select() rather than WSAPoll for single-socket
  * waits because WSAPoll fails to report a refused connect on Windows before 10 2004.
  *
- * The poller is a WSAPOLLFD array owned by the waiting thread; other threads append to a
- * small pending list under an SRW lock and wake the waiter if it is inside WSAPoll. Windows
- * has no pipe that WSAPoll can watch, so the wakeup is a connected loopback TCP pair: one
- * byte sent on one end makes the other readable.
+ * The poller is the portable one (host/os_poll.c) over WSAPoll; this file gives it its
+ * wakeup, a connected loopback TCP pair (Windows has no pipe that WSAPoll can watch).
  *
- * Errors: every failure goes through fail(code, native) with WSAGetLastError() or
- * GetLastError() (the two number ranges do not overlap), which records the native value in
- * a thread-local for plat_strerror() (FormatMessage) and maps it with map_win(), the one
- * table. TransmitFile is not used (it wants blocking or overlapped sockets), so
+ * Errors: map_win() is the one table for WSAGetLastError() and GetLastError() values (the
+ * two ranges do not overlap); a value it does not name is returned inside the code
+ * (plat__native_code) for plat_strerror()'s FormatMessage text, with no per-thread state.
+ * TransmitFile is not used (it wants blocking or overlapped sockets), so
  * PLAT_HAVE_ZEROCOPY_SEND is 0 and files go out through a small buffer.
  */
 #undef _WIN32_WINNT
@@ -28,7 +26,8 @@
 #include <windows.h>
 #include <process.h>
 
-#include "../host/os.h"
+#include "os.h"
+#include "os_private.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -45,9 +44,6 @@ _Static_assert(sizeof(plat_cond_t) == sizeof(CONDITION_VARIABLE)
                "plat_cond_t is a CONDITION_VARIABLE");
 
 /* ---- errors ------------------------------------------------------------------------- */
-
-static _Thread_local int last_code;
-static _Thread_local int last_native;
 
 static int map_win(int e)
 {
@@ -74,56 +70,43 @@ static int map_win(int e)
     case ERROR_FILENAME_EXCED_RANGE: case ERROR_BUFFER_OVERFLOW: return PLAT_ENAMETOOLONG;
     case ERROR_HANDLE_EOF: case ERROR_READ_FAULT: return PLAT_EIO;
     case ERROR_NOT_SUPPORTED: case WSAEOPNOTSUPP: return PLAT_ENOTSUP;
-    default: return PLAT_ERROR;
+    default: return plat__native_code(e);
     }
-}
-
-static int fail(int code, int native)
-{
-    last_code = code;
-    last_native = native;
-    return code;
 }
 
 static int fail_wsa(void)
 {
-    int e = WSAGetLastError();
-    return fail(map_win(e), e);
+    return map_win(WSAGetLastError());
 }
 
 static int fail_win(void)
 {
-    int e = (int)GetLastError();
-    return fail(map_win(e), e);
+    return map_win((int)GetLastError());
 }
 
 char *plat_strerror(int code, char *buf, size_t len)
 {
     if (len == 0)
         return buf;
+    int native = plat__native_of(code);
     char text[256];
     DWORD n = 0;
-    if (code < 0 && code == last_code && last_native != 0)
+    if (native)
         n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL,
-                           (DWORD)last_native, 0, text, sizeof text, NULL);
+                           (DWORD)native, 0, text, sizeof text, NULL);
     /* FormatMessage ends its text with ".\r\n"; a log line wants neither. */
     while (n > 0 && (text[n - 1] == '\r' || text[n - 1] == '\n' || text[n - 1] == '.'
                      || text[n - 1] == ' '))
         n--;
     if (n > 0) {
         text[n] = '\0';
-        snprintf(buf, len, "%s (error %d)", text, last_native);
-    } else if (code < 0 && code == last_code && last_native != 0) {
-        snprintf(buf, len, "%s (error %d)", plat__code_text(code), last_native);
+        snprintf(buf, len, "%s (error %d)", text, native);
+    } else if (native) {
+        snprintf(buf, len, "%s (error %d)", plat__code_text(PLAT_ERROR), native);
     } else {
         snprintf(buf, len, "%s", plat__code_text(code));
     }
     return buf;
-}
-
-int plat_last_native_error(void)
-{
-    return last_native;
 }
 
 /* ---- time --------------------------------------------------------------------------- */
@@ -185,7 +168,7 @@ int plat_init(void)
     WSADATA wsa;
     int e = WSAStartup(MAKEWORD(2, 2), &wsa);
     if (e != 0)
-        return fail(map_win(e), e);
+        return map_win(e);
     return 0;
 }
 
@@ -249,7 +232,7 @@ int plat_shutdown_raise(void)
 {
     uintptr_t h = _beginthreadex(NULL, 0, raise_thread, NULL, 0, NULL);
     if (h == 0)
-        return fail(PLAT_ERROR, (int)GetLastError());
+        return fail_win();
     CloseHandle((HANDLE)h);
     return 0;
 }
@@ -301,7 +284,7 @@ static int parse_addr(const char *text, uint16_t port, int passive,
         n -= 2;
     }
     if (n == 0 || n >= sizeof host)
-        return fail(PLAT_EINVAL, WSAEINVAL);
+        return PLAT_EINVAL;
     memcpy(host, text, n);
     host[n] = '\0';
     struct addrinfo hints, *ai = NULL;
@@ -310,7 +293,7 @@ static int parse_addr(const char *text, uint16_t port, int passive,
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_NUMERICHOST | (passive ? AI_PASSIVE : 0);
     if (getaddrinfo(host, NULL, &hints, &ai) != 0 || !ai)
-        return fail(PLAT_EINVAL, WSAEINVAL);
+        return PLAT_EINVAL;
     memcpy(ss, ai->ai_addr, ai->ai_addrlen);
     *len = (int)ai->ai_addrlen;
     freeaddrinfo(ai);
@@ -319,7 +302,7 @@ static int parse_addr(const char *text, uint16_t port, int passive,
     else if (ss->ss_family == AF_INET6)
         ((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
     else
-        return fail(PLAT_EINVAL, WSAEAFNOSUPPORT);
+        return PLAT_EINVAL;
     return 0;
 }
 
@@ -408,15 +391,15 @@ int plat_accept(plat_socket_t ls, int timeout_ms, plat_socket_t *out, plat_endpo
         int e = WSAGetLastError();
         if (e == WSAEWOULDBLOCK) {
             if (timeout_ms == 0)
-                return fail(PLAT_ETIMEDOUT, WSAETIMEDOUT);
+                return PLAT_ETIMEDOUT;
             int r = wait_sock(ls, WAIT_READ, deadline);
             if (r < 0)
                 return r;
             if (r == 0)
-                return fail(PLAT_ETIMEDOUT, WSAETIMEDOUT);
+                return PLAT_ETIMEDOUT;
             continue;
         }
-        return fail(map_win(e), e);
+        return map_win(e);
     }
 }
 
@@ -443,7 +426,7 @@ int plat_connect(const char *addr, uint16_t port, int timeout_ms, plat_socket_t 
         }
         rc = wait_sock(s, WAIT_WRITE, deadline_of(timeout_ms));
         if (rc == 0)
-            rc = fail(PLAT_ETIMEDOUT, WSAETIMEDOUT);
+            rc = PLAT_ETIMEDOUT;
         if (rc < 0)
             goto err;
         int soerr = 0, sl = sizeof soerr;
@@ -452,7 +435,7 @@ int plat_connect(const char *addr, uint16_t port, int timeout_ms, plat_socket_t 
             goto err;
         }
         if (soerr != 0) {
-            rc = fail(map_win(soerr), soerr);
+            rc = map_win(soerr);
             goto err;
         }
     }
@@ -473,14 +456,14 @@ ptrdiff_t plat_sock_recv(plat_socket_t s, void *buf, size_t len, int timeout_ms)
             return n;
         int e = WSAGetLastError();
         if (e != WSAEWOULDBLOCK)
-            return fail(map_win(e), e);
+            return map_win(e);
         if (timeout_ms == 0)
-            return fail(PLAT_ETIMEDOUT, WSAETIMEDOUT);
+            return PLAT_ETIMEDOUT;
         int r = wait_sock(s, WAIT_READ, deadline);
         if (r < 0)
             return r;
         if (r == 0)
-            return fail(PLAT_ETIMEDOUT, WSAETIMEDOUT);
+            return PLAT_ETIMEDOUT;
     }
 }
 
@@ -497,12 +480,12 @@ int plat_sock_send_all(plat_socket_t s, const void *buf, size_t len, int timeout
         }
         int e = WSAGetLastError();
         if (e != WSAEWOULDBLOCK)
-            return fail(map_win(e), e);
+            return map_win(e);
         int r = wait_sock(s, WAIT_WRITE, deadline_of(timeout_ms));
         if (r < 0)
             return r;
         if (r == 0)
-            return fail(PLAT_ETIMEDOUT, WSAETIMEDOUT);
+            return PLAT_ETIMEDOUT;
     }
     return 0;
 }
@@ -517,7 +500,7 @@ int plat_sock_send_file(plat_socket_t s, plat_file_t f, uint64_t off, uint64_t l
         if (n < 0)
             return (int)n;
         if (n == 0)
-            return fail(PLAT_EIO, ERROR_HANDLE_EOF);
+            return PLAT_EIO;
         int rc = plat_sock_send_all(s, buf, (size_t)n, timeout_ms);
         if (rc != 0)
             return rc;
@@ -548,25 +531,7 @@ void plat_sock_close(plat_socket_t s)
         closesocket(s);
 }
 
-/* ---- poller ------------------------------------------------------------------------- */
-
-typedef struct pending {
-    SOCKET s;
-    void *user;
-    int persistent;
-} pending_t;
-
-struct plat_poller {
-    SOCKET wake_r, wake_w;      /* loopback pair: a byte on wake_w makes wake_r readable */
-    SRWLOCK lock;
-    pending_t *pend;            /* added by any thread, merged by the waiter */
-    size_t npend, pend_cap;
-    int waiting;                /* the owner is in WSAPoll(): additions must wake it */
-    WSAPOLLFD *fds;             /* owner thread only; fds[0] is wake_r */
-    void **users;
-    unsigned char *keep;        /* 1: persistent (stays after being reported) */
-    size_t n, cap;
-};
+/* ---- the poller's wakeup (host/os_poll.c runs the poller over WSAPoll) --------------- */
 
 /* A connected loopback pair. Why check the peer's port: any local process could connect
  * to our listener between listen() and accept(). */
@@ -602,200 +567,34 @@ static int make_wake_pair(SOCKET *r, SOCKET *w)
     return 0;
 }
 
-static void drain_wakeup(plat_poller_t *p)
+int plat__wake_open(plat__wake_t *wk)
+{
+    return make_wake_pair(&wk->r, &wk->w);
+}
+
+void plat__wake_close(plat__wake_t *wk)
+{
+    closesocket(wk->r);
+    closesocket(wk->w);
+}
+
+void plat__wake_drain(plat__wake_t *wk)
 {
     char buf[64];
-    while (recv(p->wake_r, buf, sizeof buf, 0) > 0)
+    while (recv(wk->r, buf, sizeof buf, 0) > 0)
         ;
 }
 
-int plat_poller_wakeup(plat_poller_t *p)
+int plat__wake_signal(plat__wake_t *wk)
 {
-    if (send(p->wake_w, "w", 1, 0) == 1 || WSAGetLastError() == WSAEWOULDBLOCK)
+    if (send(wk->w, "w", 1, 0) == 1 || WSAGetLastError() == WSAEWOULDBLOCK)
         return 0;
     return fail_wsa();
 }
 
-int plat_poller_create(plat_poller_t **out)
+int plat__poll_failure(void)
 {
-    plat_poller_t *p = calloc(1, sizeof *p);
-    if (!p)
-        return fail(PLAT_ENOMEM, ERROR_NOT_ENOUGH_MEMORY);
-    int rc = make_wake_pair(&p->wake_r, &p->wake_w);
-    if (rc != 0) {
-        free(p);
-        return rc;
-    }
-    InitializeSRWLock(&p->lock);
-    p->cap = 64;
-    p->fds = malloc(p->cap * sizeof *p->fds);
-    p->users = malloc(p->cap * sizeof *p->users);
-    p->keep = malloc(p->cap);
-    if (!p->fds || !p->users || !p->keep) {
-        free(p->fds);
-        free(p->users);
-        free(p->keep);
-        closesocket(p->wake_r);
-        closesocket(p->wake_w);
-        free(p);
-        return fail(PLAT_ENOMEM, ERROR_NOT_ENOUGH_MEMORY);
-    }
-    p->fds[0].fd = p->wake_r;
-    p->fds[0].events = POLLRDNORM;
-    p->fds[0].revents = 0;
-    p->users[0] = NULL;
-    p->keep[0] = 1;
-    p->n = 1;
-    *out = p;
-    return 0;
-}
-
-void plat_poller_destroy(plat_poller_t *p)
-{
-    if (!p)
-        return;
-    closesocket(p->wake_r);
-    closesocket(p->wake_w);
-    free(p->pend);
-    free(p->fds);
-    free(p->users);
-    free(p->keep);
-    free(p);
-}
-
-static int add_pending(plat_poller_t *p, plat_socket_t s, void *user, int persistent)
-{
-    AcquireSRWLockExclusive(&p->lock);
-    if (p->npend == p->pend_cap) {
-        size_t cap = p->pend_cap ? p->pend_cap * 2 : 16;
-        pending_t *np = realloc(p->pend, cap * sizeof *np);
-        if (!np) {
-            ReleaseSRWLockExclusive(&p->lock);
-            return fail(PLAT_ENOMEM, ERROR_NOT_ENOUGH_MEMORY);
-        }
-        p->pend = np;
-        p->pend_cap = cap;
-    }
-    p->pend[p->npend].s = s;
-    p->pend[p->npend].persistent = persistent;
-    p->pend[p->npend++].user = user;
-    int wake = p->waiting;
-    ReleaseSRWLockExclusive(&p->lock);
-    return wake ? plat_poller_wakeup(p) : 0;
-}
-
-int plat_poller_add(plat_poller_t *p, plat_socket_t s, void *user)
-{
-    return add_pending(p, s, user, 0);
-}
-
-int plat_poller_add_persistent(plat_poller_t *p, plat_socket_t s, void *user)
-{
-    return add_pending(p, s, user, 1);
-}
-
-int plat_poller_rearm(plat_poller_t *p, plat_socket_t s, void *user)
-{
-    return add_pending(p, s, user, 0);
-}
-
-int plat_poller_add_edge(plat_poller_t *p, plat_socket_t s, void *user)
-{
-    (void)p;
-    (void)s;
-    (void)user;
-    return fail(PLAT_ENOTSUP, WSAEOPNOTSUPP);
-}
-
-static void remove_at(plat_poller_t *p, size_t i)
-{
-    p->n--;
-    p->fds[i] = p->fds[p->n];
-    p->users[i] = p->users[p->n];
-    p->keep[i] = p->keep[p->n];
-}
-
-int plat_poller_remove(plat_poller_t *p, plat_socket_t s)
-{
-    AcquireSRWLockExclusive(&p->lock);
-    for (size_t i = 0; i < p->npend; i++)
-        if (p->pend[i].s == s) {
-            p->pend[i] = p->pend[--p->npend];
-            break;
-        }
-    ReleaseSRWLockExclusive(&p->lock);
-    for (size_t i = 1; i < p->n; i++)
-        if (p->fds[i].fd == s) {
-            remove_at(p, i);
-            break;
-        }
-    return 0;
-}
-
-/* Moves the pending additions into the WSAPOLLFD array and marks the owner as waiting, so
- * that later additions wake it (owner thread). */
-static int merge_pending(plat_poller_t *p)
-{
-    int rc = 0;
-    AcquireSRWLockExclusive(&p->lock);
-    if (p->n + p->npend > p->cap) {
-        size_t cap = p->cap;
-        while (cap < p->n + p->npend)
-            cap *= 2;
-        WSAPOLLFD *nf = realloc(p->fds, cap * sizeof *nf);
-        if (nf)
-            p->fds = nf;
-        void **nu = nf ? realloc(p->users, cap * sizeof *nu) : NULL;
-        if (nu)
-            p->users = nu;
-        unsigned char *nk = nu ? realloc(p->keep, cap) : NULL;
-        if (nk) {
-            p->keep = nk;
-            p->cap = cap;
-        } else {
-            rc = fail(PLAT_ENOMEM, ERROR_NOT_ENOUGH_MEMORY);
-        }
-    }
-    if (rc == 0) {
-        for (size_t i = 0; i < p->npend; i++) {
-            p->fds[p->n].fd = p->pend[i].s;
-            p->fds[p->n].events = POLLRDNORM;
-            p->fds[p->n].revents = 0;
-            p->keep[p->n] = (unsigned char)p->pend[i].persistent;
-            p->users[p->n++] = p->pend[i].user;
-        }
-        p->npend = 0;
-        p->waiting = 1;
-    }
-    ReleaseSRWLockExclusive(&p->lock);
-    return rc;
-}
-
-int plat_poller_wait(plat_poller_t *p, int timeout_ms, void **ready, int max)
-{
-    if (max <= 0)
-        return fail(PLAT_EINVAL, WSAEINVAL);
-    int rc = merge_pending(p);
-    if (rc != 0)
-        return rc;
-    int n = WSAPoll(p->fds, (ULONG)p->n, timeout_ms < 0 ? -1 : timeout_ms);
-    int e = n < 0 ? WSAGetLastError() : 0;
-    AcquireSRWLockExclusive(&p->lock);
-    p->waiting = 0;
-    ReleaseSRWLockExclusive(&p->lock);
-    if (n < 0)
-        return fail(map_win(e), e);
-    if (p->fds[0].revents)
-        drain_wakeup(p);
-    int k = 0;
-    /* Walk backwards so remove_at() only moves entries already looked at. */
-    for (size_t i = p->n - 1; i >= 1 && k < max; i--)
-        if (p->fds[i].revents) {
-            ready[k++] = p->users[i];
-            if (!p->keep[i])
-                remove_at(p, i);
-        }
-    return k;
+    return fail_wsa();
 }
 
 /* ---- threads ------------------------------------------------------------------------ */
@@ -818,7 +617,7 @@ int plat_thread_create(plat_thread_t **out, void (*fn)(void *arg), void *arg)
 {
     plat_thread_t *t = malloc(sizeof *t);
     if (!t)
-        return fail(PLAT_ENOMEM, ERROR_NOT_ENOUGH_MEMORY);
+        return PLAT_ENOMEM;
     t->fn = fn;
     t->arg = arg;
     uintptr_t h = _beginthreadex(NULL, 0, thread_main, t, 0, NULL);
@@ -905,7 +704,7 @@ static wchar_t *to_wide(const char *s, int *rc)
     }
     wchar_t *w = malloc((size_t)n * sizeof *w);
     if (!w) {
-        *rc = fail(PLAT_ENOMEM, ERROR_NOT_ENOUGH_MEMORY);
+        *rc = PLAT_ENOMEM;
         return NULL;
     }
     MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, w, n);
@@ -929,14 +728,14 @@ int plat_file_open(const char *path, plat_file_t *out, plat_file_info_t *info)
         /* Opening a folder without FILE_FLAG_BACKUP_SEMANTICS fails as "access denied". */
         if (e == ERROR_ACCESS_DENIED && attr != INVALID_FILE_ATTRIBUTES
             && (attr & FILE_ATTRIBUTE_DIRECTORY))
-            return fail(PLAT_EISDIR, ERROR_DIRECTORY);
-        return fail(map_win((int)e), (int)e);
+            return PLAT_EISDIR;
+        return map_win((int)e);
     }
     free(w);
     /* Why: names such as "con" or "nul" open devices, not files, in any folder. */
     if (GetFileType(h) != FILE_TYPE_DISK) {
         CloseHandle(h);
-        return fail(PLAT_EACCES, ERROR_ACCESS_DENIED);
+        return PLAT_EACCES;
     }
     if (info && (rc = plat_file_info(h, info)) != 0) {
         CloseHandle(h);
@@ -960,7 +759,7 @@ int plat_file_open_append(const char *path, plat_file_t *out)
     free(w);
     if (h == INVALID_HANDLE_VALUE) {
         DWORD e = GetLastError();
-        return fail(map_win((int)e), (int)e);
+        return map_win((int)e);
     }
     *out = h;
     return 0;
@@ -973,7 +772,7 @@ int plat_file_append(plat_file_t f, const void *buf, size_t len)
         DWORD chunk = len > 0x40000000u ? 0x40000000u : (DWORD)len, done = 0;
         if (!WriteFile(f, p, chunk, &done, NULL)) {
             DWORD e = GetLastError();
-            return fail(map_win((int)e), (int)e);
+            return map_win((int)e);
         }
         p += done;
         len -= done;
@@ -1006,7 +805,7 @@ int plat_file_stat(const char *path, plat_file_info_t *info)
     free(w);
     if (!okay)
         return (e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND)
-                   ? 0 : fail(map_win((int)e), (int)e);
+                   ? 0 : map_win((int)e);
     info->exists = 1;
     info->is_directory = (d.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) ? 1 : 0;
     info->size = info->is_directory ? 0 : ((uint64_t)d.nFileSizeHigh << 32) | d.nFileSizeLow;
@@ -1113,7 +912,7 @@ int plat_path_dirname(const char *path, char *out, size_t outlen)
             n = drive + 1;   /* keep the root separator: "\x" -> "\", "C:\x" -> "C:\" */
     }
     if (n + 1 > outlen)
-        return fail(PLAT_ENAMETOOLONG, ERROR_BUFFER_OVERFLOW);
+        return PLAT_ENAMETOOLONG;
     memcpy(out, dir, n);
     out[n] = '\0';
     return (int)n;

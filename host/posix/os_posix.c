@@ -1,27 +1,26 @@
 /*
- * os_posix.c - host/os.h for POSIX systems (Linux first; any POSIX with poll()).
+ * os_posix.c - host/os.h for POSIX systems (Linux first; any POSIX with poll()): errors,
+ * time, signals, sockets, threads and files.
  *
  * Sockets are non-blocking at the OS level. Every call that may wait first tries the
  * operation, and on EAGAIN waits with poll() on that one descriptor for the time left, so
  * a worker thread blocks exactly as long as its timeout and no longer, and no socket
  * option (SO_RCVTIMEO) or signal is involved. EINTR is retried with the remaining time.
  *
- * The poller has two backends. With PLAT_HAVE_EPOLL it is an epoll set with EPOLLONESHOT:
- * a reported descriptor stays in the set, disarmed, until plat_poller_add re-arms it
- * (EPOLL_CTL_MOD) or it is removed or closed. Otherwise it is a pollfd array owned by the
- * waiting thread; other threads append to a small pending list under a mutex (and wake the
- * waiter if it is inside poll()), and the waiter merges the list before each poll(). Both
- * wake through a non-blocking pipe whose read end is watched like any socket, so
- * plat_poller_wakeup is one write() and is safe in a signal handler.
+ * The poller lives in its own files: host/posix/poller_epoll.c (epoll, Linux) and the
+ * portable poll() backend host/os_poll.c, which Windows shares; this file gives them the
+ * wakeup pipe (os_private.h).
  *
- * Errors: every failure goes through fail(code, errno), which records the native value in
- * a thread-local for plat_strerror() and returns the PLAT_E* code from map_errno(), the one
- * errno-to-code table. Broken contracts (locking a destroyed mutex) abort().
+ * Errors: map_errno() is the one errno-to-code table. An errno it does not name is
+ * returned with its value inside the code (plat__native_code), so plat_strerror() can
+ * give the OS's text later without any per-thread "last error" state. Broken contracts
+ * (locking a destroyed mutex) abort().
  */
 #define _POSIX_C_SOURCE 200809L
 #define _FILE_OFFSET_BITS 64
 
 #include "os.h"
+#include "os_private.h"
 #include "fmt.h"
 
 
@@ -49,9 +48,6 @@
 int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
 #endif
 
-#if PLAT_HAVE_EPOLL
-#include <sys/epoll.h>
-#endif
 #if PLAT_HAVE_SENDFILE
 #include <sys/sendfile.h>
 #endif
@@ -64,13 +60,9 @@ int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
 
 /* ---- errors ------------------------------------------------------------------------- */
 
-static _Thread_local int last_code;
-static _Thread_local int last_native;
-
 static int map_errno(int e)
 {
     switch (e) {
-    case 0: return PLAT_ERROR;
     case ETIMEDOUT: return PLAT_ETIMEDOUT;
     case ECONNRESET: case EPIPE: case ECONNABORTED: case ENOTCONN: case ESHUTDOWN:
         return PLAT_ECONNRESET;
@@ -86,41 +78,28 @@ static int map_errno(int e)
     case ENAMETOOLONG: return PLAT_ENAMETOOLONG;
     case EIO: return PLAT_EIO;
     case ENOSYS: case EOPNOTSUPP: return PLAT_ENOTSUP;
-    default: return PLAT_ERROR;
+    default: return plat__native_code(e);
     }
 }
 
-static int fail(int code, int native)
+int plat__errno_code(void)
 {
-    last_code = code;
-    last_native = native;
-    return code;
+    return map_errno(errno);
 }
 
-static int fail_errno(void)
-{
-    int e = errno;
-    return fail(map_errno(e), e);
-}
+#define fail_errno plat__errno_code
 
 char *plat_strerror(int code, char *buf, size_t len)
 {
     if (len == 0)
         return buf;
-    if (code < 0 && code == last_code && last_native != 0) {
-        char text[256];
-        if (strerror_r(last_native, text, sizeof text) != 0)
-            snprintf(text, sizeof text, "%s", plat__code_text(code));
-        snprintf(buf, len, "%s (errno %d)", text, last_native);
-    } else {
+    int native = plat__native_of(code);
+    char text[256];
+    if (native && strerror_r(native, text, sizeof text) == 0)
+        snprintf(buf, len, "%s (errno %d)", text, native);
+    else
         snprintf(buf, len, "%s", plat__code_text(code));
-    }
     return buf;
-}
-
-int plat_last_native_error(void)
-{
-    return last_native;
 }
 
 /* ---- time --------------------------------------------------------------------------- */
@@ -258,7 +237,7 @@ static int wait_fd(int fd, short events, uint64_t deadline)
         struct pollfd pfd = { fd, events, 0 };
         int r = poll(&pfd, 1, time_left(deadline));
         if (r > 0)
-            return (pfd.revents & POLLNVAL) ? fail(PLAT_EINVAL, EBADF) : 1;
+            return (pfd.revents & POLLNVAL) ? PLAT_EINVAL : 1;
         if (r == 0)
             return 0;
         if (errno != EINTR)
@@ -277,7 +256,7 @@ static int parse_addr(const char *text, uint16_t port, int passive,
         n -= 2;
     }
     if (n == 0 || n >= sizeof host)
-        return fail(PLAT_EINVAL, EINVAL);
+        return PLAT_EINVAL;
     memcpy(host, text, n);
     host[n] = '\0';
     struct addrinfo hints, *ai = NULL;
@@ -286,7 +265,7 @@ static int parse_addr(const char *text, uint16_t port, int passive,
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_NUMERICHOST | (passive ? AI_PASSIVE : 0);
     if (getaddrinfo(host, NULL, &hints, &ai) != 0 || !ai)
-        return fail(PLAT_EINVAL, EINVAL);
+        return PLAT_EINVAL;
     memcpy(ss, ai->ai_addr, ai->ai_addrlen);
     *len = (socklen_t)ai->ai_addrlen;
     freeaddrinfo(ai);
@@ -295,7 +274,7 @@ static int parse_addr(const char *text, uint16_t port, int passive,
     else if (ss->ss_family == AF_INET6)
         ((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
     else
-        return fail(PLAT_EINVAL, EAFNOSUPPORT);
+        return PLAT_EINVAL;
     return 0;
 }
 
@@ -405,19 +384,19 @@ int plat_accept(plat_socket_t ls, int timeout_ms, plat_socket_t *out, plat_endpo
             continue;
         if (e == EAGAIN || e == EWOULDBLOCK) {
             if (timeout_ms == 0)
-                return fail(PLAT_ETIMEDOUT, ETIMEDOUT);
+                return PLAT_ETIMEDOUT;
             int r = wait_fd(ls, POLLIN, deadline);
             if (r < 0)
                 return r;
             if (r == 0)
-                return fail(PLAT_ETIMEDOUT, ETIMEDOUT);
+                return PLAT_ETIMEDOUT;
             continue;
         }
 #if defined(EPROTO)
         if (e == EPROTO)   /* some systems report an aborted handshake this way */
-            return fail(PLAT_ECONNRESET, e);
+            return PLAT_ECONNRESET;
 #endif
-        return fail(map_errno(e), e);
+        return map_errno(e);
     }
 }
 
@@ -445,7 +424,7 @@ int plat_connect(const char *addr, uint16_t port, int timeout_ms, plat_socket_t 
         }
         rc = wait_fd(fd, POLLOUT, deadline_of(timeout_ms));
         if (rc == 0)
-            rc = fail(PLAT_ETIMEDOUT, ETIMEDOUT);
+            rc = PLAT_ETIMEDOUT;
         if (rc < 0)
             goto err;
         int soerr = 0;
@@ -455,7 +434,7 @@ int plat_connect(const char *addr, uint16_t port, int timeout_ms, plat_socket_t 
             goto err;
         }
         if (soerr != 0) {
-            rc = fail(map_errno(soerr), soerr);
+            rc = map_errno(soerr);
             goto err;
         }
     }
@@ -478,12 +457,12 @@ ptrdiff_t plat_sock_recv(plat_socket_t s, void *buf, size_t len, int timeout_ms)
         if (errno != EAGAIN && errno != EWOULDBLOCK)
             return fail_errno();
         if (timeout_ms == 0)
-            return fail(PLAT_ETIMEDOUT, ETIMEDOUT);
+            return PLAT_ETIMEDOUT;
         int r = wait_fd(s, POLLIN, deadline);
         if (r < 0)
             return r;
         if (r == 0)
-            return fail(PLAT_ETIMEDOUT, ETIMEDOUT);
+            return PLAT_ETIMEDOUT;
     }
 }
 
@@ -505,7 +484,7 @@ int plat_sock_send_all(plat_socket_t s, const void *buf, size_t len, int timeout
         if (r < 0)
             return r;
         if (r == 0)
-            return fail(PLAT_ETIMEDOUT, ETIMEDOUT);
+            return PLAT_ETIMEDOUT;
     }
     return 0;
 }
@@ -520,7 +499,7 @@ static int send_file_copy(plat_socket_t s, plat_file_t f, uint64_t off, uint64_t
         if (n < 0)
             return (int)n;
         if (n == 0)
-            return fail(PLAT_EIO, EIO);
+            return PLAT_EIO;
         int rc = plat_sock_send_all(s, buf, (size_t)n, timeout_ms);
         if (rc != 0)
             return rc;
@@ -544,7 +523,7 @@ int plat_sock_send_file(plat_socket_t s, plat_file_t f, uint64_t off, uint64_t l
             continue;
         }
         if (n == 0)
-            return fail(PLAT_EIO, EIO);
+            return PLAT_EIO;
         if (errno == EINTR)
             continue;
         /* Some file systems cannot feed sendfile(); copying still works for them. */
@@ -556,7 +535,7 @@ int plat_sock_send_file(plat_socket_t s, plat_file_t f, uint64_t off, uint64_t l
         if (r < 0)
             return r;
         if (r == 0)
-            return fail(PLAT_ETIMEDOUT, ETIMEDOUT);
+            return PLAT_ETIMEDOUT;
     }
     return 0;
 #else
@@ -585,330 +564,49 @@ void plat_sock_close(plat_socket_t s)
         close(s);
 }
 
-/* ---- poller ------------------------------------------------------------------------- */
+/* ---- the pollers' wakeup (host/posix/poller_epoll.c, host/os_poll.c) ---------------- */
 
-typedef struct pending {
-    int fd;
-    void *user;
-    int persistent;
-} pending_t;
+int plat__wake_open(plat__wake_t *wk)
+{
+    int pipefd[2], rc;
+    if (pipe(pipefd) != 0)
+        return fail_errno();
+    if ((rc = set_fd_flags(pipefd[0])) != 0 || (rc = set_fd_flags(pipefd[1])) != 0) {
+        close(pipefd[0]);
+        close(pipefd[1]);
+        return rc;
+    }
+    wk->r = pipefd[0];
+    wk->w = pipefd[1];
+    return 0;
+}
 
-struct plat_poller {
-    int wake_r, wake_w;
-#if PLAT_HAVE_EPOLL
-    int ep;
-#else
-    plat_mutex_t lock;
-    pending_t *pend;            /* added by any thread, merged by the waiter */
-    size_t npend, pend_cap;
-    int waiting;                /* the owner is in poll(): additions must wake it */
-    struct pollfd *fds;         /* owner thread only; fds[0] is the wakeup pipe */
-    void **users;
-    unsigned char *keep;        /* 1: persistent (stays after being reported) */
-    size_t n, cap;
-#endif
-};
+void plat__wake_close(plat__wake_t *wk)
+{
+    close(wk->r);
+    close(wk->w);
+}
 
-static void drain_wakeup(plat_poller_t *p)
+void plat__wake_drain(plat__wake_t *wk)
 {
     char buf[64];
-    while (read(p->wake_r, buf, sizeof buf) > 0)
+    while (read(wk->r, buf, sizeof buf) > 0)
         ;
 }
 
-int plat_poller_wakeup(plat_poller_t *p)
+int plat__wake_signal(plat__wake_t *wk)
 {
-    /* No fail() here: this may run in a signal handler, where thread-locals are off-limits. */
     ssize_t n;
     do
-        n = write(p->wake_w, "w", 1);
+        n = write(wk->w, "w", 1);
     while (n < 0 && errno == EINTR);
     return (n == 1 || errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : PLAT_ERROR;
 }
 
-int plat_poller_create(plat_poller_t **out)
+int plat__poll_failure(void)
 {
-    plat_poller_t *p = calloc(1, sizeof *p);
-    if (!p)
-        return fail(PLAT_ENOMEM, ENOMEM);
-    int pipefd[2], rc;
-    if (pipe(pipefd) != 0) {
-        rc = fail_errno();
-        free(p);
-        return rc;
-    }
-    p->wake_r = pipefd[0];
-    p->wake_w = pipefd[1];
-    if ((rc = set_fd_flags(p->wake_r)) != 0 || (rc = set_fd_flags(p->wake_w)) != 0)
-        goto err;
-#if PLAT_HAVE_EPOLL
-    p->ep = epoll_create1(EPOLL_CLOEXEC);
-    if (p->ep < 0) {
-        rc = fail_errno();
-        goto err;
-    }
-    struct epoll_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.events = EPOLLIN;
-    ev.data.ptr = p;   /* the poller itself marks the wakeup pipe */
-    if (epoll_ctl(p->ep, EPOLL_CTL_ADD, p->wake_r, &ev) != 0) {
-        rc = fail_errno();
-        close(p->ep);
-        goto err;
-    }
-#else
-    p->cap = 64;
-    p->fds = malloc(p->cap * sizeof *p->fds);
-    p->users = malloc(p->cap * sizeof *p->users);
-    p->keep = malloc(p->cap);
-    if (!p->fds || !p->users || !p->keep || plat_mutex_init(&p->lock) != 0) {
-        free(p->fds);
-        free(p->users);
-        free(p->keep);
-        rc = fail(PLAT_ENOMEM, ENOMEM);
-        goto err;
-    }
-    p->fds[0] = (struct pollfd){ p->wake_r, POLLIN, 0 };
-    p->users[0] = NULL;
-    p->keep[0] = 1;
-    p->n = 1;
-#endif
-    *out = p;
-    return 0;
-err:
-    close(p->wake_r);
-    close(p->wake_w);
-    free(p);
-    return rc;
+    return errno == EINTR ? 0 : fail_errno();
 }
-
-void plat_poller_destroy(plat_poller_t *p)
-{
-    if (!p)
-        return;
-#if PLAT_HAVE_EPOLL
-    close(p->ep);
-#else
-    plat_mutex_destroy(&p->lock);
-    free(p->pend);
-    free(p->fds);
-    free(p->users);
-    free(p->keep);
-#endif
-    close(p->wake_r);
-    close(p->wake_w);
-    free(p);
-}
-
-#if PLAT_HAVE_EPOLL
-
-/* One epoll_ctl with op; when `fallback` is set and the socket already is (ADD) or is not
- * yet (MOD) in the set, the other operation. */
-static int epoll_watch(plat_poller_t *p, int s, void *user, uint32_t events, int op,
-                       int fallback)
-{
-    struct epoll_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.events = events;
-    ev.data.ptr = user;
-    if (epoll_ctl(p->ep, op, s, &ev) == 0)
-        return 0;
-    int other = op == EPOLL_CTL_ADD ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-    int expected = op == EPOLL_CTL_ADD ? EEXIST : ENOENT;
-    if (fallback && errno == expected && epoll_ctl(p->ep, other, s, &ev) == 0)
-        return 0;
-    return fail_errno();
-}
-
-int plat_poller_add_edge(plat_poller_t *p, plat_socket_t s, void *user)
-{
-    return epoll_watch(p, s, user, EPOLLIN | EPOLLET, EPOLL_CTL_ADD, 0);
-}
-
-int plat_poller_rearm(plat_poller_t *p, plat_socket_t s, void *user)
-{
-    return epoll_watch(p, s, user, EPOLLIN | EPOLLONESHOT, EPOLL_CTL_MOD, 1);
-}
-
-int plat_poller_add_persistent(plat_poller_t *p, plat_socket_t s, void *user)
-{
-    uint32_t events = EPOLLIN;
-#if defined(EPOLLEXCLUSIVE)
-    /* Why: every event loop watches the same listeners; a new connection then wakes one
-     * of the waiting loops, not all of them. */
-    events |= EPOLLEXCLUSIVE;
-#endif
-    return epoll_watch(p, s, user, events, EPOLL_CTL_ADD, 0);
-}
-
-int plat_poller_add(plat_poller_t *p, plat_socket_t s, void *user)
-{
-    /* A socket reported earlier is disarmed but still in the set: re-arm it. */
-    return epoll_watch(p, s, user, EPOLLIN | EPOLLONESHOT, EPOLL_CTL_ADD, 1);
-}
-
-int plat_poller_remove(plat_poller_t *p, plat_socket_t s)
-{
-    struct epoll_event ev;   /* ignored, but kernels before 2.6.9 required it */
-    memset(&ev, 0, sizeof ev);
-    if (epoll_ctl(p->ep, EPOLL_CTL_DEL, s, &ev) != 0 && errno != ENOENT)
-        return fail_errno();
-    return 0;
-}
-
-int plat_poller_wait(plat_poller_t *p, int timeout_ms, void **ready, int max)
-{
-    struct epoll_event ev[64];
-    if (max <= 0)
-        return fail(PLAT_EINVAL, EINVAL);
-    int want = max < 63 ? max + 1 : 64;
-    int n = epoll_wait(p->ep, ev, want, timeout_ms < 0 ? -1 : timeout_ms);
-    if (n < 0)
-        return errno == EINTR ? 0 : fail_errno();
-    int k = 0;
-    for (int i = 0; i < n; i++) {
-        if (ev[i].data.ptr == p)
-            drain_wakeup(p);
-        else if (k < max)
-            ready[k++] = ev[i].data.ptr;
-    }
-    return k;
-}
-
-#else /* poll() */
-
-static int add_pending(plat_poller_t *p, plat_socket_t s, void *user, int persistent)
-{
-    plat_mutex_lock(&p->lock);
-    if (p->npend == p->pend_cap) {
-        size_t cap = p->pend_cap ? p->pend_cap * 2 : 16;
-        pending_t *np = realloc(p->pend, cap * sizeof *np);
-        if (!np) {
-            plat_mutex_unlock(&p->lock);
-            return fail(PLAT_ENOMEM, ENOMEM);
-        }
-        p->pend = np;
-        p->pend_cap = cap;
-    }
-    p->pend[p->npend++] = (pending_t){ s, user, persistent };
-    int wake = p->waiting;
-    plat_mutex_unlock(&p->lock);
-    return wake ? plat_poller_wakeup(p) : 0;
-}
-
-int plat_poller_add(plat_poller_t *p, plat_socket_t s, void *user)
-{
-    return add_pending(p, s, user, 0);
-}
-
-int plat_poller_add_persistent(plat_poller_t *p, plat_socket_t s, void *user)
-{
-    return add_pending(p, s, user, 1);
-}
-
-int plat_poller_rearm(plat_poller_t *p, plat_socket_t s, void *user)
-{
-    return add_pending(p, s, user, 0);
-}
-
-int plat_poller_add_edge(plat_poller_t *p, plat_socket_t s, void *user)
-{
-    (void)p;
-    (void)s;
-    (void)user;
-    return fail(PLAT_ENOTSUP, ENOTSUP);
-}
-
-static void remove_at(plat_poller_t *p, size_t i)
-{
-    p->n--;
-    p->fds[i] = p->fds[p->n];
-    p->users[i] = p->users[p->n];
-    p->keep[i] = p->keep[p->n];
-}
-
-int plat_poller_remove(plat_poller_t *p, plat_socket_t s)
-{
-    plat_mutex_lock(&p->lock);
-    for (size_t i = 0; i < p->npend; i++)
-        if (p->pend[i].fd == s) {
-            p->pend[i] = p->pend[--p->npend];
-            break;
-        }
-    plat_mutex_unlock(&p->lock);
-    for (size_t i = 1; i < p->n; i++)
-        if (p->fds[i].fd == s) {
-            remove_at(p, i);
-            break;
-        }
-    return 0;
-}
-
-/* Moves the pending additions into the pollfd array and marks the owner as waiting, so
- * that later additions wake it (owner thread). */
-static int merge_pending(plat_poller_t *p)
-{
-    int rc = 0;
-    plat_mutex_lock(&p->lock);
-    if (p->n + p->npend > p->cap) {
-        size_t cap = p->cap;
-        while (cap < p->n + p->npend)
-            cap *= 2;
-        struct pollfd *nf = realloc(p->fds, cap * sizeof *nf);
-        if (nf)
-            p->fds = nf;
-        void **nu = nf ? realloc(p->users, cap * sizeof *nu) : NULL;
-        if (nu)
-            p->users = nu;
-        unsigned char *nk = nu ? realloc(p->keep, cap) : NULL;
-        if (nk) {
-            p->keep = nk;
-            p->cap = cap;
-        } else {
-            rc = fail(PLAT_ENOMEM, ENOMEM);
-        }
-    }
-    if (rc == 0) {
-        for (size_t i = 0; i < p->npend; i++) {
-            p->fds[p->n] = (struct pollfd){ p->pend[i].fd, POLLIN, 0 };
-            p->keep[p->n] = (unsigned char)p->pend[i].persistent;
-            p->users[p->n++] = p->pend[i].user;
-        }
-        p->npend = 0;
-        p->waiting = 1;
-    }
-    plat_mutex_unlock(&p->lock);
-    return rc;
-}
-
-int plat_poller_wait(plat_poller_t *p, int timeout_ms, void **ready, int max)
-{
-    if (max <= 0)
-        return fail(PLAT_EINVAL, EINVAL);
-    int rc = merge_pending(p);
-    if (rc != 0)
-        return rc;
-    int n = poll(p->fds, (nfds_t)p->n, timeout_ms < 0 ? -1 : timeout_ms);
-    int e = errno;
-    plat_mutex_lock(&p->lock);
-    p->waiting = 0;
-    plat_mutex_unlock(&p->lock);
-    if (n < 0)
-        return e == EINTR ? 0 : fail(map_errno(e), e);
-    if (p->fds[0].revents)
-        drain_wakeup(p);
-    int k = 0;
-    /* Walk backwards so remove_at() only moves entries already looked at. */
-    for (size_t i = p->n - 1; i >= 1 && k < max; i--)
-        if (p->fds[i].revents) {
-            ready[k++] = p->users[i];
-            if (!p->keep[i])
-                remove_at(p, i);
-        }
-    return k;
-}
-
-#endif
 
 /* ---- threads ------------------------------------------------------------------------ */
 
@@ -929,13 +627,13 @@ int plat_thread_create(plat_thread_t **out, void (*fn)(void *arg), void *arg)
 {
     plat_thread_t *t = malloc(sizeof *t);
     if (!t)
-        return fail(PLAT_ENOMEM, ENOMEM);
+        return PLAT_ENOMEM;
     t->fn = fn;
     t->arg = arg;
     int e = pthread_create(&t->tid, NULL, thread_main, t);
     if (e != 0) {
         free(t);
-        return fail(map_errno(e), e);
+        return map_errno(e);
     }
     *out = t;
     return 0;
@@ -945,13 +643,13 @@ int plat_thread_join(plat_thread_t *t)
 {
     int e = pthread_join(t->tid, NULL);
     free(t);
-    return e != 0 ? fail(map_errno(e), e) : 0;
+    return e != 0 ? map_errno(e) : 0;
 }
 
 int plat_mutex_init(plat_mutex_t *m)
 {
     int e = pthread_mutex_init(m, NULL);
-    return e != 0 ? fail(map_errno(e), e) : 0;
+    return e != 0 ? map_errno(e) : 0;
 }
 
 void plat_mutex_destroy(plat_mutex_t *m)
@@ -976,14 +674,14 @@ int plat_cond_init(plat_cond_t *c)
     pthread_condattr_t attr;
     int e = pthread_condattr_init(&attr);
     if (e != 0)
-        return fail(map_errno(e), e);
+        return map_errno(e);
 #if PLAT_HAVE_CONDATTR_SETCLOCK
     e = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 #endif
     if (e == 0)
         e = pthread_cond_init(c, &attr);
     pthread_condattr_destroy(&attr);
-    return e != 0 ? fail(map_errno(e), e) : 0;
+    return e != 0 ? map_errno(e) : 0;
 }
 
 void plat_cond_destroy(plat_cond_t *c)
@@ -1054,7 +752,7 @@ int plat_file_open(const char *path, plat_file_t *out, plat_file_info_t *info)
     }
     if (S_ISDIR(st.st_mode)) {
         close(fd);
-        return fail(PLAT_EISDIR, EISDIR);
+        return PLAT_EISDIR;
     }
     if (info)
         info_from_stat(&st, info);
@@ -1152,7 +850,7 @@ int plat_path_dirname(const char *path, char *out, size_t outlen)
             n = 1;   /* "/x" -> "/" */
     }
     if (n + 1 > outlen)
-        return fail(PLAT_ENAMETOOLONG, ENAMETOOLONG);
+        return PLAT_ENAMETOOLONG;
     memcpy(out, dir, n);
     out[n] = '\0';
     return (int)n;

@@ -1,5 +1,5 @@
 /*
- * os_config_posix.h - platform config for host/os.h on POSIX (included by os.h when the
+ * os_config.h - platform config for host/os.h on POSIX (included by os.h when the
  * build defines PLAT_CONFIG_POSIX). Handle types and capability macros; a capability may
  * be preset to 0 by the build (-DPLAT_HAVE_EPOLL=0) to test the portable fallback.
  */
