@@ -588,7 +588,8 @@ static int end_by_filter(host_conn_t *c, isapi_rc rc)
     }
     finish_request(c, 1);
     /* Why: IIS 6 and 7.5 close the connection after a filter finished the request, even
-     * for FINISHED_KEEP_CONN: filters rarely frame their output (reference section 5). */
+     * for FINISHED_KEEP_CONN: filters rarely frame their output (docs/isapi-reference.md,
+     * "Return codes"). */
     return ONE_CLOSE;
 }
 
@@ -875,7 +876,8 @@ static int serve_one(host_conn_t *c)
         return end_by_filter(c, rc);
     }
     /* Why: IIS 6 lets AUTH_COMPLETE rewrite the url; a changed url is routed and mapped
-     * again (reference 7.5), and authenticated again when the filter set fResetAuth
+     * again (docs/isapi-reference.md, "When request-header edits take effect"), and
+     * authenticated again when the filter set fResetAuth
      * ("whether to reset auth if URL changed", httpfilt.h). */
     if (req->url && (!url_before || strcmp(url_before, req->url) != 0)) {
         isapi_str_set(&url_before, NULL, 0);

@@ -51,7 +51,8 @@ struct abi_row {
     { #T, "unsigned", (T)-1 > 0, (u), (u) }
 
 static const struct abi_row abi_rows[] = {
-    /* ---- Scalar types (reference 1.1; extension types measured, see below) -------- */
+    /* ---- Scalar types (docs/isapi-reference.md, "Types and sizes"; extension types
+     * measured, see below) */
     ABI_SIZE(CHAR,                  1,   1),
     ABI_SIZE(DWORD,                 4,   4),
     ABI_SIZE(BOOL,                  4,   4),
@@ -74,7 +75,7 @@ static const struct abi_row abi_rows[] = {
     ABI_UNSIGNED(ULONG_PTR, 1),
     ABI_UNSIGNED(BOOL,      0),
 
-    /* ---- Filter structures (reference 1.3, 3.1, 3.2) ------------------------------ */
+    /* ---- Filter structures (docs/isapi-reference.md, "Structures") ---------------- */
     /*                                                        x86         x64 */
     /* structure, field                                     off size    off size */
     ABI_SIZE(HTTP_FILTER_VERSION,                                272,        272),
@@ -162,7 +163,7 @@ static const struct abi_row abi_rows[] = {
       _Generic((HTTP_FILTER_SEND_RESPONSE *)0, HTTP_FILTER_PREPROC_HEADERS *: 1, default: 0),
       1, 1 },
 
-    /* ---- Filter constants (reference 1.4, 1.5, 2.1-2.5) --------------------------- */
+    /* ---- Filter constants (docs/isapi-reference.md, "Constants") ------------------ */
     ABI_VALUE(HTTP_FILTER_REVISION,         0x00060000),
     ABI_VALUE(SF_NOTIFY_SECURE_PORT,        0x00000001),
     ABI_VALUE(SF_NOTIFY_NONSECURE_PORT,     0x00000002),
