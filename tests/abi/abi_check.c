@@ -12,7 +12,8 @@
  * The same source is built three ways (tests/abi/CMakeLists.txt): natively against
  * shim/include, and with mingw-w64 for i686 and x86_64 against the toolchain's own
  * windows.h/httpfilt.h/httpext.h, run under Wine. So the shim is held to the Win64 layout,
- * and the reference tables are held to what mingw-w64 really compiles.
+ * and the expected columns (the header layouts docs/isapi-reference.md describes) are
+ * held to what mingw-w64 really compiles.
  *
  * The check is deliberately made at run time, not with _Static_assert: a wrong layout still
  * builds, and the test then names every field that moved, which a failed build cannot do.
@@ -226,9 +227,10 @@ static const struct abi_row abi_rows[] = {
     ABI_VALUE(ERROR_INVALID_INDEX,       1413),
 
     /* ---- Extension structures (httpext.h) ----------------------------------------- */
-    /* The reference has no table for these. The rows were measured against the mingw-w64
-     * 10.0.0 headers by compiling offsetof/sizeof probes with i686-w64-mingw32-gcc and
-     * x86_64-w64-mingw32-gcc 12.2; the win32/win64 builds of this test re-check them. */
+    /* docs/isapi-reference.md describes no extension structure. The rows were measured
+     * against the mingw-w64 10.0.0 headers by compiling offsetof/sizeof probes with
+     * i686-w64-mingw32-gcc and x86_64-w64-mingw32-gcc 12.2; the win32/win64 builds of this
+     * test re-check them. */
     /*                                                               x86         x64 */
     /* structure, field                                            off size    off size */
     ABI_SIZE(EXTENSION_CONTROL_BLOCK,                                   144,        192),
