@@ -964,8 +964,9 @@ static host_step_rc step_authenticate(host_conn_t *c, host_req_t *r)
 }
 
 /* Step: SF_NOTIFY_AUTH_COMPLETE. Why: IIS 6 lets it rewrite the url; a changed url is
- * routed and mapped again, and authenticated again when the filter set fResetAuth
- * ("whether to reset auth if URL changed", httpfilt.h). It fires once per request. */
+ * routed and mapped again (docs/isapi-reference.md, "When request-header edits take
+ * effect"), and authenticated again when the filter set fResetAuth ("whether to reset
+ * auth if URL changed", httpfilt.h). It fires once per request. */
 static host_step_rc step_auth_complete(host_conn_t *c, host_req_t *r)
 {
     if (r->rerouted)
@@ -1022,7 +1023,7 @@ static host_step_rc step_end(host_conn_t *c, host_req_t *r)
 }
 
 /* A filter ended the request. With ERROR and nothing sent yet the server answers for it
- * (reference: docs/semantics.md, "Return codes"); the connection always closes. */
+ * (docs/semantics.md, "A filter fails with ERROR"); the connection always closes. */
 static void filter_ended(host_conn_t *c, host_req_t *r)
 {
     isapi_request *req = isapi_conn_request(c->ic);
@@ -1037,7 +1038,8 @@ static void filter_ended(host_conn_t *c, host_req_t *r)
             respond_error(c, 500);
     }
     /* Why: IIS 6 and 7.5 close the connection after a filter finished the request, even
-     * for FINISHED_KEEP_CONN: filters rarely frame their output. */
+     * for FINISHED_KEEP_CONN: filters rarely frame their output (docs/isapi-reference.md,
+     * "Return codes"). */
     r->keep = -1;
 }
 

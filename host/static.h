@@ -2,7 +2,8 @@
  * static.h - the static file handler and the URL path rules in front of it.
  *
  * host_url_path() turns a request-target into the decoded, normalised path the server
- * routes on and filters see as URL (reference 6.3); host_static_respond() decides the
+ * routes on and filters see as URL (docs/isapi-reference.md, "Server variables");
+ * host_static_respond() decides the
  * response for that path: status, content headers and the body to send.
  */
 #ifndef HOST_STATIC_H

@@ -7,8 +7,9 @@
  * points at the (connection, filter) slot owning that very context; a context that does
  * not point back at itself is rejected with ERROR_INVALID_PARAMETER. Whether a callback is
  * allowed depends on the notification running now (connection->cur_notif, maintained by
- * isapi__invoke), following the table in reference 6.7; a call outside its notification
- * fails with ERROR_INVALID_PARAMETER and never touches state that does not exist (Why:
+ * isapi__invoke), following the table "Where each callback may be called" of
+ * docs/isapi-reference.md; a call outside its notification fails with
+ * ERROR_INVALID_PARAMETER and never touches state that does not exist (Why:
  * KB 892988 and Q323064, IIS crashed on exactly such calls).
  *
  * Request and response header accessors are different functions behind the same struct
@@ -118,7 +119,7 @@ static BOOL WINAPI cb_add_response_headers(HTTP_FILTER_CONTEXT *pfc, LPSTR heade
         return fail(ERROR_INVALID_PARAMETER);
     if (!c->req.has_header_block) {
         /* Why: an HTTP/0.9 body-only response has no header block to add to; accepting
-         * keeps filters on their normal path (DESIGN.md, HTTP/0.9). */
+         * keeps filters on their normal path (docs/semantics.md, "HTTP/0.9"). */
         SetLastError(ERROR_SUCCESS);
         return TRUE;
     }
@@ -148,7 +149,8 @@ static BOOL WINAPI cb_write_client(HTTP_FILTER_CONTEXT *pfc, LPVOID buf, LPDWORD
     if (!buf)
         return fail(ERROR_INVALID_PARAMETER);
     /* Why layered: from SEND_RAW_DATA only the filters after the caller see the bytes,
-     * from elsewhere the caller too (reference 4.4, ISA 2000 SDK). */
+     * from elsewhere the caller too (docs/isapi-reference.md, "Notifications raised from
+     * callbacks", after the ISA Server 2000 SDK). */
     isapi_send_origin o;
     o.limit = c->e->filters[s->filter].rank + (c->cur_notif == SF_NOTIFY_SEND_RAW_DATA ? 0 : 1);
     if (isapi_send(c, o, buf, *bytes) != ISAPI_CONTINUE)
@@ -261,7 +263,7 @@ static BOOL WINAPI cb_server_support_function(HTTP_FILTER_CONTEXT *pfc, enum SF_
 
     case SF_REQ_DISABLE_NOTIFICATIONS:
         /* Why masked: pubcookie passes its whole registration mask, port and order bits
-         * included (reference 10). */
+         * included (docs/isapi-reference.md, "ServerSupportFunction requests"). */
         s->disabled |= (DWORD)ul1 & ISAPI__NOTIFY_ALL;
         break;
 
@@ -326,7 +328,8 @@ static BOOL get_header(HTTP_FILTER_CONTEXT *pfc, LPSTR name, LPVOID buf, LPDWORD
         return isapi__size_result(v, strlen(v), buf, size);
     }
     /* Why lenient about the colon here: IIS 5 failed "Host" without a colon, IIS 6 is
-     * documented with it; looking up both spellings breaks no filter (reference 7.1). */
+     * documented with it; looking up both spellings breaks no filter
+     * (docs/isapi-reference.md, "Header accessors"). */
     int oom;
     char *v = isapi_headers_get_joined(response ? &r->resp_headers : &r->headers, name, &oom);
     if (!v)
@@ -431,7 +434,8 @@ static BOOL WINAPI get_user_token(HTTP_FILTER_CONTEXT *pfc, HANDLE *token)
 {
     if (!slot_of(pfc) || !token)
         return fail(ERROR_INVALID_PARAMETER);
-    /* Why: there is no Windows logon session to hand out (reference 8.5). */
+    /* Why: there is no Windows logon session to hand out (docs/isapi-reference.md,
+     * "The other notification structures", AUTH_COMPLETE). */
     *token = NULL;
     return fail(ERROR_NOT_SUPPORTED);
 }

@@ -3,10 +3,11 @@
  *
  * Why: under IIS 6 an access violation in a filter ends the worker process (KB 892988);
  * Windows CE's httpd catches exceptions around every filter call, logs them and fails the
- * request (reference 1.6). isapihost does the latter where the platform lets a process
- * survive a fault: on Windows, structured exception handling around the call
- * (isapi/guard_win32.c). On POSIX the call is plain (isapi/guard_posix.c): a signal in
- * filter code cannot be recovered from safely inside the process.
+ * request (docs/isapi-reference.md, "Crashes in filters"). isapihost does the latter
+ * where the platform lets a process survive a fault: on Windows, structured exception
+ * handling around the call (isapi/guard_win32.c). On POSIX the call is plain
+ * (isapi/guard_posix.c): a signal in filter code cannot be recovered from safely inside
+ * the process.
  *
  * The build picks one implementation file (isapi/CMakeLists.txt); nothing else in the
  * engine depends on the platform.

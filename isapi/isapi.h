@@ -176,7 +176,8 @@ void isapi_engine_destroy(isapi_engine *e);
 
 typedef struct isapi_conn isapi_conn;
 
-/* Where bytes enter the SEND_RAW_DATA chain (reference section 4.4). Host-generated
+/* Where bytes enter the SEND_RAW_DATA chain (docs/isapi-reference.md, "Notifications
+ * raised from callbacks"). Host-generated
  * output uses isapi_origin_host(); filter-generated output gets an origin from the engine
  * (passed to isapi_ops.send_response_header). Treat the field as opaque. */
 typedef struct isapi_send_origin {
@@ -264,7 +265,7 @@ DWORD isapi_conn_filter_error(const isapi_conn *c);
  * Notifications
  * ==================================================================================== */
 
-/* What the host does after a notification (reference section 5). */
+/* What the host does after a notification (docs/isapi-reference.md, "Return codes"). */
 typedef enum isapi_rc {
     ISAPI_CONTINUE = 0,        /* go on with the request */
     ISAPI_FINISHED,            /* a filter answered: stop the pipeline, close after output */
@@ -349,7 +350,8 @@ size_t isapi_describe_current_call(char *buf, size_t len);
  * Server variables (also for the host's own use, e.g. extensions)
  * ==================================================================================== */
 
-/* The GetServerVariable contract (reference 6.2): on entry *size is the buffer size; on
+/* The GetServerVariable contract (docs/isapi-reference.md, "GetServerVariable"): on
+ * entry *size is the buffer size; on
  * success copies value + NUL, *size = strlen + 1, SetLastError(0), TRUE. Otherwise FALSE
  * and last error: ERROR_INSUFFICIENT_BUFFER (*size = required size, buf may be NULL when
  * *size is 0), ERROR_INVALID_INDEX (unknown name, or a header that is absent),

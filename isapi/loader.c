@@ -11,7 +11,8 @@
  *
  * Entry points are resolved by their undecorated names, as IIS does. On 32-bit builds a
  * DLL linked without a .def or --kill-at exports `_Name@N` / `Name@N` (stdcall
- * decoration); those are accepted with a warning (reference 1.2). The check is on the
+ * decoration); those are accepted with a warning (docs/isapi-reference.md, "Export
+ * names"). The check is on the
  * pointer size, not on an OS macro: the libshim build never decorates, so the fallback
  * only ever fires for real 32-bit DLLs.
  *
@@ -517,8 +518,8 @@ void isapi_engine_destroy(isapi_engine *e)
 {
     if (!e)
         return;
-    /* Why: "guarantee no HttpFilterProc call is in flight or will start after
-     * TerminateFilter" (reference 1.7). */
+    /* Why: TerminateFilter is the filter's last call; no HttpFilterProc may still run or
+     * start after it (docs/isapi-reference.md, "Entry points"). */
     while (InterlockedCompareExchange(&e->inflight, 0, 0) != 0)
         Sleep(1);
     for (size_t i = e->nfilters; i-- > 0;) {

@@ -1,7 +1,8 @@
 /*
  * notify.c - connections, requests, and raising notifications in IIS order.
  *
- * Ordering rule (reference 4.3), fixed when filters are loaded: every filter gets a rank,
+ * Ordering rule (docs/isapi-reference.md, "Order between filters"), fixed when filters
+ * are loaded: every filter gets a rank,
  * HIGH before MEDIUM before LOW, load order within a priority. For each notification and
  * each port type (secure / non-secure) one array holds the filters registered for it in
  * rank order, except SF_NOTIFY_SEND_RAW_DATA, whose array is reversed: for outgoing bytes
@@ -9,7 +10,8 @@
  * notification walks its array in a plain loop; the only per-call test is the calling
  * filter's DISABLE_NOTIFICATIONS mask for the current request.
  *
- * Layered output (reference 4.4): bytes enter the SEND_RAW_DATA array at an origin,
+ * Layered output (docs/isapi-reference.md, "Notifications raised from callbacks"): bytes
+ * enter the SEND_RAW_DATA array at an origin,
  * expressed as a rank limit: only filters with rank < limit see them. The host's own
  * output sees everybody; a filter's WriteClient from SEND_RAW_DATA is seen by the filters
  * after it in send order (rank < caller's rank), from any other notification by the caller
@@ -153,7 +155,8 @@ DWORD isapi__invoke(isapi_engine *e, isapi__filter *f, isapi__slot *s, int kind,
             isapi__log(e, NULL, ISAPI_LOG_ERROR, f->path, "%s in TerminateFilter", what);
         } else {
             /* Why: a crash fails the request, not the server, and the connection is not
-             * reused: Windows CE's httpd does this (reference 1.6). */
+             * reused: Windows CE's httpd does this (docs/isapi-reference.md, "Crashes in
+             * filters"). */
             isapi__log(e, c, ISAPI_LOG_ERROR, f->path, "%s in %s; the request failed", what,
                        notif_name(notif));
             a.r = SF_STATUS_REQ_ERROR;
@@ -272,7 +275,8 @@ static isapi_rc walk_range(isapi_conn *c, int ni, void *pv, size_t from, size_t 
         DWORD r = isapi__invoke(e, f, s, ISAPI__CALL_PROC, bit, pv);
         switch (r) {
         case SF_STATUS_REQ_HANDLED_NOTIFICATION:
-            /* Why: stops the walk for this notification only (reference 4.3). */
+            /* Why: stops the walk for this notification only (docs/isapi-reference.md,
+             * "Order between filters"). */
             return ISAPI_CONTINUE;
         case SF_STATUS_REQ_FINISHED:
         case SF_STATUS_REQ_FINISHED_KEEP_CONN:
@@ -281,7 +285,8 @@ static isapi_rc walk_range(isapi_conn *c, int ni, void *pv, size_t from, size_t 
                 *stopped_at = i;
             return map_status(r);
         case SF_STATUS_REQ_READ_NEXT:
-            /* Why: only meaningful in READ_RAW_DATA, NEXT elsewhere (reference 5). */
+            /* Why: only meaningful in READ_RAW_DATA, NEXT elsewhere
+             * (docs/isapi-reference.md, "Return codes"). */
             if (ni == ISAPI__N_READ_RAW) {
                 if (stopped_at)
                     *stopped_at = i;
@@ -563,7 +568,8 @@ isapi_rc isapi_notify_preproc_headers(isapi_conn *c)
         return ISAPI_ERROR;
     c->req_parsed = 1;
     /* Why: the URL variable reflects a SetHeader("url") only after the chain (IIRF had
-     * to stash the URL itself for this reason, reference 6.3). */
+     * to stash the URL itself for this reason; docs/isapi-reference.md, "Server
+     * variables"). */
     const char *u = c->req.url ? c->req.url : "";
     if (isapi_str_set(&c->url_before_preproc, u, (size_t)-1) != 0)
         return ISAPI_ERROR;
@@ -600,7 +606,8 @@ isapi_rc isapi_notify_authentication(isapi_conn *c)
     HTTP_FILTER_AUTHENT a = { user, (DWORD)sizeof user, pass, (DWORD)sizeof pass };
     isapi_rc rc = isapi__walk(c, ISAPI__N_AUTHENT, &a, 0, 0x7fffffff, NULL);
     /* Why both: filters edit the buffers in place (IIS docs) or replace the pointers
-     * (CE httpd accepts both, reference 8.1). */
+     * (CE httpd accepts both; docs/isapi-reference.md, "The other notification
+     * structures"). */
     user[sizeof user - 1] = '\0';
     pass[sizeof pass - 1] = '\0';
     if (isapi_str_set(&c->req.logon_user, a.pszUser ? a.pszUser : "", (size_t)-1) != 0 ||
@@ -661,7 +668,8 @@ isapi_rc isapi_notify_send_response(isapi_conn *c)
     isapi_rc rc = isapi__walk(c, ISAPI__N_SEND_RESPONSE, &p, 0, 0x7fffffff, NULL);
     if (rc == ISAPI_FINISHED || rc == ISAPI_FINISHED_KEEP_CONN || rc == ISAPI_ERROR) {
         /* Why: FINISHED/ERROR here means "send neither this block nor the body"
-         * (reference 5); later isapi_send calls drop their bytes. */
+         * (docs/isapi-reference.md, "Return codes"); later isapi_send calls drop their
+         * bytes. */
         c->output_dead = 1;
         c->dead_rc = rc == ISAPI_ERROR ? ISAPI_ERROR : ISAPI_FINISHED;
         c->must_close = 1;
@@ -709,7 +717,8 @@ isapi_rc isapi_send(isapi_conn *c, isapi_send_origin origin, const void *data, s
     HTTP_FILTER_RAW_DATA raw = { copy, (DWORD)len, (DWORD)len, 0 };
     isapi_rc rc = isapi__walk(c, ISAPI__N_SEND_RAW, &raw, 0, origin.limit, NULL);
     if (rc == ISAPI_FINISHED || rc == ISAPI_FINISHED_KEEP_CONN || rc == ISAPI_ERROR) {
-        /* Why: drop this chunk and everything after it, then close (reference 5). */
+        /* Why: drop this chunk and everything after it, then close
+         * (docs/isapi-reference.md, "Return codes"). */
         free(copy);
         c->output_dead = 1;
         c->dead_rc = rc == ISAPI_ERROR ? ISAPI_ERROR : ISAPI_FINISHED;
@@ -740,7 +749,8 @@ isapi_rc isapi_notify_log(isapi_conn *c, HTTP_FILTER_LOG *log)
                                &log->pszServerName, &log->pszOperation, &log->pszTarget,
                                &log->pszParameters };
     /* Why "" and never NULL: filters strcmp/strlen the fields without checking (CE httpd
-     * passes empty strings, reference 8.4). */
+     * passes empty strings; docs/isapi-reference.md, "The other notification
+     * structures"). */
     const char *given[6];
     for (int i = 0; i < 6; i++) {
         if (!*fields[i])
@@ -749,7 +759,8 @@ isapi_rc isapi_notify_log(isapi_conn *c, HTTP_FILTER_LOG *log)
     }
     isapi_rc rc = isapi__walk(c, ISAPI__N_LOG, log, 0, 0x7fffffff, NULL);
     /* Why copies: a replaced pointer may be filter memory that is gone after the next
-     * notification; the host never frees what it did not allocate (reference 8.4). A
+     * notification; the host never frees what it did not allocate (docs/isapi-reference.md,
+     * "The other notification structures"). A
      * field no filter replaced still points at the caller's own string: no copy. */
     char *copies[6] = { NULL };
     for (int i = 0; i < 6; i++) {

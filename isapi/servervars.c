@@ -178,7 +178,8 @@ static DWORD lookup(const isapi_conn *c, const char *name, sv_out *o)
     if (isapi__ieq(name, "LOCAL_ADDR")) { puts_(o, c->local_addr); return 0; }
     if (isapi__ieq(name, "SERVER_PORT")) { puts_(o, c->local_port); return 0; }
     if (isapi__ieq(name, "SERVER_PORT_SECURE")) { puts_(o, c->secure ? "1" : "0"); return 0; }
-    /* Why lower case: WebKnight compares HTTPS == "on" (reference 6.3). */
+    /* Why lower case: WebKnight compares HTTPS == "on" (docs/isapi-reference.md,
+     * "Server variables"). */
     if (isapi__ieq(name, "HTTPS")) { puts_(o, c->secure ? "on" : "off"); return 0; }
     if (isapi__ieq(name, "INSTANCE_ID")) { put_num(o, c->instance_id); return 0; }
     if (isapi__ieq(name, "INSTANCE_META_PATH")) {

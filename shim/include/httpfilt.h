@@ -3,7 +3,8 @@
  *
  * Every structure has exactly the Win64 layout (DWORD and BOOL are 32-bit, pointers 64-bit),
  * and every constant the value of the Windows SDK and mingw-w64 headers. tests/abi checks
- * each offset, size and value against the reference tables and against mingw-w64.
+ * each offset, size and value against its own tables (tests/abi/abi_check.c) and against
+ * mingw-w64.
  * Names and field order follow the SDK so filter sources compile unmodified.
  */
 #ifndef SHIM_HTTPFILT_H

@@ -12,7 +12,8 @@
  * The same source is built three ways (tests/abi/CMakeLists.txt): natively against
  * shim/include, and with mingw-w64 for i686 and x86_64 against the toolchain's own
  * windows.h/httpfilt.h/httpext.h, run under Wine. So the shim is held to the Win64 layout,
- * and the reference tables are held to what mingw-w64 really compiles.
+ * and the expected columns (the header layouts docs/isapi-reference.md describes) are
+ * held to what mingw-w64 really compiles.
  *
  * The check is deliberately made at run time, not with _Static_assert: a wrong layout still
  * builds, and the test then names every field that moved, which a failed build cannot do.
@@ -51,7 +52,8 @@ struct abi_row {
     { #T, "unsigned", (T)-1 > 0, (u), (u) }
 
 static const struct abi_row abi_rows[] = {
-    /* ---- Scalar types (reference 1.1; extension types measured, see below) -------- */
+    /* ---- Scalar types (docs/isapi-reference.md, "Types and sizes"; extension types
+     * measured, see below) */
     ABI_SIZE(CHAR,                  1,   1),
     ABI_SIZE(DWORD,                 4,   4),
     ABI_SIZE(BOOL,                  4,   4),
@@ -74,7 +76,7 @@ static const struct abi_row abi_rows[] = {
     ABI_UNSIGNED(ULONG_PTR, 1),
     ABI_UNSIGNED(BOOL,      0),
 
-    /* ---- Filter structures (reference 1.3, 3.1, 3.2) ------------------------------ */
+    /* ---- Filter structures (docs/isapi-reference.md, "Structures") ---------------- */
     /*                                                        x86         x64 */
     /* structure, field                                     off size    off size */
     ABI_SIZE(HTTP_FILTER_VERSION,                                272,        272),
@@ -162,7 +164,7 @@ static const struct abi_row abi_rows[] = {
       _Generic((HTTP_FILTER_SEND_RESPONSE *)0, HTTP_FILTER_PREPROC_HEADERS *: 1, default: 0),
       1, 1 },
 
-    /* ---- Filter constants (reference 1.4, 1.5, 2.1-2.5) --------------------------- */
+    /* ---- Filter constants (docs/isapi-reference.md, "Constants") ------------------ */
     ABI_VALUE(HTTP_FILTER_REVISION,         0x00060000),
     ABI_VALUE(SF_NOTIFY_SECURE_PORT,        0x00000001),
     ABI_VALUE(SF_NOTIFY_NONSECURE_PORT,     0x00000002),
@@ -225,9 +227,10 @@ static const struct abi_row abi_rows[] = {
     ABI_VALUE(ERROR_INVALID_INDEX,       1413),
 
     /* ---- Extension structures (httpext.h) ----------------------------------------- */
-    /* The reference has no table for these. The rows were measured against the mingw-w64
-     * 10.0.0 headers by compiling offsetof/sizeof probes with i686-w64-mingw32-gcc and
-     * x86_64-w64-mingw32-gcc 12.2; the win32/win64 builds of this test re-check them. */
+    /* docs/isapi-reference.md describes no extension structure. The rows were measured
+     * against the mingw-w64 10.0.0 headers by compiling offsetof/sizeof probes with
+     * i686-w64-mingw32-gcc and x86_64-w64-mingw32-gcc 12.2; the win32/win64 builds of this
+     * test re-check them. */
     /*                                                               x86         x64 */
     /* structure, field                                            off size    off size */
     ABI_SIZE(EXTENSION_CONTROL_BLOCK,                                   144,        192),

@@ -2,7 +2,8 @@
 
 Each case sends real requests (raw sockets) and checks, from the trace filter's lines, the
 whole sequence of notifications of the connection, its order and the values the filters
-were given, against DESIGN.md ("The request pipeline", "HTTP/0.9") and docs/semantics.md.
+were given, against docs/semantics.md ("The server's pipeline", "HTTP/0.9") and the order
+IIS documents (docs/isapi-reference.md, "Notification order").
 
 Filters of the main server, in load order: rewrite (medium), basicauth (high), writer
 (medium), upcase (low), trace (low). Calling order is therefore basicauth, rewrite,

@@ -1,6 +1,7 @@
 /*
  * allcalls.c - a test filter that calls every callback in every notification and checks
- * each answer against the documented contract (reference sections 6, 7, 10 and 11).
+ * each answer against the documented contract (docs/isapi-reference.md: "Callbacks",
+ * "Header accessors", "ServerSupportFunction requests", "HTTP/0.9").
  *
  * It registers for every notification on secure and non-secure ports. In each one it runs
  * the checks the notification allows: GetServerVariable (connection and request variables,
@@ -10,16 +11,24 @@
  * SEND_RESPONSE (get, set, add, delete; "status"; HTTP/0.9 answers), and every SF_REQ_*
  * code with harmless arguments (SEND_RESPONSE_HEADER only where the contract says it must
  * fail, so it never adds a response; NORMALIZE_URL on a copy; DISABLE_NOTIFICATIONS of
- * nothing). Where the table in reference 6.7 says "no", the call must fail with
+ * nothing). Where the table "Where each callback may be called" of docs/isapi-reference.md
+ * says "no", the call must fail with
  * ERROR_INVALID_PARAMETER; it is made anyway, because a host that accepted it would corrupt
  * the response or touch state that does not exist (KB Q323064, KB 892988).
  *
  * Every broken promise is a violation: counted, written as one line "VIOLATION ..." to the
  * file named by the environment variable ALLCALLS_REPORT (or OutputDebugStringA when it is
  * unset), and shown to the client in the header "X-Allcalls-Violations: <total>" of every
- * HTTP/1.x response. TerminateFilter appends "allcalls: calls=N violations=M". The filter
- * never changes a response body and always returns SF_STATUS_REQ_NEXT_NOTIFICATION; the
- * only headers it adds are X-Allcalls-* (so a client can see it ran).
+ * HTTP/1.x response. TerminateFilter appends one line per notification it received,
+ * "allcalls: notify=NAME calls=N http09=N get_property=N" (calls in all, calls for HTTP/0.9
+ * requests, calls where SF_REQ_GET_PROPERTY gave the instance number that INSTANCE_ID
+ * gives), then "allcalls: calls=N violations=M". The filter never changes a response body
+ * and always returns SF_STATUS_REQ_NEXT_NOTIFICATION; the only headers it adds are
+ * X-Allcalls-* (so a client can see it ran).
+ *
+ * The environment variable ALLCALLS_HTTP09 names the server's HTTP/0.9 policy: "strict"
+ * (SetHeader on a 0.9 response must fail with ERROR_NOT_SUPPORTED) or "http10" (it must
+ * succeed). Unset, either answer is accepted.
  */
 #include <windows.h>
 #include <httpfilt.h>
@@ -36,10 +45,19 @@ typedef struct AC_CONN {
     DWORD dwNotifications;
 } AC_CONN;
 
+/* Notifications by the number of their bit (SF_NOTIFY_READ_RAW_DATA is 1 << 15, ...). */
+#define AC_NOTIF_SLOTS 32
+
+typedef enum { AC_09_ANY, AC_09_STRICT, AC_09_HTTP10 } AC_POLICY09;
+
 static FILE *g_pReport;
 static CRITICAL_SECTION g_csReport;
 static LONG volatile g_lViolations;
 static LONG volatile g_lCalls;
+static LONG volatile g_alCalls[AC_NOTIF_SLOTS];          /* calls per notification */
+static LONG volatile g_alCalls09[AC_NOTIF_SLOTS];        /* of those, for HTTP/0.9 requests */
+static LONG volatile g_alGetProperty[AC_NOTIF_SLOTS];    /* GET_PROPERTY answered right */
+static AC_POLICY09 g_policy09;
 
 BOOL WINAPI DllMain(HINSTANCE hinstDLL, DWORD fdwReason, LPVOID lpvReserved);
 
@@ -52,6 +70,14 @@ BOOL WINAPI DllMain(HINSTANCE hinstDLL, DWORD fdwReason, LPVOID lpvReserved)
     else if (fdwReason == DLL_PROCESS_DETACH)
         DeleteCriticalSection(&g_csReport);
     return TRUE;
+}
+
+static int NotifSlot(DWORD n)
+{
+    for (int i = 0; i < AC_NOTIF_SLOTS; i++)
+        if (n == (DWORD)1 << i)
+            return i;
+    return 0;
 }
 
 static const char *NotifName(DWORD n)
@@ -99,14 +125,15 @@ static void ExpectFail(DWORD dwNotif, const char *pszCheck, BOOL fRet, DWORD dwE
 static void ExpectOk(DWORD dwNotif, const char *pszCheck, BOOL fRet, DWORD dwErr)
 {
     /* Why the last error too: the engine clears it on success (old Shibboleth code tests
-     * GetLastError after a TRUE return, reference 6.2). */
+     * GetLastError after a TRUE return; docs/isapi-reference.md, "GetServerVariable"). */
     if (!fRet || dwErr != ERROR_SUCCESS)
         Violation(dwNotif, pszCheck, fRet, dwErr);
 }
 
 typedef BOOL (WINAPI *AC_GETTER)(PHTTP_FILTER_CONTEXT, LPSTR, LPVOID, LPDWORD);
 
-/* The size protocol of GetServerVariable / GetHeader (reference 6.2): probing with a NULL
+/* The size protocol of GetServerVariable / GetHeader (docs/isapi-reference.md,
+ * "GetServerVariable"): probing with a NULL
  * buffer and size 0, then one byte short, then the exact size. Returns TRUE with the value
  * in *ppsz (malloc'ed) when it exists; FALSE with *pdwErr the error of the probe. Every
  * step that breaks the protocol is a violation. */
@@ -214,13 +241,15 @@ static void CheckServerVariables(PHTTP_FILTER_CONTEXT pfc, DWORD dwNotif, BOOL *
                 Violation(dwNotif, "SERVER_PROTOCOL value", TRUE, 0);
         }
         if (strcmp(req_vars[i], "ALL_HTTP") == 0 && *v && v[strlen(v) - 1] != '\n')
-            /* Why: mod_jk counts headers by counting '\n' (reference 6.3). */
+            /* Why: mod_jk counts headers by counting '\n' (docs/isapi-reference.md,
+             * "Server variables"). */
             Violation(dwNotif, "ALL_HTTP terminator", TRUE, 0);
         if (strcmp(req_vars[i], "URL") == 0 && v[0] != '/')
             Violation(dwNotif, "URL value", TRUE, 0);
         free(v);
     }
-    /* HTTP/0.9 has no headers: ALL_HTTP / ALL_RAW are "" and HTTP_* is absent (11.3). */
+    /* HTTP/0.9 has no headers: ALL_HTTP / ALL_RAW are "" and HTTP_* is absent
+     * (docs/isapi-reference.md, "HTTP/0.9"). */
     if (*pf09) {
         if (ProbeValue(dwNotif, "ALL_RAW 0.9", GsvAdapter, pfc, "ALL_RAW", &v, &dwErr)) {
             if (*v)
@@ -281,7 +310,8 @@ static void CheckContextCalls(PHTTP_FILTER_CONTEXT pfc, DWORD dwNotif)
     else
         ExpectOk(dwNotif, "WriteClient(0)", fRet, dwErr);
 
-    /* AddResponseHeaders: before the response only (reference 6.4). The text is a copy
+    /* AddResponseHeaders: before the response only (docs/isapi-reference.md,
+     * "AddResponseHeaders"). The text is a copy
      * the host must make: this buffer is overwritten at once. */
     lstrcpyA(text, "X-Allcalls-Added: ");
     lstrcatA(text, NotifName(dwNotif));
@@ -329,14 +359,22 @@ static void CheckContextCalls(PHTTP_FILTER_CONTEXT pfc, DWORD dwNotif)
     fRet = pfc->ServerSupportFunction(pfc, SF_REQ_GET_CONNID, &id, 0, 0);
     ExpectFail(dwNotif, "GET_CONNID", fRet, GetLastError(), ERROR_NOT_SUPPORTED);
 
+    /* GET_PROPERTY(INSTANCE_NUM_ID) answers in every notification with the number that
+     * INSTANCE_ID gives as text. */
     id = 0xdeadbeef;
     SetLastError(0xdeadbeef);
     fRet = pfc->ServerSupportFunction(pfc, SF_REQ_GET_PROPERTY, &id,
                                       SF_PROPERTY_INSTANCE_NUM_ID, 0);
     dwErr = GetLastError();
     ExpectOk(dwNotif, "GET_PROPERTY INSTANCE_NUM_ID", fRet, dwErr);
-    if (fRet && id == 0xdeadbeef)
-        Violation(dwNotif, "GET_PROPERTY value", fRet, id);
+    char instance[32];
+    cb = sizeof instance;
+    if (fRet && pfc->GetServerVariable(pfc, "INSTANCE_ID", instance, &cb)) {
+        if (id == strtoul(instance, NULL, 10))
+            InterlockedIncrement(&g_alGetProperty[NotifSlot(dwNotif)]);
+        else
+            Violation(dwNotif, "GET_PROPERTY value", fRet, id);
+    }
 
     SetLastError(0xdeadbeef);
     fRet = pfc->ServerSupportFunction(pfc, SF_REQ_GET_PROPERTY, &id, SF_PROPERTY_SSL_CTXT, 0);
@@ -460,11 +498,11 @@ static void CheckSendResponse(PHTTP_FILTER_CONTEXT pfc, DWORD dwNotif,
     SetLastError(0xdeadbeef);
     BOOL fRet = p->SetHeader(pfc, name, value);
     dwErr = GetLastError();
-    if (f09 && !fRet) {
+    if (f09 && g_policy09 != AC_09_HTTP10 && (!fRet || g_policy09 == AC_09_STRICT)) {
         /* Why: a strict 0.9 response has no headers; "header not supported by the HTTP
-         * version" is the documented answer (reference 11.2). Under the http10 policy the
-         * set succeeds. */
-        if (dwErr != ERROR_NOT_SUPPORTED)
+         * version", ERROR_NOT_SUPPORTED, is the answer SetHeader documents for that
+         * (docs/isapi-reference.md, "HTTP/0.9"). Under the http10 policy the set succeeds. */
+        if (fRet || dwErr != ERROR_NOT_SUPPORTED)
             Violation(dwNotif, "SetHeader 0.9", fRet, dwErr);
     } else {
         ExpectOk(dwNotif, "SetHeader response", fRet, dwErr);
@@ -501,6 +539,10 @@ BOOL WINAPI GetFilterVersion(PHTTP_FILTER_VERSION pVer)
             return FALSE;
         }
     }
+    n = GetEnvironmentVariableA("ALLCALLS_HTTP09", file, sizeof file);
+    if (n > 0 && n < sizeof file)
+        g_policy09 = strcmp(file, "strict") == 0 ? AC_09_STRICT
+                   : strcmp(file, "http10") == 0 ? AC_09_HTTP10 : AC_09_ANY;
     pVer->dwFilterVersion = HTTP_FILTER_REVISION;
     lstrcpynA(pVer->lpszFilterDesc, "allcalls: every callback in every notification",
               SF_MAX_FILTER_DESC_LEN);
@@ -546,6 +588,9 @@ DWORD WINAPI HttpFilterProc(PHTTP_FILTER_CONTEXT pfc, DWORD dwNotif, LPVOID pvNo
 
     BOOL f09;
     CheckServerVariables(pfc, dwNotif, &f09);
+    InterlockedIncrement(&g_alCalls[NotifSlot(dwNotif)]);
+    if (f09)
+        InterlockedIncrement(&g_alCalls09[NotifSlot(dwNotif)]);
     CheckAllocMem(pfc, dwNotif);
 
     switch (dwNotif) {
@@ -607,6 +652,19 @@ BOOL WINAPI TerminateFilter(DWORD dwFlags)
               (long)g_lViolations);
     line[sizeof line - 1] = '\0';
     EnterCriticalSection(&g_csReport);
+    for (int i = 0; i < AC_NOTIF_SLOTS; i++) {
+        char tally[160];
+        if (!g_alCalls[i])
+            continue;
+        snprintf(tally, sizeof tally, "allcalls: notify=%s calls=%ld http09=%ld "
+                 "get_property=%ld\n", NotifName((DWORD)1 << i), (long)g_alCalls[i],
+                 (long)g_alCalls09[i], (long)g_alGetProperty[i]);
+        tally[sizeof tally - 1] = '\0';
+        if (g_pReport)
+            fputs(tally, g_pReport);
+        else
+            OutputDebugStringA(tally);
+    }
     if (g_pReport) {
         fputs(line, g_pReport);
         fclose(g_pReport);

@@ -1,9 +1,16 @@
 /*
- * test_http09.c - HTTP/0.9 simple requests (DESIGN.md, "HTTP/0.9"): no request headers,
- * "version" and SERVER_PROTOCOL read HTTP/0.9, and in strict mode (no header block)
- * SEND_RESPONSE still fires with "status" readable and settable while every other
- * response-header mutator fails with ERROR_NOT_SUPPORTED; SF_REQ_SEND_RESPONSE_HEADER
- * records the status and nothing but body bytes reach the wire.
+ * test_http09.c - the engine's side of HTTP/0.9 simple requests (docs/semantics.md,
+ * "HTTP/0.9"): no request headers, "version" and SERVER_PROTOCOL read HTTP/0.9, and in
+ * strict mode (no header block) SEND_RESPONSE still fires with "status" readable and
+ * settable while every other response-header mutator fails with ERROR_NOT_SUPPORTED;
+ * SF_REQ_SEND_RESPONSE_HEADER records the status and the engine hands its host nothing but
+ * body bytes.
+ *
+ * The host here is the stand-in of fixture.c ("wire" is what the engine gave its write
+ * op), so these tests hold the engine's decisions, not the server's. The real server is
+ * held by integration_semantics (http09_every_notification_*: every notification and
+ * callback under both 0.9 policies, with the allcalls filter) and integration_pipeline
+ * (http09_*: the bytes on the wire).
  */
 #include <string.h>
 
