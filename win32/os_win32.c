@@ -35,6 +35,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Longest real path handle_real_path() returns (UTF-8, with its NUL): NT paths reach 32767
+ * UTF-16 units, up to three bytes each. */
+#define PLAT_REAL_PATH_MAX (32768 * 3)
+
 _Static_assert(sizeof(plat_socket_t) == sizeof(SOCKET), "plat_socket_t is a SOCKET");
 _Static_assert(PLAT_INVALID_SOCKET == INVALID_SOCKET, "PLAT_INVALID_SOCKET");
 _Static_assert(sizeof(plat_file_t) == sizeof(HANDLE), "plat_file_t is a HANDLE");
@@ -65,6 +69,7 @@ static int map_win(int e)
         return PLAT_EINVAL;
     case ERROR_FILE_NOT_FOUND: case ERROR_PATH_NOT_FOUND: case ERROR_BAD_NETPATH:
     case ERROR_INVALID_DRIVE: case ERROR_BAD_NET_NAME:
+    case ERROR_CANT_RESOLVE_FILENAME:   /* a cycle of links */
         return PLAT_ENOENT;
     case ERROR_ACCESS_DENIED: case ERROR_SHARING_VIOLATION: case WSAEACCES:
         return PLAT_EACCES;
@@ -942,6 +947,100 @@ int plat_file_open(const char *path, plat_file_t *out, plat_file_info_t *info)
         CloseHandle(h);
         return rc;
     }
+    *out = h;
+    return 0;
+}
+
+/* The real path of the open handle h in UTF-8, from GetFinalPathNameByHandleW, whose
+ * "\\?\C:\x" and "\\?\UNC\server\share" forms become "C:\x" and "\\server\share". */
+static int handle_real_path(HANDLE h, char *out, size_t outlen)
+{
+    DWORD flags = FILE_NAME_NORMALIZED | VOLUME_NAME_DOS;
+    DWORD need = GetFinalPathNameByHandleW(h, NULL, 0, flags);
+    if (need == 0)
+        return fail_win();
+    wchar_t *w = malloc(((size_t)need + 1) * sizeof *w);
+    if (!w)
+        return fail(PLAT_ENOMEM, ERROR_NOT_ENOUGH_MEMORY);
+    DWORD got = GetFinalPathNameByHandleW(h, w, need + 1, flags);
+    if (got == 0 || got > need) {
+        int rc = got == 0 ? fail_win() : fail(PLAT_ERROR, ERROR_INVALID_DATA);
+        free(w);
+        return rc;
+    }
+    const wchar_t *name = w;
+    if (wcsncmp(w, L"\\\\?\\UNC\\", 8) == 0) {
+        w[6] = L'\\';   /* "\\?\UNC\server" -> "\\server" */
+        name = w + 6;
+    } else if (wcsncmp(w, L"\\\\?\\", 4) == 0) {
+        name = w + 4;
+    }
+    int cap = outlen > INT_MAX ? INT_MAX : (int)outlen;
+    int n = WideCharToMultiByte(CP_UTF8, 0, name, -1, out, cap, NULL, NULL);
+    int e = n > 0 ? 0 : (int)GetLastError();
+    free(w);
+    if (n <= 0)
+        return fail(e == ERROR_INSUFFICIENT_BUFFER ? PLAT_ENAMETOOLONG : map_win(e), e);
+    return n - 1;
+}
+
+/* Opens path with FILE_FLAG_BACKUP_SEMANTICS, which opens folders too (for reading
+ * metadata and listing, nothing more without the backup privilege). */
+static HANDLE open_any(const char *path, DWORD access, int *rc)
+{
+    wchar_t *w = to_wide(path, rc);
+    if (!w)
+        return INVALID_HANDLE_VALUE;
+    HANDLE h = CreateFileW(w, access, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                           NULL, OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, NULL);
+    if (h == INVALID_HANDLE_VALUE)
+        *rc = fail_win();
+    free(w);
+    return h;
+}
+
+int plat_path_real(const char *path, char *out, size_t outlen)
+{
+    int rc = 0;
+    HANDLE h = open_any(path, FILE_READ_ATTRIBUTES, &rc);
+    if (h == INVALID_HANDLE_VALUE)
+        return rc;
+    rc = handle_real_path(h, out, outlen);
+    CloseHandle(h);
+    return rc;
+}
+
+int plat_file_open_within(const char *path, size_t root_len, const char *within,
+                          plat_links_t links, plat_file_t *out, plat_file_info_t *info)
+{
+    if (links == PLAT_LINKS_ALWAYS)
+        return plat_file_open(path, out, info);
+    int rc = 0;
+    HANDLE h = open_any(path, GENERIC_READ, &rc);
+    if (h == INVALID_HANDLE_VALUE)
+        return rc;
+    plat_file_info_t fi;
+    char *real = malloc(PLAT_REAL_PATH_MAX);
+    /* Why: names such as "con" or "nul" open devices, not files, in any folder. */
+    if (GetFileType(h) != FILE_TYPE_DISK)
+        rc = fail(PLAT_EACCES, ERROR_ACCESS_DENIED);
+    else if (!real)
+        rc = fail(PLAT_ENOMEM, ERROR_NOT_ENOUGH_MEMORY);
+    else if ((rc = handle_real_path(h, real, PLAT_REAL_PATH_MAX)) >= 0)
+        rc = plat__path_within(real, within,
+                               links == PLAT_LINKS_NEVER && root_len ? path + root_len : NULL)
+                 ? 0 : fail(PLAT_EOUTSIDE, 0);
+    if (rc == 0)
+        rc = plat_file_info(h, &fi);
+    if (rc == 0 && fi.is_directory)
+        rc = fail(PLAT_EISDIR, ERROR_DIRECTORY);
+    free(real);
+    if (rc != 0) {
+        CloseHandle(h);
+        return rc;
+    }
+    if (info)
+        *info = fi;
     *out = h;
     return 0;
 }
