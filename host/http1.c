@@ -798,14 +798,11 @@ static int serve_one(host_conn_t *c)
         return ONE_CLOSE;   /* EOF or a socket error */
     }
 
-    /* RFC 9112 section 3.2: an HTTP/1.1 request carries exactly one Host header;
-     * HTTP.sys answers 400 otherwise, before any filter sees the request. */
-    if (rl.version == HOST_HTTP_11) {
-        size_t h = host_header_find(hdrs, nh, "Host", 0);
-        if (h == nh || host_header_find(hdrs, nh, "Host", h + 1) != nh) {
-            reject_raw(c, 400);
-            return ONE_CLOSE;
-        }
+    /* RFC 9112 section 3.2: an HTTP/1.1 request carries exactly one Host header, and no
+     * request an invalid one; HTTP.sys answers 400, before any filter sees the request. */
+    if (host_parse_host(&rl, hdrs, nh, &status) != 0) {
+        reject_raw(c, status);
+        return ONE_CLOSE;
     }
 
     /* 2. the request model */
