@@ -984,15 +984,17 @@ static int handle_real_path(HANDLE h, char *out, size_t outlen)
     return n - 1;
 }
 
-/* Opens path with FILE_FLAG_BACKUP_SEMANTICS, which opens folders too (for reading
- * metadata and listing, nothing more without the backup privilege). */
-static HANDLE open_any(const char *path, DWORD access, int *rc)
+/* Opens path for FILE_READ_ATTRIBUTES only, with FILE_FLAG_BACKUP_SEMANTICS, which a
+ * folder needs to be opened at all. Why attributes only: with the backup privilege enabled
+ * the flag also bypasses the file's security, so it never opens anything for reading. */
+static HANDLE open_attributes(const char *path, int *rc)
 {
     wchar_t *w = to_wide(path, rc);
     if (!w)
         return INVALID_HANDLE_VALUE;
-    HANDLE h = CreateFileW(w, access, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
-                           NULL, OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, NULL);
+    HANDLE h = CreateFileW(w, FILE_READ_ATTRIBUTES,
+                           FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                           OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, NULL);
     if (h == INVALID_HANDLE_VALUE)
         *rc = fail_win();
     free(w);
@@ -1002,11 +1004,27 @@ static HANDLE open_any(const char *path, DWORD access, int *rc)
 int plat_path_real(const char *path, char *out, size_t outlen)
 {
     int rc = 0;
-    HANDLE h = open_any(path, FILE_READ_ATTRIBUTES, &rc);
+    HANDLE h = open_attributes(path, &rc);
     if (h == INVALID_HANDLE_VALUE)
         return rc;
     rc = handle_real_path(h, out, outlen);
     CloseHandle(h);
+    return rc;
+}
+
+/* 0 when the file open as h lies where plat_file_open_within() allows, else an error. */
+static int check_within(HANDLE h, const char *path, size_t root_len, const char *within,
+                        plat_links_t links)
+{
+    char *real = malloc(PLAT_REAL_PATH_MAX);
+    if (!real)
+        return fail(PLAT_ENOMEM, ERROR_NOT_ENOUGH_MEMORY);
+    int rc = handle_real_path(h, real, PLAT_REAL_PATH_MAX);
+    if (rc >= 0)
+        rc = plat__path_within(real, within,
+                               links == PLAT_LINKS_NEVER && root_len ? path + root_len : NULL)
+                 ? 0 : fail(PLAT_EOUTSIDE, 0);
+    free(real);
     return rc;
 }
 
@@ -1015,26 +1033,21 @@ int plat_file_open_within(const char *path, size_t root_len, const char *within,
 {
     if (links == PLAT_LINKS_ALWAYS)
         return plat_file_open(path, out, info);
-    int rc = 0;
-    HANDLE h = open_any(path, GENERIC_READ, &rc);
-    if (h == INVALID_HANDLE_VALUE)
-        return rc;
+    plat_file_t h;
     plat_file_info_t fi;
-    char *real = malloc(PLAT_REAL_PATH_MAX);
-    /* Why: names such as "con" or "nul" open devices, not files, in any folder. */
-    if (GetFileType(h) != FILE_TYPE_DISK)
-        rc = fail(PLAT_EACCES, ERROR_ACCESS_DENIED);
-    else if (!real)
-        rc = fail(PLAT_ENOMEM, ERROR_NOT_ENOUGH_MEMORY);
-    else if ((rc = handle_real_path(h, real, PLAT_REAL_PATH_MAX)) >= 0)
-        rc = plat__path_within(real, within,
-                               links == PLAT_LINKS_NEVER && root_len ? path + root_len : NULL)
-                 ? 0 : fail(PLAT_EOUTSIDE, 0);
-    if (rc == 0)
-        rc = plat_file_info(h, &fi);
-    if (rc == 0 && fi.is_directory)
-        rc = fail(PLAT_EISDIR, ERROR_DIRECTORY);
-    free(real);
+    int rc = plat_file_open(path, &h, &fi);
+    if (rc == PLAT_EISDIR) {
+        /* A folder: checked like a file before the caller hears it is one. */
+        HANDLE d = open_attributes(path, &rc);
+        if (d == INVALID_HANDLE_VALUE)
+            return rc;
+        rc = check_within(d, path, root_len, within, links);
+        CloseHandle(d);
+        return rc == 0 ? fail(PLAT_EISDIR, ERROR_DIRECTORY) : rc;
+    }
+    if (rc != 0)
+        return rc;
+    rc = check_within(h, path, root_len, within, links);
     if (rc != 0) {
         CloseHandle(h);
         return rc;
