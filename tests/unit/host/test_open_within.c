@@ -3,6 +3,9 @@
  * plat__path_within() on a table of real paths, folders and rests, and
  * plat_path_real() / plat_file_open_within() against a real temporary tree with links
  * out of it, links that stay inside, a folder, and a link cycle, in each plat_links_t mode.
+ * test_swap_race flips a link between a file inside and one outside while opening it: a
+ * check made on the name rather than on the opened file would sometimes hand out the
+ * outside one.
  * Built from host/os_posix.c and host/os_common.c (native only, like every Check test);
  * the same functions on Windows are exercised under Wine by
  * tests/integration/test_static_security.py.
@@ -13,6 +16,8 @@
 
 #include <check.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,6 +166,56 @@ START_TEST(test_modes)
 }
 END_TEST
 
+static atomic_int flipping;
+
+/* Swaps root/flip between a link to a.txt (inside) and one to the secret (outside), each
+ * swap one atomic rename. */
+static void *flipper(void *arg)
+{
+    (void)arg;
+    char tmp[PATH_MAX * 2], flip[PATH_MAX * 2], out[PATH_MAX * 2];
+    snprintf(tmp, sizeof tmp, "%s/site/flip.tmp", top);
+    snprintf(flip, sizeof flip, "%s/site/flip", top);
+    snprintf(out, sizeof out, "%s/outside/secret.txt", top);
+    for (unsigned i = 0; atomic_load(&flipping); i++) {
+        unlink(tmp);
+        if (symlink(i % 2 ? out : "a.txt", tmp) != 0 || rename(tmp, flip) != 0)
+            break;
+    }
+    return NULL;
+}
+
+START_TEST(test_swap_race)
+{
+    char flip[PATH_MAX * 2];
+    snprintf(flip, sizeof flip, "%s/site/flip", top);
+    ck_assert_int_eq(symlink("a.txt", flip), 0);
+    pthread_t t;
+    atomic_store(&flipping, 1);
+    ck_assert_int_eq(pthread_create(&t, NULL, flipper, NULL), 0);
+    unsigned served = 0, refused = 0, leaked = 0;
+    for (int i = 0; i < 50000; i++) {
+        plat_file_t f;
+        char p[PATH_MAX * 2], buf[16];
+        snprintf(p, sizeof p, "%s/flip", root);
+        int rc = plat_file_open_within(p, strlen(root), root_real, PLAT_LINKS_INSIDE, &f, NULL);
+        if (rc != 0) {
+            refused += rc == PLAT_EOUTSIDE;
+            continue;
+        }
+        ptrdiff_t n = plat_file_pread(f, buf, sizeof buf, 0);
+        plat_file_close(f);
+        served++;
+        leaked += n == 6 && memcmp(buf, "secret", 6) == 0;
+    }
+    atomic_store(&flipping, 0);
+    pthread_join(t, NULL);
+    ck_assert_msg(leaked == 0, "the outside file was served %u times (%u served, %u refused)",
+                  leaked, served, refused);
+    ck_assert_msg(served > 0, "the inside file was never served (%u refused)", refused);
+}
+END_TEST
+
 static Suite *within_suite(void)
 {
     Suite *s = suite_create("open_within");
@@ -171,6 +226,7 @@ static Suite *within_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_real_root);
     tcase_add_test(tc, test_modes);
+    tcase_add_test(tc, test_swap_race);
     suite_add_tcase(s, tc);
     return s;
 }
