@@ -920,7 +920,7 @@ int host_parse_host(const host_request_line_t *rl, const host_header_t *headers,
         if (!host_parse_host_valid(headers[h].value.base, headers[h].value.len))
             return fail(http_status, 400);
     }
-    if (rl->version == HOST_HTTP_11 && count != 1)
+    if (count > 1 || (rl->version == HOST_HTTP_11 && count == 0))
         return fail(http_status, 400);
     return 0;
 }

@@ -164,9 +164,9 @@ int host_parse_host_valid(const char *value, size_t len);
 
 /*
  * host_parse_host - the Host fields of a parsed request. Returns 0, or HOST_PARSE_ERROR
- * with *http_status = 400 when an HTTP/1.1 request does not carry exactly one Host field
- * or when any Host field, in any version, is not valid (host_parse_host_valid). RFC 9112
- * section 3.2 requires the 400 for both. HTTP/0.9 has no fields.
+ * with *http_status = 400 when an HTTP/1.1 request carries no Host field, or a request of
+ * any version carries more than one or an invalid one (host_parse_host_valid). RFC 9112
+ * section 3.2 requires the 400 for each. HTTP/1.0 may omit Host; HTTP/0.9 has no fields.
  */
 int host_parse_host(const host_request_line_t *rl, const host_header_t *headers,
                     size_t num_headers, int *http_status);

@@ -309,6 +309,8 @@ def invalid_host(s):
             expect(s, srv, f"{version.decode()} Host: {v!r}",
                    b"GET /a.txt " + version + b"\r\nHost: " + v.encode("latin-1")
                    + b"\r\nConnection: close\r\n\r\n", (400,))
+    expect(s, srv, "HTTP/1.0 with two Host fields",
+           b"GET /a.txt HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n", (400,))
     for v in ["127.0.0.1", "127.0.0.1:8080", "[::1]:80", "example.com.", "ex%41mple:"]:
         data = raw(srv, b"GET /a.txt HTTP/1.1\r\nHost: " + v.encode()
                    + b"\r\nConnection: close\r\n\r\n")

@@ -2,7 +2,7 @@
  * test_host_field.c - the Host field checks of host/parse.c: host_parse_host_valid() on a
  * table of values (RFC 9110 section 7.2 and RFC 3986 section 3.2.2 grammar, and the
  * decisions written in parse.h), and host_parse_host() on whole requests: HTTP/1.1 needs
- * exactly one valid Host, HTTP/1.0 may omit it but not send an invalid one.
+ * exactly one valid Host, HTTP/1.0 may omit it but not send an invalid one or two.
  *
  * Each value is copied to the end of a malloc'ed block of exactly its length, so a read
  * past the value shows up under AddressSanitizer (the asan preset).
@@ -121,6 +121,7 @@ START_TEST(test_host_requests)
     ck_assert_int_eq(host_status("GET / HTTP/1.0\r\nHost: a:81\r\n\r\n"), 0);
     ck_assert_int_eq(host_status("GET / HTTP/1.0\r\nHost: a b\r\n\r\n"), 400);
     ck_assert_int_eq(host_status("GET / HTTP/1.0\r\nHost:\r\n\r\n"), 400);
+    ck_assert_int_eq(host_status("GET / HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n"), 400);
     ck_assert_int_eq(host_status("GET /\r\n"), 0);
 }
 END_TEST
