@@ -18,7 +18,7 @@
 #include <string.h>
 
 typedef enum { K_LISTEN, K_PATH, K_STRING, K_UINT, K_SIZE, K_U64, K_MS, K_HTTP09, K_DOCS,
-               K_FILTER, K_HEX32, K_FLAG } kind_t;
+               K_FILTER, K_HEX32, K_FLAG, K_SYMLINKS } kind_t;
 
 typedef struct {
     const char *key;      /* INI key in [server] */
@@ -45,6 +45,10 @@ static const setting_t host_settings[] = {
     { "http09", "--http09", K_HTTP09, 0, 0,
       "strict|http10  answer simple requests with the body only (strict) or with HTTP/1.0 headers" },
     { "default_documents", "--default-documents", K_DOCS, 0, 0, "LIST  comma-separated, in order" },
+    { "follow_symlinks", "--follow-symlinks", K_SYMLINKS, 0, 0,
+      "inside_root|always|never  symbolic links static files may pass (default inside_root)" },
+    { "serve_dotfiles", "--serve-dotfiles", K_FLAG, F(serve_dotfiles),
+      "  serve names starting with '.' (.git, .htpasswd); default no: 404" },
     { "registry", "--registry", K_PATH, F(registry), "FILE  .reg file of registry values filters read" },
     { "port_file", "--port-file", K_PATH, F(port_file), "FILE  write the bound ports there" },
     { "server_software", NULL, K_STRING, F(server_software), NULL },
@@ -307,6 +311,18 @@ static int set_value(host_config_t *cfg, const setting_t *s, const char *v,
             return -1;
         }
         return 0;
+    case K_SYMLINKS:
+        if (strcmp(v, "inside_root") == 0)
+            cfg->follow_symlinks = HOST_SYMLINKS_INSIDE_ROOT;
+        else if (strcmp(v, "always") == 0)
+            cfg->follow_symlinks = HOST_SYMLINKS_ALWAYS;
+        else if (strcmp(v, "never") == 0)
+            cfg->follow_symlinks = HOST_SYMLINKS_NEVER;
+        else {
+            *why = "expected inside_root, always or never";
+            return -1;
+        }
+        return 0;
     case K_DOCS: {
         char buf[HOST_MAX_DEFAULT_DOCS * 64];
         if (strlen(v) >= sizeof buf) {
@@ -497,7 +513,7 @@ int host_config_parse_args(host_config_t *cfg, int argc, char **argv, char *err,
     return 0;
 }
 
-int host_config_validate(const host_config_t *cfg, char *err, size_t errlen)
+int host_config_validate(host_config_t *cfg, char *err, size_t errlen)
 {
     const char *where = cfg->config_file[0] ? cfg->config_file : "command line";
     if (cfg->nlisten == 0) {
@@ -515,6 +531,14 @@ int host_config_validate(const host_config_t *cfg, char *err, size_t errlen)
     }
     if (!info.is_directory) {
         snprintf(err, errlen, "%s: root: '%s' is not a folder", where, cfg->root);
+        return -1;
+    }
+    /* Once, at start: every static file is checked against this (follow_symlinks). */
+    int rc = plat_path_real(cfg->root, cfg->root_real, sizeof cfg->root_real);
+    if (rc < 0) {
+        char why[256];
+        snprintf(err, errlen, "%s: root: '%s': cannot resolve its real path: %s", where,
+                 cfg->root, plat_strerror(rc, why, sizeof why));
         return -1;
     }
     if (cfg->ndefault_docs == 0) {

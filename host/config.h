@@ -20,6 +20,13 @@
 
 typedef enum { HOST_HTTP09_STRICT, HOST_HTTP09_HTTP10 } host_http09_policy_t;
 
+/* follow_symlinks: which symbolic links (and Windows junctions) static files may pass. */
+typedef enum {
+    HOST_SYMLINKS_INSIDE_ROOT,   /* followed while the file reached stays inside the root */
+    HOST_SYMLINKS_ALWAYS,        /* followed anywhere the server's account can read */
+    HOST_SYMLINKS_NEVER          /* none below the root */
+} host_symlinks_t;
+
 typedef struct {
     char address[64];   /* "127.0.0.1", "::1", "0.0.0.0" */
     unsigned port;      /* 0 asks the OS for a free port (tests) */
@@ -37,6 +44,9 @@ typedef struct {
     host_filter_conf_t filters[HOST_MAX_FILTERS];
     size_t nfilters;
     char root[HOST_PATH_MAX];
+    char root_real[HOST_PATH_MAX];    /* root with every link resolved (validate fills it) */
+    host_symlinks_t follow_symlinks;
+    int serve_dotfiles;               /* serve paths with a segment starting with '.' */
     char default_docs[HOST_MAX_DEFAULT_DOCS][64];
     size_t ndefault_docs;
     char access_log[HOST_PATH_MAX];   /* W3C log; "" = none, "-" = stdout */
@@ -78,9 +88,10 @@ int host_config_read_ini(host_config_t *cfg, const char *path, char *err, size_t
  * options override it. Returns 0, or -1 with "command line: option: reason" in err. */
 int host_config_parse_args(host_config_t *cfg, int argc, char **argv, char *err, size_t errlen);
 
-/* Checks values that depend on each other (a root that exists, at least one listener).
- * Returns 0 or -1 with the message in err. */
-int host_config_validate(const host_config_t *cfg, char *err, size_t errlen);
+/* Checks values that depend on each other (a root that exists, at least one listener) and
+ * fills cfg->root_real, the root's real path, once for the whole run. Returns 0 or -1
+ * with the message in err. */
+int host_config_validate(host_config_t *cfg, char *err, size_t errlen);
 
 /* The --help text. */
 const char *host_config_usage(void);

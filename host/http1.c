@@ -911,14 +911,10 @@ static host_step_rc step_request_model(host_conn_t *c, host_req_t *r)
 static host_step_rc step_check_head(host_conn_t *c, host_req_t *r)
 {
     const host_request_line_t *rl = &r->rl;
-    /* RFC 9112 section 3.2: an HTTP/1.1 request carries exactly one Host header. */
-    if (rl->version == HOST_HTTP_11) {
-        size_t h = host_header_find(r->hdrs, r->nh, "Host", 0);
-        if (h == r->nh || host_header_find(r->hdrs, r->nh, "Host", h + 1) != r->nh) {
-            r->status = 400;
-            return STEP_REFUSE;
-        }
-    }
+    /* RFC 9112 section 3.2: an HTTP/1.1 request carries exactly one Host header, and no
+     * request an invalid one; HTTP.sys answers 400, before any filter sees the request. */
+    if (host_parse_host(rl, r->hdrs, r->nh, &r->status) != 0)
+        return STEP_REFUSE;
     if (host_parse_body_framing(rl, r->hdrs, r->nh, c->srv->cfg->max_body, &r->framing,
                                 &r->status) != 0
         || host_parse_expect(rl, r->hdrs, r->nh, &r->expect_continue, &r->status) != 0)

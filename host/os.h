@@ -56,7 +56,9 @@ enum {
     PLAT_EMFILE = -12,        /* out of descriptors/handles: back off, then retry */
     PLAT_ENAMETOOLONG = -13,  /* a result does not fit the caller's buffer */
     PLAT_EIO = -14,           /* a file read failed or the file ended early */
-    PLAT_ENOTSUP = -15
+    PLAT_ENOTSUP = -15,
+    PLAT_EOUTSIDE = -16       /* the file opened lies outside the allowed folder, or was
+                                 reached through a link where links are refused */
 };
 
 /* Native errors that no code above names come back as PLAT_ENATIVE - native (at most
@@ -333,6 +335,44 @@ void plat_file_close(plat_file_t f);
 int plat_file_open_append(const char *path, plat_file_t *out);
 /* Appends len bytes. Returns 0 or an error. */
 int plat_file_append(plat_file_t f, const void *buf, size_t len);
+
+/* Writes the real path of the existing folder `path` into out: absolute, every symbolic
+ * link (and, on Windows, junction) resolved, as the OS names the folder once opened
+ * (POSIX: realpath; Windows: GetFinalPathNameByHandleW on the opened folder, "\\?\" prefix
+ * removed). Compute it once (at start) and pass it to plat_file_open_within(). Returns its
+ * length, PLAT_ENOENT, PLAT_EACCES, PLAT_ENAMETOOLONG (does not fit outlen with its NUL),
+ * ... */
+int plat_path_real(const char *path, char *out, size_t outlen);
+
+/* How plat_file_open_within() treats symbolic links (Windows: also junctions). */
+typedef enum plat_links {
+    PLAT_LINKS_INSIDE = 0,  /* followed, but the file opened must lie inside the folder */
+    PLAT_LINKS_ALWAYS,      /* followed anywhere: no check (as plat_file_open) */
+    PLAT_LINKS_NEVER        /* none below the folder: the file opened must be the folder's
+                               real path followed by exactly the rest of `path` */
+} plat_links_t;
+
+/* Opens `path` for reading like plat_file_open(), then checks the file actually opened (not
+ * the name, so a link swapped between a check and the open cannot escape): its real path,
+ * taken from the open descriptor or handle (Linux: /proc/self/fd; other POSIX: realpath()
+ * whose result must name the same device and inode; Windows: GetFinalPathNameByHandleW),
+ * must lie inside `within`, the real path of the allowed folder from plat_path_real().
+ * path[0..root_len) is that folder as the caller spelled it (path continues with a
+ * separator or ends there); with PLAT_LINKS_NEVER the rest of path must equal the rest of
+ * the real path (separators '/' and '\' alike; Windows: ASCII letters in any case), so a
+ * link anywhere below the folder is refused. root_len 0: the rest is unknown, and only
+ * the folder is checked. A folder is checked the same way before PLAT_EISDIR is returned.
+ * Hard links cannot be told apart from the file itself and pass.
+ * Returns 0 with *out set (caller owns it), PLAT_EOUTSIDE (nothing opened), or the
+ * errors of plat_file_open(). */
+int plat_file_open_within(const char *path, size_t root_len, const char *within,
+                          plat_links_t links, plat_file_t *out, plat_file_info_t *info);
+
+/* 1 when the real path `real` lies inside (or is) the folder whose real path is `within`,
+ * and, when `rest` is not NULL, continues after it with exactly the segments of `rest`
+ * (see plat_file_open_within). Where PLAT_WIN32_NAME_RULES is 1, '\\' separates like '/'
+ * and ASCII letters compare in any case. Pure string work (os_common.c). */
+int plat__path_within(const char *real, const char *within, const char *rest);
 
 /* Joins a site root and a URL path ("/docs/a.html", '/'-separated, already decoded and
  * normalised by the caller) into a file path with PLAT_PATH_SEP between the parts, no

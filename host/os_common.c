@@ -1,6 +1,7 @@
 /*
  * os_common.c - the parts of host/os.h that need no OS: UTC calendar arithmetic, RFC 7231
- * dates, and the fixed texts of the PLAT_E* codes. Built on every platform, next to
+ * dates, the fixed texts of the PLAT_E* codes, and the string side of paths (joining, and
+ * whether a real path lies inside a folder). Built on every platform, next to
  * host/posix/os_posix.c or win32/os_win32.c.
  *
  * Calendar: days since 1970-01-01 <-> proleptic Gregorian (year, month, day), with the
@@ -41,6 +42,7 @@ const char *plat__code_text(int code)
     case PLAT_ENAMETOOLONG: return "name too long";
     case PLAT_EIO: return "input/output error";
     case PLAT_ENOTSUP: return "not supported";
+    case PLAT_EOUTSIDE: return "outside the allowed folder";
     default: return "unknown error";
     }
 }
@@ -230,4 +232,58 @@ int plat_path_join(char *out, size_t outlen, const char *root, const char *rel)
     }
     out[o] = '\0';
     return (int)o;
+}
+
+/* Where PLAT_WIN32_NAME_RULES is 1, '\\' separates too and names ignore case. */
+static int is_path_sep(char c)
+{
+    return c == '/' || (PLAT_WIN32_NAME_RULES && c == '\\');
+}
+
+static int same_path_char(char a, char b)
+{
+    if (PLAT_WIN32_NAME_RULES) {
+        if (a >= 'a' && a <= 'z')
+            a = (char)(a - 32);
+        if (b >= 'a' && b <= 'z')
+            b = (char)(b - 32);
+    }
+    return a == b || (is_path_sep(a) && is_path_sep(b));
+}
+
+int plat__path_within(const char *real, const char *within, const char *rest)
+{
+    size_t wl = strlen(within);
+    while (wl > 0 && is_path_sep(within[wl - 1]))
+        wl--;   /* "/" (the whole tree) leaves wl 0: every absolute path is inside */
+    for (size_t i = 0; i < wl; i++)
+        if (real[i] == '\0' || !same_path_char(real[i], within[i]))
+            return 0;
+    const char *tail = real + wl;
+    if (*tail != '\0' && !is_path_sep(*tail))
+        return 0;   /* "/site2" is not inside "/site" */
+    if (!rest)
+        return 1;
+    /* Segment by segment: runs of separators count as one; leading or trailing ones are
+     * ignored. */
+    for (;;) {
+        while (is_path_sep(*tail))
+            tail++;
+        while (is_path_sep(*rest))
+            rest++;
+        if (*tail == '\0' || *rest == '\0')
+            return *tail == *rest;
+        size_t a = 0, b = 0;
+        while (tail[a] && !is_path_sep(tail[a]))
+            a++;
+        while (rest[b] && !is_path_sep(rest[b]))
+            b++;
+        if (a != b)
+            return 0;
+        for (size_t i = 0; i < a; i++)
+            if (!same_path_char(tail[i], rest[i]))
+                return 0;
+        tail += a;
+        rest += b;
+    }
 }

@@ -771,3 +771,156 @@ int host_parse_expect(const host_request_line_t *rl, const host_header_t *header
     }
     return 0;
 }
+
+/* --- Host ----------------------------------------------------------------------------- */
+
+static int is_hex(unsigned char c)
+{
+    return hex_value(c) >= 0;
+}
+
+static int is_unreserved(unsigned char c)
+{
+    return is_alpha(c) || is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+static int is_sub_delim(unsigned char c)
+{
+    return c != '\0' && strchr("!$&'()*+,;=", c) != NULL;
+}
+
+/* RFC 3986 IPv6address: eight 16-bit groups, one "::" standing for one or more zero
+ * groups, the last two groups optionally written as an IPv4 address. */
+static int ipv6_valid(const char *s, size_t n)
+{
+    size_t i = 0;
+    int groups = 0, elided = 0;
+    if (n >= 2 && s[0] == ':' && s[1] == ':') {
+        elided = 1;
+        i = 2;
+        if (i == n)
+            return 1;   /* "::" */
+    } else if (n > 0 && s[0] == ':') {
+        return 0;
+    }
+    for (;;) {
+        size_t start = i, hex = 0;
+        while (i < n && is_hex((unsigned char)s[i]) && hex < 5)
+            i++, hex++;
+        if (i < n && s[i] == '.') {
+            /* the IPv4 tail: exactly four decimal octets, taking two groups */
+            i = start;
+            for (int octet = 0; octet < 4; octet++) {
+                size_t d = 0, first = i;
+                unsigned v = 0;
+                while (i < n && is_digit((unsigned char)s[i]) && d < 4)
+                    v = v * 10 + (unsigned)(s[i++] - '0'), d++;
+                /* dec-octet: 0-255 without leading zeros */
+                if (d == 0 || d > 3 || v > 255 || (d > 1 && s[first] == '0'))
+                    return 0;
+                if (octet < 3) {
+                    if (i >= n || s[i] != '.')
+                        return 0;
+                    i++;
+                }
+            }
+            groups += 2;
+            return i == n && (elided ? groups <= 7 : groups == 8);
+        }
+        if (hex == 0 || hex > 4)
+            return 0;
+        groups++;
+        if (i == n)
+            return elided ? groups <= 7 : groups == 8;
+        if (s[i] != ':' || i + 1 == n)
+            return 0;
+        i++;
+        if (s[i] == ':') {
+            if (elided)
+                return 0;
+            elided = 1;
+            i++;
+            if (i == n)
+                return groups <= 7;
+        }
+        if (groups >= 8)
+            return 0;
+    }
+}
+
+/* RFC 3986 IPvFuture: "v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" ). */
+static int ipvfuture_valid(const char *s, size_t n)
+{
+    size_t i = 1, hex = 0;
+    if (n < 4 || (s[0] != 'v' && s[0] != 'V'))
+        return 0;
+    while (i < n && is_hex((unsigned char)s[i]))
+        i++, hex++;
+    if (hex == 0 || i >= n || s[i] != '.' || i + 1 == n)
+        return 0;
+    for (i++; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!is_unreserved(c) && !is_sub_delim(c) && c != ':')
+            return 0;
+    }
+    return 1;
+}
+
+int host_parse_host_valid(const char *value, size_t len)
+{
+    size_t host_end;
+    if (len > 0 && value[0] == '[') {
+        const char *close = memchr(value, ']', len);
+        if (!close)
+            return 0;
+        size_t inner = (size_t)(close - value) - 1;
+        if (!ipv6_valid(value + 1, inner) && !ipvfuture_valid(value + 1, inner))
+            return 0;
+        host_end = (size_t)(close - value) + 1;
+    } else {
+        host_end = 0;
+        while (host_end < len && value[host_end] != ':') {
+            unsigned char c = (unsigned char)value[host_end];
+            if (c == '%') {
+                if (host_end + 2 >= len || !is_hex((unsigned char)value[host_end + 1])
+                    || !is_hex((unsigned char)value[host_end + 2]))
+                    return 0;
+                host_end += 3;
+                continue;
+            }
+            if (!is_unreserved(c) && !is_sub_delim(c))
+                return 0;
+            host_end++;
+        }
+        if (host_end == 0)
+            return 0;
+    }
+    if (host_end == len)
+        return 1;
+    if (value[host_end] != ':')
+        return 0;
+    unsigned long port = 0;
+    for (size_t i = host_end + 1; i < len; i++) {
+        if (!is_digit((unsigned char)value[i]))
+            return 0;
+        port = port * 10 + (unsigned long)(value[i] - '0');
+        if (port > 65535)
+            return 0;
+    }
+    return 1;
+}
+
+int host_parse_host(const host_request_line_t *rl, const host_header_t *headers,
+                    size_t num_headers, int *http_status)
+{
+    size_t count = 0;
+    for (size_t h = host_header_find(headers, num_headers, "Host", 0); h < num_headers;
+         h = host_header_find(headers, num_headers, "Host", h + 1)) {
+        count++;
+        if (!host_parse_host_valid(headers[h].value.base, headers[h].value.len))
+            return fail(http_status, 400);
+    }
+    if (count > 1 || (rl->version == HOST_HTTP_11 && count == 0))
+        return fail(http_status, 400);
+    return 0;
+}

@@ -148,6 +148,29 @@ host_method_t host_method_classify(const char *method, size_t len);
 size_t host_header_find(const host_header_t *headers, size_t num_headers, const char *name,
                         size_t from);
 
+/* --- Host (RFC 9112 section 3.2) ------------------------------------------------------ */
+
+/*
+ * host_parse_host_valid - 1 when value[0..len) is a valid Host field value, else 0.
+ * Grammar (RFC 9110 section 7.2, RFC 3986 section 3.2.2): uri-host [ ":" port ], where
+ * uri-host is an IP-literal ("[" IPv6address "]" or "[v" HEXDIG "." ... "]"), or a
+ * reg-name of unreserved characters, percent-encodings and sub-delims (which covers
+ * IPv4). Decisions: the host must not be empty (RFC 9110 section 4.2.1: an "http" URI
+ * with an empty host is invalid, so "Host:" and "Host: :80" are refused), a zone
+ * identifier ("%25eth0") inside brackets is refused (RFC 9110 does not take RFC 6874),
+ * and the port, which may be empty ("a:"), is at most 65535.
+ */
+int host_parse_host_valid(const char *value, size_t len);
+
+/*
+ * host_parse_host - the Host fields of a parsed request. Returns 0, or HOST_PARSE_ERROR
+ * with *http_status = 400 when an HTTP/1.1 request carries no Host field, or a request of
+ * any version carries more than one or an invalid one (host_parse_host_valid). RFC 9112
+ * section 3.2 requires the 400 for each. HTTP/1.0 may omit Host; HTTP/0.9 has no fields.
+ */
+int host_parse_host(const host_request_line_t *rl, const host_header_t *headers,
+                    size_t num_headers, int *http_status);
+
 /* --- Body framing (RFC 9112 section 6) ------------------------------------------------ */
 
 typedef enum host_body_kind {

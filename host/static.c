@@ -13,6 +13,13 @@
  * request model's response list (where SEND_RESPONSE filters see and edit them) and a body
  * descriptor; http1.c serialises and sends. Files are opened here and closed by
  * host_body_free() after the body was sent.
+ *
+ * What the server's account can read is more than the site should show, so two rules
+ * stand between a mapped path and the disk: names starting with '.' (.git, .htpasswd) are
+ * not served unless serve_dotfiles says so, and every file is opened through
+ * plat_file_open_within(), which checks the file actually opened against the root's real
+ * path (follow_symlinks). Both refusals are 404s, as a missing file: the client learns
+ * nothing about what exists outside the site or behind a hidden name.
  */
 #include "static.h"
 #include "fmt.h"
@@ -327,10 +334,69 @@ static int serve_file(isapi_request *req, host_method_t method, const char *phys
     return 0;
 }
 
-/* The status for a file that could not be opened. */
+/* The status for a file that could not be opened. A name longer than the file system
+ * allows (PLAT_ENAMETOOLONG) cannot exist, so it is a 404 like any missing file; a URL too
+ * long for the server's buffers was already refused with a 414 by host_url_path(). */
 static int open_error_status(int rc)
 {
-    return rc == PLAT_ENOENT ? 404 : rc == PLAT_EACCES ? 403 : rc == PLAT_EINVAL ? 404 : 500;
+    switch (rc) {
+    case PLAT_ENOENT: case PLAT_EINVAL: case PLAT_ENAMETOOLONG: case PLAT_EOUTSIDE:
+        return 404;
+    case PLAT_EACCES:
+        return 403;
+    default:
+        return 500;
+    }
+}
+
+static int is_sep(char c)
+{
+    return c == '/' || c == PLAT_PATH_SEP;
+}
+
+int host_path_has_dot_segment(const char *path)
+{
+    for (const char *p = path; *p;) {
+        while (is_sep(*p))
+            p++;
+        size_t n = 0;
+        while (p[n] && !is_sep(p[n]))
+            n++;
+        /* Why .well-known is served: RFC 8615 reserves it for exactly that (ACME
+         * challenges, security.txt). */
+        if (n > 0 && p[0] == '.' && !(n == 11 && memcmp(p, ".well-known", 11) == 0))
+            return 1;
+        p += n;
+    }
+    return 0;
+}
+
+/* Length of the root at the start of physical (spelled as configured, as plat_path_join
+ * wrote it), or 0 when a URL_MAP filter mapped the request somewhere not spelled so. */
+static size_t root_prefix(const host_config_t *cfg, const char *physical)
+{
+    size_t n = strlen(cfg->root);
+    if (n == 0 || strncmp(physical, cfg->root, n) != 0)
+        return 0;
+    return (is_sep(cfg->root[n - 1]) || physical[n] == '\0' || is_sep(physical[n])) ? n : 0;
+}
+
+/* Opens physical under the follow_symlinks rule, refusing hidden names first. */
+static int open_checked(const host_config_t *cfg, const char *url_path, const char *physical,
+                        plat_file_t *f, plat_file_info_t *info)
+{
+    size_t root_len = root_prefix(cfg, physical);
+    if (!cfg->serve_dotfiles
+        && (host_path_has_dot_segment(url_path)
+            || (root_len && host_path_has_dot_segment(physical + root_len))))
+        return PLAT_EOUTSIDE;
+    plat_links_t links = cfg->follow_symlinks == HOST_SYMLINKS_ALWAYS ? PLAT_LINKS_ALWAYS
+                         : cfg->follow_symlinks == HOST_SYMLINKS_NEVER ? PLAT_LINKS_NEVER
+                                                                       : PLAT_LINKS_INSIDE;
+    /* A configuration that was never validated has no real root: nothing passes. */
+    if (links != PLAT_LINKS_ALWAYS && cfg->root_real[0] == '\0')
+        return PLAT_EOUTSIDE;
+    return plat_file_open_within(physical, root_len, cfg->root_real, links, f, info);
 }
 
 void host_static_respond(const host_config_t *cfg, isapi_request *req, host_method_t method,
@@ -345,7 +411,7 @@ void host_static_respond(const host_config_t *cfg, isapi_request *req, host_meth
     /* Open first: one open and one fstat for the common case of a file. */
     plat_file_t f;
     plat_file_info_t info;
-    int rc = plat_file_open(physical, &f, &info);
+    int rc = open_checked(cfg, url_path, physical, &f, &info);
     if (rc == 0) {
         int status = serve_file(req, method, physical, f, &info, body);
         if (status)
@@ -374,7 +440,7 @@ void host_static_respond(const host_config_t *cfg, isapi_request *req, host_meth
     for (size_t i = 0; i < cfg->ndefault_docs; i++) {
         if (plat_path_join(doc, sizeof doc, physical, cfg->default_docs[i]) < 0)
             continue;
-        if (plat_file_open(doc, &f, &info) == 0) {
+        if (open_checked(cfg, url_path, doc, &f, &info) == 0) {
             int status = serve_file(req, method, doc, f, &info, body);
             if (status)
                 host_error_page(req, status, body);

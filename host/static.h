@@ -38,7 +38,14 @@ int host_url_path(const char *target, char *out, size_t outlen, const char **que
 /* Fills req->status/reason, the content headers of req->resp_headers and *body for a
  * request to `url_path` mapped to `physical`. Handles GET and HEAD (other methods: 405
  * with Allow, unknown ones 501), folders (301 to add the slash, default documents, 403),
- * 404, If-Modified-Since (304) and a single byte range (206/416). */
+ * 404, If-Modified-Since (304) and a single byte range (206/416). A file reached through a
+ * link that cfg->follow_symlinks refuses, one whose URL or mapped path has a segment
+ * starting with '.' (unless cfg->serve_dotfiles), or whose name is too long for the file
+ * system is a 404. */
+
+/* 1 when a segment of path ('/' or the platform's separator between segments) starts with
+ * '.', other than ".well-known" (RFC 8615), else 0. */
+int host_path_has_dot_segment(const char *path);
 void host_static_respond(const host_config_t *cfg, isapi_request *req, host_method_t method,
                          const char *url_path, const char *physical, host_body_t *body);
 

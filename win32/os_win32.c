@@ -34,6 +34,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Longest real path handle_real_path() returns (UTF-8, with its NUL): NT paths reach 32767
+ * UTF-16 units, up to three bytes each. */
+#define PLAT_REAL_PATH_MAX (32768 * 3)
+
 _Static_assert(sizeof(plat_socket_t) == sizeof(SOCKET), "plat_socket_t is a SOCKET");
 _Static_assert(PLAT_INVALID_SOCKET == INVALID_SOCKET, "PLAT_INVALID_SOCKET");
 _Static_assert(sizeof(plat_file_t) == sizeof(HANDLE), "plat_file_t is a HANDLE");
@@ -61,6 +65,7 @@ static int map_win(int e)
         return PLAT_EINVAL;
     case ERROR_FILE_NOT_FOUND: case ERROR_PATH_NOT_FOUND: case ERROR_BAD_NETPATH:
     case ERROR_INVALID_DRIVE: case ERROR_BAD_NET_NAME:
+    case ERROR_CANT_RESOLVE_FILENAME:   /* a cycle of links */
         return PLAT_ENOENT;
     case ERROR_ACCESS_DENIED: case ERROR_SHARING_VIOLATION: case WSAEACCES:
         return PLAT_EACCES;
@@ -741,6 +746,113 @@ int plat_file_open(const char *path, plat_file_t *out, plat_file_info_t *info)
         CloseHandle(h);
         return rc;
     }
+    *out = h;
+    return 0;
+}
+
+/* The real path of the open handle h in UTF-8, from GetFinalPathNameByHandleW, whose
+ * "\\?\C:\x" and "\\?\UNC\server\share" forms become "C:\x" and "\\server\share". */
+static int handle_real_path(HANDLE h, char *out, size_t outlen)
+{
+    DWORD flags = FILE_NAME_NORMALIZED | VOLUME_NAME_DOS;
+    DWORD need = GetFinalPathNameByHandleW(h, NULL, 0, flags);
+    if (need == 0)
+        return fail_win();
+    wchar_t *w = malloc(((size_t)need + 1) * sizeof *w);
+    if (!w)
+        return PLAT_ENOMEM;
+    DWORD got = GetFinalPathNameByHandleW(h, w, need + 1, flags);
+    if (got == 0 || got > need) {
+        int rc = got == 0 ? fail_win() : PLAT_ERROR;
+        free(w);
+        return rc;
+    }
+    const wchar_t *name = w;
+    if (wcsncmp(w, L"\\\\?\\UNC\\", 8) == 0) {
+        w[6] = L'\\';   /* "\\?\UNC\server" -> "\\server" */
+        name = w + 6;
+    } else if (wcsncmp(w, L"\\\\?\\", 4) == 0) {
+        name = w + 4;
+    }
+    int cap = outlen > INT_MAX ? INT_MAX : (int)outlen;
+    int n = WideCharToMultiByte(CP_UTF8, 0, name, -1, out, cap, NULL, NULL);
+    int e = n > 0 ? 0 : (int)GetLastError();
+    free(w);
+    if (n <= 0)
+        return e == ERROR_INSUFFICIENT_BUFFER ? PLAT_ENAMETOOLONG : map_win(e);
+    return n - 1;
+}
+
+/* Opens path for FILE_READ_ATTRIBUTES only, with FILE_FLAG_BACKUP_SEMANTICS, which a
+ * folder needs to be opened at all. Why attributes only: with the backup privilege enabled
+ * the flag also bypasses the file's security, so it never opens anything for reading. */
+static HANDLE open_attributes(const char *path, int *rc)
+{
+    wchar_t *w = to_wide(path, rc);
+    if (!w)
+        return INVALID_HANDLE_VALUE;
+    HANDLE h = CreateFileW(w, FILE_READ_ATTRIBUTES,
+                           FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                           OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, NULL);
+    if (h == INVALID_HANDLE_VALUE)
+        *rc = fail_win();
+    free(w);
+    return h;
+}
+
+int plat_path_real(const char *path, char *out, size_t outlen)
+{
+    int rc = 0;
+    HANDLE h = open_attributes(path, &rc);
+    if (h == INVALID_HANDLE_VALUE)
+        return rc;
+    rc = handle_real_path(h, out, outlen);
+    CloseHandle(h);
+    return rc;
+}
+
+/* 0 when the file open as h lies where plat_file_open_within() allows, else an error. */
+static int check_within(HANDLE h, const char *path, size_t root_len, const char *within,
+                        plat_links_t links)
+{
+    char *real = malloc(PLAT_REAL_PATH_MAX);
+    if (!real)
+        return PLAT_ENOMEM;
+    int rc = handle_real_path(h, real, PLAT_REAL_PATH_MAX);
+    if (rc >= 0)
+        rc = plat__path_within(real, within,
+                               links == PLAT_LINKS_NEVER && root_len ? path + root_len : NULL)
+                 ? 0 : PLAT_EOUTSIDE;
+    free(real);
+    return rc;
+}
+
+int plat_file_open_within(const char *path, size_t root_len, const char *within,
+                          plat_links_t links, plat_file_t *out, plat_file_info_t *info)
+{
+    if (links == PLAT_LINKS_ALWAYS)
+        return plat_file_open(path, out, info);
+    plat_file_t h;
+    plat_file_info_t fi;
+    int rc = plat_file_open(path, &h, &fi);
+    if (rc == PLAT_EISDIR) {
+        /* A folder: checked like a file before the caller hears it is one. */
+        HANDLE d = open_attributes(path, &rc);
+        if (d == INVALID_HANDLE_VALUE)
+            return rc;
+        rc = check_within(d, path, root_len, within, links);
+        CloseHandle(d);
+        return rc == 0 ? PLAT_EISDIR : rc;
+    }
+    if (rc != 0)
+        return rc;
+    rc = check_within(h, path, root_len, within, links);
+    if (rc != 0) {
+        CloseHandle(h);
+        return rc;
+    }
+    if (info)
+        *info = fi;
     *out = h;
     return 0;
 }

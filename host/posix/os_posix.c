@@ -17,6 +17,7 @@
  * (locking a destroyed mutex) abort().
  */
 #define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700   /* realpath() */
 #define _FILE_OFFSET_BITS 64
 
 #include "os.h"
@@ -70,7 +71,7 @@ static int map_errno(int e)
     case EADDRINUSE: return PLAT_EADDRINUSE;
     case EADDRNOTAVAIL: return PLAT_EADDRNOTAVAIL;
     case EINVAL: case EBADF: case EAFNOSUPPORT: return PLAT_EINVAL;
-    case ENOENT: case ENOTDIR: return PLAT_ENOENT;
+    case ENOENT: case ENOTDIR: case ELOOP: return PLAT_ENOENT;   /* ELOOP: a link cycle */
     case EACCES: case EPERM: return PLAT_EACCES;
     case EISDIR: return PLAT_EISDIR;
     case ENOMEM: case ENOBUFS: return PLAT_ENOMEM;
@@ -753,6 +754,81 @@ int plat_file_open(const char *path, plat_file_t *out, plat_file_info_t *info)
     if (S_ISDIR(st.st_mode)) {
         close(fd);
         return PLAT_EISDIR;
+    }
+    if (info)
+        info_from_stat(&st, info);
+    *out = fd;
+    return 0;
+}
+
+int plat_path_real(const char *path, char *out, size_t outlen)
+{
+    char *real = realpath(path, NULL);
+    if (!real)
+        return fail_errno();
+    size_t n = strlen(real);
+    if (n + 1 > outlen) {
+        free(real);
+        return PLAT_ENAMETOOLONG;
+    }
+    memcpy(out, real, n + 1);
+    free(real);
+    return (int)n;
+}
+
+/* The real path of the file open as fd (opened by the name `path`, whose status is *st).
+ * Linux tells it for the descriptor itself (/proc/self/fd); elsewhere, or without /proc,
+ * realpath(path) counts only if it names the same device and inode as fd. */
+static int fd_real_path(int fd, const char *path, const struct stat *st, char *out,
+                        size_t outlen)
+{
+    char link[48];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, out, outlen);
+    if (n > 0 && (size_t)n < outlen && out[0] == '/') {
+        out[n] = '\0';
+        return 0;
+    }
+    if (n >= 0 && (size_t)n >= outlen)
+        return PLAT_ENAMETOOLONG;
+    char *real = realpath(path, NULL);
+    if (!real)
+        return fail_errno();
+    struct stat again;
+    int same = stat(real, &again) == 0 && again.st_dev == st->st_dev
+               && again.st_ino == st->st_ino;
+    size_t len = strlen(real);
+    if (same && len < outlen)
+        memcpy(out, real, len + 1);
+    free(real);
+    if (!same)
+        return PLAT_EOUTSIDE;   /* swapped while we looked: refuse */
+    return len < outlen ? 0 : PLAT_ENAMETOOLONG;
+}
+
+int plat_file_open_within(const char *path, size_t root_len, const char *within,
+                          plat_links_t links, plat_file_t *out, plat_file_info_t *info)
+{
+    if (links == PLAT_LINKS_ALWAYS)
+        return plat_file_open(path, out, info);
+    int fd;
+    do
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0)
+        return fail_errno();
+    struct stat st;
+    char real[PATH_MAX + 1];
+    int rc = fstat(fd, &st) != 0 ? fail_errno() : fd_real_path(fd, path, &st, real, sizeof real);
+    if (rc == 0 && !plat__path_within(real, within,
+                                      links == PLAT_LINKS_NEVER && root_len ? path + root_len
+                                                                            : NULL))
+        rc = PLAT_EOUTSIDE;
+    if (rc == 0 && S_ISDIR(st.st_mode))
+        rc = PLAT_EISDIR;
+    if (rc != 0) {
+        close(fd);
+        return rc;
     }
     if (info)
         info_from_stat(&st, info);

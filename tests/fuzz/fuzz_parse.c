@@ -7,8 +7,11 @@
  *  - parses it again fed in pieces (the piece size comes from the first byte), passing
  *    last_len, and traps unless the answer is the same, fields included;
  *  - checks that every slice lies inside the head it came from;
- *  - on success runs the framing, Connection and Expect helpers, and decodes a chunked
- *    body from the remaining bytes in one call and in pieces, trapping on any difference.
+ *  - on success runs the framing, Connection, Expect and Host helpers, and decodes a
+ *    chunked body from the remaining bytes in one call and in pieces, trapping on any
+ *    difference;
+ *  - checks the whole input as a Host value: one that passes host_parse_host_valid()
+ *    holds only the characters RFC 3986's authority grammar allows.
  * A trap is a finding: libFuzzer saves the input as crash-*.
  */
 #include "parse.h"
@@ -188,6 +191,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int keep = host_request_keep_alive(&rl, h, whole.nhdr);
         check(keep == 0 || (keep == 1 && rl.version != HOST_HTTP_09));
         (void)host_parse_connection(h, whole.nhdr);
+        status = 0;
+        if (host_parse_host(&rl, h, whole.nhdr, &status) != 0)
+            check(status == 400);
+        else
+            check(rl.version != HOST_HTTP_11
+                  || host_header_find(h, whole.nhdr, "Host", 0) < whole.nhdr);
+    }
+    if (host_parse_host_valid(buf, size)) {
+        check(size > 0);
+        for (size_t i = 0; i < size; i++)
+            check(buf[i] != 0 && strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                        "0123456789-._~!$&'()*+,;=%:[]", buf[i]) != NULL);
     }
     /* Every input is also a chunked body on its own. */
     decode_body(buf, size, step);

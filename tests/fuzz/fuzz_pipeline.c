@@ -75,6 +75,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (!mkdtemp(dir))
         abort();
     snprintf(cfg.root, sizeof cfg.root, "%s", dir);
+    if (plat_path_real(cfg.root, cfg.root_real, sizeof cfg.root_real) < 0)
+        abort();
     char file[512];
     snprintf(file, sizeof file, "%s/index.html", dir);
     FILE *f = fopen(file, "w");

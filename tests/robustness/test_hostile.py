@@ -297,4 +297,40 @@ def idle_flood(s):
     still_serving(s, srv, "idle flood")
 
 
+
+@suite.case
+def invalid_host(s):
+    """RFC 9112 section 3.2: a Host field with an invalid value is a 400, in HTTP/1.0 too."""
+    srv = start(s)
+    bad = ["", "a b", "a/../b", "a/b", "a@b", "[::1", "::1", "a:99999", "a:8o",
+           "\xc3\xa9xample", "[::1%25eth0]", ":80"]
+    for v in bad:
+        for version in (b"HTTP/1.1", b"HTTP/1.0"):
+            expect(s, srv, f"{version.decode()} Host: {v!r}",
+                   b"GET /a.txt " + version + b"\r\nHost: " + v.encode("latin-1")
+                   + b"\r\nConnection: close\r\n\r\n", (400,))
+    expect(s, srv, "HTTP/1.0 with two Host fields",
+           b"GET /a.txt HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n", (400,))
+    for v in ["127.0.0.1", "127.0.0.1:8080", "[::1]:80", "example.com.", "ex%41mple:"]:
+        data = raw(srv, b"GET /a.txt HTTP/1.1\r\nHost: " + v.encode()
+                   + b"\r\nConnection: close\r\n\r\n")
+        s.check(status_of(data) == 200, f"Host: {v!r}: 200", repr(data[:60]))
+
+
+@suite.case
+def long_names(s):
+    """A name longer than the file system allows cannot exist: 404, never a 500. A URL too
+    long for the server's path buffer is a 414."""
+    srv = start(s, max_request_line="16384", max_header_bytes="32768")
+    for what, path in [
+        ("a 300-byte file name", "/" + "a" * 300 + ".txt"),
+        ("a 300-byte folder name", "/" + "b" * 300 + "/a.txt"),
+        ("a 1000-byte name", "/" + "%41" * 1000),
+        ("a 4050-byte path of 200-byte names", ("/" + "c" * 200) * 20 + "/" + "d" * 40),
+    ]:
+        expect(s, srv, what, b"GET " + path.encode() + b" HTTP/1.1\r\nHost: a\r\n"
+               b"Connection: close\r\n\r\n", (404,))
+    expect(s, srv, "a 6000-byte path", b"GET /" + b"e/" * 3000 + b" HTTP/1.1\r\nHost: a\r\n"
+           b"Connection: close\r\n\r\n", (414,))
+
 suite.run()
