@@ -64,6 +64,8 @@ typedef struct isapi__slot {
 
 typedef struct isapi__block {
     struct isapi__block *next;
+    uintptr_t user;             /* the user part handed to the filter */
+    size_t size;                /* its length in bytes */
 } isapi__block;
 
 struct isapi_conn {
@@ -145,6 +147,9 @@ int isapi__check_header_text(const char *text);
 /* arena.c */
 void *isapi__arena_alloc(isapi_conn *c, DWORD cb);
 void isapi__arena_free(isapi_conn *c);
+/* When p points into one of the connection's AllocMem blocks: returns 1 and stores in
+ * *room how many bytes from p to the block's end. Else 0. */
+int isapi__arena_room(const isapi_conn *c, const void *p, size_t *room);
 
 /* loader.c */
 void isapi__log(isapi_engine *e, const isapi_conn *c, int level, const char *filter,

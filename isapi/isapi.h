@@ -139,7 +139,8 @@ typedef struct isapi_config {
     isapi_log_fn log;             /* may be NULL */
     void *log_ctx;
     const char *server_software;  /* SERVER_SOFTWARE; NULL = "isapihost/<version>" */
-    const char *appl_physical_path; /* APPL_PHYSICAL_PATH (site root); NULL = "" */
+    const char *appl_physical_path; /* APPL_PHYSICAL_PATH (site root); NULL = ""; the engine
+                                       appends a separator when it lacks one (IIS's form) */
 } isapi_config;
 
 typedef struct isapi_engine isapi_engine;

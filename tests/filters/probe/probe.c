@@ -24,6 +24,8 @@
  *   nrs=N             SF_REQ_SET_NEXT_READ_SIZE
  *   alloc=N           AllocMem: records "aligned" / "unaligned" / "!err"; fills the block
  *   alloccheck        checks the fill pattern of every block allocated so far
+ *   allocz=N          AllocMem N: records "zeroed" or "DIRTY at <offset>" (what the block
+ *                     held when handed out), then fills it like alloc
  *   ctx=set:N | ctx=get | ctx=inc   pFilterContext as a small integer
  *   raw=rec|zero|upper|replace:TEXT  SEND/RAW data: record, suppress, upper-case in place,
  *                     replace pvInData with an AllocMem buffer
@@ -320,6 +322,20 @@ static void do_action(call *c, const char *act, const char *arg)
         }
         rec("%s alloc %lu %s", c->nn, (unsigned long)n,
             ((ULONG_PTR)p & 15) ? "unaligned" : "aligned");
+    } else if (!strcmp(act, "allocz")) {
+        DWORD n = (DWORD)strtoul(arg, NULL, 10), k = 0;
+        unsigned char *p = pfc->AllocMem(pfc, n, 0);
+        if (!p) {
+            rec("%s allocz %lu!%lu", c->nn, (unsigned long)n, (unsigned long)GetLastError());
+            return;
+        }
+        while (k < n && p[k] == 0)
+            k++;
+        if (k == n)
+            rec("%s allocz %lu zeroed", c->nn, (unsigned long)n);
+        else
+            rec("%s allocz %lu DIRTY at %lu", c->nn, (unsigned long)n, (unsigned long)k);
+        memset(p, 0xA5, n);
     } else if (!strcmp(act, "alloccheck")) {
         int good = 1;
         for (int i = 0; i < g_nblocks; i++)

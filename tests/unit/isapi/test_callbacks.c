@@ -228,6 +228,23 @@ START_TEST(test_alloc_mem_cap_and_alignment)
 }
 END_TEST
 
+/* AllocMem blocks are zeroed: a block handed out after earlier blocks were filled and freed
+ * (the previous connection's arena, reused by malloc) reads zero. */
+START_TEST(test_alloc_mem_zeroed_after_reuse)
+{
+    fx_probe(0, "A", ALL_REQ, "PRE:allocz=200,allocz=4000,allocz=24");
+    for (int conn = 0; conn < 3; conn++) {
+        fx_open(0);
+        fx_request("GET", "/", "HTTP/1.1", NULL);
+        isapi_notify_preproc_headers(F.c);
+        isapi_conn_close(F.c);
+        F.c = NULL;
+    }
+    ck_assert_int_eq(fx_count("allocz"), 9);
+    ck_assert_msg(fx_count(" zeroed\n") == 9, "%s", FX_J);
+}
+END_TEST
+
 START_TEST(test_authentication_in_place_and_replaced)
 {
     fx_probe(0, "A", ALL_REQ | SF_NOTIFY_ORDER_HIGH, "AUTH@1:recauth,user=bob,pass=secret;AUTH@2:userptr=carol");
@@ -321,6 +338,7 @@ int main(void)
     tcase_add_test(tc, test_write_client_rules);
     tcase_add_test(tc, test_write_client_reports_write_failure);
     tcase_add_test(tc, test_alloc_mem_cap_and_alignment);
+    tcase_add_test(tc, test_alloc_mem_zeroed_after_reuse);
     tcase_add_test(tc, test_authentication_in_place_and_replaced);
     tcase_add_test(tc, test_url_map_edit_in_place);
     tcase_add_test(tc, test_access_denied_structure);
