@@ -35,6 +35,7 @@ typedef struct isapi__filter {
     isapi__term_fn terminate;
     DWORD flags;        /* normalised: notification bits | port bits | one order bit */
     int rank;           /* position in the global call order, 0 = called first */
+    volatile LONG raw_overrun_logged;   /* a RAW_DATA length was clamped and logged */
 } isapi__filter;
 
 struct isapi_engine {
@@ -124,6 +125,7 @@ DWORD isapi__invoke(isapi_engine *e, isapi__filter *f, isapi__slot *s, int kind,
                     DWORD notif, void *pv);
 
 /* notify.c */
+const char *isapi__notif_name(DWORD bit);   /* "SF_NOTIFY_PREPROC_HEADERS" */
 int isapi__build_lists(isapi_engine *e);   /* 0, or -1 (out of memory, lists unchanged) */
 isapi_rc isapi__walk(isapi_conn *c, int ni, void *pv, size_t from, int limit,
                      size_t *stopped_at);

@@ -29,6 +29,9 @@
  *   ctx=set:N | ctx=get | ctx=inc   pFilterContext as a small integer
  *   raw=rec|zero|upper|replace:TEXT  SEND/RAW data: record, suppress, upper-case in place,
  *                     replace pvInData with an AllocMem buffer
+ *   raw=over:N        overstate cbInData by N on the buffer given (cbInBuffer untouched)
+ *   raw=own:N         swap in a static 32-byte buffer of 'O's, cbInBuffer 32, cbInData 32+N
+ *   raw=alloc:N       swap in a 32-byte AllocMem block of 'M's, cbInData = cbInBuffer = 32+N
  *   readnext=TEXT     RAW: READ_NEXT unless the data contains TEXT
  *   user=NAME / userptr=NAME / pass=TEXT   AUTH: edit in place / replace the pointer
  *   recauth / recmap / recdeny / reclog    record the notification structure
@@ -363,6 +366,19 @@ static void do_action(call *c, const char *act, const char *arg)
             for (DWORD i = 0; i < raw->cbInData; i++)
                 if (p[i] >= 'a' && p[i] <= 'z')
                     p[i] = (char)(p[i] - 'a' + 'A');
+        } else if (!strncmp(arg, "over:", 5)) {
+            raw->cbInData += (DWORD)strtoul(arg + 5, NULL, 10);
+        } else if (!strncmp(arg, "own:", 4)) {
+            static char own[32];
+            memset(own, 'O', sizeof own);
+            raw->pvInData = own;
+            raw->cbInBuffer = sizeof own;
+            raw->cbInData = sizeof own + (DWORD)strtoul(arg + 4, NULL, 10);
+        } else if (!strncmp(arg, "alloc:", 6)) {
+            char *p = pfc->AllocMem(pfc, 32, 0);
+            memset(p, 'M', 32);
+            raw->pvInData = p;
+            raw->cbInData = raw->cbInBuffer = 32 + (DWORD)strtoul(arg + 6, NULL, 10);
         } else if (!strncmp(arg, "replace:", 8)) {
             unescape(arg + 8, strlen(arg + 8), buf, sizeof buf);
             DWORD n = (DWORD)strlen(buf);
