@@ -143,8 +143,22 @@ int isapi__ieqn(const char *a, size_t alen, const char *b, size_t blen);
 char *isapi__strndup(const char *s, size_t n);
 extern char isapi__empty_str[1];
 void isapi__str_free(char *p);   /* frees a request field (not the shared empty string) */
-int isapi__append(char **dst, const char *text);
-int isapi__check_header_text(const char *text);
+/* Appends `add` bytes of text to the malloc'ed string *dst. Returns 0 or -1 (out of memory). */
+int isapi__append_n(char **dst, const char *text, size_t add);
+/* What a filter hands in as header text, and the rule it is checked by (headers.c). */
+enum isapi__hin {
+    ISAPI__HIN_BLOCK,   /* "Name: value\r\n..." lines: AddResponseHeaders, the header text of
+                           SEND_RESPONSE_HEADER and ADD_HEADERS_ON_DENIAL */
+    ISAPI__HIN_NAME,    /* a SetHeader/AddHeader name with its colon, "Name:" */
+    ISAPI__HIN_VALUE,   /* a header value */
+    ISAPI__HIN_STATUS,  /* a status line, "401 Denied" */
+    ISAPI__HIN_TOKEN,   /* the "method" special */
+    ISAPI__HIN_TARGET,  /* the "url" and "version" specials: no space, no control byte */
+};
+/* Returns NULL when `text` is acceptable, else a few words on what is wrong (for the log).
+ * For a BLOCK, *keep (may be NULL) receives the length of its lines without the optional
+ * final blank line. */
+const char *isapi__header_input_fault(enum isapi__hin kind, const char *text, size_t *keep);
 
 /* arena.c */
 void *isapi__arena_alloc(isapi_conn *c, DWORD cb);

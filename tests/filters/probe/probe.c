@@ -7,7 +7,7 @@
  * action as "<name> <NOTIF> <action> <result>", one per line. Errors are recorded as
  * "!<GetLastError()>".
  *
- * Actions (arguments end at ',' or ';', '~' means CRLF):
+ * Actions (arguments end at ',' or ';', '~' means CRLF, '^HH' the byte with hex value HH):
  *   ret=NEXT|HANDLED|FINISHED|KEEP|READ_NEXT|BOGUS|ERROR:<code>   return value
  *   gsv=NAME          GetServerVariable into a 4096-byte buffer: "=value" or "!err"
  *   gsvsize=NAME      GetServerVariable(NULL, size 0): records "size=<n> !err"
@@ -151,7 +151,7 @@ static const char *notif_name(DWORD n, int *idx)
     return "UNKNOWN";
 }
 
-/* Copies an argument, turning '~' into CRLF. */
+/* Copies an argument, turning '~' into CRLF and '^HH' into the byte 0xHH. */
 static void unescape(const char *in, size_t n, char *out, size_t cap)
 {
     size_t o = 0;
@@ -159,6 +159,10 @@ static void unescape(const char *in, size_t n, char *out, size_t cap)
         if (in[i] == '~') {
             out[o++] = '\r';
             out[o++] = '\n';
+        } else if (in[i] == '^' && i + 2 < n) {
+            char hex[3] = { in[i + 1], in[i + 2], 0 };
+            out[o++] = (char)strtoul(hex, NULL, 16);
+            i += 2;
         } else {
             out[o++] = in[i];
         }
