@@ -173,6 +173,8 @@ void isapi__log(isapi_engine *e, const isapi_conn *c, int level, const char *fil
 void isapi__error_text(DWORD code, char *buf, size_t len);
 
 /* servervars.c */
+/* SF_REQ_NORMALIZE_URL in place: isapi_url_normalize's path, then "?query" as given.
+ * Returns 0, or -1 when the URL is refused or out of memory. */
 int isapi__normalize_url(char *url);
 
 #endif

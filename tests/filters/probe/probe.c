@@ -20,7 +20,7 @@
  *   ssf=CODE[:UL1]    ServerSupportFunction(CODE, NULL, UL1, 0)
  *   dis=HEXMASK       SF_REQ_DISABLE_NOTIFICATIONS
  *   prop=ID           SF_REQ_GET_PROPERTY into a DWORD: "=value" or "!err"
- *   norm=URL          SF_REQ_NORMALIZE_URL on a copy: "=result" or "!err"
+ *   norm=URL          SF_REQ_NORMALIZE_URL on a copy (unescaped): "=result" or "!err"
  *   nrs=N             SF_REQ_SET_NEXT_READ_SIZE
  *   alloc=N           AllocMem: records "aligned" / "unaligned" / "!err"; fills the block
  *   alloccheck        checks the fill pattern of every block allocated so far
@@ -305,7 +305,7 @@ static void do_action(call *c, const char *act, const char *arg)
         else
             rec("%s prop %s!%lu", c->nn, arg, (unsigned long)GetLastError());
     } else if (!strcmp(act, "norm")) {
-        snprintf(buf, sizeof buf, "%s", arg);
+        unescape(arg, strlen(arg), buf, sizeof buf);
         ok = pfc->ServerSupportFunction(pfc, SF_REQ_NORMALIZE_URL, buf, 0, 0);
         if (ok)
             rec("%s norm %s=%s", c->nn, arg, buf);
