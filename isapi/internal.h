@@ -35,7 +35,8 @@ typedef struct isapi__filter {
     isapi__term_fn terminate;
     DWORD flags;        /* normalised: notification bits | port bits | one order bit */
     int rank;           /* position in the global call order, 0 = called first */
-    volatile LONG raw_overrun_logged;   /* a RAW_DATA length was clamped and logged */
+    volatile LONG raw_overrun_logged[2]; /* a READ [0] / SEND [1] RAW_DATA length was
+                                            clamped and logged */
 } isapi__filter;
 
 struct isapi_engine {

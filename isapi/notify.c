@@ -296,10 +296,10 @@ static void contain_raw(isapi_conn *c, isapi__filter *f, DWORD bit, raw_walk *w)
     int data_over = raw->cbInData > room, buffer_over = proven && raw->cbInBuffer > room;
     if (!data_over && !buffer_over)
         return;
-    if (InterlockedExchange(&f->raw_overrun_logged, 1) == 0)
+    if (InterlockedExchange(&f->raw_overrun_logged[bit == SF_NOTIFY_SEND_RAW_DATA], 1) == 0)
         isapi__log(c->e, c, ISAPI_LOG_ERROR, f->path,
                    "set cbInData %lu / cbInBuffer %lu in %s, beyond the %lu bytes %s holds; "
-                   "clamped to %lu (logged once for this filter)",
+                   "clamped to %lu (logged once for this filter and notification)",
                    (unsigned long)raw->cbInData, (unsigned long)raw->cbInBuffer,
                    isapi__notif_name(bit), (unsigned long)room, whose, (unsigned long)room);
     if (data_over)
