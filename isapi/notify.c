@@ -291,7 +291,7 @@ static void contain_raw(isapi_conn *c, isapi__filter *f, DWORD bit, raw_walk *w)
         proven = 0;
         whose = "its own buffer (cbInBuffer)";
     }
-    if (room > 0xffffffffu)
+    if ((uint64_t)room > 0xffffffffu)
         room = 0xffffffffu;
     int data_over = raw->cbInData > room, buffer_over = proven && raw->cbInBuffer > room;
     if (!data_over && !buffer_over)
