@@ -275,7 +275,8 @@ static void contain_raw(isapi_conn *c, isapi__filter *f, DWORD bit, raw_walk *w)
 {
     HTTP_FILTER_RAW_DATA *raw = &w->raw;
     uintptr_t at = (uintptr_t)raw->pvInData, own = (uintptr_t)w->own;
-    size_t room;
+    uint64_t room;      /* 64-bit: it is capped to a DWORD below on every platform */
+    size_t block_room;
     int proven = 1;
     const char *whose;
     if (!raw->pvInData) {
@@ -284,14 +285,15 @@ static void contain_raw(isapi_conn *c, isapi__filter *f, DWORD bit, raw_walk *w)
     } else if (at >= own && at - own < w->own_cap) {
         room = w->own_cap - (size_t)(at - own);
         whose = "the engine's buffer";
-    } else if (isapi__arena_room(c, raw->pvInData, &room)) {
+    } else if (isapi__arena_room(c, raw->pvInData, &block_room)) {
+        room = block_room;
         whose = "its AllocMem block";
     } else {
         room = raw->cbInBuffer;
         proven = 0;
         whose = "its own buffer (cbInBuffer)";
     }
-    if ((uint64_t)room > 0xffffffffu)
+    if (room > 0xffffffffu)
         room = 0xffffffffu;
     int data_over = raw->cbInData > room, buffer_over = proven && raw->cbInBuffer > room;
     if (!data_over && !buffer_over)
