@@ -16,9 +16,18 @@
  * be freed before the connection ends, and filters allocate per request (pubcookie, IIRF),
  * so a long keep-alive connection would grow without bound. Over the cap AllocMem returns
  * NULL with ERROR_NOT_ENOUGH_MEMORY, what filters already handle for a failed allocation.
+ *
+ * Blocks are handed out zeroed. Why: filters read fields of an AllocMem'd structure before
+ * setting them (a widely used URL-rewriting filter does), and a reused chunk would hand them
+ * whatever the previous connection left there, another client's data included.
+ *
+ * Each block records where its user part starts and how long it is, so the engine can
+ * prove how many bytes a pointer into a block may reach (isapi__arena_room: the bound on a
+ * SEND/READ_RAW_DATA buffer a filter swapped in, docs/semantics.md).
  */
 #include <stdlib.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -38,7 +47,10 @@ void *isapi__arena_alloc(isapi_conn *c, DWORD cb)
         return NULL;
     }
     uintptr_t user = ((uintptr_t)raw + hdr + ISAPI__ALIGN - 1) & ~(uintptr_t)(ISAPI__ALIGN - 1);
+    memset((void *)user, 0, want);
     isapi__block *b = (isapi__block *)raw;
+    b->user = user;
+    b->size = want;
     b->next = c->blocks;
     c->blocks = b;
     c->alloc_used += want;
@@ -55,4 +67,16 @@ void isapi__arena_free(isapi_conn *c)
     }
     c->blocks = NULL;
     c->alloc_used = 0;
+}
+
+int isapi__arena_room(const isapi_conn *c, const void *p, size_t *room)
+{
+    uintptr_t at = (uintptr_t)p;
+    /* Newest first: a filter swapping in a buffer has usually just allocated it. */
+    for (const isapi__block *b = c->blocks; b; b = b->next)
+        if (at >= b->user && at - b->user < b->size) {
+            *room = b->size - (size_t)(at - b->user);
+            return 1;
+        }
+    return 0;
 }

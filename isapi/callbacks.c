@@ -16,6 +16,11 @@
  * layout, so a filter holding on to a PREPROC_HEADERS pointer cannot edit response headers
  * with it. Every FALSE return sets the Win32 last error; every TRUE return from a
  * size-protocol call clears it (Why: old Shibboleth code tests GetLastError after TRUE).
+ *
+ * Header text a filter hands in (AddResponseHeaders, SEND_RESPONSE_HEADER's status and
+ * text, ADD_HEADERS_ON_DENIAL, SetHeader/AddHeader names and values) passes one check,
+ * isapi__header_input_fault (headers.c); what fails it is refused with
+ * ERROR_INVALID_PARAMETER and logged naming the filter (refuse_header_text).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,6 +99,56 @@ static int set_status(isapi_conn *c, const char *value)
     return 0;
 }
 
+/* Writes at most 80 bytes of text into out, bytes outside printable ASCII as \xNN. */
+static void escape_excerpt(const char *text, char *out, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0, i = 0;
+    for (; text[i] && i < 80 && o + 5 < len; i++) {
+        unsigned char ch = (unsigned char)text[i];
+        if (ch >= 0x20 && ch < 0x7f && ch != '\\' && ch != '"') {
+            out[o++] = (char)ch;
+        } else {
+            out[o++] = '\\';
+            out[o++] = 'x';
+            out[o++] = hex[ch >> 4];
+            out[o++] = hex[ch & 15];
+        }
+    }
+    if (text[i] && o + 4 < len) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o] = '\0';
+}
+
+/* Fails a call whose header text broke the rules, with one log line naming the filter,
+ * the call, the notification and the fault. */
+static BOOL refuse_header_text(isapi__slot *s, const char *call, const char *text,
+                               const char *fault)
+{
+    isapi_conn *c = s->conn;
+    char excerpt[400];
+    escape_excerpt(text, excerpt, sizeof excerpt);
+    isapi__log(c->e, c, ISAPI_LOG_WARN, c->e->filters[s->filter].path,
+               "%s in %s refused with ERROR_INVALID_PARAMETER: %s in \"%s\"", call,
+               isapi__notif_name(c->cur_notif), fault, excerpt);
+    return fail(ERROR_INVALID_PARAMETER);
+}
+
+/* Appends a checked header block to *dst as CRLF-terminated lines, its final blank line
+ * (if any) left out, so that it can never end the block for text added after it. */
+static int append_header_lines(char **dst, const char *text, size_t keep)
+{
+    if (keep == 0)
+        return 0;
+    if (isapi__append_n(dst, text, keep) != 0)
+        return -1;
+    if (text[keep - 1] != '\n')
+        return isapi__append_n(dst, "\r\n", 2);
+    return 0;
+}
+
 /* ---- HTTP_FILTER_CONTEXT functions ------------------------------------------------ */
 
 static BOOL WINAPI cb_get_server_variable(HTTP_FILTER_CONTEXT *pfc, LPSTR name, LPVOID buf,
@@ -115,18 +170,18 @@ static BOOL WINAPI cb_add_response_headers(HTTP_FILTER_CONTEXT *pfc, LPSTR heade
     /* Why: "not in or after SEND_RESPONSE, use AddHeader there" (IIS 6 SDK). */
     if (!(c->cur_notif & ISAPI__BEFORE_RESPONSE) || !c->have_req || c->resp_sent)
         return fail(ERROR_INVALID_PARAMETER);
-    if (!isapi__check_header_text(headers))
-        return fail(ERROR_INVALID_PARAMETER);
+    size_t keep;
+    const char *fault = isapi__header_input_fault(ISAPI__HIN_BLOCK, headers, &keep);
+    if (fault)
+        return refuse_header_text(s, "AddResponseHeaders", headers, fault);
     if (!c->req.has_header_block) {
         /* Why: an HTTP/0.9 body-only response has no header block to add to; accepting
          * keeps filters on their normal path (docs/semantics.md, "HTTP/0.9"). */
         SetLastError(ERROR_SUCCESS);
         return TRUE;
     }
-    size_t n = strlen(headers);
     /* Why a copy: filters pass stack buffers and reuse them at once (WebKnight). */
-    if (isapi__append(&c->added, headers) != 0 ||
-        (n && headers[n - 1] != '\n' && isapi__append(&c->added, "\r\n") != 0))
+    if (append_header_lines(&c->added, headers, keep) != 0)
         return fail(ERROR_NOT_ENOUGH_MEMORY);
     SetLastError(ERROR_SUCCESS);
     return TRUE;
@@ -182,8 +237,12 @@ static BOOL send_response_header(isapi__slot *s, const char *status, const char 
         status = "200 OK";
     if (!extra)
         extra = "";
-    if (strpbrk(status, "\r\n"))
-        return fail(ERROR_INVALID_PARAMETER);
+    const char *fault = isapi__header_input_fault(ISAPI__HIN_STATUS, status, NULL);
+    if (fault)
+        return refuse_header_text(s, "SF_REQ_SEND_RESPONSE_HEADER (status)", status, fault);
+    fault = isapi__header_input_fault(ISAPI__HIN_BLOCK, extra, NULL);
+    if (fault)
+        return refuse_header_text(s, "SF_REQ_SEND_RESPONSE_HEADER (header text)", extra, fault);
     int r = set_status(c, status);
     if (r == -1)
         return fail(ERROR_INVALID_PARAMETER);
@@ -222,18 +281,17 @@ static BOOL WINAPI cb_server_support_function(HTTP_FILTER_CONTEXT *pfc, enum SF_
     case SF_REQ_SEND_RESPONSE_HEADER:
         return send_response_header(s, data, (const char *)ul1);
 
-    case SF_REQ_ADD_HEADERS_ON_DENIAL:
-        if (!data || !(c->cur_notif & ISAPI__BEFORE_RESPONSE) || !c->have_req ||
-            !isapi__check_header_text(data))
+    case SF_REQ_ADD_HEADERS_ON_DENIAL: {
+        if (!data || !(c->cur_notif & ISAPI__BEFORE_RESPONSE) || !c->have_req)
             return fail(ERROR_INVALID_PARAMETER);
-        if (isapi__append(&c->denial, data) != 0)
+        size_t keep;
+        const char *fault = isapi__header_input_fault(ISAPI__HIN_BLOCK, data, &keep);
+        if (fault)
+            return refuse_header_text(s, "SF_REQ_ADD_HEADERS_ON_DENIAL", data, fault);
+        if (append_header_lines(&c->denial, data, keep) != 0)
             return fail(ERROR_NOT_ENOUGH_MEMORY);
-        {
-            size_t n = strlen(data);
-            if (n && ((const char *)data)[n - 1] != '\n' && isapi__append(&c->denial, "\r\n") != 0)
-                return fail(ERROR_NOT_ENOUGH_MEMORY);
-        }
         break;
+    }
 
     case SF_REQ_SET_NEXT_READ_SIZE:
         /* a hint for the host's next read (isapi_next_read_size) */
@@ -339,19 +397,6 @@ static BOOL get_header(HTTP_FILTER_CONTEXT *pfc, LPSTR name, LPVOID buf, LPDWORD
     return ok;
 }
 
-static int valid_header_name(const char *name)
-{
-    size_t n = strlen(name);
-    if (n < 2 || name[n - 1] != ':')
-        return 0;
-    for (size_t i = 0; i + 1 < n; i++) {
-        unsigned char ch = (unsigned char)name[i];
-        if (ch <= ' ' || ch == ':' || ch >= 127)
-            return 0;
-    }
-    return 1;
-}
-
 static BOOL edit_header(HTTP_FILTER_CONTEXT *pfc, LPSTR name, LPSTR value, int add,
                         int response)
 {
@@ -360,12 +405,16 @@ static BOOL edit_header(HTTP_FILTER_CONTEXT *pfc, LPSTR name, LPSTR value, int a
         return FALSE;
     if (!value)
         return fail(ERROR_INVALID_PARAMETER);
-    /* Why: CR or LF would let a filter split the message (IIS 6 SDK, SetHeader). */
-    if (strpbrk(name, "\r\n") || strpbrk(value, "\r\n"))
-        return fail(ERROR_INVALID_PARAMETER);
     isapi_conn *c = s->conn;
     isapi_request *r = &c->req;
+    const char *call = add ? "AddHeader" : "SetHeader";
+    const char *fault;
+    /* Why checked: CR or LF would let a filter split the message (IIS 6 SDK, SetHeader),
+     * and any other control byte or a name that is not a token is malformed HTTP. */
     if (response && isapi__ieq(name, "status")) {
+        fault = isapi__header_input_fault(ISAPI__HIN_STATUS, value, NULL);
+        if (fault)
+            return refuse_header_text(s, call, value, fault);
         int rc = *value ? set_status(c, value) : -1;
         if (rc == -1)
             return fail(ERROR_INVALID_PARAMETER);
@@ -379,13 +428,21 @@ static BOOL edit_header(HTTP_FILTER_CONTEXT *pfc, LPSTR name, LPSTR value, int a
         /* the request line cannot lose a part: "" is refused, AddHeader acts as SetHeader */
         if (!*value)
             return fail(ERROR_INVALID_PARAMETER);
+        fault = isapi__header_input_fault(special == &r->method ? ISAPI__HIN_TOKEN
+                                          : ISAPI__HIN_TARGET, value, NULL);
+        if (fault)
+            return refuse_header_text(s, call, value, fault);
         if (isapi_str_set(special, value, (size_t)-1) != 0)
             return fail(ERROR_NOT_ENOUGH_MEMORY);
         SetLastError(ERROR_SUCCESS);
         return TRUE;
     }
-    if (!valid_header_name(name))
-        return fail(ERROR_INVALID_PARAMETER);
+    fault = isapi__header_input_fault(ISAPI__HIN_NAME, name, NULL);
+    if (fault)
+        return refuse_header_text(s, call, name, fault);
+    fault = isapi__header_input_fault(ISAPI__HIN_VALUE, value, NULL);
+    if (fault)
+        return refuse_header_text(s, call, value, fault);
     if (response && !r->has_header_block)
         /* Why: "header not supported by the HTTP version" (IIS 6 SDK, SetHeader) - an
          * HTTP/0.9 response has no headers to change. */

@@ -160,34 +160,115 @@ static char *header_block(const char *name, size_t nlen, const char *value, size
     return b;
 }
 
-int isapi__append(char **dst, const char *text)
+/* ---- header text a filter hands in ---------------------------------------------------
+ *
+ * Every header byte a filter gives the engine passes isapi__header_input_fault(), so one
+ * rule set decides what reaches the wire (docs/semantics.md, "Header text from filters"):
+ * a name is an RFC 9110 token (section 5.1), a value is field-value (section 5.5: VCHAR,
+ * obs-text, SP, HTAB; no control byte), and a block of lines is "Name: value" lines each
+ * ending in CRLF, the last CRLF optional, one blank line allowed at the very end. A lone CR
+ * or LF is refused. Why strict: a filter's text is spliced into a header block shared with
+ * the host and the other filters, and a lone CR read as a line end let one filter's text end
+ * the block and drop every header added after it. */
+
+static int is_tchar(unsigned char ch)
 {
-    size_t old = *dst ? strlen(*dst) : 0, add = strlen(text);
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           (ch != 0 && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
+}
+
+/* field-vchar / SP / HTAB: everything but the control bytes (HTAB allowed) and DEL */
+static int is_value_char(unsigned char ch)
+{
+    return ch == '\t' || (ch >= 0x20 && ch != 0x7f);
+}
+
+static const char *line_end_fault(const char *p)
+{
+    return *p == '\r' ? "a CR not followed by LF" : "an LF not preceded by CR";
+}
+
+static const char *block_fault(const char *text, size_t *keep)
+{
+    const char *p = text;
+    *keep = 0;
+    while (*p) {
+        if (p[0] == '\r' && p[1] == '\n') {
+            if (p[2] != '\0')
+                return "text after a blank line (the blank line ends a header block)";
+            break;
+        }
+        const char *name = p;
+        while (is_tchar((unsigned char)*p))
+            p++;
+        if (p == name)
+            return *p == ' ' || *p == '\t' ? "a line starting with white space (folding)"
+                   : *p == '\r' || *p == '\n' ? line_end_fault(p)
+                   : "a header name that is not a token";
+        if (*p != ':')
+            return *p == '\r' || *p == '\n' ? "a line without a colon"
+                   : "a byte in a header name that is not a token character";
+        p++;
+        while (*p && *p != '\r' && *p != '\n') {
+            if (!is_value_char((unsigned char)*p))
+                return "a control byte in a header value";
+            p++;
+        }
+        if (*p == '\0') {
+            *keep = (size_t)(p - text);
+            break;
+        }
+        if (p[0] != '\r' || p[1] != '\n')
+            return line_end_fault(p);
+        p += 2;
+        *keep = (size_t)(p - text);
+    }
+    return NULL;
+}
+
+const char *isapi__header_input_fault(enum isapi__hin kind, const char *text, size_t *keep)
+{
+    size_t unused;
+    const unsigned char *p = (const unsigned char *)text;
+    switch (kind) {
+    case ISAPI__HIN_BLOCK:
+        return block_fault(text, keep ? keep : &unused);
+    case ISAPI__HIN_NAME:
+        while (is_tchar(*p))
+            p++;
+        if (p == (const unsigned char *)text || p[0] != ':' || p[1] != '\0')
+            return "a header name that is not a token followed by its colon";
+        return NULL;
+    case ISAPI__HIN_VALUE:
+    case ISAPI__HIN_STATUS:
+        for (; *p; p++)
+            if (!is_value_char(*p))
+                return kind == ISAPI__HIN_VALUE ? "a control byte in a header value"
+                                                : "a control byte in the status line";
+        return NULL;
+    case ISAPI__HIN_TOKEN:
+        while (is_tchar(*p))
+            p++;
+        return p == (const unsigned char *)text || *p ? "a method that is not a token" : NULL;
+    case ISAPI__HIN_TARGET:
+        for (; *p; p++)
+            if (*p <= 0x20 || *p == 0x7f)
+                return "a space or control byte in the request line";
+        return NULL;
+    }
+    return "an unknown kind of header text";
+}
+
+int isapi__append_n(char **dst, const char *text, size_t add)
+{
+    size_t old = *dst ? strlen(*dst) : 0;
     char *p = realloc(*dst, old + add + 1);
     if (!p)
         return -1;
-    memcpy(p + old, text, add + 1);
+    memcpy(p + old, text, add);
+    p[old + add] = '\0';
     *dst = p;
     return 0;
-}
-
-/* Checks header text ("Name: value\r\n..."): every non-empty line has a colon after a
- * non-empty name. Returns 1 when valid. */
-int isapi__check_header_text(const char *text)
-{
-    const char *p = text;
-    while (*p) {
-        const char *eol = p + strcspn(p, "\r\n");
-        if (eol > p) {
-            const char *colon = memchr(p, ':', (size_t)(eol - p));
-            if (!colon || colon == p)
-                return 0;
-        }
-        p = eol;
-        while (*p == '\r' || *p == '\n')
-            p++;
-    }
-    return 1;
 }
 
 static size_t key_len(const char *name)

@@ -35,6 +35,8 @@ typedef struct isapi__filter {
     isapi__term_fn terminate;
     DWORD flags;        /* normalised: notification bits | port bits | one order bit */
     int rank;           /* position in the global call order, 0 = called first */
+    volatile LONG raw_overrun_logged[2]; /* a READ [0] / SEND [1] RAW_DATA length was
+                                            clamped and logged */
 } isapi__filter;
 
 struct isapi_engine {
@@ -64,6 +66,8 @@ typedef struct isapi__slot {
 
 typedef struct isapi__block {
     struct isapi__block *next;
+    uintptr_t user;             /* the user part handed to the filter */
+    size_t size;                /* its length in bytes */
 } isapi__block;
 
 struct isapi_conn {
@@ -122,6 +126,7 @@ DWORD isapi__invoke(isapi_engine *e, isapi__filter *f, isapi__slot *s, int kind,
                     DWORD notif, void *pv);
 
 /* notify.c */
+const char *isapi__notif_name(DWORD bit);   /* "SF_NOTIFY_PREPROC_HEADERS" */
 int isapi__build_lists(isapi_engine *e);   /* 0, or -1 (out of memory, lists unchanged) */
 isapi_rc isapi__walk(isapi_conn *c, int ni, void *pv, size_t from, int limit,
                      size_t *stopped_at);
@@ -139,12 +144,29 @@ int isapi__ieqn(const char *a, size_t alen, const char *b, size_t blen);
 char *isapi__strndup(const char *s, size_t n);
 extern char isapi__empty_str[1];
 void isapi__str_free(char *p);   /* frees a request field (not the shared empty string) */
-int isapi__append(char **dst, const char *text);
-int isapi__check_header_text(const char *text);
+/* Appends `add` bytes of text to the malloc'ed string *dst. Returns 0 or -1 (out of memory). */
+int isapi__append_n(char **dst, const char *text, size_t add);
+/* What a filter hands in as header text, and the rule it is checked by (headers.c). */
+enum isapi__hin {
+    ISAPI__HIN_BLOCK,   /* "Name: value\r\n..." lines: AddResponseHeaders, the header text of
+                           SEND_RESPONSE_HEADER and ADD_HEADERS_ON_DENIAL */
+    ISAPI__HIN_NAME,    /* a SetHeader/AddHeader name with its colon, "Name:" */
+    ISAPI__HIN_VALUE,   /* a header value */
+    ISAPI__HIN_STATUS,  /* a status line, "401 Denied" */
+    ISAPI__HIN_TOKEN,   /* the "method" special */
+    ISAPI__HIN_TARGET,  /* the "url" and "version" specials: no space, no control byte */
+};
+/* Returns NULL when `text` is acceptable, else a few words on what is wrong (for the log).
+ * For a BLOCK, *keep (may be NULL) receives the length of its lines without the optional
+ * final blank line. */
+const char *isapi__header_input_fault(enum isapi__hin kind, const char *text, size_t *keep);
 
 /* arena.c */
 void *isapi__arena_alloc(isapi_conn *c, DWORD cb);
 void isapi__arena_free(isapi_conn *c);
+/* When p points into one of the connection's AllocMem blocks: returns 1 and stores in
+ * *room how many bytes from p to the block's end. Else 0. */
+int isapi__arena_room(const isapi_conn *c, const void *p, size_t *room);
 
 /* loader.c */
 void isapi__log(isapi_engine *e, const isapi_conn *c, int level, const char *filter,
@@ -152,6 +174,8 @@ void isapi__log(isapi_engine *e, const isapi_conn *c, int level, const char *fil
 void isapi__error_text(DWORD code, char *buf, size_t len);
 
 /* servervars.c */
+/* SF_REQ_NORMALIZE_URL in place: isapi_url_normalize's path, then "?query" as given.
+ * Returns 0, or -1 when the URL is refused or out of memory. */
 int isapi__normalize_url(char *url);
 
 #endif

@@ -139,7 +139,8 @@ typedef struct isapi_config {
     isapi_log_fn log;             /* may be NULL */
     void *log_ctx;
     const char *server_software;  /* SERVER_SOFTWARE; NULL = "isapihost/<version>" */
-    const char *appl_physical_path; /* APPL_PHYSICAL_PATH (site root); NULL = "" */
+    const char *appl_physical_path; /* APPL_PHYSICAL_PATH (site root); NULL = ""; the engine
+                                       appends a separator when it lacks one (IIS's form) */
 } isapi_config;
 
 typedef struct isapi_engine isapi_engine;
@@ -345,6 +346,20 @@ isapi_rc isapi_notify_log(isapi_conn *c, HTTP_FILTER_LOG *log);
  * length, or 0 when no filter call is in progress on this thread. Async-signal-safe: a
  * crash handler uses it to name the filter that faulted. */
 size_t isapi_describe_current_call(char *buf, size_t len);
+
+/* ======================================================================================
+ * URL normalisation (isapi/urlnorm.c): the one rule set for routing and NORMALIZE_URL
+ * ==================================================================================== */
+
+/* Decodes the path part of `target` (origin-form or absolute-form; the query is left out)
+ * into out: percent-decoded once, "." and ".." segments resolved, empty segments dropped,
+ * a trailing '/' kept. Returns 0, or the HTTP status to refuse it with: 400 for a path that
+ * climbs above the root, contains NUL or control bytes, a backslash, an encoded slash
+ * (%2F), invalid or overlong UTF-8, or a bad escape; 414 when it does not fit in outlen
+ * bytes (the result is never longer than the path part, so outlen = path length + 3 always
+ * fits). `query` (may be NULL) receives the text after '?', or "". The host routes on this
+ * result and SF_REQ_NORMALIZE_URL gives filters the same (docs/semantics.md). */
+int isapi_url_normalize(const char *target, char *out, size_t outlen, const char **query);
 
 /* ======================================================================================
  * Server variables (also for the host's own use, e.g. extensions)

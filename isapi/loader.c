@@ -80,6 +80,29 @@ void isapi__error_text(DWORD code, char *buf, size_t len)
         snprintf(buf, len, "error %lu: %.*s", (unsigned long)code, (int)n, text);
 }
 
+/* A copy of the site root that ends in a separator, "" staying "". Why: IIS's
+ * APPL_PHYSICAL_PATH always ends with '\' ("C:\inetpub\wwwroot\"), and filters append
+ * a relative path to it without adding one. The
+ * separator is the one the path itself uses: '\' for a path with a backslash or a drive
+ * letter ("Z:\srv\site", "C:/srv"), '/' otherwise; the engine cannot ask the platform
+ * (no platform test in isapi/), and the path's own spelling is what the filter joins to. */
+static char *appl_path_with_separator(const char *ap)
+{
+    size_t n = strlen(ap);
+    if (n == 0 || ap[n - 1] == '/' || ap[n - 1] == '\\')
+        return isapi__strndup(ap, n);
+    int drive = ((ap[0] >= 'A' && ap[0] <= 'Z') || (ap[0] >= 'a' && ap[0] <= 'z')) &&
+                ap[1] == ':';
+    char sep = drive || strchr(ap, '\\') ? '\\' : '/';
+    char *p = malloc(n + 2);
+    if (p) {
+        memcpy(p, ap, n);
+        p[n] = sep;
+        p[n + 1] = '\0';
+    }
+    return p;
+}
+
 isapi_engine *isapi_engine_create(const isapi_config *cfg)
 {
     isapi_engine *e = calloc(1, sizeof *e);
@@ -96,7 +119,7 @@ isapi_engine *isapi_engine_create(const isapi_config *cfg)
     const char *sw = cfg->server_software ? cfg->server_software : "isapihost/0.1";
     const char *ap = cfg->appl_physical_path ? cfg->appl_physical_path : "";
     e->server_software = isapi__strndup(sw, strlen(sw));
-    e->appl_physical_path = isapi__strndup(ap, strlen(ap));
+    e->appl_physical_path = appl_path_with_separator(ap);
     if (!e->server_software || !e->appl_physical_path) {
         isapi_engine_destroy(e);
         return NULL;

@@ -26,6 +26,13 @@
  * exception leaving the filter is logged with the filter, the exception and the
  * notification, and the call counts as SF_STATUS_REQ_ERROR with last error
  * ERROR_UNHANDLED_EXCEPTION on a connection that will not be reused.
+ *
+ * RAW_DATA lengths are not trusted (docs/semantics.md, "RAW_DATA buffers"): after every
+ * READ_RAW_DATA or SEND_RAW_DATA filter, cbInData (and cbInBuffer) are clamped to what the
+ * buffer pvInData points into can be proven to hold: the engine's own buffer by its real
+ * size, an AllocMem block by its recorded size, any other memory by the filter's own
+ * cbInBuffer. Why: a filter that set cbInData past its buffer made the engine read other
+ * connections' heap memory onto the wire; IIS documents cbInBuffer as the buffer's size.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +48,7 @@ static const DWORD notif_bits[ISAPI__N_COUNT] = {
     SF_NOTIFY_LOG, SF_NOTIFY_END_OF_NET_SESSION,
 };
 
-static const char *notif_name(DWORD bit)
+const char *isapi__notif_name(DWORD bit)
 {
     switch (bit) {
     case SF_NOTIFY_READ_RAW_DATA:      return "SF_NOTIFY_READ_RAW_DATA";
@@ -135,7 +142,7 @@ DWORD isapi__invoke(isapi_engine *e, isapi__filter *f, isapi__slot *s, int kind,
     current_filter = f->path;
     current_notification = kind == ISAPI__CALL_VERSION ? "GetFilterVersion"
                            : kind == ISAPI__CALL_TERMINATE ? "TerminateFilter"
-                           : notif_name(notif);
+                           : isapi__notif_name(notif);
     int crashed = isapi__guard_call(call_filter, &a, &fault);
     current_filter = outer_filter;
     current_notification = outer_notification;
@@ -158,7 +165,7 @@ DWORD isapi__invoke(isapi_engine *e, isapi__filter *f, isapi__slot *s, int kind,
              * reused: Windows CE's httpd does this (docs/isapi-reference.md, "Crashes in
              * filters"). */
             isapi__log(e, c, ISAPI_LOG_ERROR, f->path, "%s in %s; the request failed", what,
-                       notif_name(notif));
+                       isapi__notif_name(notif));
             a.r = SF_STATUS_REQ_ERROR;
             a.last = ERROR_UNHANDLED_EXCEPTION;
             c->must_close = 1;
@@ -173,13 +180,13 @@ DWORD isapi__invoke(isapi_engine *e, isapi__filter *f, isapi__slot *s, int kind,
             isapi__error_text(a.last, text, sizeof text);
             isapi__log(e, c, ISAPI_LOG_WARN, f->path,
                        "returned SF_STATUS_REQ_ERROR in %s with last error %lu (%s); the "
-                       "request failed", notif_name(notif), (unsigned long)a.last, text);
+                       "request failed", isapi__notif_name(notif), (unsigned long)a.last, text);
         }
     } else if (kind == ISAPI__CALL_PROC
                && (a.r < SF_STATUS_REQ_FINISHED || a.r > SF_STATUS_REQ_READ_NEXT)) {
         isapi__log(e, c, ISAPI_LOG_WARN, f->path,
                    "returned the undefined status 0x%08lx in %s; taken as "
-                   "SF_STATUS_REQ_NEXT_NOTIFICATION", (unsigned long)a.r, notif_name(notif));
+                   "SF_STATUS_REQ_NEXT_NOTIFICATION", (unsigned long)a.r, isapi__notif_name(notif));
     }
     return a.r;
 }
@@ -257,6 +264,55 @@ static isapi_rc map_status(DWORD r)
     }
 }
 
+/* A READ/SEND_RAW_DATA walk: the structure the filters see (first, so the walk's pv is
+ * both) and the engine's own buffer behind it. */
+typedef struct raw_walk {
+    HTTP_FILTER_RAW_DATA raw;
+    const unsigned char *own;
+    size_t own_cap;
+} raw_walk;
+
+/* Clamps what filter f left in w->raw to what its buffer can be proven to hold, logging
+ * the first time a filter overstated it. */
+static void contain_raw(isapi_conn *c, isapi__filter *f, DWORD bit, raw_walk *w)
+{
+    HTTP_FILTER_RAW_DATA *raw = &w->raw;
+    uintptr_t at = (uintptr_t)raw->pvInData, own = (uintptr_t)w->own;
+    uint64_t room;      /* 64-bit: it is capped to a DWORD below on every platform */
+    size_t block_room;
+    int proven = 1;
+    const char *whose;
+    if (!raw->pvInData) {
+        room = 0;
+        whose = "a NULL pvInData";
+    } else if (at >= own && at - own < w->own_cap) {
+        room = w->own_cap - (size_t)(at - own);
+        whose = "the engine's buffer";
+    } else if (isapi__arena_room(c, raw->pvInData, &block_room)) {
+        room = block_room;
+        whose = "its AllocMem block";
+    } else {
+        room = raw->cbInBuffer;
+        proven = 0;
+        whose = "its own buffer (cbInBuffer)";
+    }
+    if (room > 0xffffffffu)
+        room = 0xffffffffu;
+    int data_over = raw->cbInData > room, buffer_over = proven && raw->cbInBuffer > room;
+    if (!data_over && !buffer_over)
+        return;
+    if (InterlockedExchange(&f->raw_overrun_logged[bit == SF_NOTIFY_SEND_RAW_DATA], 1) == 0)
+        isapi__log(c->e, c, ISAPI_LOG_ERROR, f->path,
+                   "set cbInData %lu / cbInBuffer %lu in %s, beyond the %lu bytes %s holds; "
+                   "clamped to %lu (logged once for this filter and notification)",
+                   (unsigned long)raw->cbInData, (unsigned long)raw->cbInBuffer,
+                   isapi__notif_name(bit), (unsigned long)room, whose, (unsigned long)room);
+    if (data_over)
+        raw->cbInData = (DWORD)room;
+    if (buffer_over)
+        raw->cbInBuffer = (DWORD)room;
+}
+
 /* Walks list positions [from, to) of notification `ni`. */
 static isapi_rc walk_range(isapi_conn *c, int ni, void *pv, size_t from, size_t to,
                            int limit, size_t *stopped_at)
@@ -273,6 +329,8 @@ static isapi_rc walk_range(isapi_conn *c, int ni, void *pv, size_t from, size_t 
         if (f->rank >= limit || (s->disabled & bit))
             continue;
         DWORD r = isapi__invoke(e, f, s, ISAPI__CALL_PROC, bit, pv);
+        if (ni == ISAPI__N_READ_RAW || ni == ISAPI__N_SEND_RAW)
+            contain_raw(c, f, bit, pv);
         switch (r) {
         case SF_STATUS_REQ_HANDLED_NOTIFICATION:
             /* Why: stops the walk for this notification only (docs/isapi-reference.md,
@@ -467,6 +525,9 @@ static int ensure_rbuf(isapi_conn *c, size_t need)
     unsigned char *p = realloc(c->rbuf, cap);
     if (!p)
         return -1;
+    /* Why zeroed: a READ_RAW_DATA filter may expand data in place up to cbInBuffer, and
+     * bytes it did not write must never be another connection's freed memory. */
+    memset(p + c->rcap, 0, cap - c->rcap);
     c->rbuf = p;
     c->rcap = cap;
     return 0;
@@ -511,7 +572,8 @@ isapi_rc isapi_notify_read_raw(isapi_conn *c, const void *data, size_t len,
         return ISAPI_ERROR;
     if (len)
         memcpy(c->rbuf, data, len);
-    HTTP_FILTER_RAW_DATA raw = { c->rbuf, (DWORD)len, (DWORD)c->rcap, 0 };
+    raw_walk w = { { c->rbuf, (DWORD)len, (DWORD)c->rcap, 0 }, c->rbuf, c->rcap };
+    HTTP_FILTER_RAW_DATA *raw = &w.raw;
     size_t from = 0, at = 0, n;
     isapi_rc rc;
 
@@ -520,7 +582,7 @@ isapi_rc isapi_notify_read_raw(isapi_conn *c, const void *data, size_t len,
          * asked, then that filter gets its kept buffer with them appended. */
         size_t asked = c->read_next_at;
         c->read_next_at = (size_t)-1;
-        rc = walk_range(c, ISAPI__N_READ_RAW, &raw, 0, asked, 0x7fffffff, &at);
+        rc = walk_range(c, ISAPI__N_READ_RAW, raw, 0, asked, 0x7fffffff, &at);
         if (rc == ISAPI_FINISHED || rc == ISAPI_FINISHED_KEEP_CONN || rc == ISAPI_ERROR) {
             free(c->pending);
             c->pending = NULL;
@@ -530,32 +592,34 @@ isapi_rc isapi_notify_read_raw(isapi_conn *c, const void *data, size_t len,
         /* A READ_NEXT from a filter before the waiting one is not honoured: its bytes go
          * on to the waiting filter. One filter waits for data at a time (two waiting
          * filters deadlock on IIS too, KB 239439). */
-        if (take_raw_result(c, &raw, &n) != 0 || ensure_rbuf(c, c->npending + n) != 0)
+        if (take_raw_result(c, raw, &n) != 0 || ensure_rbuf(c, c->npending + n) != 0)
             return ISAPI_ERROR;
         memmove(c->rbuf + c->npending, c->rbuf, n);
         if (c->npending)
             memcpy(c->rbuf, c->pending, c->npending);
-        raw.pvInData = c->rbuf;
-        raw.cbInData = (DWORD)(c->npending + n);
-        raw.cbInBuffer = (DWORD)c->rcap;
+        raw->pvInData = c->rbuf;
+        raw->cbInData = (DWORD)(c->npending + n);
+        raw->cbInBuffer = (DWORD)c->rcap;
+        w.own = c->rbuf;
+        w.own_cap = c->rcap;
         free(c->pending);
         c->pending = NULL;
         c->npending = 0;
         from = asked;
     }
-    rc = isapi__walk(c, ISAPI__N_READ_RAW, &raw, from, 0x7fffffff, &at);
+    rc = isapi__walk(c, ISAPI__N_READ_RAW, raw, from, 0x7fffffff, &at);
     if (rc == ISAPI_READ_NEXT) {
-        size_t keep = raw.pvInData ? raw.cbInData : 0;
+        size_t keep = raw->pvInData ? raw->cbInData : 0;
         c->pending = malloc(keep ? keep : 1);
         if (!c->pending)
             return ISAPI_ERROR;
         if (keep)
-            memcpy(c->pending, raw.pvInData, keep);
+            memcpy(c->pending, raw->pvInData, keep);
         c->npending = keep;
         c->read_next_at = at;
         return ISAPI_READ_NEXT;
     }
-    if (take_raw_result(c, &raw, &n) != 0)
+    if (take_raw_result(c, raw, &n) != 0)
         return ISAPI_ERROR;
     *out = c->rbuf;
     *out_len = n;
@@ -714,8 +778,9 @@ isapi_rc isapi_send(isapi_conn *c, isapi_send_origin origin, const void *data, s
     if (!copy)
         return ISAPI_ERROR;
     memcpy(copy, data, len);
-    HTTP_FILTER_RAW_DATA raw = { copy, (DWORD)len, (DWORD)len, 0 };
-    isapi_rc rc = isapi__walk(c, ISAPI__N_SEND_RAW, &raw, 0, origin.limit, NULL);
+    raw_walk w = { { copy, (DWORD)len, (DWORD)len, 0 }, copy, len };
+    HTTP_FILTER_RAW_DATA *raw = &w.raw;
+    isapi_rc rc = isapi__walk(c, ISAPI__N_SEND_RAW, raw, 0, origin.limit, NULL);
     if (rc == ISAPI_FINISHED || rc == ISAPI_FINISHED_KEEP_CONN || rc == ISAPI_ERROR) {
         /* Why: drop this chunk and everything after it, then close
          * (docs/isapi-reference.md, "Return codes"). */
@@ -732,8 +797,8 @@ isapi_rc isapi_send(isapi_conn *c, isapi_send_origin origin, const void *data, s
         return c->dead_rc;
     }
     rc = ISAPI_CONTINUE;
-    if (raw.pvInData && raw.cbInData)
-        rc = write_out(c, raw.pvInData, raw.cbInData);
+    if (raw->pvInData && raw->cbInData)
+        rc = write_out(c, raw->pvInData, raw->cbInData);
     free(copy);
     return rc;
 }

@@ -1,6 +1,7 @@
 /*
  * servervars.c - GetServerVariable: every server variable, computed from the request
- * model (isapi_request) and the connection facts, plus SF_REQ_NORMALIZE_URL.
+ * model (isapi_request) and the connection facts, plus SF_REQ_NORMALIZE_URL (the rules of
+ * isapi_url_normalize, urlnorm.c).
  *
  * Lookup is a table of names (case-insensitive, Why: the ASP ServerVariables convention
  * filters are written against) with a scope: connection variables (addresses, ports,
@@ -19,6 +20,7 @@
  * Values are built into a temporary string and returned through the exact-size protocol
  * of isapi__size_result (callbacks.c).
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -280,77 +282,36 @@ BOOL isapi_get_server_variable(isapi_conn *c, const char *name, void *buf, DWORD
     return ok;
 }
 
-static int hexval(int ch)
-{
-    if (ch >= '0' && ch <= '9') return ch - '0';
-    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
-    return -1;
-}
-
-/* SF_REQ_NORMALIZE_URL, in place: the path part is percent-decoded, '\' becomes '/',
- * repeated slashes collapse, "." and ".." segments are resolved; the query is kept as it
- * is. The result is never longer than the input (Why: pubcookie passes a fixed buffer).
- * Returns 0, or -1 for a URL that cannot be normalised (not starting with '/', a ".."
- * above the root, an encoded NUL, or a bad %-escape). */
+/* Why the router's rules: a filter that decides on the normalised URL (an access check, a
+ * rewrite) must see the very path the server will serve; a normaliser more lenient than the
+ * router (decoding %2F, passing control bytes or overlong UTF-8) lets a request look like
+ * another URL to the filter than to the server. The result is never longer than the input
+ * (Why: pubcookie passes a fixed buffer). */
 int isapi__normalize_url(char *url)
 {
-    if (url[0] != '/' && url[0] != '\\')
+    size_t len = strlen(url);
+    char *path = malloc(len + 3);
+    if (!path)
         return -1;
-    size_t plen = strcspn(url, "?");
-    char *query = url + plen;
-    size_t qlen = strlen(query);
-    /* decode into a scratch copy of the path */
-    char *dec = malloc(plen + 1);
-    if (!dec)
+    const char *query;
+    int st = isapi_url_normalize(url, path, len + 3, &query);
+    size_t plen = st ? 0 : strlen(path);
+    /* a query found in url itself (never in the "/" the normaliser supplies itself) */
+    int has_query = !st && (uintptr_t)query > (uintptr_t)url &&
+                    (uintptr_t)query <= (uintptr_t)(url + len);
+    size_t qlen = has_query ? strlen(query) : 0;
+    if (st || plen + (has_query ? 1 + qlen : 0) > len) {
+        free(path);
         return -1;
-    size_t d = 0;
-    for (size_t i = 0; i < plen; i++) {
-        int ch = (unsigned char)url[i];
-        if (ch == '%') {
-            int hi = i + 2 < plen ? hexval((unsigned char)url[i + 1]) : -1;
-            int lo = hi >= 0 ? hexval((unsigned char)url[i + 2]) : -1;
-            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-                free(dec);
-                return -1;
-            }
-            ch = hi * 16 + lo;
-            i += 2;
-        }
-        dec[d++] = ch == '\\' ? '/' : (char)ch;
     }
-    dec[d] = '\0';
-    /* resolve segments into url */
-    size_t out = 0;
-    const char *p = dec;
-    while (*p) {
-        while (*p == '/')
-            p++;
-        size_t seg = strcspn(p, "/");
-        if (seg == 0)
-            break;
-        if (seg == 1 && p[0] == '.') {
-            /* skip */
-        } else if (seg == 2 && p[0] == '.' && p[1] == '.') {
-            if (out == 0) {
-                free(dec);
-                return -1;
-            }
-            while (out > 0 && url[out - 1] != '/')
-                out--;
-            if (out > 0)
-                out--;              /* drop the slash before the removed segment */
-        } else {
-            url[out++] = '/';
-            memcpy(url + out, p, seg);
-            out += seg;
-        }
-        p += seg;
+    /* the query lies in url itself, after the path part: move it first */
+    if (has_query) {
+        memmove(url + plen + 1, query, qlen + 1);
+        url[plen] = '?';
+    } else {
+        url[plen] = '\0';
     }
-    int trailing = d > 0 && dec[d - 1] == '/';
-    if (out == 0 || trailing)
-        url[out++] = '/';
-    free(dec);
-    memmove(url + out, query, qlen + 1);
+    memcpy(url, path, plen);
+    free(path);
     return 0;
 }

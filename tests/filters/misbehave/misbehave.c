@@ -26,6 +26,23 @@
  *   recurse         answer with "body\n" and, from SEND_RAW_DATA, WriteClient "[w]" again
  *                   (nested up to three deep if the host re-entered the filter)
  *   block?S         sleep S seconds, then serve /a.txt
+ *   rawover         serve /a.txt; in SEND_RAW_DATA overstate cbInData by 128 KiB on the
+ *                   engine's own buffer
+ *   rawown          serve /a.txt; in SEND_RAW_DATA swap in a static 16-byte buffer
+ *                   ("OWN-BUFFER-BYTES", cbInBuffer 16) with cbInData 16 + 128 KiB
+ *   rawalloc        serve /a.txt; in SEND_RAW_DATA swap in a 16-byte AllocMem block of 'M's
+ *                   with cbInData = cbInBuffer = 16 + 128 KiB
+ *   readover        READ_RAW_DATA: raw bytes starting "GET /mb/readover " get cbInData
+ *                   overstated by 100,000; the url is rewritten to /a.txt
+ *   hdrsplit        AddResponseHeaders("X-A: 1\rX-B: v\r"), then "X-After: 1\r\n", and
+ *                   reports both results in "X-Mb-Split: <ok>/<error> <ok>"; serves /a.txt
+ *   hdrbad          bad header bytes through every way a filter hands header text in (names
+ *                   with a space or control byte, control bytes in values and in a status
+ *                   line, a lone CR or LF, text after a blank line); each must fail with
+ *                   ERROR_INVALID_PARAMETER: answers "hdrbad: ok" or "hdrbad: FAIL <n>..."
+ *   norm?P          SF_REQ_NORMALIZE_URL on P (the query, percent-decoded once): answers
+ *                   "=<result>" or "!<error>"
+ *   applpath        answers the APPL_PHYSICAL_PATH server variable
  */
 #include <windows.h>
 #include <httpfilt.h>
@@ -40,7 +57,7 @@
 typedef BOOL (WINAPI *MB_GETHDR)(PHTTP_FILTER_CONTEXT, LPSTR, LPVOID, LPDWORD);
 typedef BOOL (WINAPI *MB_SETHDR)(PHTTP_FILTER_CONTEXT, LPSTR, LPSTR);
 
-typedef enum { MB_NONE, MB_LATE, MB_RECURSE } MB_MODE;
+typedef enum { MB_NONE, MB_LATE, MB_RECURSE, MB_RAWOVER, MB_RAWOWN, MB_RAWALLOC } MB_MODE;
 
 typedef struct MB_CONN {
     DWORD dwMagic;
@@ -258,6 +275,83 @@ static void LateChecks(PHTTP_FILTER_CONTEXT pfc, MB_CONN *mc, DWORD dwNotif, cha
     }
 }
 
+/* Bad header bytes through every way in; each call must fail with ERROR_INVALID_PARAMETER. */
+static DWORD HeaderBytes(PHTTP_FILTER_CONTEXT pfc, PHTTP_FILTER_PREPROC_HEADERS pp)
+{
+    static const char *const texts[] = {
+        "Bad Name: 1\r\n", "X-Ctl: a\x01" "b\r\n", "X-Del: a\x7f" "b\r\n",
+        "X-Lf: 1\nX-Two: 2\r\n", "X-Cr: 1\rX-Two: 2\r\n", "X-Blank: 1\r\n\r\nX-Hidden: 2\r\n",
+        " X-Fold: 1\r\n", "X-Space : 1\r\n",
+    };
+    char fails[MB_RESULT] = "", tag[16];
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        snprintf(tag, sizeof tag, "arh%u", (unsigned)i);
+        SetLastError(0);
+        MustFail(fails, tag, pfc->AddResponseHeaders(pfc, (LPSTR)texts[i], 0),
+                 ERROR_INVALID_PARAMETER);
+        snprintf(tag, sizeof tag, "den%u", (unsigned)i);
+        SetLastError(0);
+        MustFail(fails, tag, pfc->ServerSupportFunction(pfc, SF_REQ_ADD_HEADERS_ON_DENIAL,
+                                                        (PVOID)texts[i], 0, 0),
+                 ERROR_INVALID_PARAMETER);
+        snprintf(tag, sizeof tag, "ssrh%u", (unsigned)i);
+        SetLastError(0);
+        MustFail(fails, tag, pfc->ServerSupportFunction(pfc, SF_REQ_SEND_RESPONSE_HEADER, "200 OK",
+                                                        (ULONG_PTR)texts[i], 0),
+                 ERROR_INVALID_PARAMETER);
+    }
+    SetLastError(0);
+    MustFail(fails, "sh1", pp->SetHeader(pfc, "X Sp:", "1"), ERROR_INVALID_PARAMETER);
+    SetLastError(0);
+    MustFail(fails, "sh2", pp->SetHeader(pfc, "X-Ctl:", "a\x02" "b"), ERROR_INVALID_PARAMETER);
+    SetLastError(0);
+    MustFail(fails, "sh3", pp->AddHeader(pfc, "X-C\x01:", "1"), ERROR_INVALID_PARAMETER);
+    SetLastError(0);
+    MustFail(fails, "sh4", pp->SetHeader(pfc, "url", "/a.txt\r\nX: y"), ERROR_INVALID_PARAMETER);
+    SetLastError(0);
+    MustFail(fails, "sh5", pp->SetHeader(pfc, "method", "G T"), ERROR_INVALID_PARAMETER);
+    SetLastError(0);
+    MustFail(fails, "st1", pfc->ServerSupportFunction(pfc, SF_REQ_SEND_RESPONSE_HEADER,
+                                                      "200 O\x01K", 0, 0),
+             ERROR_INVALID_PARAMETER);
+    SetLastError(0);
+    MustFail(fails, "st2", pfc->ServerSupportFunction(pfc, SF_REQ_SEND_RESPONSE_HEADER,
+                                                      "403 Denied\x7f", 0, 0),
+             ERROR_INVALID_PARAMETER);
+    char body[MB_RESULT + 32];
+    snprintf(body, sizeof body, "hdrbad: %s%s\n", fails[0] ? "FAIL" : "ok", fails);
+    return Respond(pfc, "200 OK", body);
+}
+
+static int HexVal(char ch)
+{
+    if (ch >= '0' && ch <= '9') return ch - '0';
+    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+    return -1;
+}
+
+/* SF_REQ_NORMALIZE_URL on the query, percent-decoded once. */
+static DWORD Normalize(PHTTP_FILTER_CONTEXT pfc, const char *query)
+{
+    char path[512], body[600];
+    size_t n = 0;
+    for (const char *q = query; *q && n + 1 < sizeof path; q++) {
+        if (q[0] == '%' && HexVal(q[1]) >= 0 && HexVal(q[2]) >= 0) {
+            path[n++] = (char)(HexVal(q[1]) * 16 + HexVal(q[2]));
+            q += 2;
+        } else {
+            path[n++] = *q;
+        }
+    }
+    path[n] = '\0';
+    if (pfc->ServerSupportFunction(pfc, SF_REQ_NORMALIZE_URL, path, 0, 0))
+        snprintf(body, sizeof body, "=%s\n", path);
+    else
+        snprintf(body, sizeof body, "!%lu\n", (unsigned long)GetLastError());
+    return Respond(pfc, "200 OK", body);
+}
+
 static BOOL GetUrl(PHTTP_FILTER_CONTEXT pfc, PHTTP_FILTER_PREPROC_HEADERS pp, char *url, DWORD cb)
 {
     return pp->GetHeader(pfc, "url", url, &cb);
@@ -336,6 +430,35 @@ static DWORD Preproc(PHTTP_FILTER_CONTEXT pfc, MB_CONN *mc, PHTTP_FILTER_PREPROC
         pfc->WriteClient(pfc, "body\n", &cb, 0);
         return SF_STATUS_REQ_FINISHED;
     }
+    if (IS("rawover") || IS("rawown") || IS("rawalloc") || IS("readover")) {
+        mc->mode = IS("rawover") ? MB_RAWOVER : IS("rawown") ? MB_RAWOWN
+                   : IS("rawalloc") ? MB_RAWALLOC : MB_NONE;
+        pp->SetHeader(pfc, "url", "/a.txt");
+        return SF_STATUS_REQ_NEXT_NOTIFICATION;
+    }
+    if (IS("hdrsplit")) {
+        char res[96];
+        BOOL fFirst = pfc->AddResponseHeaders(pfc, "X-A: 1\rX-B: v\r", 0);
+        DWORD dwFirst = fFirst ? 0 : GetLastError();
+        BOOL fAfter = pfc->AddResponseHeaders(pfc, "X-After: 1\r\n", 0);
+        snprintf(res, sizeof res, "X-Mb-Split: %d/%lu %d\r\n", (int)fFirst,
+                 (unsigned long)dwFirst, (int)fAfter);
+        pfc->AddResponseHeaders(pfc, res, 0);
+        pp->SetHeader(pfc, "url", "/a.txt");
+        return SF_STATUS_REQ_NEXT_NOTIFICATION;
+    }
+    if (IS("hdrbad"))
+        return HeaderBytes(pfc, pp);
+    if (IS("norm"))
+        return Normalize(pfc, arg ? arg + 1 : "");
+    if (IS("applpath")) {
+        char value[600], body[620];
+        DWORD cb = sizeof value;
+        if (!pfc->GetServerVariable(pfc, "APPL_PHYSICAL_PATH", value, &cb))
+            snprintf(value, sizeof value, "!%lu", (unsigned long)GetLastError());
+        snprintf(body, sizeof body, "%s\n", value);
+        return Respond(pfc, "200 OK", body);
+    }
     if (IS("block")) {
         Sleep((num ? num : 1) * 1000);
         pp->SetHeader(pfc, "url", "/a.txt");
@@ -351,7 +474,7 @@ BOOL WINAPI GetFilterVersion(PHTTP_FILTER_VERSION pVer)
     lstrcpynA(pVer->lpszFilterDesc, "misbehave: bad behaviour chosen by url",
               SF_MAX_FILTER_DESC_LEN);
     pVer->dwFlags = SF_NOTIFY_SECURE_PORT | SF_NOTIFY_NONSECURE_PORT | SF_NOTIFY_ORDER_HIGH |
-                    SF_NOTIFY_PREPROC_HEADERS | SF_NOTIFY_SEND_RAW_DATA |
+                    SF_NOTIFY_READ_RAW_DATA | SF_NOTIFY_PREPROC_HEADERS | SF_NOTIFY_SEND_RAW_DATA |
                     SF_NOTIFY_END_OF_REQUEST | SF_NOTIFY_LOG | SF_NOTIFY_END_OF_NET_SESSION;
     return TRUE;
 }
@@ -370,8 +493,34 @@ DWORD WINAPI HttpFilterProc(PHTTP_FILTER_CONTEXT pfc, DWORD dwNotif, LPVOID pv)
     switch (dwNotif) {
     case SF_NOTIFY_PREPROC_HEADERS:
         return Preproc(pfc, mc, pv);
+    case SF_NOTIFY_READ_RAW_DATA: {
+        /* before PREPROC_HEADERS: the behaviour is picked from the raw request line */
+        PHTTP_FILTER_RAW_DATA raw = pv;
+        static const char tag[] = "GET /mb/readover ";
+        if (raw->pvInData && raw->cbInData >= sizeof tag - 1 &&
+            memcmp(raw->pvInData, tag, sizeof tag - 1) == 0)
+            raw->cbInData += 100000;
+        break;
+    }
     case SF_NOTIFY_SEND_RAW_DATA:
-        if (mc->mode == MB_LATE) {
+        if (mc->mode == MB_RAWOVER) {
+            ((PHTTP_FILTER_RAW_DATA)pv)->cbInData += 128 * 1024;
+        } else if (mc->mode == MB_RAWOWN) {
+            static char own[16];
+            PHTTP_FILTER_RAW_DATA raw = pv;
+            memcpy(own, "OWN-BUFFER-BYTES", sizeof own);
+            raw->pvInData = own;
+            raw->cbInBuffer = sizeof own;
+            raw->cbInData = sizeof own + 128 * 1024;
+        } else if (mc->mode == MB_RAWALLOC) {
+            PHTTP_FILTER_RAW_DATA raw = pv;
+            char *block = pfc->AllocMem(pfc, 16, 0);
+            if (block) {
+                memset(block, 'M', 16);
+                raw->pvInData = block;
+                raw->cbInData = raw->cbInBuffer = 16 + 128 * 1024;
+            }
+        } else if (mc->mode == MB_LATE) {
             LateChecks(pfc, mc, dwNotif, mc->szLate);
         } else if (mc->mode == MB_RECURSE && mc->depth < 3) {
             DWORD cb = 3;

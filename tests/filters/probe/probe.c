@@ -7,7 +7,7 @@
  * action as "<name> <NOTIF> <action> <result>", one per line. Errors are recorded as
  * "!<GetLastError()>".
  *
- * Actions (arguments end at ',' or ';', '~' means CRLF):
+ * Actions (arguments end at ',' or ';', '~' means CRLF, '^HH' the byte with hex value HH):
  *   ret=NEXT|HANDLED|FINISHED|KEEP|READ_NEXT|BOGUS|ERROR:<code>   return value
  *   gsv=NAME          GetServerVariable into a 4096-byte buffer: "=value" or "!err"
  *   gsvsize=NAME      GetServerVariable(NULL, size 0): records "size=<n> !err"
@@ -20,13 +20,18 @@
  *   ssf=CODE[:UL1]    ServerSupportFunction(CODE, NULL, UL1, 0)
  *   dis=HEXMASK       SF_REQ_DISABLE_NOTIFICATIONS
  *   prop=ID           SF_REQ_GET_PROPERTY into a DWORD: "=value" or "!err"
- *   norm=URL          SF_REQ_NORMALIZE_URL on a copy: "=result" or "!err"
+ *   norm=URL          SF_REQ_NORMALIZE_URL on a copy (unescaped): "=result" or "!err"
  *   nrs=N             SF_REQ_SET_NEXT_READ_SIZE
  *   alloc=N           AllocMem: records "aligned" / "unaligned" / "!err"; fills the block
  *   alloccheck        checks the fill pattern of every block allocated so far
+ *   allocz=N          AllocMem N: records "zeroed" or "DIRTY at <offset>" (what the block
+ *                     held when handed out), then fills it like alloc
  *   ctx=set:N | ctx=get | ctx=inc   pFilterContext as a small integer
  *   raw=rec|zero|upper|replace:TEXT  SEND/RAW data: record, suppress, upper-case in place,
  *                     replace pvInData with an AllocMem buffer
+ *   raw=over:N        overstate cbInData by N on the buffer given (cbInBuffer untouched)
+ *   raw=own:N         swap in a static 32-byte buffer of 'O's, cbInBuffer 32, cbInData 32+N
+ *   raw=alloc:N       swap in a 32-byte AllocMem block of 'M's, cbInData = cbInBuffer = 32+N
  *   readnext=TEXT     RAW: READ_NEXT unless the data contains TEXT
  *   user=NAME / userptr=NAME / pass=TEXT   AUTH: edit in place / replace the pointer
  *   recauth / recmap / recdeny / reclog    record the notification structure
@@ -146,7 +151,7 @@ static const char *notif_name(DWORD n, int *idx)
     return "UNKNOWN";
 }
 
-/* Copies an argument, turning '~' into CRLF. */
+/* Copies an argument, turning '~' into CRLF and '^HH' into the byte 0xHH. */
 static void unescape(const char *in, size_t n, char *out, size_t cap)
 {
     size_t o = 0;
@@ -154,6 +159,10 @@ static void unescape(const char *in, size_t n, char *out, size_t cap)
         if (in[i] == '~') {
             out[o++] = '\r';
             out[o++] = '\n';
+        } else if (in[i] == '^' && i + 2 < n) {
+            char hex[3] = { in[i + 1], in[i + 2], 0 };
+            out[o++] = (char)strtoul(hex, NULL, 16);
+            i += 2;
         } else {
             out[o++] = in[i];
         }
@@ -296,7 +305,7 @@ static void do_action(call *c, const char *act, const char *arg)
         else
             rec("%s prop %s!%lu", c->nn, arg, (unsigned long)GetLastError());
     } else if (!strcmp(act, "norm")) {
-        snprintf(buf, sizeof buf, "%s", arg);
+        unescape(arg, strlen(arg), buf, sizeof buf);
         ok = pfc->ServerSupportFunction(pfc, SF_REQ_NORMALIZE_URL, buf, 0, 0);
         if (ok)
             rec("%s norm %s=%s", c->nn, arg, buf);
@@ -320,6 +329,20 @@ static void do_action(call *c, const char *act, const char *arg)
         }
         rec("%s alloc %lu %s", c->nn, (unsigned long)n,
             ((ULONG_PTR)p & 15) ? "unaligned" : "aligned");
+    } else if (!strcmp(act, "allocz")) {
+        DWORD n = (DWORD)strtoul(arg, NULL, 10), k = 0;
+        unsigned char *p = pfc->AllocMem(pfc, n, 0);
+        if (!p) {
+            rec("%s allocz %lu!%lu", c->nn, (unsigned long)n, (unsigned long)GetLastError());
+            return;
+        }
+        while (k < n && p[k] == 0)
+            k++;
+        if (k == n)
+            rec("%s allocz %lu zeroed", c->nn, (unsigned long)n);
+        else
+            rec("%s allocz %lu DIRTY at %lu", c->nn, (unsigned long)n, (unsigned long)k);
+        memset(p, 0xA5, n);
     } else if (!strcmp(act, "alloccheck")) {
         int good = 1;
         for (int i = 0; i < g_nblocks; i++)
@@ -347,6 +370,19 @@ static void do_action(call *c, const char *act, const char *arg)
             for (DWORD i = 0; i < raw->cbInData; i++)
                 if (p[i] >= 'a' && p[i] <= 'z')
                     p[i] = (char)(p[i] - 'a' + 'A');
+        } else if (!strncmp(arg, "over:", 5)) {
+            raw->cbInData += (DWORD)strtoul(arg + 5, NULL, 10);
+        } else if (!strncmp(arg, "own:", 4)) {
+            static char own[32];
+            memset(own, 'O', sizeof own);
+            raw->pvInData = own;
+            raw->cbInBuffer = sizeof own;
+            raw->cbInData = sizeof own + (DWORD)strtoul(arg + 4, NULL, 10);
+        } else if (!strncmp(arg, "alloc:", 6)) {
+            char *p = pfc->AllocMem(pfc, 32, 0);
+            memset(p, 'M', 32);
+            raw->pvInData = p;
+            raw->cbInData = raw->cbInBuffer = 32 + (DWORD)strtoul(arg + 6, NULL, 10);
         } else if (!strncmp(arg, "replace:", 8)) {
             unescape(arg + 8, strlen(arg + 8), buf, sizeof buf);
             DWORD n = (DWORD)strlen(buf);

@@ -8,7 +8,8 @@
  *
  * Script: rules separated by ';', each "<NOTIF>[@<n>]:<action>,<action>...". NOTIF is one
  * of RAW PRE MAP AUTH AUTHC DENY RESP SEND END LOG EONS or ANY; "@n" limits the rule to
- * the n-th call of that notification (1-based). In action arguments '~' stands for "\r\n".
+ * the n-th call of that notification (1-based). In action arguments '~' stands for "\r\n",
+ * '^HH' for the byte with hex value HH.
  * The actions are listed at the top of probe.c.
  */
 #ifndef PROBE_H

@@ -33,6 +33,77 @@ START_TEST(test_add_response_headers_rules)
 }
 END_TEST
 
+/* Header text is parsed strictly: a lone CR or LF, text after a blank line, a name that is
+ * not a token, a control byte in a value are refused (87) and logged naming the filter; one
+ * call's text can never end the block for headers added after it. */
+START_TEST(test_add_response_headers_strict_text)
+{
+    fx_probe(0, "A", ALL_REQ | SF_NOTIFY_ORDER_HIGH,
+             "PRE:arh=X-A: 1^0dX-B: v^0d,arh=X-C: 3~,arh=X-D: 4^0a,arh=X-E: 5~~,"
+             "arh=X-F: 6~~X-G: 7~,arh=Bad Name: 1~,arh=X-Ctl: a^01b~,arh=X-Tab: a^09b~,"
+             "arh=X-Obs: caf^e9~,arh= X-Fold: 1~,arh=X-H : 1~,arh=X-I: 1~^0aX-J: 2~,"
+             "denial=X-Den: 1^0d,denial=X-Den: 2~");
+    fx_probe(1, "B", ALL_REQ | SF_NOTIFY_ORDER_LOW, "PRE:arh=X-Later: 1~");
+    fx_open(0);
+    fx_request("GET", "/", "HTTP/1.1", NULL);
+    isapi_notify_preproc_headers(F.c);
+    ck_assert_int_eq(fx_respond("body"), ISAPI_CONTINUE);
+    static const char *const results[] = { "0 !87", "1 !0", "0 !87", "1 !0", "0 !87",
+                                           "0 !87", "0 !87", "1 !0", "1 !0", "0 !87",
+                                           "0 !87", "0 !87" };
+    char want[4096] = "";
+    for (size_t i = 0; i < sizeof results / sizeof results[0]; i++)
+        snprintf(want + strlen(want), sizeof want - strlen(want), "A PRE arh ok=%s\n",
+                 results[i]);
+    J(want);
+    J("A PRE denial ok=0 !87\nA PRE denial ok=1 !0\n");
+    J("B PRE arh ok=1 !0\n");
+    ck_assert_msg(strstr(F.wire, "\r\nX-C: 3\r\nX-E: 5\r\nX-Tab: a\tb\r\n"
+                                 "X-Obs: caf\xe9\r\nX-Later: 1\r\n") != NULL, "%s", F.wire);
+    static const char *const absent[] = { "X-A", "X-B", "X-D", "X-F", "X-G", "Bad", "X-Ctl",
+                                          "X-Fold", "X-H", "X-I", "X-J" };
+    for (size_t i = 0; i < sizeof absent / sizeof absent[0]; i++)
+        ck_assert_msg(strstr(F.wire, absent[i]) == NULL, "%s on the wire: %s", absent[i], F.wire);
+    ck_assert_msg(strstr(F.logs, "AddResponseHeaders in SF_NOTIFY_PREPROC_HEADERS refused") &&
+                  strstr(F.logs, "a CR not followed by LF in \"X-A: 1\\x0dX-B: v\\x0d\"") &&
+                  strstr(F.logs, fx_probe_paths[0]), "%s", F.logs);
+    isapi_headers denial = {0};
+    ck_assert_int_eq(isapi_take_denial_headers(F.c, &denial), 0);
+    ck_assert_uint_eq(denial.n, 1);
+    ck_assert_str_eq(denial.v[0].value, "2");
+    isapi_headers_clear(&denial);
+}
+END_TEST
+
+/* The status line and header text of SEND_RESPONSE_HEADER, and SetHeader/AddHeader names,
+ * values and specials, pass the same check. */
+START_TEST(test_header_bytes_validated_everywhere)
+{
+    fx_probe(0, "A", ALL_REQ,
+             "PRE:ssrh=200 O^01K,ssrh=200 OK=X-A: 1^0dX-B: 2~~,ssrh=200 OK=X-A: 1~~body,"
+             "sh=url=/a b,sh=url=/a^09,sh=method=GE T,sh=version=HTTP/1.1^0d,"
+             "sh=X Bad:=1,sh=X-Bad(:=1,ah=X-Ctl:=a^7fb,ah=X-Ok:=fine^09tab,"
+             "sh=url=/good,ssrh=201 Made=X-Ok: 1~~;"
+             "RESP:sh=status=200 O^0aK,sh=X-R:=a^0bb,ah=X-Resp:=ok,sh=X^e9:=1");
+    fx_open(0);
+    fx_request("GET", "/", "HTTP/1.1", NULL);
+    isapi_notify_preproc_headers(F.c);
+    J("A PRE ssrh ok=0 !87\nA PRE ssrh ok=0 !87\nA PRE ssrh ok=0 !87\n");
+    J("A PRE sh url ok=0 !87\nA PRE sh url ok=0 !87\nA PRE sh method ok=0 !87\n"
+      "A PRE sh version ok=0 !87\nA PRE sh X Bad: ok=0 !87\nA PRE sh X-Bad(: ok=0 !87\n"
+      "A PRE ah X-Ctl: ok=0 !87\nA PRE ah X-Ok: ok=1 !0\nA PRE sh url ok=1 !0\n"
+      "A RESP\n");
+    J("A RESP sh status ok=0 !87\nA RESP sh X-R: ok=0 !87\nA RESP ah X-Resp: ok=1 !0\n"
+      "A RESP sh X\xe9: ok=0 !87\n");
+    J("A SEND\nA PRE ssrh ok=1 !0\n");
+    ck_assert_msg(strncmp(F.wire, "HTTP/1.1 201 Made\r\n", 19) == 0, "%s", F.wire);
+    ck_assert_msg(strstr(F.wire, "X-Resp: ok\r\n") && !strstr(F.wire, "X-R:"), "%s", F.wire);
+    ck_assert_msg(strstr(F.logs, "SF_REQ_SEND_RESPONSE_HEADER (status) in "
+                                 "SF_NOTIFY_PREPROC_HEADERS refused") &&
+                  strstr(F.logs, "SetHeader in SF_NOTIFY_SEND_RESPONSE refused"), "%s", F.logs);
+}
+END_TEST
+
 START_TEST(test_send_response_header_once_with_added_headers)
 {
     fx_probe(0, "A", ALL_REQ | SF_NOTIFY_ORDER_HIGH,
@@ -228,6 +299,23 @@ START_TEST(test_alloc_mem_cap_and_alignment)
 }
 END_TEST
 
+/* AllocMem blocks are zeroed: a block handed out after earlier blocks were filled and freed
+ * (the previous connection's arena, reused by malloc) reads zero. */
+START_TEST(test_alloc_mem_zeroed_after_reuse)
+{
+    fx_probe(0, "A", ALL_REQ, "PRE:allocz=200,allocz=4000,allocz=24");
+    for (int conn = 0; conn < 3; conn++) {
+        fx_open(0);
+        fx_request("GET", "/", "HTTP/1.1", NULL);
+        isapi_notify_preproc_headers(F.c);
+        isapi_conn_close(F.c);
+        F.c = NULL;
+    }
+    ck_assert_int_eq(fx_count("allocz"), 9);
+    ck_assert_msg(fx_count(" zeroed\n") == 9, "%s", FX_J);
+}
+END_TEST
+
 START_TEST(test_authentication_in_place_and_replaced)
 {
     fx_probe(0, "A", ALL_REQ | SF_NOTIFY_ORDER_HIGH, "AUTH@1:recauth,user=bob,pass=secret;AUTH@2:userptr=carol");
@@ -312,6 +400,8 @@ int main(void)
     TCase *tc = tcase_create("callbacks");
     tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
     tcase_add_test(tc, test_add_response_headers_rules);
+    tcase_add_test(tc, test_add_response_headers_strict_text);
+    tcase_add_test(tc, test_header_bytes_validated_everywhere);
     tcase_add_test(tc, test_send_response_header_once_with_added_headers);
     tcase_add_test(tc, test_send_response_header_null_status_is_200);
     tcase_add_test(tc, test_server_support_function_codes);
@@ -321,6 +411,7 @@ int main(void)
     tcase_add_test(tc, test_write_client_rules);
     tcase_add_test(tc, test_write_client_reports_write_failure);
     tcase_add_test(tc, test_alloc_mem_cap_and_alignment);
+    tcase_add_test(tc, test_alloc_mem_zeroed_after_reuse);
     tcase_add_test(tc, test_authentication_in_place_and_replaced);
     tcase_add_test(tc, test_url_map_edit_in_place);
     tcase_add_test(tc, test_access_denied_structure);

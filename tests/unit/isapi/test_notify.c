@@ -239,6 +239,71 @@ START_TEST(test_read_raw_read_next_accumulates)
 }
 END_TEST
 
+static int log_count(const char *needle)
+{
+    int n = 0;
+    for (const char *p = F.logs; (p = strstr(p, needle)) != NULL; p++)
+        n++;
+    return n;
+}
+
+/* A SEND_RAW_DATA filter overstating cbInData on the engine's buffer: the next filter and
+ * the wire get the real bytes only; one log line names the filter and the notification. */
+START_TEST(test_send_raw_overstated_length_clamped)
+{
+    fx_probe(0, "A", SF_NOTIFY_SEND_RAW_DATA | SF_NOTIFY_ORDER_LOW, "SEND:raw=over:100000");
+    fx_probe(1, "B", SF_NOTIFY_SEND_RAW_DATA | SF_NOTIFY_ORDER_HIGH, "SEND:raw=rec");
+    fx_open(0);
+    fx_request("GET", "/", "HTTP/1.1", NULL);
+    ck_assert_int_eq(isapi_send(F.c, isapi_origin_host(), "hello", 5), ISAPI_CONTINUE);
+    ck_assert_int_eq(isapi_send(F.c, isapi_origin_host(), "world!", 6), ISAPI_CONTINUE);
+    ck_assert_uint_eq(F.wlen, 11);
+    ck_assert_str_eq(F.wire, "helloworld!");
+    ck_assert_msg(fx_has("B SEND raw [hello] in=5 buf=5\n"), "%s", FX_J);
+    ck_assert_msg(log_count("beyond the") == 1, "%s", F.logs);
+    ck_assert_msg(strstr(F.logs, fx_probe_paths[0]) && strstr(F.logs, "SF_NOTIFY_SEND_RAW_DATA")
+                  && strstr(F.logs, "cbInData 100005"), "%s", F.logs);
+}
+END_TEST
+
+/* A swapped-in buffer: the filter's own memory is bounded by its cbInBuffer, an AllocMem
+ * block by the size the engine recorded (even when cbInBuffer claims more). */
+START_TEST(test_send_raw_swapped_buffer_length_clamped)
+{
+    fx_probe(0, "A", SF_NOTIFY_SEND_RAW_DATA, "SEND@1:raw=own:100000;SEND@2:raw=alloc:100000");
+    fx_open(0);
+    fx_request("GET", "/", "HTTP/1.1", NULL);
+    ck_assert_int_eq(isapi_send(F.c, isapi_origin_host(), "a", 1), ISAPI_CONTINUE);
+    ck_assert_int_eq(isapi_send(F.c, isapi_origin_host(), "b", 1), ISAPI_CONTINUE);
+    ck_assert_uint_eq(F.wlen, 64);
+    ck_assert_str_eq(F.wire, "OOOOOOOOOOOOOOOOOOOOOOOOOOOOOOOO"
+                             "MMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMM");
+    ck_assert_msg(log_count("beyond the") == 1, "%s", F.logs);
+}
+END_TEST
+
+/* READ_RAW_DATA: cbInData past the engine's buffer is clamped to the buffer, whose bytes
+ * past the data are zero (never another connection's freed memory). */
+START_TEST(test_read_raw_overstated_length_clamped)
+{
+    fx_probe(0, "A", SF_NOTIFY_READ_RAW_DATA, "RAW:raw=over:100000");
+    fx_probe(1, "B", SF_NOTIFY_READ_RAW_DATA, "RAW:raw=rec");
+    fx_open(0);
+    const void *out;
+    size_t n;
+    static const char req[] = "GET / HTTP/1.1\r\n\r\n";
+    ck_assert_int_eq(isapi_notify_read_raw(F.c, req, sizeof req - 1, &out, &n), ISAPI_CONTINUE);
+    ck_assert_uint_ge(n, sizeof req - 1);
+    ck_assert_uint_le(n, 65536);
+    ck_assert_int_eq(memcmp(out, req, sizeof req - 1), 0);
+    for (size_t i = sizeof req - 1; i < n; i++)
+        ck_assert_msg(((const unsigned char *)out)[i] == 0, "byte %zu of %zu is %d", i, n,
+                      ((const unsigned char *)out)[i]);
+    ck_assert_msg(fx_has("B RAW raw [GET / HTTP/1.1~|~|"), "%s", FX_J);
+    ck_assert_msg(log_count("SF_NOTIFY_READ_RAW_DATA") == 1, "%s", F.logs);
+}
+END_TEST
+
 START_TEST(test_eons_once_and_allocmem_lives_through_it)
 {
     fx_probe(0, "A", SF_NOTIFY_PREPROC_HEADERS | SF_NOTIFY_END_OF_NET_SESSION,
@@ -277,6 +342,9 @@ int main(void)
     tcase_add_test(tc, test_disable_notifications_reset_per_request);
     tcase_add_test(tc, test_writeclient_layered_visibility);
     tcase_add_test(tc, test_read_raw_read_next_accumulates);
+    tcase_add_test(tc, test_send_raw_overstated_length_clamped);
+    tcase_add_test(tc, test_send_raw_swapped_buffer_length_clamped);
+    tcase_add_test(tc, test_read_raw_overstated_length_clamped);
     tcase_add_test(tc, test_eons_once_and_allocmem_lives_through_it);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);

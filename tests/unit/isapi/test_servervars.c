@@ -101,7 +101,7 @@ START_TEST(test_sv_values)
     ck_assert_str_eq(sv("INSTANCE_ID"), "3");
     ck_assert_str_eq(sv("INSTANCE_META_PATH"), "/LM/W3SVC/3");
     ck_assert_str_eq(sv("APPL_MD_PATH"), "/LM/W3SVC/3/ROOT");
-    ck_assert_str_eq(sv("APPL_PHYSICAL_PATH"), "/srv/www");
+    ck_assert_str_eq(sv("APPL_PHYSICAL_PATH"), "/srv/www/");
     ck_assert_str_eq(sv("SERVER_SOFTWARE"), "isapihost-test");
     ck_assert_str_eq(sv("GATEWAY_INTERFACE"), "CGI/1.1");
     ck_assert_str_eq(sv("CONTENT_LENGTH"), "42");
@@ -168,6 +168,34 @@ START_TEST(test_sv_url_reflects_rewrite_after_preproc)
 }
 END_TEST
 
+/* APPL_PHYSICAL_PATH always ends in a separator, IIS's form; the separator is the one the
+ * root is spelled with ('\\' for a Windows path). */
+START_TEST(test_sv_appl_physical_path_trailing_separator)
+{
+    static const struct { const char *root, *want; } cases[] = {
+        { "/srv/site", "/srv/site/" },
+        { "/srv/site/", "/srv/site/" },
+        { "Z:\\srv\\site", "Z:\\srv\\site\\" },
+        { "Z:\\srv\\site\\", "Z:\\srv\\site\\" },
+        { "C:/srv", "C:/srv\\" },
+        { "/", "/" },
+        { "", "" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        isapi_engine_destroy(F.e);
+        F.cfg.appl_physical_path = cases[i].root;
+        F.e = isapi_engine_create(&F.cfg);
+        ck_assert_ptr_nonnull(F.e);
+        fx_open(0);
+        ck_assert_msg(strcmp(sv("APPL_PHYSICAL_PATH"), cases[i].want) == 0,
+                      "root [%s]: APPL_PHYSICAL_PATH [%s], want [%s]", cases[i].root,
+                      sv("APPL_PHYSICAL_PATH"), cases[i].want);
+        isapi_conn_close(F.c);
+        F.c = NULL;
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("isapi_servervars");
@@ -178,6 +206,7 @@ int main(void)
     tcase_add_test(tc, test_sv_values);
     tcase_add_test(tc, test_sv_secure_connection_and_server_name_fallback);
     tcase_add_test(tc, test_sv_url_reflects_rewrite_after_preproc);
+    tcase_add_test(tc, test_sv_appl_physical_path_trailing_separator);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_FORK);
