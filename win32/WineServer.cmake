@@ -14,3 +14,10 @@ add_test(NAME wineserver_stop
 # Creating a new prefix takes about 20 s, more on a busy machine.
 set_tests_properties(wineserver_start PROPERTIES FIXTURES_SETUP wineserver LABELS wine TIMEOUT 300)
 set_tests_properties(wineserver_stop PROPERTIES FIXTURES_CLEANUP wineserver LABELS wine TIMEOUT 120)
+
+# Guards the rule above: fails naming any wine-labelled test that does not list the fixture.
+add_test(NAME wineserver_fixture_listed
+         COMMAND ${CMAKE_COMMAND} -DCTEST=${CMAKE_CTEST_COMMAND} -P
+                 "${CMAKE_SOURCE_DIR}/win32/CheckWineFixture.cmake")
+set_tests_properties(wineserver_fixture_listed PROPERTIES LABELS wine FIXTURES_REQUIRED wineserver
+                     TIMEOUT 60)
