@@ -4,7 +4,8 @@
  * Order of work, each step ending the process with one clear line on failure:
  *   1. configuration: defaults, then isapihost.ini beside the build (no arguments) or the
  *      INI file and options given, then validation;
- *   2. the logs and the registry values filters read;
+ *   2. the logs (filters' OutputDebugStringA text goes to the error log at debug level)
+ *      and the registry values filters read;
  *   3. the filters, in load order (a filter whose GetFilterVersion declines is skipped
  *      with a warning, as IIS does; one that cannot be loaded stops the start);
  *   4. the listeners; --check loads the filters and stops here, successfully;
@@ -39,6 +40,12 @@ static void on_shutdown(void *arg)
     (void)arg;
     if (running_server)
         host_server_wake(running_server);
+}
+
+/* Filters' OutputDebugStringA text: one debug-level line of the error log each. */
+static void debug_output_to_log(const char *text, size_t len)
+{
+    host_log(HOST_LOG_DEBUG, "OutputDebugString: %.*s", (int)len, text);
 }
 
 static int fail(const char *msg)
@@ -135,6 +142,7 @@ int main(int argc, char **argv)
     if (host_log_open(cfg.error_log, cfg.verbose ? HOST_LOG_DEBUG : HOST_LOG_INFO, err,
                       sizeof err) != 0)
         return fail(err);
+    plat_debug_output_set(debug_output_to_log);
     if (host_w3c_open(cfg.access_log, cfg.server_software, err, sizeof err) != 0)
         return fail(err);
     if (cfg.registry[0] && host_registry_load(cfg.registry, err, sizeof err) != 0)

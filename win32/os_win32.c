@@ -182,6 +182,13 @@ void plat_cleanup(void)
     WSACleanup();
 }
 
+/* Why no effect: on Windows OutputDebugStringA is kernel32's, which hands the text to an
+ * attached debugger (or DebugView), as it does for filters under IIS. */
+void plat_debug_output_set(void (*sink)(const char *text, size_t len))
+{
+    (void)sink;
+}
+
 uint32_t plat_process_id(void)
 {
     return (uint32_t)GetCurrentProcessId();

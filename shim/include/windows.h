@@ -11,6 +11,11 @@
  * build, so filter and host share the platform's own calling convention (see
  * shim/README.md). Everything declared here is a real function in libshim, listed in
  * shim/exports.txt; nothing is a macro over a POSIX name.
+ *
+ * The shim is ANSI only: the generic (TCHAR) names - TCHAR, LPTSTR, TEXT(), wsprintf,
+ * OutputDebugString, LoadLibrary, ... - are the A variants, as in Windows' headers without
+ * UNICODE. A source compiled with UNICODE or _UNICODE would expect the W functions, which
+ * libshim does not have, so that stops the build.
  */
 #ifndef SHIM_WINDOWS_H
 #define SHIM_WINDOWS_H
@@ -19,6 +24,10 @@
 #include <stddef.h>
 #include <stdarg.h>
 #include <winerror.h>
+
+#if defined(UNICODE) || defined(_UNICODE)
+#error "shim windows.h: libshim has the ANSI (A) functions only; build this source without UNICODE and _UNICODE"
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -74,6 +83,19 @@ typedef struct shim_heap   *HHEAP_IMPL;
 typedef HANDLE    HLOCAL, HGLOBAL;
 typedef HANDLE    HWND;
 typedef INT_PTR (WINAPI *FARPROC)(void);
+typedef PVOID     PSID;
+
+/* Generic text types (winnt.h without UNICODE). */
+#define CONST const
+#ifndef _TCHAR_DEFINED
+#define _TCHAR_DEFINED
+typedef char TCHAR, *PTCHAR;
+typedef unsigned char TBYTE, *PTBYTE;
+#endif
+typedef LPSTR  PTSTR, LPTSTR, LPTCH, PTCH;
+typedef LPCSTR PCTSTR, LPCTSTR;
+#define __TEXT(quote) quote
+#define TEXT(quote) __TEXT(quote)
 
 #ifndef TRUE
 #define TRUE  1
@@ -204,6 +226,14 @@ typedef PTHREAD_START_ROUTINE LPTHREAD_START_ROUTINE;
 
 #define TLS_OUT_OF_INDEXES 0xFFFFFFFFu
 
+/* ReportEventA's wType (winnt.h) */
+#define EVENTLOG_SUCCESS          0x0000
+#define EVENTLOG_ERROR_TYPE       0x0001
+#define EVENTLOG_WARNING_TYPE     0x0002
+#define EVENTLOG_INFORMATION_TYPE 0x0004
+#define EVENTLOG_AUDIT_SUCCESS    0x0008
+#define EVENTLOG_AUDIT_FAILURE    0x0010
+
 /* ---- kernel32: errors ------------------------------------------------------------- */
 DWORD WINAPI GetLastError(void);
 void  WINAPI SetLastError(DWORD dwErrCode);
@@ -284,6 +314,9 @@ DWORD WINAPI GetEnvironmentVariableA(LPCSTR lpName, LPSTR lpBuffer, DWORD nSize)
 int WINAPIV wsprintfA(LPSTR lpOut, LPCSTR lpFmt, ...);
 int WINAPI  wvsprintfA(LPSTR lpOut, LPCSTR lpFmt, va_list arglist);
 
+/* No debugger is attached: the text goes to the sink the host set with ShimSetDebugSink
+ * (isapihost: its error log, at debug level), else to stderr; at most
+ * SHIM_DEBUG_STRING_MAX bytes of each call, on one line (see shim.h). */
 void WINAPI OutputDebugStringA(LPCSTR lpOutputString);
 
 /* ---- kernel32: memory ------------------------------------------------------------- */
@@ -311,6 +344,44 @@ LSTATUS WINAPI RegOpenKeyExA(HKEY hKey, LPCSTR lpSubKey, DWORD ulOptions, REGSAM
 LSTATUS WINAPI RegQueryValueExA(HKEY hKey, LPCSTR lpValueName, LPDWORD lpReserved,
                                 LPDWORD lpType, LPBYTE lpData, LPDWORD lpcbData);
 LSTATUS WINAPI RegCloseKey(HKEY hKey);
+
+/* ---- advapi32: event log, served by syslog(3) ------------------------------------- */
+/* RegisterEventSourceA(NULL or "", source) opens a source whose name is the syslog
+ * ident; ReportEventA logs "event <id>: <strings joined by spaces>" at the priority for
+ * wType (ERROR: LOG_ERR, WARNING: LOG_WARNING, INFORMATION and SUCCESS: LOG_INFO,
+ * AUDIT_SUCCESS: LOG_INFO, AUDIT_FAILURE: LOG_NOTICE), facility LOG_USER; lpUserSid and
+ * the raw data are not logged. DeregisterEventSource closes the source. */
+HANDLE WINAPI RegisterEventSourceA(LPCSTR lpUNCServerName, LPCSTR lpSourceName);
+BOOL   WINAPI ReportEventA(HANDLE hEventLog, WORD wType, WORD wCategory, DWORD dwEventID,
+                           PSID lpUserSid, WORD wNumStrings, DWORD dwDataSize,
+                           LPCSTR *lpStrings, LPVOID lpRawData);
+BOOL   WINAPI DeregisterEventSource(HANDLE hEventLog);
+
+/* ---- generic (TCHAR) names: the A functions, as Windows' headers map them without
+ * UNICODE (winbase.h, winuser.h, winreg.h, debugapi.h) ------------------------------- */
+#define FormatMessage           FormatMessageA
+#define LoadLibrary             LoadLibraryA
+#define LoadLibraryEx           LoadLibraryExA
+#define GetModuleFileName       GetModuleFileNameA
+#define GetModuleHandle         GetModuleHandleA
+#define CreateEvent             CreateEventA
+#define CreateMutex             CreateMutexA
+#define lstrlen                 lstrlenA
+#define lstrcpy                 lstrcpyA
+#define lstrcpyn                lstrcpynA
+#define lstrcat                 lstrcatA
+#define lstrcmp                 lstrcmpA
+#define lstrcmpi                lstrcmpiA
+#define GetEnvironmentVariable  GetEnvironmentVariableA
+#define wsprintf                wsprintfA
+#define wvsprintf               wvsprintfA
+#define OutputDebugString       OutputDebugStringA
+#define GetPrivateProfileString GetPrivateProfileStringA
+#define GetPrivateProfileInt    GetPrivateProfileIntA
+#define RegOpenKeyEx            RegOpenKeyExA
+#define RegQueryValueEx         RegQueryValueExA
+#define RegisterEventSource     RegisterEventSourceA
+#define ReportEvent             ReportEventA
 
 /* ---- the Microsoft C runtime names Windows filter sources use ---------------------- */
 int _stricmp(const char *a, const char *b);

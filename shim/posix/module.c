@@ -469,8 +469,9 @@ DWORD WINAPI GetModuleFileNameA(HMODULE hModule, LPSTR lpFilename, DWORD nSize)
     } else if (nSize > 0) {
         size_t n = strlen(hModule->path);
         if (n >= nSize) {
-            /* Why: since Windows XP a short buffer gets nSize-1 characters and a NUL, the
-             * return value is nSize and the last error ERROR_INSUFFICIENT_BUFFER. */
+            /* Why: since Windows Vista a short buffer gets nSize-1 characters and a NUL,
+             * the return value is nSize and the last error ERROR_INSUFFICIENT_BUFFER
+             * (Microsoft's GetModuleFileNameA page; XP, and Wine 8, leave no NUL). */
             memcpy(lpFilename, hModule->path, nSize - 1);
             lpFilename[nSize - 1] = '\0';
             len = nSize;
@@ -483,6 +484,10 @@ DWORD WINAPI GetModuleFileNameA(HMODULE hModule, LPSTR lpFilename, DWORD nSize)
         err = ERANGE;
     }
     shim__loader_leave();
+    /* Why: unlike most functions, GetModuleFileNameA clears the last error on success on
+     * Windows after XP SP3 (Wine's dlls/kernel32/tests/module.c checks it on Windows). */
+    if (err == 0)
+        SetLastError(ERROR_SUCCESS);
     shim_set_errno(err);
     return len;
 }

@@ -66,6 +66,11 @@ int shim__strcasecmp(const char *a, const char *b);
 /* Strips blanks (and a trailing CR) from both ends in place (profile.c). */
 char *shim__trim(char *s);
 
+/* Copies at most max bytes of src to dst as one printable line: CR, LF and tab become
+ * spaces, other control bytes '?', a trailing newline is dropped, and "..." marks a src
+ * longer than max. dst holds max + 4 bytes; returns the length written (NUL excluded). */
+size_t shim__one_line(char *dst, const char *src, size_t max);
+
 /* A heap block from the process heap (memory.c), for buffers handed to callers that free
  * them with LocalFree/HeapFree. */
 void *shim__local_alloc(size_t size);

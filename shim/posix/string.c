@@ -2,6 +2,10 @@
  * string.c - ANSI string functions: lstr*A, wsprintfA, the MSVC runtime's _stricmp and
  * _snprintf, GetEnvironmentVariableA and OutputDebugStringA.
  *
+ * OutputDebugStringA hands each call to the sink set with ShimSetDebugSink (isapihost:
+ * its error log at debug level), else writes it to stderr; either way as one line of at
+ * most SHIM_DEBUG_STRING_MAX bytes (shim.h).
+ *
  * lstrcmpA/lstrcmpiA follow Windows' linguistic order for ASCII rather than byte order:
  * strings are first compared case-insensitively, and only when they are equal that way
  * does case decide, lowercase first ("a" < "A" < "b"). Both return -1, 0 or 1. A NULL
@@ -16,11 +20,13 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "shim_private.h"
+#include <shim.h>
 
 int shim__strcasecmp(const char *a, const char *b)
 {
@@ -396,13 +402,47 @@ DWORD WINAPI GetEnvironmentVariableA(LPCSTR lpName, LPSTR lpBuffer, DWORD nSize)
     return (DWORD)len;
 }
 
+size_t shim__one_line(char *dst, const char *src, size_t max)
+{
+    size_t n = 0;
+
+    while (n < max && src[n]) {
+        unsigned char c = (unsigned char)src[n];
+        dst[n++] = (c == '\r' || c == '\n' || c == '\t') ? ' ' : (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+    }
+    if (src[n]) {
+        memcpy(dst + n, "...", 3);
+        n += 3;
+    } else {
+        /* A trailing newline ends the text; it is not part of it. */
+        while (n > 0 && dst[n - 1] == ' ' && (src[n - 1] == '\n' || src[n - 1] == '\r'))
+            n--;
+    }
+    dst[n] = '\0';
+    return n;
+}
+
+static _Atomic(ShimDebugSink) shim_debug_sink;
+
+/*** ShimSetDebugSink (shim) ***/
+void ShimSetDebugSink(ShimDebugSink sink)
+{
+    atomic_store(&shim_debug_sink, sink);
+}
+
 /*** OutputDebugStringA (shim kernel32) ***/
 void WINAPI OutputDebugStringA(LPCSTR lpOutputString)
 {
-    /* No debugger to receive it: the text goes to stderr, tagged with the process and
-     * the Win32 thread id. */
-    const char *s = lpOutputString ? lpOutputString : "";
-    size_t n = strlen(s);
-    fprintf(stderr, "OutputDebugString[%lu:%lu]: %s%s", (unsigned long)GetCurrentProcessId(),
-            (unsigned long)GetCurrentThreadId(), s, (n && s[n - 1] == '\n') ? "" : "\n");
+    /* No debugger to receive it: the text goes to the host's sink, or to stderr tagged
+     * with the process and the Win32 thread id. Either way one bounded line per call, so
+     * a filter that logs a lot cannot fill a disk with one call or break the log's lines. */
+    char line[SHIM_DEBUG_STRING_MAX + 4];
+    size_t n = shim__one_line(line, lpOutputString ? lpOutputString : "", SHIM_DEBUG_STRING_MAX);
+    ShimDebugSink sink = atomic_load(&shim_debug_sink);
+
+    if (sink)
+        sink(line, n);
+    else
+        fprintf(stderr, "OutputDebugString[%lu:%lu]: %s\n", (unsigned long)GetCurrentProcessId(),
+                (unsigned long)GetCurrentThreadId(), line);
 }

@@ -3,9 +3,9 @@
 # Registers every test_*.py of the calling folder as one CTest test, <name>_<stem>, run by
 # the integration harness (tests/integration/harness.py) with the flavour of the build
 # tree: native, or wine32/wine64 on the Windows builds, where the tests also get the labels
-# wine and wine32/wine64 and the Wine runner with the tree's prefix. The test filters named
-# are built here when tests/unit (native only) did not already add them, and each is
-# passed with --test-filter.
+# wine and wine32/wine64, the Wine runner with the tree's prefix and the CTest fixture
+# "wineserver" (win32/WineServer.cmake). The test filters named are built here when
+# tests/unit (native only) did not already add them, and each is passed with --test-filter.
 find_package(Python3 COMPONENTS Interpreter REQUIRED)
 
 function(harness_tests)
@@ -48,5 +48,8 @@ function(harness_tests)
     set_tests_properties(${H_PREFIX}_${stem} PROPERTIES LABELS "${labels}"
       TIMEOUT ${H_TIMEOUT}
       ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1;ISAPIHOST_SANITIZE=${ISAPIHOST_SANITIZE}")
+    if(WIN32)
+      set_tests_properties(${H_PREFIX}_${stem} PROPERTIES FIXTURES_REQUIRED wineserver)
+    endif()
   endforeach()
 endfunction()

@@ -7,7 +7,8 @@
  * (GetModuleFileNameA on its HINSTANCE, extension replaced by ".ini") and reads
  * [Filter] Greeting with GetPrivateProfileStringA. GetFilterVersion puts the greeting in
  * the description; HttpFilterProc adds an "X-Shim-Greeting" response header on
- * SF_NOTIFY_PREPROC_HEADERS. The ShimTest* exports let the test observe all of it; the
+ * SF_NOTIFY_PREPROC_HEADERS. The last error DllMain's own calls left is kept, so the test
+ * can tell it from anything LoadLibraryA adds. The ShimTest* exports let the test observe all of it; the
  * detach counter is a caller-owned LONG, since the module's own data is gone once unloaded.
  * Built with SHIMTEST_FAIL_ATTACH defined (shim_testfilter_fail), DllMain refuses to load.
  */
@@ -20,6 +21,7 @@ static LONG volatile *detach_counter;
 static HINSTANCE self;
 static char greeting[64] = "none";
 static char ini_path[MAX_PATH];
+static DWORD attach_last_error;
 
 BOOL WINAPI DllMain(HINSTANCE hinstDLL, DWORD fdwReason, LPVOID lpvReserved);
 LONG WINAPI ShimTestAttachCount(void);
@@ -27,6 +29,7 @@ HINSTANCE WINAPI ShimTestModule(void);
 LPCSTR WINAPI ShimTestGreeting(void);
 LPCSTR WINAPI ShimTestIniPath(void);
 void WINAPI ShimTestSetDetachCounter(LONG volatile *counter);
+DWORD WINAPI ShimTestAttachLastError(void);
 
 BOOL WINAPI DllMain(HINSTANCE hinstDLL, DWORD fdwReason, LPVOID lpvReserved)
 {
@@ -45,6 +48,7 @@ BOOL WINAPI DllMain(HINSTANCE hinstDLL, DWORD fdwReason, LPVOID lpvReserved)
         if (dot)
             lstrcpyA(dot, ".ini");
         GetPrivateProfileStringA("Filter", "Greeting", "none", greeting, sizeof greeting, ini_path);
+        attach_last_error = GetLastError();
 #ifdef SHIMTEST_FAIL_ATTACH
         return FALSE;
 #else
@@ -106,4 +110,9 @@ LPCSTR WINAPI ShimTestIniPath(void)
 void WINAPI ShimTestSetDetachCounter(LONG volatile *counter)
 {
     detach_counter = counter;
+}
+
+DWORD WINAPI ShimTestAttachLastError(void)
+{
+    return attach_last_error;
 }
