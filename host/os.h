@@ -87,7 +87,7 @@ uint32_t plat_process_id(void);
 
 /* Routes the text filters pass to OutputDebugStringA to sink, one call per line (at most
  * 1 KiB plus "...", no newline, NUL-terminated). POSIX: libshim's ShimSetDebugSink, in
- * host/os_debugout_posix.c (apart from os_posix.c, which tests/os builds without libshim);
+ * host/posix/os_debugout_posix.c (apart from os_posix.c, which tests/os builds without libshim);
  * Windows: no effect, the text goes to an attached debugger as under IIS. Call before the
  * filters load. */
 void plat_debug_output_set(void (*sink)(const char *text, size_t len));
