@@ -65,6 +65,7 @@ static const setting_t host_settings[] = {
     { "body_timeout", NULL, K_MS, F(body_timeout_ms), NULL },
     { "keepalive_timeout", NULL, K_MS, F(keepalive_timeout_ms), NULL },
     { "send_timeout", NULL, K_MS, F(send_timeout_ms), NULL },
+    { "min_bytes_per_second", NULL, K_UINT, F(min_bytes_per_second), NULL },
     { "shutdown_timeout", NULL, K_MS, F(shutdown_timeout_ms), NULL },
     { "verbose", "--verbose", K_FLAG, F(verbose), "  also log debug messages" },
     { "check", "--check", K_FLAG, F(check_only),
@@ -92,6 +93,7 @@ void host_config_defaults(host_config_t *cfg)
     cfg->body_timeout_ms = 60000;
     cfg->keepalive_timeout_ms = 120000;  /* IIS connectionTimeout default */
     cfg->send_timeout_ms = 60000;
+    cfg->min_bytes_per_second = 240;     /* IIS minBytesPerSecond default */
     cfg->shutdown_timeout_ms = 10000;
     strcpy(cfg->default_docs[0], "default.htm");
     strcpy(cfg->default_docs[1], "index.html");

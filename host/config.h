@@ -70,6 +70,8 @@ typedef struct {
     unsigned body_timeout_ms;
     unsigned keepalive_timeout_ms;
     unsigned send_timeout_ms;
+    unsigned min_bytes_per_second;  /* a body or response slower than this after its grace
+                                       time (body_timeout, send_timeout) is cut off */
     unsigned shutdown_timeout_ms;
     int verbose;
     int check_only;

@@ -81,9 +81,13 @@ struct host_server {
 
 /* What the pipeline tells the scheduler when it gives a connection back. */
 typedef enum host_serve_result {
-    HOST_SERVE_PARK,    /* no complete request pending: watch the socket until readable */
-    HOST_SERVE_CLOSE    /* close the connection */
+    HOST_SERVE_PARK,        /* it waits for bytes (a request head, a body): watch the socket
+                               until readable */
+    HOST_SERVE_WAIT_WRITE,  /* a response waits for the client to read: watch the socket
+                               until writable */
+    HOST_SERVE_CLOSE        /* close the connection */
 } host_serve_result_t;
+
 
 struct host_conn {
     struct host_server *srv;
@@ -113,12 +117,26 @@ struct host_conn {
                                    or the last receive filled what it asked for */
     host_conn_t *next, *prev;   /* queue or parked-list links */
 
-    /* While the server writes a response: bytes that passed SEND_RAW_DATA collect here
-     * and go out in as few sends as possible (http1.c, send_response). */
-    char *obuf;
-    size_t olen, ocap;
+    int peer_closed;            /* the peer's close was reported: read until 0 */
+    unsigned pending_events;    /* PLAT_EV_* reported while not parked (shard lock) */
+    int wait_write;             /* parked until writable: a response waits for the client */
 
-    /* the request being served */
+    /* Output: bytes that passed SEND_RAW_DATA and wait for the socket. They go out in as
+     * few sends as possible; when the socket is full the connection parks until it is
+     * writable and no worker waits (http1.c). */
+    char *out;
+    size_t out_len, out_sent, out_cap;
+    int producing;              /* the server is writing a response of its own */
+
+    /* Progress of what the connection waits for, for the minimum data rate: a body or a
+     * response must move at least min_bytes_per_second after its grace time. */
+    uint64_t rate_start_ms;
+    uint64_t rate_bytes;
+
+    /* the request being served, kept across parks (http1.c) */
+    int in_pipeline;            /* a request is between its first step and its last */
+    int step;                   /* the next step of the pipeline to run */
+    struct host_req *req;       /* the pipeline's state for that request */
     host_http_version_t version;
     int keep_alive;
     int head_only;
@@ -127,9 +145,12 @@ struct host_conn {
 /* Serves requests on c until none is complete in its buffer (PARK) or it must close. */
 host_serve_result_t host_http1_serve(host_conn_t *c);
 
-/* Gives c's empty receive buffer back (kept by the calling thread for its next
- * connection, or freed). */
+/* Gives c's empty receive and output buffers back (kept by the calling thread for its
+ * next connection, or freed). */
 void host_conn_buf_release(host_conn_t *c);
+
+/* Frees what the pipeline keeps for c (its request state); the connection is closing. */
+void host_conn_pipeline_free(host_conn_t *c);
 
 /* Frees what the calling thread kept; a worker calls it before it exits. */
 void host_thread_buffers_free(void);

@@ -41,33 +41,47 @@
 #define HOST_SEND_CHUNK 65536
 #define HOST_SMALL_FILE 8192    /* a file up to this size is read into a stack buffer */
 #define HOST_PATH_BUF 4096
-#define HOST_OUT_BUF 16384
+#define HOST_OUT_BUF 16384      /* the output buffer a connection starts with */
+#define HOST_OUT_LOW 65536      /* a body is produced while less than this waits to go out */
+#define HOST_OUT_HIGH (16u << 20) /* a filter's WriteClient beyond this waits for the client */
 #define HOST_BLOCK_LOCAL 2048   /* a response header block up to this size needs no malloc */
 
-/* ---- receiving -------------------------------------------------------------------- */
+/* ---- buffers ---------------------------------------------------------------------- */
 
-/* Why a spare buffer per thread: a connection gives its receive buffer back whenever it
- * parks empty (10,000 idle connections must stay cheap), and every keep-alive request
- * would then cost a 16 KiB malloc and free, with glibc consolidating its free lists each
- * time; the thread keeps the last buffer given back for the next connection it serves. */
+/* Why spare buffers per thread: a connection gives its receive and output buffers back
+ * whenever it parks empty (10,000 idle connections must stay cheap), and every keep-alive
+ * request would then cost a 16 KiB malloc and free, with glibc consolidating its free
+ * lists each time; the thread keeps the last buffers given back for the next connection
+ * it serves. */
 static _Thread_local char *spare_buf;
+static _Thread_local char *spare_out;
 
 void host_conn_buf_release(host_conn_t *c)
 {
-    if (!c->buf)
-        return;
-    if (c->cap == HOST_READ_CHUNK && !spare_buf)
-        spare_buf = c->buf;
-    else
-        free(c->buf);
-    c->buf = NULL;
-    c->cap = 0;
+    if (c->buf) {
+        if (c->cap == HOST_READ_CHUNK && !spare_buf)
+            spare_buf = c->buf;
+        else
+            free(c->buf);
+        c->buf = NULL;
+        c->cap = 0;
+    }
+    if (c->out && c->out_sent == c->out_len) {
+        if (c->out_cap == HOST_OUT_BUF && !spare_out)
+            spare_out = c->out;
+        else
+            free(c->out);
+        c->out = NULL;
+        c->out_cap = c->out_len = c->out_sent = 0;
+    }
 }
 
 void host_thread_buffers_free(void)
 {
     free(spare_buf);
     spare_buf = NULL;
+    free(spare_out);
+    spare_out = NULL;
     isapi_thread_cache_release();
 }
 
@@ -92,6 +106,8 @@ static int buf_reserve(host_conn_t *c, size_t extra)
     return 0;
 }
 
+/* ---- receiving -------------------------------------------------------------------- */
+
 static void begin_request_if_needed(host_conn_t *c)
 {
     if (c->in_request)
@@ -105,18 +121,19 @@ static void begin_request_if_needed(host_conn_t *c)
 
 enum { READ_OK, READ_MORE, READ_EOF, READ_TIMEOUT, READ_FAIL, READ_FILTER_DONE };
 
-/* Reads once (waiting up to timeout_ms) and runs READ_RAW_DATA over the bytes; appends
- * what the filters left to the buffer. READ_MORE: a filter asked for more bytes
- * (READ_NEXT) before it hands anything on. */
-static int read_filtered(host_conn_t *c, int timeout_ms, isapi_rc *filter_rc)
+/* Reads once, without waiting, and runs READ_RAW_DATA over the bytes; appends what the
+ * filters left to the buffer. READ_MORE: a filter asked for more bytes (READ_NEXT) before
+ * it hands anything on. READ_TIMEOUT: nothing was pending. */
+static int read_filtered(host_conn_t *c, isapi_rc *filter_rc)
 {
     char raw[HOST_READ_CHUNK];
     DWORD hint = isapi_next_read_size(c->ic);
     size_t want = hint && hint < sizeof raw ? hint : sizeof raw;
-    ptrdiff_t n = plat_sock_recv(c->sock, raw, want, timeout_ms);
+    ptrdiff_t n = plat_sock_recv(c->sock, raw, want, 0);
     /* Why: as nginx does, a receive that did not fill what it asked for has drained the
-     * socket, so the next one would find nothing: park instead of trying. */
-    c->may_have_data = n == (ptrdiff_t)want;
+     * socket, so the next one would find nothing: park instead of trying. Unless the peer's
+     * close was reported: its end of stream is still to be read. */
+    c->may_have_data = n == (ptrdiff_t)want || c->peer_closed;
     if (n == 0)
         return READ_EOF;
     if (n == PLAT_ETIMEDOUT)
@@ -154,21 +171,86 @@ static void buf_consume(host_conn_t *c, size_t n)
 
 /* ---- sending ---------------------------------------------------------------------- */
 
-static DWORD send_now(host_conn_t *c, const void *data, size_t len)
+/* The time by which what the connection waits for must have moved on: the grace time
+ * from the start of the body or response, plus the time its bytes so far earn at the
+ * minimum rate (IIS's minBytesPerSecond). A client that trickles is cut off after the
+ * grace time whatever each byte restarts; one that moves min_rate bytes a second never
+ * is. With no minimum rate, grace_ms is a limit between two moves. */
+static uint64_t rate_deadline(const host_conn_t *c, unsigned grace_ms)
 {
-    int rc = plat_sock_send_all(c->sock, data, len, (int)c->srv->cfg->send_timeout_ms);
-    if (rc == 0)
-        return 0;
-    return rc == PLAT_ETIMEDOUT ? ERROR_TIMEOUT : ERROR_NETNAME_DELETED;
+    unsigned rate = c->srv->cfg->min_bytes_per_second;
+    if (rate == 0)
+        return plat_time_mono_ms() + grace_ms;
+    return c->rate_start_ms + grace_ms + c->rate_bytes * 1000u / rate;
 }
 
-static DWORD flush_out(host_conn_t *c)
+static void rate_begin(host_conn_t *c)
 {
-    if (!c->obuf || c->olen == 0)
+    c->rate_start_ms = plat_time_mono_ms();
+    c->rate_bytes = 0;
+}
+
+static int out_reserve(host_conn_t *c, size_t extra)
+{
+    if (c->out_sent == c->out_len)
+        c->out_sent = c->out_len = 0;
+    if (c->out_len + extra <= c->out_cap)
         return 0;
-    DWORD err = send_now(c, c->obuf, c->olen);
-    c->olen = 0;
-    return err;
+    if (c->out_sent > 0) {
+        memmove(c->out, c->out + c->out_sent, c->out_len - c->out_sent);
+        c->out_len -= c->out_sent;
+        c->out_sent = 0;
+        if (c->out_len + extra <= c->out_cap)
+            return 0;
+    }
+    if (!c->out && spare_out && extra <= HOST_OUT_BUF) {
+        c->out = spare_out;
+        c->out_cap = HOST_OUT_BUF;
+        spare_out = NULL;
+        return 0;
+    }
+    size_t cap = c->out_cap ? c->out_cap : HOST_OUT_BUF;
+    while (cap < c->out_len + extra)
+        cap *= 2;
+    char *nb = realloc(c->out, cap);
+    if (!nb)
+        return -1;
+    c->out = nb;
+    c->out_cap = cap;
+    return 0;
+}
+
+static size_t out_pending(const host_conn_t *c)
+{
+    return c->out_len - c->out_sent;
+}
+
+/* Sends what the socket takes now. Returns 0 when nothing is left, 1 when bytes wait for
+ * the socket, -1 when the connection failed. */
+static int out_flush(host_conn_t *c)
+{
+    while (c->out_sent < c->out_len) {
+        ptrdiff_t n = plat_sock_send_some(c->sock, c->out + c->out_sent,
+                                          c->out_len - c->out_sent);
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            return 1;
+        c->out_sent += (size_t)n;
+        c->rate_bytes += (uint64_t)n;
+    }
+    c->out_sent = c->out_len = 0;
+    return 0;
+}
+
+/* Queues bytes that bypass the filters (an interim 100 Continue, a refusal). */
+static int out_append(host_conn_t *c, const void *data, size_t len)
+{
+    if (out_reserve(c, len) != 0)
+        return -1;
+    memcpy(c->out + c->out_len, data, len);
+    c->out_len += len;
+    return 0;
 }
 
 /* A filter that writes a whole response itself with WriteClient ("HTTP/1.1 400 Bad
@@ -178,8 +260,8 @@ static DWORD flush_out(host_conn_t *c)
 static void note_written_status(host_conn_t *c, const char *p, size_t len)
 {
     isapi_request *req = isapi_conn_request(c->ic);
-    if (!req || c->obuf || req->bytes_sent != 0 || len < 12 || memcmp(p, "HTTP/1.", 7) != 0
-        || p[8] != ' ')
+    if (!req || c->producing || req->bytes_sent != 0 || len < 12
+        || memcmp(p, "HTTP/1.", 7) != 0 || p[8] != ' ')
         return;
     DWORD code = 0;
     for (int i = 9; i < 12; i++) {
@@ -190,25 +272,33 @@ static void note_written_status(host_conn_t *c, const char *p, size_t len)
     req->status = code;
 }
 
-/* The engine's write op: after SEND_RAW_DATA. Outside a server response (WriteClient from
- * a filter's own notification) it sends at once, as WriteClient is synchronous. */
+/* The engine's write op, after SEND_RAW_DATA: the bytes join the output queue. While the
+ * server writes its own response they collect there and go out in as few sends as
+ * possible; bytes a filter writes from its own notification (WriteClient is synchronous
+ * in ISAPI) go out at once as far as the socket takes them. */
 static DWORD op_write(void *host_conn, const void *data, size_t len)
 {
     host_conn_t *c = host_conn;
     note_written_status(c, data, len);
-    if (c->obuf) {
-        if (c->olen + len > c->ocap) {
-            DWORD err = flush_out(c);
-            if (err)
-                return err;
-        }
-        if (len <= c->ocap) {
-            memcpy(c->obuf + c->olen, data, len);
-            c->olen += len;
-            return 0;
-        }
+    /* Why: a filter's WriteClient cannot be suspended inside its own call. Up to
+     * HOST_OUT_HIGH bytes wait in the queue and the connection parks later; beyond that
+     * the filter's thread waits for the client, as IIS's thread does on a synchronous
+     * write. */
+    if (out_pending(c) + len > HOST_OUT_HIGH) {
+        int timeout = (int)c->srv->cfg->send_timeout_ms;
+        int rc = plat_sock_send_all(c->sock, c->out + c->out_sent, out_pending(c), timeout);
+        if (rc == 0)
+            rc = plat_sock_send_all(c->sock, data, len, timeout);
+        if (rc != 0)
+            return rc == PLAT_ETIMEDOUT ? ERROR_TIMEOUT : ERROR_NETNAME_DELETED;
+        c->out_sent = c->out_len = 0;
+        return 0;
     }
-    return send_now(c, data, len);
+    if (out_append(c, data, len) != 0)
+        return ERROR_NOT_ENOUGH_MEMORY;
+    if ((!c->producing || out_pending(c) >= HOST_OUT_LOW) && out_flush(c) < 0)
+        return ERROR_NETNAME_DELETED;
+    return 0;
 }
 
 /* Writes the status line, "Name: value\r\n" for every header, then the blank line, into
@@ -350,29 +440,15 @@ static int has_token(const char *v, const char *tok)
     return 0;
 }
 
-static int send_response_parts(host_conn_t *c, host_body_t *body);
-
-
-/* Sends the response in the request model: SEND_RESPONSE, the header block, the body,
- * coalesced into as few sends as possible (a small response: one). Returns 0 when the
- * connection may be kept, -1 when it must close. */
-static int send_response(host_conn_t *c, host_body_t *body)
-{
-    char out[HOST_OUT_BUF];
-    c->obuf = out;
-    c->ocap = sizeof out;
-    c->olen = 0;
-    int keep = send_response_parts(c, body);
-    if (flush_out(c) != 0)
-        keep = -1;
-    c->obuf = NULL;
-    c->ocap = 0;
-    return keep;
-}
-
-static int send_response_parts(host_conn_t *c, host_body_t *body)
+/* SEND_RESPONSE and the header block into the output queue, and the body when it is in
+ * memory (an error page, a small file read by the handler). A file body stays in *body,
+ * with *file_left set, for the send-body step. Returns 0 when the connection may be kept
+ * after the response, -1 when it must close. */
+static int start_response(host_conn_t *c, host_body_t *body, int *file_left)
 {
     isapi_request *req = isapi_conn_request(c->ic);
+    *file_left = 0;
+    rate_begin(c);
     standard_headers(c, req);
     isapi_take_added_headers(c->ic, &req->resp_headers);
 
@@ -418,48 +494,25 @@ static int send_response_parts(host_conn_t *c, host_body_t *body)
     }
     if (c->head_only || req->status == 304 || req->status == 204)
         return keep ? 0 : -1;
-
     if (body->mem) {
         rc = isapi_send(c->ic, isapi_origin_host(), body->mem, body->mem_len);
         if (rc != ISAPI_CONTINUE)
             return -1;
-    } else if (body->file != PLAT_INVALID_FILE && PLAT_HAVE_ZEROCOPY_SEND
-               && !isapi_conn_sees_send_raw(c->ic) && body->length > c->ocap - c->olen) {
-        /* Zero-copy: no SEND_RAW_DATA filter could see these bytes, and they would not fit
-         * beside the header block in one send anyway. */
-        if (flush_out(c) != 0
-            || plat_sock_send_file(c->sock, body->file, body->offset, body->length,
-                                   (int)c->srv->cfg->send_timeout_ms) != 0)
-            return -1;
-        req->bytes_sent += body->length;
-    } else if (body->file != PLAT_INVALID_FILE) {
-        /* A small file is read on the stack; a larger one in chunks of a heap buffer. */
-        char small[HOST_SMALL_FILE];
-        size_t cap = body->length <= sizeof small ? sizeof small : HOST_SEND_CHUNK;
-        char *chunk = cap == sizeof small ? small : malloc(cap);
-        if (!chunk)
-            return -1;
-        uint64_t off = body->offset, left = body->length;
-        int failed = 0;
-        while (left > 0 && !failed) {
-            size_t want = left < cap ? (size_t)left : cap;
-            ptrdiff_t n = plat_file_pread(body->file, chunk, want, off);
-            /* n <= 0: the file shrank, and the length already sent is wrong */
-            failed = n <= 0
-                     || isapi_send(c->ic, isapi_origin_host(), chunk, (size_t)n) != ISAPI_CONTINUE;
-            if (!failed) {
-                off += (uint64_t)n;
-                left -= (uint64_t)n;
-            }
-        }
-        if (chunk != small)
-            free(chunk);
-        if (failed)
-            return -1;
+    } else if (body->file != PLAT_INVALID_FILE && body->length > 0) {
+        *file_left = 1;
     }
-    if (isapi_conn_must_close(c->ic))
-        return -1;
     return keep ? 0 : -1;
+}
+
+/* A whole response of the server's own with a body in memory (error pages), into the
+ * output queue. Returns 0 (keep) or -1 (close). */
+static int send_response(host_conn_t *c, host_body_t *body)
+{
+    int file_left;
+    c->producing = 1;
+    int keep = start_response(c, body, &file_left);
+    c->producing = 0;
+    return file_left ? -1 : keep;
 }
 
 /* ---- ending a request ------------------------------------------------------------- */
@@ -476,8 +529,8 @@ static void split_url(const char *url, char *stem, size_t stemlen, const char **
     *query = q ? q + 1 : "";
 }
 
-/* END_OF_REQUEST, LOG and the W3C line; then the request model is freed. */
-static void finish_request(host_conn_t *c, int notify)
+/* LOG (when notify) and the W3C line; then the request model is freed. */
+static void log_request(host_conn_t *c, int notify)
 {
     isapi_request *req = isapi_conn_request(c->ic);
     if (!req) {
@@ -502,10 +555,8 @@ static void finish_request(host_conn_t *c, int notify)
         .dwBytesRecvd = (DWORD)(c->raw_bytes_in > 0xffffffffu ? 0xffffffffu : c->raw_bytes_in),
         .msTimeForProcessing = (DWORD)(plat_time_mono_ms() - c->request_start_ms),
     };
-    if (notify) {
-        isapi_notify_end_of_request(c->ic);
+    if (notify)
         isapi_notify_log(c->ic, &log);
-    }
     const char *ua = isapi_headers_find(&req->headers, "User-Agent");
     host_w3c_record_t rec = {
         .server_ip = log.pszServerName,
@@ -527,7 +578,16 @@ static void finish_request(host_conn_t *c, int notify)
     c->in_request = 0;
 }
 
-/* Answers a request refused before the filters saw it, on the socket alone. */
+/* END_OF_REQUEST (when notify), LOG and the W3C line; then the request model is freed. */
+static void finish_request(host_conn_t *c, int notify)
+{
+    if (notify && isapi_conn_request(c->ic))
+        isapi_notify_end_of_request(c->ic);
+    log_request(c, notify);
+}
+
+/* Answers a request refused before the filters saw it, on the socket alone (through the
+ * output queue, which the caller flushes). */
 static void reject_raw(host_conn_t *c, int status)
 {
     const char *reason = host_reason(status);
@@ -543,8 +603,7 @@ static void reject_raw(host_conn_t *c, int status)
                      "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
                      status, reason, date, pn, page);
     if (n > 0)
-        plat_sock_send_all(c->sock, resp, (size_t)n < sizeof resp ? (size_t)n : sizeof resp - 1,
-                           (int)c->srv->cfg->send_timeout_ms);
+        out_append(c, resp, (size_t)n < sizeof resp ? (size_t)n : sizeof resp - 1);
     isapi_request *req = isapi_conn_request(c->ic);
     if (req) {
         req->status = (DWORD)status;
@@ -691,80 +750,33 @@ static isapi_rc route_and_map(host_conn_t *c, int *status)
     return isapi_notify_url_map(c->ic, &map);
 }
 
-/* ---- the body --------------------------------------------------------------------- */
-
-/* Reads and discards the request body (through READ_RAW_DATA), leaving any pipelined
- * bytes after it in the buffer. Returns 0, or the status to refuse with (-1: just close). */
-static int read_body(host_conn_t *c, const host_body_framing_t *fr, int expect_continue)
-{
-    if (fr->kind == HOST_BODY_NONE)
-        return 0;
-    int timeout = (int)c->srv->cfg->body_timeout_ms;
-    isapi_rc frc;
-    if (expect_continue && c->len == 0) {
-        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-        if (plat_sock_send_all(c->sock, cont, sizeof cont - 1, timeout) != 0)
-            return -1;
-    }
-    isapi_request *req = isapi_conn_request(c->ic);
-    if (fr->kind == HOST_BODY_LENGTH) {
-        uint64_t left = fr->content_length;
-        for (;;) {
-            size_t take = c->len < left ? c->len : (size_t)left;
-            buf_consume(c, take);
-            left -= take;
-            if (left == 0)
-                return 0;
-            int r = read_filtered(c, timeout, &frc);
-            if (r == READ_MORE)
-                continue;
-            if (r != READ_OK)
-                return -1;
-        }
-    }
-    host_chunked_decoder_t dec;
-    host_chunked_init(&dec, c->srv->cfg->max_body);
-    for (;;) {
-        size_t decoded = 0, consumed = 0;
-        int st = 0;
-        int r = c->len ? host_chunked_decode(&dec, c->buf, c->len, &decoded, &consumed, &st)
-                       : HOST_PARSE_INCOMPLETE;
-        if (r == HOST_PARSE_ERROR)
-            return st;
-        /* decoded bytes sit at buf[0..decoded); the server does not use them */
-        buf_consume(c, consumed);
-        if (r == 0) {
-            req->content_length = dec.total;
-            return 0;
-        }
-        int rr = read_filtered(c, timeout, &frc);
-        if (rr == READ_MORE)
-            continue;
-        if (rr != READ_OK)
-            return -1;
-    }
-}
-
 /* ---- the pipeline ----------------------------------------------------------------- */
 
-/* The request while its steps run: what the parser found and what the steps decided.
- * It lives on the worker's stack for one request; what filters see and edit is the
- * engine's request model (isapi_request). */
+/* The request while its steps run: what the parser found and what the steps decided,
+ * kept in the connection across parks (a body read or a response sent a piece at a time);
+ * what filters see and edit is the engine's request model (isapi_request). */
 typedef struct host_req {
     host_request_line_t rl;
-    host_header_t hdrs[HOST_MAX_HEADERS];
+    host_header_t *hdrs;        /* the parsed headers: valid in the head steps only, which
+                                   always run in one go (they point into c->buf) */
     size_t nh;
     size_t head_len;
     host_body_framing_t framing;
     int expect_continue;
+    int body_started;
+    uint64_t body_left;         /* HOST_BODY_LENGTH: bytes still to read */
+    host_chunked_decoder_t chunked;
     host_method_t method;       /* classified again after PREPROC_HEADERS */
     int status;                 /* a refusal or error page to answer with; 0: the body */
-    host_body_t body;           /* the handler's response body */
+    host_body_t body;           /* the handler's response body; a file is sent from here */
+    int file_left;              /* the body's file still has bytes to send */
     isapi_rc filter_rc;         /* how a filter ended the request (STEP_FILTER_ENDED) */
     int rerouted;               /* AUTH_COMPLETE changed the url: routing runs again */
     BOOL reset_auth;            /* ... and asked for authentication again (fResetAuth) */
     char *url_before_auth;      /* the url AUTH_COMPLETE was given */
     int out_of_memory;          /* a step could not allocate: the request gets a 500 */
+    int ended;                  /* END_OF_REQUEST has fired */
+    int logged;                 /* LOG and the W3C line are done (a refusal logs at once) */
     int keep;                   /* after the response: 0 keep the connection, -1 close */
 } host_req_t;
 
@@ -780,7 +792,10 @@ typedef enum host_step_rc {
     STEP_ABORT,         /* the request ends with no response (the client went away, a
                            raw-data filter answered): END_OF_REQUEST, LOG, close */
     STEP_DONE,          /* the request is over: keep the connection when r->keep == 0 */
-    STEP_PARK,          /* no complete request head: wait for the socket */
+    STEP_PARK,          /* no complete request head, or a body waits for bytes: wait for
+                           the socket to be readable, then run this step again */
+    STEP_WAIT_WRITE,    /* the response waits for the client to read: wait for the socket
+                           to be writable, then run this step again */
     STEP_CLOSE          /* the connection ends between requests */
 } host_step_rc;
 
@@ -854,7 +869,7 @@ static host_step_rc step_read_head(host_conn_t *c, host_req_t *r)
         if (!c->may_have_data)
             return STEP_PARK;
         isapi_rc frc = ISAPI_CONTINUE;
-        int got = read_filtered(c, 0, &frc);
+        int got = read_filtered(c, &frc);
         if (got == READ_TIMEOUT) {
             c->may_have_data = 0;
             return STEP_PARK;
@@ -981,16 +996,60 @@ static host_step_rc step_auth_complete(host_conn_t *c, host_req_t *r)
 }
 
 /* Step: the request body, read and discarded through READ_RAW_DATA (the static handler
- * does not use it); pipelined bytes after it stay in the buffer. */
+ * does not use it) as it arrives: with nothing pending the connection parks and the
+ * worker moves on. Pipelined bytes after the body stay in the buffer. */
 static host_step_rc step_read_body(host_conn_t *c, host_req_t *r)
 {
-    int st = read_body(c, &r->framing, r->expect_continue);
-    if (st > 0) {
-        r->status = st;
-        c->keep_alive = 0;
-        return STEP_RESPOND;
+    const host_config_t *cfg = c->srv->cfg;
+    if (r->framing.kind == HOST_BODY_NONE)
+        return STEP_NEXT;
+    if (!r->body_started) {
+        r->body_started = 1;
+        r->body_left = r->framing.content_length;
+        host_chunked_init(&r->chunked, cfg->max_body);
+        rate_begin(c);
+        if (r->expect_continue && c->len == 0) {
+            static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+            if (out_append(c, cont, sizeof cont - 1) != 0 || out_flush(c) < 0)
+                return STEP_ABORT;
+        }
     }
-    return st == 0 ? STEP_NEXT : STEP_ABORT;
+    for (;;) {
+        if (r->framing.kind == HOST_BODY_LENGTH) {
+            size_t take = c->len < r->body_left ? c->len : (size_t)r->body_left;
+            buf_consume(c, take);
+            r->body_left -= take;
+            c->rate_bytes += take;
+            if (r->body_left == 0)
+                return STEP_NEXT;
+        } else if (c->len) {
+            size_t decoded = 0, consumed = 0;
+            int st = 0;
+            int rc = host_chunked_decode(&r->chunked, c->buf, c->len, &decoded, &consumed, &st);
+            if (rc == HOST_PARSE_ERROR) {
+                r->status = st;
+                c->keep_alive = 0;
+                return STEP_RESPOND;
+            }
+            /* decoded bytes sit at buf[0..decoded); the server does not use them */
+            buf_consume(c, consumed);
+            c->rate_bytes += consumed;
+            if (rc == 0) {
+                isapi_conn_request(c->ic)->content_length = r->chunked.total;
+                return STEP_NEXT;
+            }
+        }
+        if (!c->may_have_data) {
+            c->deadline_ms = rate_deadline(c, cfg->body_timeout_ms);
+            return STEP_PARK;
+        }
+        isapi_rc frc = ISAPI_CONTINUE;
+        int got = read_filtered(c, &frc);
+        if (got == READ_TIMEOUT)
+            c->may_have_data = 0;
+        else if (got != READ_OK && got != READ_MORE)
+            return STEP_ABORT;   /* the client went away, or a raw-data filter ended it */
+    }
 }
 
 /* Step: the handler: a static file, a directory's default document, or an error. */
@@ -1002,19 +1061,110 @@ static host_step_rc step_handle(host_conn_t *c, host_req_t *r)
     return STEP_RESPOND;
 }
 
-/* Step: SEND_RESPONSE, then the header block and the body through SEND_RAW_DATA. */
+/* Step: SEND_RESPONSE, then the header block and a body in memory through SEND_RAW_DATA
+ * into the output queue. */
 static host_step_rc step_respond(host_conn_t *c, host_req_t *r)
 {
     if (r->status)
         host_error_page(isapi_conn_request(c->ic), r->status, &r->body);
-    r->keep = send_response(c, &r->body);
+    c->producing = 1;
+    r->keep = start_response(c, &r->body, &r->file_left);
+    c->producing = 0;
     return STEP_NEXT;
 }
 
-/* Step: END_OF_REQUEST, LOG and the W3C line. */
-static host_step_rc step_end(host_conn_t *c, host_req_t *r)
+/* Step: a file body, through SEND_RAW_DATA a chunk at a time (or with no copy when no
+ * SEND_RAW_DATA filter could see it), produced while the queue is short: a client that
+ * does not read parks the connection here and holds no worker. */
+static host_step_rc step_send_body(host_conn_t *c, host_req_t *r)
 {
-    finish_request(c, 1);
+    host_body_t *b = &r->body;
+    isapi_request *req = isapi_conn_request(c->ic);
+    c->producing = 1;
+    while (r->file_left && b->length > 0) {
+        if (out_pending(c) >= HOST_OUT_LOW) {
+            int f = out_flush(c);
+            if (f < 0)
+                break;
+            if (out_pending(c) >= HOST_OUT_LOW) {
+                c->producing = 0;
+                c->deadline_ms = rate_deadline(c, c->srv->cfg->send_timeout_ms);
+                return STEP_WAIT_WRITE;
+            }
+        }
+        if (PLAT_HAVE_ZEROCOPY_SEND && !isapi_conn_sees_send_raw(c->ic)
+            && b->length > HOST_SMALL_FILE) {
+            /* Zero-copy: no SEND_RAW_DATA filter could see these bytes. The queue (the
+             * header block) goes first. */
+            int f = out_flush(c);
+            ptrdiff_t n = f == 0 ? plat_sock_send_file_some(c->sock, b->file, b->offset,
+                                                            b->length) : 0;
+            if (f < 0 || n < 0)
+                break;
+            if (n == 0) {
+                c->producing = 0;
+                c->deadline_ms = rate_deadline(c, c->srv->cfg->send_timeout_ms);
+                return STEP_WAIT_WRITE;
+            }
+            b->offset += (uint64_t)n;
+            b->length -= (uint64_t)n;
+            req->bytes_sent += (uint64_t)n;
+            c->rate_bytes += (uint64_t)n;
+            continue;
+        }
+        char chunk[HOST_READ_CHUNK];
+        size_t want = b->length < sizeof chunk ? (size_t)b->length : sizeof chunk;
+        ptrdiff_t n = plat_file_pread(b->file, chunk, want, b->offset);
+        /* n <= 0: the file shrank, and the length already sent is wrong */
+        if (n <= 0 || isapi_send(c->ic, isapi_origin_host(), chunk, (size_t)n) != ISAPI_CONTINUE)
+            break;
+        b->offset += (uint64_t)n;
+        b->length -= (uint64_t)n;
+    }
+    c->producing = 0;
+    if (r->file_left && b->length > 0) {
+        r->keep = -1;   /* the response is cut short: the client must see the close */
+        return STEP_ABORT;
+    }
+    r->file_left = 0;
+    if (isapi_conn_must_close(c->ic))
+        r->keep = -1;
+    return STEP_NEXT;
+}
+
+/* Step: SF_NOTIFY_END_OF_REQUEST (filters may still WriteClient held-back data). */
+static host_step_rc step_end_of_request(host_conn_t *c, host_req_t *r)
+{
+    if (!r->ended) {
+        r->ended = 1;
+        isapi_notify_end_of_request(c->ic);
+        if (isapi_conn_must_close(c->ic))
+            r->keep = -1;
+    }
+    return STEP_NEXT;
+}
+
+/* Step: what waits in the output queue goes to the client; the connection parks while the
+ * client does not read. */
+static host_step_rc step_flush(host_conn_t *c, host_req_t *r)
+{
+    int f = out_flush(c);
+    if (f > 0) {
+        c->deadline_ms = rate_deadline(c, c->srv->cfg->send_timeout_ms);
+        return STEP_WAIT_WRITE;
+    }
+    if (f < 0)
+        r->keep = -1;
+    return STEP_NEXT;
+}
+
+/* Step: SF_NOTIFY_LOG and the W3C line, once the response is out. */
+static host_step_rc step_log(host_conn_t *c, host_req_t *r)
+{
+    if (!r->logged) {
+        r->logged = 1;
+        log_request(c, 1);
+    }
     return r->keep == 0 ? STEP_DONE : STEP_CLOSE;
 }
 
@@ -1047,10 +1197,12 @@ typedef struct host_step {
 enum {
     STEP_READ_HEAD, STEP_REQUEST_MODEL, STEP_CHECK_HEAD, STEP_PREPROC_HEADERS, STEP_ROUTE,
     STEP_AUTHENTICATE, STEP_AUTH_COMPLETE, STEP_READ_BODY, STEP_HANDLE, STEP_RESPOND_INDEX,
-    STEP_END, STEP_COUNT
+    STEP_SEND_BODY, STEP_END_OF_REQUEST, STEP_FLUSH, STEP_LOG, STEP_COUNT
 };
 
-/* The request pipeline: IIS's notification order, one row per step. */
+/* The request pipeline: IIS's notification order, one row per step. A step that waits for
+ * the socket (read head, read body, send body, flush) parks the connection and runs again
+ * when the socket is ready; no worker waits for a client. */
 static const host_step_t pipeline[STEP_COUNT] = {
     [STEP_READ_HEAD]       = { "read head",       step_read_head },       /* READ_RAW_DATA */
     [STEP_REQUEST_MODEL]   = { "request model",   step_request_model },
@@ -1063,66 +1215,129 @@ static const host_step_t pipeline[STEP_COUNT] = {
     [STEP_HANDLE]          = { "handle",          step_handle },
     [STEP_RESPOND_INDEX]   = { "respond",         step_respond },  /* [ACCESS_DENIED],
                                                        SEND_RESPONSE, SEND_RAW_DATA */
-    [STEP_END]             = { "end",             step_end },      /* END_OF_REQUEST, LOG */
+    [STEP_SEND_BODY]       = { "send body",       step_send_body },       /* SEND_RAW_DATA */
+    [STEP_END_OF_REQUEST]  = { "end of request",  step_end_of_request },  /* END_OF_REQUEST */
+    [STEP_FLUSH]           = { "flush",           step_flush },
+    [STEP_LOG]             = { "log",             step_log },             /* LOG */
 };
 
 /* What serve_one() tells host_http1_serve(). */
-enum { ONE_KEEP, ONE_PARK, ONE_CLOSE };
+enum { ONE_KEEP, ONE_PARK, ONE_WAIT_WRITE, ONE_CLOSE };
 
-/* Runs one request through the pipeline. */
+static void req_reset(host_req_t *r)
+{
+    host_body_free(&r->body);
+    isapi_str_set(&r->url_before_auth, NULL, 0);
+    memset(r, 0, sizeof *r);
+    host_body_t none = HOST_BODY_INIT;
+    r->body = none;
+    r->keep = -1;
+}
+
+void host_conn_pipeline_free(host_conn_t *c)
+{
+    if (c->req) {
+        req_reset(c->req);
+        free(c->req);
+        c->req = NULL;
+    }
+    free(c->out);
+    c->out = NULL;
+    c->out_cap = c->out_len = c->out_sent = 0;
+    c->in_pipeline = 0;
+}
+
+/* Runs the pipeline of one request from where it stopped (a new request: from reading
+ * its head) until it is over or waits for the socket. */
 static int serve_one(host_conn_t *c)
 {
-    host_req_t r = { .body = HOST_BODY_INIT, .keep = -1 };
+    host_header_t hdrs[HOST_MAX_HEADERS];
+    if (!c->req) {
+        if (!(c->req = calloc(1, sizeof *c->req)))
+            return ONE_CLOSE;
+        host_body_t none = HOST_BODY_INIT;
+        c->req->body = none;
+    }
+    host_req_t *r = c->req;
+    if (!c->in_pipeline) {
+        req_reset(r);
+        c->step = STEP_READ_HEAD;
+        c->in_pipeline = 1;
+    }
+    r->hdrs = hdrs;
     int outcome = ONE_CLOSE;
-    size_t step = STEP_READ_HEAD;
     for (;;) {
-        host_step_rc rc = pipeline[step].run(c, &r);
-        if (r.out_of_memory && step < STEP_RESPOND_INDEX) {
+        host_step_rc rc = pipeline[c->step].run(c, r);
+        if (r->out_of_memory && c->step < STEP_RESPOND_INDEX) {
             host_log(HOST_LOG_ERROR, "out of memory in the %s step of %s; answered 500",
-                     pipeline[step].name, c->peer.addr);
-            r.out_of_memory = 0;
-            r.status = 500;
+                     pipeline[c->step].name, c->peer.addr);
+            r->out_of_memory = 0;
+            r->status = 500;
             c->keep_alive = 0;
             rc = STEP_RESPOND;
         }
         if (rc == STEP_NEXT) {
-            step++;
+            c->step++;
         } else if (rc == STEP_ROUTE_AGAIN) {
-            step = STEP_ROUTE;
+            c->step = STEP_ROUTE;
         } else if (rc == STEP_RESPOND) {
-            step = STEP_RESPOND_INDEX;
+            c->step = STEP_RESPOND_INDEX;
         } else if (rc == STEP_FILTER_ENDED) {
-            filter_ended(c, &r);
-            step = STEP_END;
+            filter_ended(c, r);
+            c->step = STEP_END_OF_REQUEST;
         } else if (rc == STEP_ABORT) {
-            r.keep = -1;
-            step = STEP_END;
+            r->keep = -1;
+            c->step = STEP_END_OF_REQUEST;
         } else if (rc == STEP_REFUSE) {
-            reject_raw(c, r.status);
-            break;
+            reject_raw(c, r->status);
+            r->ended = r->logged = 1;
+            r->keep = -1;
+            c->step = STEP_FLUSH;
+        } else if (rc == STEP_PARK) {
+            /* A request head still incomplete starts over from its first step. */
+            if (c->step == STEP_READ_HEAD)
+                c->in_pipeline = 0;
+            return ONE_PARK;
+        } else if (rc == STEP_WAIT_WRITE) {
+            return ONE_WAIT_WRITE;
         } else {
-            outcome = rc == STEP_DONE ? ONE_KEEP : rc == STEP_PARK ? ONE_PARK : ONE_CLOSE;
+            outcome = rc == STEP_DONE ? ONE_KEEP : ONE_CLOSE;
             break;
         }
     }
-    host_body_free(&r.body);
-    isapi_str_set(&r.url_before_auth, NULL, 0);
+    c->in_pipeline = 0;
+    req_reset(r);
     return outcome;
+}
+
+/* A connection parked past its deadline: an idle keep-alive connection, a request head
+ * that did not arrive in time, a body that did not, or a client that does not read. */
+static void expire(host_conn_t *c)
+{
+    if (c->in_pipeline) {
+        host_req_t *r = c->req;
+        if (!r->ended && c->in_request)
+            isapi_notify_end_of_request(c->ic);
+        if (!r->logged && c->in_request)
+            log_request(c, 1);
+        c->in_pipeline = 0;
+        req_reset(r);
+    } else if (c->in_request && c->len > 0) {
+        reject_raw(c, 408);
+        out_flush(c);
+    } else if (c->in_request) {
+        finish_request(c, 0);
+    }
 }
 
 host_serve_result_t host_http1_serve(host_conn_t *c)
 {
     for (;;) {
         if (c->expired) {
-            /* Parked past its deadline: an idle keep-alive connection, or a request head
-             * that did not arrive in time. */
-            if (c->in_request && c->len > 0)
-                reject_raw(c, 408);
-            else if (c->in_request)
-                finish_request(c, 0);
+            expire(c);
             return HOST_SERVE_CLOSE;
         }
-        if (!c->in_request && atomic_load(&c->srv->stopping))
+        if (!c->in_request && !c->in_pipeline && atomic_load(&c->srv->stopping))
             return HOST_SERVE_CLOSE;
         int r = serve_one(c);
         if (r == ONE_PARK) {
@@ -1130,6 +1345,8 @@ host_serve_result_t host_http1_serve(host_conn_t *c)
                 c->deadline_ms = plat_time_mono_ms() + c->srv->cfg->keepalive_timeout_ms;
             return HOST_SERVE_PARK;
         }
+        if (r == ONE_WAIT_WRITE)
+            return HOST_SERVE_WAIT_WRITE;
         if (r == ONE_CLOSE)
             return HOST_SERVE_CLOSE;
         c->requests++;

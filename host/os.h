@@ -162,6 +162,16 @@ ptrdiff_t plat_sock_recv(plat_socket_t s, void *buf, size_t len, int timeout_ms)
  * ...; after a failure, how much was sent is unknown and the connection should be closed. */
 int plat_sock_send_all(plat_socket_t s, const void *buf, size_t len, int timeout_ms);
 
+/* Sends what the socket takes now, without waiting. Returns the bytes sent (0 when its
+ * buffer is full: watch it for writability and call again), PLAT_ECONNRESET, or another
+ * error. */
+ptrdiff_t plat_sock_send_some(plat_socket_t s, const void *buf, size_t len);
+
+/* Sends up to len bytes of file f from offset off without waiting and without a copy.
+ * Returns the bytes sent (0: the socket is full), PLAT_EIO when the file ends early, a
+ * socket error, or PLAT_ENOTSUP where PLAT_HAVE_ZEROCOPY_SEND is 0. */
+ptrdiff_t plat_sock_send_file_some(plat_socket_t s, plat_file_t f, uint64_t off, uint64_t len);
+
 /* Sends len bytes of file f from offset off, like plat_sock_send_all. Without a copy when
  * PLAT_HAVE_ZEROCOPY_SEND is 1 (sendfile), else through a small buffer. Returns 0,
  * PLAT_EIO if the file ends before off + len or cannot be read, or a socket error. */
@@ -179,17 +189,30 @@ void plat_sock_close(plat_socket_t s);
 
 /* ---- poller: many idle sockets, one waiting thread ----------------------------------- */
 
-/* A poller watches sockets for readability on behalf of one thread at a time (its owner),
- * which calls plat_poller_wait() and plat_poller_remove(). Ownership may pass from thread to
- * thread when the threads hand it over under a lock of their own (server.c does). Interest
- * is one-shot: once wait reports a socket (readable, closed by the peer, or in error), the
- * poller stops watching it; call plat_poller_add() again to watch it again. A listening
- * socket is watched with plat_poller_add_persistent() instead: reported by every wait while
- * a connection is pending, until removed. Any thread may call plat_poller_add() and
- * plat_poller_wakeup(); both make a blocked wait notice promptly. A watched socket costs a
- * few bytes here and no thread. Backend: epoll when PLAT_HAVE_EPOLL, else poll() (POSIX)
- * or WSAPoll (Windows), with the wakeup delivered through a pipe or loopback socket pair. */
+/* A poller watches sockets on behalf of one thread at a time (its owner), which calls
+ * plat_poller_wait() and plat_poller_remove(). Ownership may pass from thread to thread when
+ * the threads hand it over under a lock of their own (server.c does). One-shot interest
+ * (plat_poller_add, plat_poller_add_writable): once wait reports a socket, the poller stops
+ * watching it; call again to watch it again. Edge-triggered interest (plat_poller_add_edge,
+ * epoll only) stays until removed. A listening socket is watched with
+ * plat_poller_add_persistent(): reported by every wait while a connection is pending. Any
+ * thread may add and call plat_poller_wakeup(); both make a blocked wait notice promptly. A
+ * watched socket costs a few bytes here and no thread. Backends: host/posix/poller_epoll.c
+ * (epoll), host/os_poll.c (poll() on POSIX, WSAPoll on Windows), with the wakeup delivered
+ * through a pipe or a loopback socket pair. */
 typedef struct plat_poller plat_poller_t;
+
+/* What a wait reports for one socket. */
+enum {
+    PLAT_EV_READ = 1,         /* readable (or a pending connection) */
+    PLAT_EV_WRITE = 2,        /* writable */
+    PLAT_EV_HUP = 4           /* the peer closed its side (or the socket failed): a receive
+                                 that comes back short is not the end, read until 0 */
+};
+typedef struct plat_ready {
+    void *user;
+    unsigned events;          /* PLAT_EV_* */
+} plat_ready_t;
 
 /* Returns 0 with *out set (caller owns it), PLAT_ENOMEM, PLAT_EMFILE, ... */
 int plat_poller_create(plat_poller_t **out);
@@ -201,11 +224,17 @@ void plat_poller_destroy(plat_poller_t *p);
  * NULL. s must not be watched already. Any thread. Returns 0, PLAT_ENOMEM, ... */
 int plat_poller_add(plat_poller_t *p, plat_socket_t s, void *user);
 
-/* Watches s until plat_poller_remove() or its close, edge-triggered: wait reports it once
- * each time new bytes (or the peer's close) arrive, so a socket watched again after it was
- * served costs no call at all. The caller must receive until a receive comes back short
- * (the socket is then drained) before it relies on the next report. Returns PLAT_ENOTSUP
- * where the backend cannot (poll(), WSAPoll): use plat_poller_add() there. Any thread. */
+/* Watches s once for writability (a response waiting for the client to read). The same
+ * rules as plat_poller_add(). */
+int plat_poller_add_writable(plat_poller_t *p, plat_socket_t s, void *user);
+
+/* Watches s until plat_poller_remove() or its close, edge-triggered, for reading, writing
+ * and the peer's close: wait reports it each time new bytes or the peer's close arrive
+ * (PLAT_EV_READ, PLAT_EV_HUP) and when a full send buffer has room again (PLAT_EV_WRITE),
+ * so a socket watched again after it was served costs no call at all. The caller must
+ * receive until a receive comes back short (the socket is then drained; with PLAT_EV_HUP,
+ * until it returns 0) before it relies on the next report. Returns PLAT_ENOTSUP where the
+ * backend cannot (poll(), WSAPoll): use plat_poller_add() there. Any thread. */
 int plat_poller_add_edge(plat_poller_t *p, plat_socket_t s, void *user);
 
 /* Watches s again, once, after this poller reported it (and it was not removed since). The
@@ -220,11 +249,11 @@ int plat_poller_add_persistent(plat_poller_t *p, plat_socket_t s, void *user);
  * Owner thread only; call it before closing a socket that is still watched. */
 int plat_poller_remove(plat_poller_t *p, plat_socket_t s);
 
-/* Waits up to timeout_ms for watched sockets to become ready and stores up to max of their
- * user pointers in ready[]. Returns how many (0 after a timeout or a wakeup: the caller
+/* Waits up to timeout_ms for watched sockets to become ready and stores up to max of them
+ * (user pointer and PLAT_EV_* events) in ready[]. Returns how many (0 after a timeout or a wakeup: the caller
  * then checks its own queues and flags) or an error. Ready sockets beyond max stay watched
  * and are returned by the next call. Owner thread only. */
-int plat_poller_wait(plat_poller_t *p, int timeout_ms, void **ready, int max);
+int plat_poller_wait(plat_poller_t *p, int timeout_ms, plat_ready_t *ready, int max);
 
 /* Makes the current or next plat_poller_wait() return promptly. Any thread; also
  * async-signal-safe on POSIX (one write to a pipe). Wakeups coalesce. */

@@ -22,6 +22,7 @@ typedef struct pending {
     plat_socket_t s;
     void *user;
     int persistent;
+    short events;
 } pending_t;
 
 struct plat_poller {
@@ -86,7 +87,8 @@ void plat_poller_destroy(plat_poller_t *p)
     free(p);
 }
 
-static int add_pending(plat_poller_t *p, plat_socket_t s, void *user, int persistent)
+static int add_pending(plat_poller_t *p, plat_socket_t s, void *user, int persistent,
+                       short events)
 {
     plat_mutex_lock(&p->lock);
     if (p->npend == p->pend_cap) {
@@ -101,6 +103,7 @@ static int add_pending(plat_poller_t *p, plat_socket_t s, void *user, int persis
     }
     p->pend[p->npend].s = s;
     p->pend[p->npend].user = user;
+    p->pend[p->npend].events = events;
     p->pend[p->npend++].persistent = persistent;
     int wake = p->waiting;
     plat_mutex_unlock(&p->lock);
@@ -109,17 +112,22 @@ static int add_pending(plat_poller_t *p, plat_socket_t s, void *user, int persis
 
 int plat_poller_add(plat_poller_t *p, plat_socket_t s, void *user)
 {
-    return add_pending(p, s, user, 0);
+    return add_pending(p, s, user, 0, PLAT__POLLIN);
+}
+
+int plat_poller_add_writable(plat_poller_t *p, plat_socket_t s, void *user)
+{
+    return add_pending(p, s, user, 0, PLAT__POLLOUT);
 }
 
 int plat_poller_add_persistent(plat_poller_t *p, plat_socket_t s, void *user)
 {
-    return add_pending(p, s, user, 1);
+    return add_pending(p, s, user, 1, PLAT__POLLIN);
 }
 
 int plat_poller_rearm(plat_poller_t *p, plat_socket_t s, void *user)
 {
-    return add_pending(p, s, user, 0);
+    return add_pending(p, s, user, 0, PLAT__POLLIN);
 }
 
 int plat_poller_add_edge(plat_poller_t *p, plat_socket_t s, void *user)
@@ -182,7 +190,7 @@ static int merge_pending(plat_poller_t *p)
     if (rc == 0) {
         for (size_t i = 0; i < p->npend; i++) {
             p->fds[p->n].fd = p->pend[i].s;
-            p->fds[p->n].events = PLAT__POLLIN;
+            p->fds[p->n].events = p->pend[i].events;
             p->fds[p->n].revents = 0;
             p->keep[p->n] = (unsigned char)p->pend[i].persistent;
             p->users[p->n++] = p->pend[i].user;
@@ -194,7 +202,7 @@ static int merge_pending(plat_poller_t *p)
     return rc;
 }
 
-int plat_poller_wait(plat_poller_t *p, int timeout_ms, void **ready, int max)
+int plat_poller_wait(plat_poller_t *p, int timeout_ms, plat_ready_t *ready, int max)
 {
     if (max <= 0)
         return PLAT_EINVAL;
@@ -212,12 +220,17 @@ int plat_poller_wait(plat_poller_t *p, int timeout_ms, void **ready, int max)
         plat__wake_drain(&p->wake);
     int k = 0;
     /* Walk backwards so remove_at() only moves entries already looked at. */
-    for (size_t i = p->n - 1; i >= 1 && k < max; i--)
-        if (p->fds[i].revents) {
-            ready[k++] = p->users[i];
-            if (!p->keep[i])
-                remove_at(p, i);
-        }
+    for (size_t i = p->n - 1; i >= 1 && k < max; i--) {
+        short e = p->fds[i].revents;
+        if (!e)
+            continue;
+        ready[k].user = p->users[i];
+        ready[k++].events = ((e & PLAT__POLLIN) ? PLAT_EV_READ : 0u)
+                            | ((e & PLAT__POLLOUT) ? PLAT_EV_WRITE : 0u)
+                            | ((e & (PLAT__POLLHUP | PLAT__POLLERR)) ? PLAT_EV_HUP : 0u);
+        if (!p->keep[i])
+            remove_at(p, i);
+    }
     return k;
 }
 

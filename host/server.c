@@ -97,6 +97,7 @@ static void conn_close(host_conn_t *c)
 {
     isapi_conn_close(c->ic);   /* END_OF_NET_SESSION, then the AllocMem arena goes */
     plat_sock_close(c->sock);
+    host_conn_pipeline_free(c);
     host_conn_buf_release(c);
     atomic_fetch_sub(&c->srv->nconns, 1);
     if (c->edge && c->shard) {
@@ -160,8 +161,8 @@ static host_conn_t *conn_new(host_listener_t *l, plat_socket_t sock, const plat_
     return c;
 }
 
-/* Watches c again, or tells the caller to serve it again at once (1) when bytes arrived
- * while it was being served. */
+/* Watches c again (for reading, or for writing when c->wait_write), or tells the caller
+ * to serve it again at once (1) when something was reported while it was being served. */
 static int park(host_conn_t *c)
 {
     host_shard_t *sh = c->shard;
@@ -182,6 +183,9 @@ static int park(host_conn_t *c)
     if (c->event_pending) {
         /* Edge-triggered: that report will not come again. */
         c->event_pending = 0;
+        if (c->pending_events & PLAT_EV_HUP)
+            c->peer_closed = 1;
+        c->pending_events = 0;
         plat_mutex_unlock(&sh->lock);
         return 1;
     }
@@ -190,13 +194,15 @@ static int park(host_conn_t *c)
         rc = sh->oneshot_only ? PLAT_ENOTSUP : plat_poller_add_edge(sh->poller, c->sock, c);
         if (rc == PLAT_ENOTSUP) {
             sh->oneshot_only = 1;
-            rc = plat_poller_add(sh->poller, c->sock, c);
+            rc = c->wait_write ? plat_poller_add_writable(sh->poller, c->sock, c)
+                               : plat_poller_add(sh->poller, c->sock, c);
         } else if (rc == 0) {
             c->edge = 1;
         }
         c->watched = rc == 0;
     } else if (!c->edge) {
-        rc = plat_poller_rearm(sh->poller, c->sock, c);
+        rc = c->wait_write ? plat_poller_add_writable(sh->poller, c->sock, c)
+                           : plat_poller_rearm(sh->poller, c->sock, c);
     }
     if (rc == 0) {
         c->prev = NULL;
@@ -234,6 +240,26 @@ static host_listener_t *listener_of(struct host_server *s, void *user)
     return NULL;
 }
 
+/* At the connection limit: closes the loop's oldest idle keep-alive connection (as nginx
+ * reuses idle connections) so a new client is served instead of refused. The closed one
+ * goes to b, marked expired, and its worker closes it. Returns 1 when one was found. */
+static int reclaim_idle(host_shard_t *sh, conn_batch_t *b)
+{
+    host_conn_t *oldest = NULL;
+    plat_mutex_lock(&sh->lock);
+    for (host_conn_t *c = sh->parked; c; c = c->next)
+        if (!c->in_request && !c->in_pipeline && c->len == 0)
+            oldest = c;   /* the list is newest first */
+    if (oldest) {
+        plat_poller_remove(sh->poller, oldest->sock);
+        unpark_locked(sh, oldest);
+        oldest->expired = 1;
+        batch_add(b, oldest);
+    }
+    plat_mutex_unlock(&sh->lock);
+    return oldest != NULL;
+}
+
 /* Accepts what is pending on l (up to a batch) into b, for shard sh. */
 static void accept_batch(host_shard_t *sh, host_listener_t *l, conn_batch_t *b)
 {
@@ -255,7 +281,8 @@ static void accept_batch(host_shard_t *sh, host_listener_t *l, conn_batch_t *b)
             }
             return;
         }
-        if ((unsigned)atomic_load(&s->nconns) >= s->cfg->max_connections) {
+        if ((unsigned)atomic_load(&s->nconns) >= s->cfg->max_connections
+            && !reclaim_idle(sh, b)) {
             static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
                                        "Connection: close\r\n\r\n";
             plat_sock_send_all(sock, busy, sizeof busy - 1, 1000);
@@ -299,29 +326,36 @@ static void sweep_expired(host_shard_t *sh, uint64_t now, conn_batch_t *b)
 static void poll_shard(host_shard_t *sh)
 {
     struct host_server *s = sh->srv;
-    void *ready[HOST_POLL_BATCH];
+    plat_ready_t ready[HOST_POLL_BATCH];
     conn_batch_t b = { NULL, NULL, 0 };
     free_closed(sh);
     int n = plat_poller_wait(sh->poller, HOST_SWEEP_MS, ready, HOST_POLL_BATCH);
     if (n > 0) {
         plat_mutex_lock(&sh->lock);
         for (int i = 0; i < n; i++) {
-            if (listener_of(s, ready[i]))
+            if (listener_of(s, ready[i].user))
                 continue;
-            host_conn_t *c = ready[i];
+            host_conn_t *c = ready[i].user;
             if (!c->parked) {
                 /* Edge-triggered and being served (or waiting to be): whoever holds it
                  * parks it, sees this, and serves it again. */
                 c->event_pending = 1;
+                c->pending_events |= ready[i].events;
                 continue;
             }
+            /* Why: edge-triggered watching also reports a socket that became writable;
+             * that means nothing to a connection that is not waiting to write. */
+            if (ready[i].events == PLAT_EV_WRITE && !c->wait_write && c->edge)
+                continue;
             unpark_locked(sh, c);
             c->may_have_data = 1;
+            if (ready[i].events & PLAT_EV_HUP)
+                c->peer_closed = 1;
             batch_add(&b, c);
         }
         plat_mutex_unlock(&sh->lock);
         for (int i = 0; i < n && !atomic_load(&s->stopping); i++) {
-            host_listener_t *l = listener_of(s, ready[i]);
+            host_listener_t *l = listener_of(s, ready[i].user);
             if (l)
                 accept_batch(sh, l, &b);
         }
@@ -340,10 +374,11 @@ static void serve(host_conn_t *c)
     atomic_fetch_add(&s->busy, 1);
     for (;;) {
         host_serve_result_t r = host_http1_serve(c);
-        if (r != HOST_SERVE_PARK || atomic_load(&s->stopping)) {
+        if (r == HOST_SERVE_CLOSE || (atomic_load(&s->stopping) && !c->in_pipeline)) {
             conn_close(c);
             break;
         }
+        c->wait_write = r == HOST_SERVE_WAIT_WRITE;
         if (!park(c))
             break;
         c->may_have_data = 1;

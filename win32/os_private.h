@@ -14,6 +14,9 @@
 /* WSAPoll for the portable backend. */
 typedef WSAPOLLFD plat__pollfd_t;
 #define PLAT__POLLIN POLLRDNORM
+#define PLAT__POLLOUT POLLWRNORM
+#define PLAT__POLLHUP POLLHUP
+#define PLAT__POLLERR POLLERR
 static inline int plat__poll(plat__pollfd_t *fds, size_t n, int timeout_ms)
 {
     return WSAPoll(fds, (ULONG)n, timeout_ms);

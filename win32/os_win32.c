@@ -502,6 +502,25 @@ int plat_sock_send_all(plat_socket_t s, const void *buf, size_t len, int timeout
     return 0;
 }
 
+ptrdiff_t plat_sock_send_some(plat_socket_t s, const void *buf, size_t len)
+{
+    int want = len > INT_MAX ? INT_MAX : (int)len;
+    int n = send(s, buf, want, 0);
+    if (n >= 0)
+        return n;
+    int e = WSAGetLastError();
+    return e == WSAEWOULDBLOCK ? 0 : map_win(e);
+}
+
+ptrdiff_t plat_sock_send_file_some(plat_socket_t s, plat_file_t f, uint64_t off, uint64_t len)
+{
+    (void)s;
+    (void)f;
+    (void)off;
+    (void)len;
+    return PLAT_ENOTSUP;   /* PLAT_HAVE_ZEROCOPY_SEND is 0: the caller copies */
+}
+
 int plat_sock_send_file(plat_socket_t s, plat_file_t f, uint64_t off, uint64_t len,
                         int timeout_ms)
 {

@@ -490,6 +490,46 @@ int plat_sock_send_all(plat_socket_t s, const void *buf, size_t len, int timeout
     return 0;
 }
 
+ptrdiff_t plat_sock_send_some(plat_socket_t s, const void *buf, size_t len)
+{
+    for (;;) {
+        ssize_t n = send(s, buf, len, SEND_FLAGS);
+        if (n >= 0)
+            return n;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return 0;
+        return fail_errno();
+    }
+}
+
+ptrdiff_t plat_sock_send_file_some(plat_socket_t s, plat_file_t f, uint64_t off, uint64_t len)
+{
+#if PLAT_HAVE_SENDFILE
+    for (;;) {
+        off_t o = (off_t)off;
+        size_t chunk = len > (1u << 30) ? (size_t)1 << 30 : (size_t)len;
+        ssize_t n = sendfile(s, f, &o, chunk);
+        if (n > 0)
+            return n;
+        if (n == 0)
+            return len == 0 ? 0 : PLAT_EIO;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return 0;
+        return fail_errno();
+    }
+#else
+    (void)s;
+    (void)f;
+    (void)off;
+    (void)len;
+    return PLAT_ENOTSUP;
+#endif
+}
+
 static int send_file_copy(plat_socket_t s, plat_file_t f, uint64_t off, uint64_t len,
                           int timeout_ms)
 {

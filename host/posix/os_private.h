@@ -14,6 +14,9 @@
 /* poll() for the portable backend. */
 typedef struct pollfd plat__pollfd_t;
 #define PLAT__POLLIN POLLIN
+#define PLAT__POLLOUT POLLOUT
+#define PLAT__POLLHUP POLLHUP
+#define PLAT__POLLERR POLLERR
 static inline int plat__poll(plat__pollfd_t *fds, size_t n, int timeout_ms)
 {
     return poll(fds, (nfds_t)n, timeout_ms);

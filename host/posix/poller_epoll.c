@@ -3,8 +3,9 @@
  *
  * A poller is an epoll set. One-shot interest is EPOLLONESHOT: a reported descriptor stays
  * in the set, disarmed, until plat_poller_add or plat_poller_rearm arms it again
- * (EPOLL_CTL_MOD) or it is removed or closed. Edge-triggered interest (EPOLLET) stays armed,
- * so a connection parked again costs no call; listeners are level-triggered with
+ * (EPOLL_CTL_MOD) or it is removed or closed. Edge-triggered interest (EPOLLIN, EPOLLOUT and
+ * EPOLLRDHUP with EPOLLET, as nginx watches its connections) stays armed, so a connection
+ * parked again costs no call; listeners are level-triggered with
  * EPOLLEXCLUSIVE. The wakeup is a non-blocking pipe in the set, marked by the poller's own
  * address, so plat_poller_wakeup() is one write() and safe in a signal handler. Systems
  * without epoll use the portable backend, host/os_poll.c.
@@ -88,7 +89,14 @@ static int epoll_watch(plat_poller_t *p, int s, void *user, uint32_t events, int
 
 int plat_poller_add_edge(plat_poller_t *p, plat_socket_t s, void *user)
 {
-    return epoll_watch(p, s, user, EPOLLIN | EPOLLET, EPOLL_CTL_ADD, 0);
+    /* Why EPOLLRDHUP: bytes and the peer's close can arrive before one receive; the short
+     * receive then looks like "drained", and without this report no new edge would come. */
+    return epoll_watch(p, s, user, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, EPOLL_CTL_ADD, 0);
+}
+
+int plat_poller_add_writable(plat_poller_t *p, plat_socket_t s, void *user)
+{
+    return epoll_watch(p, s, user, EPOLLOUT | EPOLLONESHOT, EPOLL_CTL_ADD, 1);
 }
 
 int plat_poller_rearm(plat_poller_t *p, plat_socket_t s, void *user)
@@ -122,7 +130,7 @@ int plat_poller_remove(plat_poller_t *p, plat_socket_t s)
     return 0;
 }
 
-int plat_poller_wait(plat_poller_t *p, int timeout_ms, void **ready, int max)
+int plat_poller_wait(plat_poller_t *p, int timeout_ms, plat_ready_t *ready, int max)
 {
     struct epoll_event ev[64];
     if (max <= 0)
@@ -133,10 +141,15 @@ int plat_poller_wait(plat_poller_t *p, int timeout_ms, void **ready, int max)
         return plat__poll_failure();
     int k = 0;
     for (int i = 0; i < n; i++) {
-        if (ev[i].data.ptr == p)
+        if (ev[i].data.ptr == p) {
             plat__wake_drain(&p->wake);
-        else if (k < max)
-            ready[k++] = ev[i].data.ptr;
+        } else if (k < max) {
+            uint32_t e = ev[i].events;
+            ready[k].user = ev[i].data.ptr;
+            ready[k++].events = ((e & EPOLLIN) ? PLAT_EV_READ : 0u)
+                                | ((e & EPOLLOUT) ? PLAT_EV_WRITE : 0u)
+                                | ((e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) ? PLAT_EV_HUP : 0u);
+        }
     }
     return k;
 }

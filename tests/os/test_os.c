@@ -265,7 +265,7 @@ static void test_poller(void)
         return;
     }
     int tag = 42;
-    void *ready[4] = { NULL };
+    plat_ready_t ready[4] = { { NULL, 0 } };
     ok(plat_poller_add(p, s, &tag) == 0, "poller_add");
 
     uint64_t t0 = plat_time_mono_ms();
@@ -275,7 +275,7 @@ static void test_poller(void)
 
     plat_sock_send_all(cs, "x", 1, 1000);
     n = plat_poller_wait(p, 5000, ready, 4);
-    ok(n == 1 && ready[0] == &tag, "readable reported: n %d, user %p", n, ready[0]);
+    ok(n == 1 && ready[0].user == &tag, "readable reported: n %d, user %p", n, ready[0].user);
 
     /* One-shot: the byte is still unread, yet the socket is not reported again... */
     n = plat_poller_wait(p, 50, ready, 4);
@@ -283,14 +283,14 @@ static void test_poller(void)
     /* ...until it is added again. */
     ok(plat_poller_add(p, s, &tag) == 0, "poller re-add");
     n = plat_poller_wait(p, 5000, ready, 4);
-    ok(n == 1 && ready[0] == &tag, "re-added socket reported: %d", n);
+    ok(n == 1 && ready[0].user == &tag, "re-added socket reported: %d", n);
 
     /* Re-arming a reported socket watches it once more, like adding it. */
     n = plat_poller_wait(p, 50, ready, 4);
     ok(n == 0, "one-shot again: %d", n);
     ok(plat_poller_rearm(p, s, &tag) == 0, "poller_rearm");
     n = plat_poller_wait(p, 5000, ready, 4);
-    ok(n == 1 && ready[0] == &tag, "re-armed socket reported: %d", n);
+    ok(n == 1 && ready[0].user == &tag, "re-armed socket reported: %d", n);
 
     /* Timeout 0 means one attempt and no wait, even with nothing pending. */
     char one;
@@ -349,9 +349,9 @@ static void test_poller(void)
     plat_socket_t c2 = PLAT_INVALID_SOCKET, a2 = PLAT_INVALID_SOCKET;
     ok(plat_connect("127.0.0.1", port, 5000, &c2) == 0, "connect to the watched listener");
     n = plat_poller_wait(p, 5000, ready, 4);
-    ok(n == 1 && ready[0] == &ltag, "pending connection reported: %d", n);
+    ok(n == 1 && ready[0].user == &ltag, "pending connection reported: %d", n);
     n = plat_poller_wait(p, 5000, ready, 4);
-    ok(n == 1 && ready[0] == &ltag, "and reported again while still pending: %d", n);
+    ok(n == 1 && ready[0].user == &ltag, "and reported again while still pending: %d", n);
     plat_endpoint_t peer2;
     ok(plat_accept(ls, 5000, &a2, &peer2, NULL) == 0, "accept it");
     n = plat_poller_wait(p, 50, ready, 4);
@@ -359,6 +359,63 @@ static void test_poller(void)
     ok(plat_poller_remove(p, ls) == 0, "remove the listener");
     plat_sock_close(a2);
     plat_sock_close(c2);
+
+    /* A send that finds the buffer full returns 0 at once; a one-shot writability watch
+     * reports the socket once the peer reads. */
+    plat_socket_t wc, ws;
+    plat_endpoint_t wpeer;
+    ok(plat_connect("127.0.0.1", port, 5000, &wc) == 0
+       && plat_accept(ls, 5000, &ws, &wpeer, NULL) == 0, "a pair for writing");
+    static char chunk[65536];
+    size_t queued = 0;
+    ptrdiff_t sent;
+    while ((sent = plat_sock_send_some(ws, chunk, sizeof chunk)) > 0 && queued < (256u << 20))
+        queued += (size_t)sent;
+    ok(sent == 0 && queued > 0, "send_some stops at a full buffer: %d after %lu bytes",
+       (int)sent, (unsigned long)queued);
+    int wtag = 9;
+    ok(plat_poller_add_writable(p, ws, &wtag) == 0, "watch for writability");
+    n = plat_poller_wait(p, 50, ready, 4);
+    ok(n == 0, "full socket not writable: %d", n);
+    size_t drained = 0;
+    while (drained < queued) {
+        ptrdiff_t r = plat_sock_recv(wc, chunk, sizeof chunk, 5000);
+        if (r <= 0)
+            break;
+        drained += (size_t)r;
+    }
+    n = plat_poller_wait(p, 5000, ready, 4);
+    ok(n == 1 && ready[0].user == &wtag && (ready[0].events & PLAT_EV_WRITE),
+       "writable once the peer read: n %d, events %u", n, n > 0 ? ready[0].events : 0u);
+
+    /* Bytes and the peer's close arriving before one receive: an edge-triggered watch
+     * reports the close with them (PLAT_EV_HUP), so a short receive is not taken for "no
+     * more"; the receive after the bytes returns 0. */
+    plat_poller_remove(p, ws);
+    if (plat_poller_add_edge(p, ws, &wtag) == PLAT_ENOTSUP) {
+        printf("skip: edge-triggered watching needs epoll (this build: the portable poller)\n");
+    } else {
+        plat_sock_send_all(wc, "half", 4, 1000);
+        plat_sock_close(wc);
+        wc = PLAT_INVALID_SOCKET;
+        unsigned seen = 0;
+        uint64_t until = plat_time_mono_ms() + 5000;
+        while (!(seen & PLAT_EV_HUP) && plat_time_mono_ms() < until) {
+            n = plat_poller_wait(p, 1000, ready, 4);
+            for (int i = 0; i < n; i++)
+                if (ready[i].user == &wtag)
+                    seen |= ready[i].events;
+        }
+        char hb[16];
+        ptrdiff_t first = plat_sock_recv(ws, hb, sizeof hb, 1000);
+        ptrdiff_t second = plat_sock_recv(ws, hb, sizeof hb, 1000);
+        ok((seen & PLAT_EV_HUP) && first == 4 && second == 0,
+           "edge watch reports the close with the bytes: events %u, recv %d then %d", seen,
+           (int)first, (int)second);
+        plat_poller_remove(p, ws);
+    }
+    plat_sock_close(wc);
+    plat_sock_close(ws);
 
     plat_sock_close(s);
     plat_sock_close(ls);
@@ -663,7 +720,7 @@ static void test_process(void)
     rc = plat_shutdown_raise();
     ok(rc == 0, "shutdown_raise: %d %s", rc, err_text(rc));
     /* The handler runs asynchronously; the poller wakeup tells us it ran. */
-    void *ready[1];
+    plat_ready_t ready[1];
     uint64_t t0 = plat_time_mono_ms();
     while (atomic_load(&stop_calls) == 0 && plat_time_mono_ms() - t0 < 5000)
         plat_poller_wait(p, 1000, ready, 1);

@@ -21,13 +21,21 @@ A = harness.SITE["a.txt"]
 
 @suite.case
 def max_connections(s):
+    """At the limit with no idle connection to reclaim (each of the three is in the middle
+    of a request body), a fourth connection gets 503; once they close, clients are served
+    again."""
     srv = s.server(settings={"max_connections": "3", "workers": "2"})
     held = []
     try:
         for _ in range(3):
-            c = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
+            c = srv.conn()
+            c.send(b"POST /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n"
+                   b"Expect: 100-continue\r\n\r\n")
             held.append(c)
-        time.sleep(0.3)   # the server has accepted and counted them
+        for i, c in enumerate(held):
+            interim = c.response(head_only=True)
+            s.check(interim is not None and interim.status == 100,
+                    f"connection {i} is in its request body (100 Continue)", repr(interim))
         data = srv.request(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n", timeout=5)
         s.check(data.startswith(b"HTTP/1.1 503 "), "a fourth connection gets 503", data[:40])
     finally:
@@ -39,9 +47,33 @@ def max_connections(s):
         r = srv.get("/a.txt")
         if r is not None and r.status == 200:
             break
-        time.sleep(0.1)
     s.check(r is not None and r.status == 200 and r.body == A,
             "served again once connections closed", repr(r))
+
+
+@suite.case
+def idle_connections_reclaimed(s):
+    """At the limit, the oldest idle keep-alive connection is closed to make room for a new
+    client (as nginx reuses idle connections) instead of refusing it."""
+    srv = s.server(settings={"max_connections": "3", "workers": "2", "concurrency": "1"})
+    held = []
+    try:
+        for _ in range(3):
+            c = srv.conn()
+            c.send(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+            r = c.response()
+            s.check(r is not None and r.status == 200, "a keep-alive request answered")
+            held.append(c)
+        r = srv.get("/a.txt")
+        s.check(r is not None and r.status == 200 and r.body == A,
+                "a fourth client is served at the limit", repr(r))
+        s.check(held[0].closed_by_server(5.0), "the oldest idle connection was closed for it")
+        held[2].send(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = held[2].response()
+        s.check(r is not None and r.status == 200, "the newest idle connection still serves")
+    finally:
+        for c in held:
+            c.close()
 
 
 @suite.case
