@@ -13,9 +13,10 @@
  * its numbers: it always has every field, ends with all its numeric fields and a newline.
  *
  * The error log folds repeats (docs/robustness.md): a message with the same level and the
- * same text (the filter's name included) as one written less than the repeat window ago
- * is counted, not written; when the window ends the count is written in one line
- * ("last message repeated N times"), checked whenever a message arrives and at close.
+ * same text (the filter's name included) as one of the last 16 different messages, written
+ * less than the repeat window ago, is counted, not written. A count is written in one line
+ * ("last message repeated N times: TEXT") before the next message that is written, when
+ * its window ends (seen when any message arrives), and at close.
  */
 #include "log.h"
 #include "fmt.h"
@@ -197,6 +198,11 @@ static bool count_repeat(int level, const char *text, size_t len, uint64_t now_m
         same->repeats++;
         return true;
     }
+    /* A different message is written: the counts so far go out before it, so the file
+     * reads in order (as syslog's "last message repeated"); their windows start again. */
+    for (size_t i = 0; i < LOG_REPEAT_SLOTS; i++)
+        if (repeat_slots[i].used && repeat_slots[i].repeats > 0)
+            flush_repeats(&repeat_slots[i], now_ms);
     log_repeat_t *slot = free_slot;
     if (!slot) {
         /* every slot busy: the oldest window ends early, its count written first */

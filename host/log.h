@@ -29,11 +29,12 @@ int host_log_open(const char *path, int max_level, char *err, size_t errlen);
 /* Writes the pending repeat counts, then closes the error log. */
 void host_log_close(void);
 /* Repeated messages: a message with the same level and the same text (after the time and
- * level, the "filter NAME: " prefix included) as one written less than `ms` ago is not
- * written but counted; when that window ends (seen when any message arrives after it, or
- * at host_log_flush_repeats/host_log_close) one line "last message repeated N times: TEXT"
- * is written and, if the message is still arriving, a new window counts it. 0 writes
- * every message. Default HOST_LOG_REPEAT_WINDOW_MS. */
+ * level, the "filter NAME: " prefix included) as one of the last 16 different messages,
+ * written less than `ms` ago, is not written but counted. The count goes out as one line
+ * "last message repeated N times: TEXT" (at the message's level) before the next message
+ * that is written, when the window ends (seen when any message arrives after it), and at
+ * host_log_flush_repeats/host_log_close; the window then starts again for that text.
+ * 0 writes every message. Default HOST_LOG_REPEAT_WINDOW_MS. */
 void host_log_set_repeat_window(uint32_t ms);
 /* Writes every pending repeat count now and forgets the recent messages. */
 void host_log_flush_repeats(void);

@@ -404,4 +404,39 @@ def long_log_fields_behind_rawguard(s):
     s.eq(len(long_ones), 3, "the pipelined long requests are logged with their query")
 
 
+# ---- a flood of one warning (docs/robustness.md, "Logs") -------------------------------
+
+@suite.case
+def warning_flood_folded(s):
+    # misbehave's /mb/error-denied fails its request with SF_STATUS_REQ_ERROR and
+    # ERROR_ACCESS_DENIED, as a filter refusing anonymous requests does: the engine warns
+    # once per request, with the same text each time
+    srv = s.server(filters=["misbehave"], settings={"workers": "4"})
+    n = 100 if s.env.wine else 400
+    t0 = time.monotonic()
+    denied = 0
+    for _ in range(n):
+        # a failed request closes its connection: one connection each
+        r = srv.get("/mb/error-denied", timeout=30.0)
+        denied += r is not None and r.status == 401
+    elapsed = time.monotonic() - t0
+    s.eq(denied, n, "every request refused with 401")
+    marker = "returned SF_STATUS_REQ_ERROR"
+    during = [l for l in srv.error_log().splitlines() if marker in l]
+    # one line, plus at most one count per 10-second window the flood lasted
+    s.check(1 <= len(during) <= 1 + int(elapsed / 10) + 1,
+            f"{n} identical warnings: the first one written, the rest counted",
+            f"{len(during)} lines in {elapsed:.1f}s: {during[:3]!r}")
+    still_serving(s, srv, "the warning flood")
+    srv.stop()
+    lines = [l for l in srv.error_log().splitlines() if marker in l]
+    counts = [l for l in lines if "last message repeated" in l]
+    s.check(counts and len(lines) == len(counts) + 1,
+            "the count is written (before the next message, or at the stop)", repr(lines[-3:]))
+    total = 0
+    for l in counts:
+        total += int(l.split("last message repeated ", 1)[1].split(" ", 1)[0])
+    s.eq(total + 1, n, "the counts add up to every warning but the first")
+
+
 suite.run()

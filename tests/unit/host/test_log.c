@@ -13,9 +13,10 @@
  * #Fields, and carry every number of the record unchanged. host_w3c_write is then checked
  * end to end through a real file.
  *
- * The error log's repeat folding: a flood of one warning gives one line plus one count;
- * two interleaved floods give one line and one count each; a short window writes counts
- * as the flood goes on; control bytes never split a line.
+ * The error log's repeat folding: a flood of one warning gives one line plus one count,
+ * written before the next different message; interleaved floods give one line and one
+ * count each; a short window writes counts as the flood goes on; control bytes never
+ * split a line.
  */
 #include "fmt.h"
 #include "log.h"
@@ -425,6 +426,10 @@ START_TEST(test_repeats_folded_into_a_count)
     host_log_close();
     text = read_text(path);
     ck_assert_uint_eq(count_lines(text, NULL), 3);
+    /* in order: the message, its count, then the different one */
+    const char *count = strstr(text, "last message repeated");
+    ck_assert_ptr_nonnull(count);
+    ck_assert_ptr_nonnull(strstr(count, "a different message"));
     ck_assert_uint_eq(count_lines(text, "isapihost warning: filter /srv/deny.dll: returned "
                                         "SF_STATUS_REQ_ERROR in AUTHENTICATION"), 1);
     ck_assert_uint_eq(count_lines(text, "isapihost warning: last message repeated 9999 times: "
