@@ -69,7 +69,8 @@ static void logfile_close(host_logfile_t *l)
     l->f = NULL;
 }
 
-/* Why no lock for files: each line is one append (O_APPEND), which the OS keeps whole;
+/* Why no lock here for files: each line is one plat_file_append, which keeps it whole
+ * (O_APPEND on POSIX; on Windows the platform layer serialises appends, as Wine does not);
  * a lock around fwrite+fflush was the busiest lock of the server. */
 static void logfile_write(host_logfile_t *l, const char *line, size_t n)
 {

@@ -439,4 +439,44 @@ def warning_flood_folded(s):
     s.eq(total + 1, n, "the counts add up to every warning but the first")
 
 
+# ---- concurrent appends to the access log (docs/robustness.md, "Logs") -----------------
+
+@suite.case
+def concurrent_access_log(s):
+    # several worker threads append W3C lines at once: every record must be there, whole
+    import threading
+    srv = s.server(settings={"workers": "8"})
+    nthreads, per = (8, 125) if s.env.wine else (16, 250)
+    errors = []
+
+    def client(t):
+        try:
+            with srv.conn(timeout=60.0) as c:
+                for i in range(per):
+                    c.send(f"GET /a.txt?c{t}-{i} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+                    r = c.response(timeout=60.0)
+                    if r is None or r.status != 200:
+                        errors.append((t, i, r))
+                        return
+        except OSError as e:
+            errors.append((t, repr(e)))
+
+    threads = [threading.Thread(target=client, args=(t,)) for t in range(nthreads)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(120)
+    n = nthreads * per
+    s.check(not errors, f"{n} requests on {nthreads} connections answered", repr(errors[:3]))
+    lines = wait_w3c_lines(srv, n, timeout=30.0)
+    torn = [l for l in lines if len(l.split(b" ")) != 15 or not l.split(b" ")[-1].isdigit()]
+    s.check(not torn, "no torn W3C line", f"{len(torn)} torn, e.g. {torn[:2]!r}")
+    queries = [l.split(b" ")[5] for l in lines if len(l.split(b" ")) == 15]
+    want = {f"c{t}-{i}".encode() for t in range(nthreads) for i in range(per)}
+    got = [q for q in queries if q in want]
+    s.eq(len(lines), n, "one W3C line per request")
+    s.check(set(got) == want and len(got) == n, "every request's record, once",
+            f"{len(set(got))} of {n} distinct, {len(got)} in all")
+
+
 suite.run()
