@@ -446,7 +446,7 @@ def concurrent_access_log(s):
     # several worker threads append W3C lines at once: every record must be there, whole
     import threading
     srv = s.server(settings={"workers": "8"})
-    nthreads, per = (8, 125) if s.env.wine else (16, 250)
+    nthreads, per = 16, 250
     errors = []
 
     def client(t):
