@@ -357,7 +357,6 @@ enum { W3C_TEXT_FIELDS = 7, W3C_STAMP_LEN = 20 };
 /* s-port, sc-status, sc-win32-status and time-taken (at most 10 digits each), sc-bytes and
  * cs-bytes (at most 20), each followed by its separator or the newline. */
 #define W3C_NUMBERS_MAX (4 * (10 + 1) + 2 * (HOST_FMT_U64_MAX + 1))
-#define W3C_TEXT_BUDGET (HOST_W3C_LINE_MAX - W3C_STAMP_LEN - W3C_NUMBERS_MAX - W3C_TEXT_FIELDS)
 
 /* The longest a text field may be so that all of them fit in budget: unbounded
  * (SIZE_MAX) when they fit as they are; else the largest cap for which the fields, each
@@ -416,15 +415,17 @@ size_t host_w3c_format(const host_w3c_record_t *r, const char *stamp, char *line
     host_out_t o = host_out_make(line, cap - 1);   /* the last byte: the newline */
     const char *text[W3C_TEXT_FIELDS] = { r->server_ip, r->method,   r->uri_stem,  r->uri_query,
                                           r->username,  r->client_ip, r->user_agent };
-    size_t len[W3C_TEXT_FIELDS], shown[W3C_TEXT_FIELDS];
+    size_t len[W3C_TEXT_FIELDS], shown[W3C_TEXT_FIELDS], total = 0;
     for (size_t i = 0; i < W3C_TEXT_FIELDS; i++) {
         len[i] = text[i] ? strlen(text[i]) : 0;
         shown[i] = len[i] ? len[i] : 1;
+        total += shown[i];
     }
     size_t budget = cap - 1 > W3C_STAMP_LEN + W3C_NUMBERS_MAX + W3C_TEXT_FIELDS
                         ? cap - 1 - (W3C_STAMP_LEN + W3C_NUMBERS_MAX + W3C_TEXT_FIELDS)
                         : W3C_TEXT_FIELDS;
-    size_t field_cap = w3c_field_cap(shown, W3C_TEXT_FIELDS, budget);
+    /* the common case, everything fits: no cap to work out */
+    size_t field_cap = total <= budget ? SIZE_MAX : w3c_field_cap(shown, W3C_TEXT_FIELDS, budget);
 
     host_out_bytes(&o, stamp, W3C_STAMP_LEN);
     for (size_t i = 0; i < 4; i++)
