@@ -513,13 +513,15 @@ static void reject_raw(host_conn_t *c, int status)
     const char *reason = host_reason(status);
     char page[256], resp[1024];
     host_out_t pg = host_out_make(page, sizeof page);
-    host_out_printf(&pg, "<html><head><title>%d %s</title></head><body><h1>%d %s</h1></body></html>\r\n",
+    host_out_printf(&pg,
+                    "<html><head><title>%d %s</title></head><body><h1>%d %s</h1></body></html>\r\n",
                     status, reason, status, reason);
     size_t page_len = host_out_len(&pg, page);
     host_out_t o = host_out_make(resp, sizeof resp);
     host_out_printf(&o, "HTTP/1.1 %d %s\r\nServer: %s\r\nDate: %s\r\nContent-Type: text/html\r\n"
                         "Content-Length: %lu\r\nConnection: close\r\n\r\n",
-                    status, reason, c->srv->cfg->server_software, date_now(), (unsigned long)page_len);
+                    status, reason, c->srv->cfg->server_software, date_now(),
+                    (unsigned long)page_len);
     host_out_bytes(&o, page, page_len);
     size_t n = pg.truncated || o.truncated ? 0 : host_out_len(&o, resp);
     if (n > 0)
