@@ -303,7 +303,9 @@ static DWORD op_write(void *host_conn, const void *data, size_t len)
 
 /* Writes the status line, "Name: value\r\n" for every header, then the blank line, into
  * local (room bytes) when it fits, else into a malloc'ed block the caller frees when it is
- * not local. */
+ * not local. The block is sized from the lengths first and written with the bounded
+ * writer (host/fmt.h), so a wrong size can only cut it: a cut block is never sent (NULL,
+ * as when out of memory). */
 static char *serialize_block(host_conn_t *c, const isapi_request *req, size_t *out_len,
                              char *local, size_t room)
 {
@@ -317,30 +319,27 @@ static char *serialize_block(host_conn_t *c, const isapi_request *req, size_t *o
     char *b = need <= room ? local : malloc(need);
     if (!b)
         return NULL;
-    size_t n = 8;
-    memcpy(b, proto, 8);
-    b[n++] = ' ';
-    n += host_fmt_u64(b + n, req->status);
-    b[n++] = ' ';
-    memcpy(b + n, reason, rl);
-    n += rl;
-    b[n++] = '\r';
-    b[n++] = '\n';
+    host_out_t o = host_out_make(b, need);
+    host_out_bytes(&o, proto, 8);
+    host_out_char(&o, ' ');
+    host_out_u64(&o, req->status);
+    host_out_char(&o, ' ');
+    host_out_bytes(&o, reason, rl);
+    host_out_bytes(&o, "\r\n", 2);
     for (size_t i = 0; i < req->resp_headers.n; i++) {
         const isapi_header *h = &req->resp_headers.v[i];
-        size_t nl = isapi_header_name_len(h), vl = strlen(h->value);
-        memcpy(b + n, h->name, nl);
-        n += nl;
-        b[n++] = ':';
-        b[n++] = ' ';
-        memcpy(b + n, h->value, vl);
-        n += vl;
-        b[n++] = '\r';
-        b[n++] = '\n';
+        host_out_bytes(&o, h->name, isapi_header_name_len(h));
+        host_out_bytes(&o, ": ", 2);
+        host_out_str(&o, h->value);
+        host_out_bytes(&o, "\r\n", 2);
     }
-    b[n++] = '\r';
-    b[n++] = '\n';
-    *out_len = n;
+    host_out_bytes(&o, "\r\n", 2);
+    if (o.truncated) {
+        if (b != local)
+            free(b);
+        return NULL;
+    }
+    *out_len = host_out_len(&o, b);
     return b;
 }
 
@@ -587,27 +586,32 @@ static void finish_request(host_conn_t *c, int notify)
 }
 
 /* Answers a request refused before the filters saw it, on the socket alone (through the
- * output queue, which the caller flushes). */
+ * output queue, which the caller flushes). Both parts are built with the bounded writer:
+ * the page (its length is the Content-Length) first, then the head and the page; a
+ * response that would not fit whole is not sent (the connection closes all the same). */
 static void reject_raw(host_conn_t *c, int status)
 {
     const char *reason = host_reason(status);
-    char page[256], resp[512];
-    int pn = snprintf(page, sizeof page,
-                      "<html><head><title>%d %s</title></head><body><h1>%d %s</h1></body></html>\r\n",
-                      status, reason, status, reason);
-    const char *date = date_now();
+    char page[256], resp[1024];
+    host_out_t pg = host_out_make(page, sizeof page);
+    host_out_printf(&pg,
+                    "<html><head><title>%d %s</title></head><body><h1>%d %s</h1></body></html>\r\n",
+                    status, reason, status, reason);
+    size_t page_len = host_out_len(&pg, page);
+    host_out_t o = host_out_make(resp, sizeof resp);
     /* Why no Server header: no filter sees these responses, so a filter that removes
      * Server from every response (a common hardening filter) could not remove it here. */
-    int n = snprintf(resp, sizeof resp,
-                     "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: text/html\r\n"
-                     "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
-                     status, reason, date, pn, page);
+    host_out_printf(&o, "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: text/html\r\n"
+                        "Content-Length: %lu\r\nConnection: close\r\n\r\n",
+                    status, reason, date_now(), (unsigned long)page_len);
+    host_out_bytes(&o, page, page_len);
+    size_t n = pg.truncated || o.truncated ? 0 : host_out_len(&o, resp);
     if (n > 0)
-        out_append(c, resp, (size_t)n < sizeof resp ? (size_t)n : sizeof resp - 1);
+        out_append(c, resp, n);
     isapi_request *req = isapi_conn_request(c->ic);
     if (req) {
         req->status = (DWORD)status;
-        req->bytes_sent = (uint64_t)(n > 0 ? n : 0);
+        req->bytes_sent = n;
     }
     finish_request(c, 0);
 }

@@ -1,17 +1,29 @@
 /*
  * log.c - error log and W3C extended access log (see log.h).
  *
- * Each log is a FILE* behind its own mutex; a line is formatted into a stack buffer first
- * and written with one fwrite, then flushed, so lines from different threads never
- * interleave and a test or an administrator reading the file sees every line at once.
+ * Each log is a FILE* behind its own mutex or a file opened for appending; a line is
+ * formatted into a stack buffer first and written with one append, so lines from different
+ * threads never interleave and a test or an administrator reading the file sees every line
+ * at once. Every line is built with the bounded writer of host/fmt.h: no length a client or
+ * a filter controls can make a formatter write past its buffer.
+ *
  * W3C fields follow IIS: "-" for an empty field, and spaces inside a field written as "+"
- * (IIS does that for cs(User-Agent)) so every line splits on spaces.
+ * (IIS does that for cs(User-Agent)) so every line splits on spaces. A line longer than
+ * HOST_W3C_LINE_MAX is cut text field by text field (the longest ones first), never in
+ * its numbers: it always has every field, ends with all its numeric fields and a newline.
+ *
+ * The error log folds repeats (docs/robustness.md): a message with the same level and the
+ * same text (the filter's name included) as one of the last 16 different messages, written
+ * less than the repeat window ago, is counted, not written. A count is written in one line
+ * ("last message repeated N times: TEXT") before the next message that is written, when
+ * its window ends (seen when any message arrives), and at close.
  */
 #include "log.h"
 #include "fmt.h"
 #include "os.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -57,7 +69,8 @@ static void logfile_close(host_logfile_t *l)
     l->f = NULL;
 }
 
-/* Why no lock for files: each line is one append (O_APPEND), which the OS keeps whole;
+/* Why no lock here for files: each line is one plat_file_append, which keeps it whole
+ * (O_APPEND on POSIX; on Windows the platform layer serialises appends, as Wine does not);
  * a lock around fwrite+fflush was the busiest lock of the server. */
 static void logfile_write(host_logfile_t *l, const char *line, size_t n)
 {
@@ -75,72 +88,233 @@ static void logfile_write(host_logfile_t *l, const char *line, size_t n)
     plat_mutex_unlock(&l->lock);
 }
 
-int host_log_open(const char *path, int max_level, char *err, size_t errlen)
+/* ---- repeated error-log messages ------------------------------------------------------ */
+
+/* A message seen recently: its level and text, when its window started and how many
+ * times it came again since (not written). */
+typedef struct {
+    int used;
+    int level;
+    size_t len;
+    uint64_t window_start_ms;
+    uint64_t repeats;
+    char text[HOST_LOG_LINE_MAX];
+} log_repeat_t;
+
+enum { LOG_REPEAT_SLOTS = 16 };
+static log_repeat_t repeat_slots[LOG_REPEAT_SLOTS];
+static uint32_t repeat_window_ms = HOST_LOG_REPEAT_WINDOW_MS;
+static plat_mutex_t repeat_lock;
+static int repeat_lock_ready;
+static const char *const level_names[] = { "error", "warning", "info", "debug" };
+
+static const char *level_name(int level)
 {
-    error_max_level = max_level;
-    return logfile_open(&error_log, path, stderr, err, errlen);
+    return level_names[level < 0 ? 0 : level > 3 ? 3 : level];
 }
 
-void host_log_close(void)
+static void error_log_ready(void)
 {
-    logfile_close(&error_log);
-}
-
-static void log_line(int level, const char *prefix, const char *fmt, va_list ap)
-{
-    static const char *const names[] = { "error", "warning", "info", "debug" };
-    if (level > error_max_level)
-        return;
     if (!error_log.ready) {
         plat_mutex_init(&error_log.lock);
         error_log.f = stderr;
         error_log.ready = 1;
     }
-    char line[2048];
+}
+
+/* "YYYY-MM-DD HH:MM:SS isapihost <level>: " */
+static void put_error_prefix(host_out_t *o, int level)
+{
     plat_tm_t tm;
     plat_time_utc_now(&tm);
-    int n = snprintf(line, sizeof line, "%04d-%02d-%02d %02d:%02d:%02d isapihost %s: %s",
-                     tm.year, tm.month, tm.day, tm.hour, tm.min, tm.sec,
-                     names[level < 0 ? 0 : level > 3 ? 3 : level], prefix);
-    if (n < 0)
+    host_out_padded(o, (unsigned)tm.year, 4);
+    host_out_char(o, '-');
+    host_out_padded(o, (unsigned)tm.month, 2);
+    host_out_char(o, '-');
+    host_out_padded(o, (unsigned)tm.day, 2);
+    host_out_char(o, ' ');
+    host_out_padded(o, (unsigned)tm.hour, 2);
+    host_out_char(o, ':');
+    host_out_padded(o, (unsigned)tm.min, 2);
+    host_out_char(o, ':');
+    host_out_padded(o, (unsigned)tm.sec, 2);
+    host_out_str(o, " isapihost ");
+    host_out_str(o, level_name(level));
+    host_out_str(o, ": ");
+}
+
+/* Writes one error-log line: the prefix, then text (already one line). */
+static void write_error_line(int level, const char *text, size_t len)
+{
+    char line[HOST_LOG_LINE_MAX + 64];
+    host_out_t o = host_out_make(line, sizeof line - 1);   /* the last byte: the newline */
+    put_error_prefix(&o, level);
+    host_out_bytes(&o, text, len);
+    *o.p++ = '\n';
+    logfile_write(&error_log, line, host_out_len(&o, line));
+}
+
+/* Writes the count of a slot's repeats, if any, and starts its window again. */
+static void flush_repeats(log_repeat_t *r, uint64_t now_ms)
+{
+    if (r->repeats > 0) {
+        char text[HOST_LOG_LINE_MAX + 64];
+        host_out_t o = host_out_make(text, sizeof text);
+        host_out_str(&o, "last message repeated ");
+        host_out_u64(&o, r->repeats);
+        host_out_str(&o, r->repeats == 1 ? " time: " : " times: ");
+        host_out_bytes(&o, r->text, r->len);
+        write_error_line(r->level, text, host_out_len(&o, text));
+    }
+    r->repeats = 0;
+    r->window_start_ms = now_ms;
+}
+
+/* True when the message was counted as a repeat (and must not be written). Writes the
+ * counts of windows that ended. Called under repeat_lock. */
+static bool count_repeat(int level, const char *text, size_t len, uint64_t now_ms)
+{
+    log_repeat_t *same = NULL, *free_slot = NULL, *oldest = NULL;
+    for (size_t i = 0; i < LOG_REPEAT_SLOTS; i++) {
+        log_repeat_t *r = &repeat_slots[i];
+        if (r->used && now_ms - r->window_start_ms >= repeat_window_ms) {
+            /* the window ended: its count goes out; a quiet slot is freed, a busy one
+             * counts the next window */
+            int busy = r->repeats > 0;
+            flush_repeats(r, now_ms);
+            if (!busy)
+                r->used = 0;
+        }
+        if (!r->used) {
+            if (!free_slot)
+                free_slot = r;
+            continue;
+        }
+        if (r->level == level && r->len == len && memcmp(r->text, text, len) == 0)
+            same = r;
+        else if (!oldest || r->window_start_ms < oldest->window_start_ms)
+            oldest = r;
+    }
+    if (same) {
+        same->repeats++;
+        return true;
+    }
+    /* A different message is written: the counts so far go out before it, so the file
+     * reads in order (as syslog's "last message repeated"); their windows start again. */
+    for (size_t i = 0; i < LOG_REPEAT_SLOTS; i++)
+        if (repeat_slots[i].used && repeat_slots[i].repeats > 0)
+            flush_repeats(&repeat_slots[i], now_ms);
+    log_repeat_t *slot = free_slot;
+    if (!slot) {
+        /* every slot busy: the oldest window ends early, its count written first */
+        slot = oldest;
+        flush_repeats(slot, now_ms);
+    }
+    slot->used = 1;
+    slot->level = level;
+    slot->len = len < sizeof slot->text ? len : sizeof slot->text;
+    memcpy(slot->text, text, slot->len);
+    slot->repeats = 0;
+    slot->window_start_ms = now_ms;
+    return false;
+}
+
+static void repeat_lock_init(void)
+{
+    /* the first message and the opening come from main() before any thread starts */
+    if (!repeat_lock_ready) {
+        plat_mutex_init(&repeat_lock);
+        repeat_lock_ready = 1;
+    }
+}
+
+int host_log_open(const char *path, int max_level, char *err, size_t errlen)
+{
+    error_max_level = max_level;
+    repeat_lock_init();
+    return logfile_open(&error_log, path, stderr, err, errlen);
+}
+
+void host_log_set_repeat_window(uint32_t ms)
+{
+    repeat_lock_init();
+    plat_mutex_lock(&repeat_lock);
+    repeat_window_ms = ms;
+    plat_mutex_unlock(&repeat_lock);
+}
+
+void host_log_flush_repeats(void)
+{
+    if (!repeat_lock_ready)
         return;
-    size_t len = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
-    int m = vsnprintf(line + len, sizeof line - len, fmt, ap);
-    if (m > 0)
-        len += (size_t)m < sizeof line - len ? (size_t)m : sizeof line - len - 1;
-    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+    plat_mutex_lock(&repeat_lock);
+    uint64_t now = plat_time_mono_ms();
+    for (size_t i = 0; i < LOG_REPEAT_SLOTS; i++) {
+        if (repeat_slots[i].used)
+            flush_repeats(&repeat_slots[i], now);
+        repeat_slots[i].used = 0;
+    }
+    plat_mutex_unlock(&repeat_lock);
+}
+
+void host_log_close(void)
+{
+    host_log_flush_repeats();
+    logfile_close(&error_log);
+}
+
+/* Formats "[filter NAME: ]message" as one line (control bytes inside it become spaces, so
+ * a filter's text cannot forge a line of its own), then writes it unless it repeats. */
+static void log_line(int level, const char *filter, const char *fmt, va_list ap)
+{
+    if (level > error_max_level)
+        return;
+    error_log_ready();
+    char text[HOST_LOG_LINE_MAX];
+    host_out_t o = host_out_make(text, sizeof text);
+    if (filter) {
+        host_out_str(&o, "filter ");
+        host_out_str(&o, filter);
+        host_out_str(&o, ": ");
+    }
+    host_out_vprintf(&o, fmt, ap);
+    size_t len = host_out_len(&o, text);
+    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
         len--;
-    line[len++] = '\n';
-    logfile_write(&error_log, line, len);
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)text[i] < ' ' && text[i] != '\t')
+            text[i] = ' ';
+
+    repeat_lock_init();
+    plat_mutex_lock(&repeat_lock);
+    if (repeat_window_ms == 0 || !count_repeat(level, text, len, plat_time_mono_ms()))
+        write_error_line(level, text, len);
+    plat_mutex_unlock(&repeat_lock);
 }
 
 void host_log(int level, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    log_line(level, "", fmt, ap);
+    log_line(level, NULL, fmt, ap);
     va_end(ap);
 }
 
-static void log_prefixed(int level, const char *prefix, const char *fmt, ...)
+static void log_filter(int level, const char *filter, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    log_line(level, prefix, fmt, ap);
+    log_line(level, filter, fmt, ap);
     va_end(ap);
 }
 
 void host_log_from_engine(void *ctx, int level, const char *filter, const char *msg)
 {
     (void)ctx;
-    if (filter) {
-        char prefix[600];
-        snprintf(prefix, sizeof prefix, "filter %s: ", filter);
-        log_prefixed(level, prefix, "%s", msg);
-    } else {
-        log_prefixed(level, "", "%s", msg);
-    }
+    log_filter(level, filter, "%s", msg ? msg : "");
 }
+
+/* ---- the W3C access log ------------------------------------------------------------- */
 
 int host_w3c_open(const char *path, const char *software, char *err, size_t errlen)
 {
@@ -149,16 +323,27 @@ int host_w3c_open(const char *path, const char *software, char *err, size_t errl
     if (logfile_open(&access_log, path, stdout, err, errlen) != 0)
         return -1;
     char head[512];
+    host_out_t o = host_out_make(head, sizeof head);
     plat_tm_t tm;
     plat_time_utc_now(&tm);
-    int n = snprintf(head, sizeof head,
-                     "#Software: %s\n#Version: 1.0\n#Date: %04d-%02d-%02d %02d:%02d:%02d\n"
-                     "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port "
+    host_out_str(&o, "#Software: ");
+    host_out_str(&o, software);
+    host_out_str(&o, "\n#Version: 1.0\n#Date: ");
+    host_out_padded(&o, (unsigned)tm.year, 4);
+    host_out_char(&o, '-');
+    host_out_padded(&o, (unsigned)tm.month, 2);
+    host_out_char(&o, '-');
+    host_out_padded(&o, (unsigned)tm.day, 2);
+    host_out_char(&o, ' ');
+    host_out_padded(&o, (unsigned)tm.hour, 2);
+    host_out_char(&o, ':');
+    host_out_padded(&o, (unsigned)tm.min, 2);
+    host_out_char(&o, ':');
+    host_out_padded(&o, (unsigned)tm.sec, 2);
+    host_out_str(&o, "\n#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port "
                      "cs-username c-ip cs(User-Agent) sc-status sc-win32-status sc-bytes "
-                     "cs-bytes time-taken\n",
-                     software, tm.year, tm.month, tm.day, tm.hour, tm.min, tm.sec);
-    if (n > 0)
-        logfile_write(&access_log, head, (size_t)n < sizeof head ? (size_t)n : sizeof head - 1);
+                     "cs-bytes time-taken\n");
+    logfile_write(&access_log, head, host_out_len(&o, head));
     return 0;
 }
 
@@ -167,78 +352,128 @@ void host_w3c_close(void)
     logfile_close(&access_log);
 }
 
-/* Appends one field: "-" when empty, spaces and control bytes as "+". */
-static size_t put_field(char *out, size_t room, const char *s)
+/* The text fields of a line, in their order, and the room their contents share. */
+enum { W3C_TEXT_FIELDS = 7, W3C_STAMP_LEN = 20 };
+/* s-port, sc-status, sc-win32-status and time-taken (at most 10 digits each), sc-bytes and
+ * cs-bytes (at most 20), each followed by its separator or the newline. */
+#define W3C_NUMBERS_MAX (4 * (10 + 1) + 2 * (HOST_FMT_U64_MAX + 1))
+
+/* The longest a text field may be so that all of them fit in budget: unbounded
+ * (SIZE_MAX) when they fit as they are; else the largest cap for which the fields, each
+ * cut to it, fit. Short fields stay whole and the long ones share the rest evenly. len[i]
+ * is at least 1 (an empty field is written "-"), so the cap is at least 1 when budget >= n. */
+static size_t w3c_field_cap(const size_t *len, size_t n, size_t budget)
 {
-    if (room < 2)
-        return 0;
-    size_t n = s ? strlen(s) : 0;
-    if (n == 0) {
-        out[0] = '-';
-        n = 1;
-    } else {
-        if (n > room - 1)
-            n = room - 1;
-        memcpy(out, s, n);
-        for (size_t i = 0; i < n; i++)
-            if ((unsigned char)out[i] <= ' ' || out[i] == 0x7f)
-                out[i] = '+';
+    size_t sorted[W3C_TEXT_FIELDS], total = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t v = len[i], j = i;
+        total += v;
+        while (j > 0 && sorted[j - 1] > v) {
+            sorted[j] = sorted[j - 1];
+            j--;
+        }
+        sorted[j] = v;
     }
-    out[n++] = ' ';
-    return n;
+    if (total <= budget)
+        return SIZE_MAX;
+    size_t left = budget;
+    for (size_t i = 0; i < n; i++) {
+        size_t share = left / (n - i);
+        if (sorted[i] > share)
+            return share;
+        left -= sorted[i];
+    }
+    return SIZE_MAX;
+}
+
+/* Appends one field and its separator: "-" when empty, spaces and control bytes as "+",
+ * at most cap bytes of it (cut before a UTF-8 continuation byte when it can be). */
+static void w3c_put_field(host_out_t *o, const char *s, size_t len, size_t cap)
+{
+    if (len == 0) {
+        host_out_str(o, "- ");
+        return;
+    }
+    if (len > cap) {
+        size_t cut = cap;
+        while (cut > 1 && ((unsigned char)s[cut] & 0xc0) == 0x80)
+            cut--;
+        len = cut;
+    }
+    char *start = o->p;
+    host_out_bytes(o, s, len);
+    for (char *q = start; q < o->p; q++)
+        if ((unsigned char)*q <= ' ' || *q == 0x7f)
+            *q = '+';
+    host_out_char(o, ' ');
+}
+
+size_t host_w3c_format(const host_w3c_record_t *r, const char *stamp, char *line, size_t cap)
+{
+    if (cap == 0)
+        return 0;
+    host_out_t o = host_out_make(line, cap - 1);   /* the last byte: the newline */
+    const char *text[W3C_TEXT_FIELDS] = { r->server_ip, r->method,   r->uri_stem,  r->uri_query,
+                                          r->username,  r->client_ip, r->user_agent };
+    size_t len[W3C_TEXT_FIELDS], shown[W3C_TEXT_FIELDS], total = 0;
+    for (size_t i = 0; i < W3C_TEXT_FIELDS; i++) {
+        len[i] = text[i] ? strlen(text[i]) : 0;
+        shown[i] = len[i] ? len[i] : 1;
+        total += shown[i];
+    }
+    size_t budget = cap - 1 > W3C_STAMP_LEN + W3C_NUMBERS_MAX + W3C_TEXT_FIELDS
+                        ? cap - 1 - (W3C_STAMP_LEN + W3C_NUMBERS_MAX + W3C_TEXT_FIELDS)
+                        : W3C_TEXT_FIELDS;
+    /* the common case, everything fits: no cap to work out */
+    size_t field_cap = total <= budget ? SIZE_MAX : w3c_field_cap(shown, W3C_TEXT_FIELDS, budget);
+
+    host_out_bytes(&o, stamp, W3C_STAMP_LEN);
+    for (size_t i = 0; i < 4; i++)
+        w3c_put_field(&o, text[i], len[i], field_cap);
+    host_out_u64(&o, r->server_port);
+    host_out_char(&o, ' ');
+    for (size_t i = 4; i < W3C_TEXT_FIELDS; i++)
+        w3c_put_field(&o, text[i], len[i], field_cap);
+    host_out_u64(&o, r->status);
+    host_out_char(&o, ' ');
+    host_out_u64(&o, r->win32_status);
+    host_out_char(&o, ' ');
+    host_out_u64(&o, r->bytes_sent);
+    host_out_char(&o, ' ');
+    host_out_u64(&o, r->bytes_received);
+    host_out_char(&o, ' ');
+    host_out_u64(&o, r->time_taken_ms);
+    *o.p++ = '\n';
+    return host_out_len(&o, line);
 }
 
 void host_w3c_write(const host_w3c_record_t *r)
 {
     if (!access_log.ready || (!access_log.f && !access_log.owned))
         return;
-    /* The numbers take at most 2 x 20 + 3 x 10 digits and 6 separators: the text fields
-     * are cut short first. */
-    enum { NUMBERS = 96 };
-    char line[4096];
-    const size_t text_end = sizeof line - NUMBERS;
     /* "YYYY-MM-DD HH:MM:SS ", formatted once per second per thread. */
     static _Thread_local int64_t stamp_sec = -1;
-    static _Thread_local char stamp[20];
+    static _Thread_local char stamp[W3C_STAMP_LEN];
     int64_t sec = plat_time_unix_ms() / 1000;
     if (sec != stamp_sec) {
         plat_tm_t tm;
         plat_time_utc_from_ms(sec * 1000, &tm);
-        char *q = stamp;
-        q += host_fmt_padded(q, (unsigned)tm.year, 4);
-        *q++ = '-';
-        q += host_fmt_padded(q, (unsigned)tm.month, 2);
-        *q++ = '-';
-        q += host_fmt_padded(q, (unsigned)tm.day, 2);
-        *q++ = ' ';
-        q += host_fmt_padded(q, (unsigned)tm.hour, 2);
-        *q++ = ':';
-        q += host_fmt_padded(q, (unsigned)tm.min, 2);
-        *q++ = ':';
-        q += host_fmt_padded(q, (unsigned)tm.sec, 2);
-        *q = ' ';
+        host_out_t o = host_out_make(stamp, sizeof stamp);
+        host_out_padded(&o, (unsigned)tm.year, 4);
+        host_out_char(&o, '-');
+        host_out_padded(&o, (unsigned)tm.month, 2);
+        host_out_char(&o, '-');
+        host_out_padded(&o, (unsigned)tm.day, 2);
+        host_out_char(&o, ' ');
+        host_out_padded(&o, (unsigned)tm.hour, 2);
+        host_out_char(&o, ':');
+        host_out_padded(&o, (unsigned)tm.min, 2);
+        host_out_char(&o, ':');
+        host_out_padded(&o, (unsigned)tm.sec, 2);
+        host_out_char(&o, ' ');
         stamp_sec = sec;
     }
-    memcpy(line, stamp, sizeof stamp);
-    size_t n = sizeof stamp;
-    n += put_field(line + n, text_end - n, r->server_ip);
-    n += put_field(line + n, text_end - n, r->method);
-    n += put_field(line + n, text_end - n, r->uri_stem);
-    n += put_field(line + n, text_end - n, r->uri_query);
-    n += host_fmt_u64(line + n, r->server_port);
-    line[n++] = ' ';
-    n += put_field(line + n, text_end - n, r->username);
-    n += put_field(line + n, text_end - n, r->client_ip);
-    n += put_field(line + n, text_end - n, r->user_agent);
-    n += host_fmt_u64(line + n, r->status);
-    line[n++] = ' ';
-    n += host_fmt_u64(line + n, r->win32_status);
-    line[n++] = ' ';
-    n += host_fmt_u64(line + n, r->bytes_sent);
-    line[n++] = ' ';
-    n += host_fmt_u64(line + n, r->bytes_received);
-    line[n++] = ' ';
-    n += host_fmt_u64(line + n, r->time_taken_ms);
-    line[n++] = '\n';
+    char line[HOST_W3C_LINE_MAX];
+    size_t n = host_w3c_format(r, stamp, line, sizeof line);
     logfile_write(&access_log, line, n);
 }

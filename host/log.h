@@ -5,7 +5,8 @@
  * the UTC time and the level; it goes to stderr unless the configuration names a file.
  * The access log (host_w3c_*) is the W3C extended log IIS writes, built from the
  * HTTP_FILTER_LOG record as the LOG filters left it. Both are safe to call from any
- * thread; each line is written whole.
+ * thread; each line is written whole, and bounded: HOST_LOG_LINE_MAX and HOST_W3C_LINE_MAX
+ * bytes at most, whatever the lengths of the texts they carry.
  */
 #ifndef HOST_LOG_H
 #define HOST_LOG_H
@@ -15,10 +16,30 @@
 
 enum { HOST_LOG_ERROR = 0, HOST_LOG_WARN = 1, HOST_LOG_INFO = 2, HOST_LOG_DEBUG = 3 };
 
+/* The longest message text of an error-log line (longer ones are cut), and the longest
+ * W3C line, newline included. */
+#define HOST_LOG_LINE_MAX 2048
+#define HOST_W3C_LINE_MAX 4096
+/* The default repeat window of the error log (host_log_set_repeat_window). */
+#define HOST_LOG_REPEAT_WINDOW_MS 10000
+
 /* Opens the error log ("" or "-" = stderr) at the given verbosity (messages above it are
  * dropped). Returns 0 or -1 with errno-style text in err. */
 int host_log_open(const char *path, int max_level, char *err, size_t errlen);
+/* Writes the pending repeat counts, then closes the error log. */
 void host_log_close(void);
+/* Repeated messages: a message with the same level and the same text (after the time and
+ * level, the "filter NAME: " prefix included) as one of the last 16 different messages,
+ * written less than `ms` ago, is not written but counted. The count goes out as one line
+ * "last message repeated N times: TEXT" (at the message's level) before the next message
+ * that is written, when the window ends (seen when any message arrives after it), and at
+ * host_log_flush_repeats/host_log_close; the window then starts again for that text.
+ * 0 writes every message. Default HOST_LOG_REPEAT_WINDOW_MS. */
+void host_log_set_repeat_window(uint32_t ms);
+/* Writes every pending repeat count now and forgets the recent messages. */
+void host_log_flush_repeats(void);
+/* Logs one message (printf format) at a level; control bytes in it become spaces, so it is
+ * one line. */
 void host_log(int level, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
@@ -47,6 +68,12 @@ typedef struct host_w3c_record {
 /* Opens the access log ("" = none, "-" = stdout), appending, and writes the #Software,
  * #Version, #Date and #Fields directives. Returns 0 or -1 with the reason in err. */
 int host_w3c_open(const char *path, const char *software, char *err, size_t errlen);
+/* Formats one record as a W3C line into line[0, cap) and returns its length; stamp is the
+ * 20-byte "YYYY-MM-DD HH:MM:SS " prefix. The line always ends with every numeric field
+ * and a newline: with cap >= HOST_W3C_LINE_MAX, text fields that do not fit together are
+ * cut, the longest first (each keeps at least one byte, an empty one is "-"). */
+size_t host_w3c_format(const host_w3c_record_t *r, const char *stamp, char *line, size_t cap);
+/* Appends the record's line to the access log (nothing when none is open). */
 void host_w3c_write(const host_w3c_record_t *r);
 void host_w3c_close(void);
 

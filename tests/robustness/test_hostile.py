@@ -333,4 +333,187 @@ def long_names(s):
     expect(s, srv, "a 6000-byte path", b"GET /" + b"e/" * 3000 + b" HTTP/1.1\r\nHost: a\r\n"
            b"Connection: close\r\n\r\n", (414,))
 
+
+# ---- long W3C log fields (docs/robustness.md, "Logs") ----------------------------------
+
+# The query fills the 4096-byte W3C line before s-port; the User-Agent is three times the
+# line. This overflowed the line's stack buffer and crashed the serving process.
+LONG_LOG_REQUEST = (b"GET /?" + b"a" * 4000 + b" HTTP/1.0\r\nUser-Agent: " + b"B" * 12000
+                    + b"\r\n\r\n")
+W3C_LINE_MAX = 4096
+LONG_LOG_SETTINGS = {"max_request_line": "16384", "max_header_bytes": "65536", "workers": "4"}
+
+
+def w3c_lines(srv):
+    try:
+        with open(srv.path("access.log"), "rb") as f:
+            text = f.read()
+    except FileNotFoundError:
+        return []
+    return [l for l in text.replace(b"\r\n", b"\n").split(b"\n") if l and not l.startswith(b"#")]
+
+
+def wait_w3c_lines(srv, n, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = w3c_lines(srv)
+        if len(lines) >= n or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.02)
+
+
+def check_w3c_line(s, srv, line, what):
+    """Bounded, 15 columns, every numeric column a number, s-port the server's port."""
+    cols = line.split(b" ")
+    s.check(len(line) + 1 <= W3C_LINE_MAX, f"{what}: the W3C line is at most {W3C_LINE_MAX} bytes",
+            f"{len(line) + 1} bytes")
+    if not s.check(len(cols) == 15, f"{what}: the W3C line has the 15 columns of #Fields",
+                   f"{len(cols)} columns: {line[:120]!r}...{line[-120:]!r}"):
+        return None
+    s.check(all(c.isdigit() for c in (cols[6],) + tuple(cols[10:15])),
+            f"{what}: s-port and the five last columns are numbers", repr(line[-80:]))
+    s.eq(cols[6], str(srv.port).encode(), f"{what}: s-port")
+    return cols
+
+
+def no_crash(s, srv, what, pid):
+    text = srv.error_log() + srv.stderr_text()
+    s.check("AddressSanitizer" not in text and "died from signal" not in text,
+            f"{what}: the serving process did not crash",
+            "\n".join(l for l in text.splitlines() if "Sanitizer" in l or "signal" in l)[:400])
+    if not s.env.wine:
+        s.eq(srv.serving_pid(), pid, f"{what}: the same serving process answers")
+
+
+@suite.case
+def long_log_fields(s):
+    # no filter at all: the outage case (each request killed the serving process; the
+    # supervisor gave up after 20 crashes in a minute)
+    srv = s.server(settings=dict(LONG_LOG_SETTINGS))
+    still_serving(s, srv, "start")   # the serving process exists once it has answered
+    pid = srv.serving_pid()
+    n = 25
+    for i in range(n):
+        got = raw(srv, LONG_LOG_REQUEST)
+        if not s.check(status_of(got) is not None, f"long query and User-Agent #{i + 1}: answered",
+                       repr(got[:80])):
+            break
+    still_serving(s, srv, f"{n} requests with a long query and User-Agent")
+    no_crash(s, srv, "long fields, no filter", pid)
+    lines = wait_w3c_lines(srv, n + 2)
+    long_ones = [l for l in lines if b"aaaa" in l]
+    s.eq(len(long_ones), n, "one W3C line per long request")
+    for l in long_ones[:3]:
+        cols = check_w3c_line(s, srv, l, "long fields, no filter")
+        if cols:
+            s.check(cols[5].startswith(b"aaaa") and cols[9].startswith(b"BBBB"),
+                    "the query and the User-Agent are there, cut", repr((cols[5][:8], cols[9][:8])))
+            s.check(cols[8] == b"127.0.0.1", "c-ip is whole", repr(cols[8]))
+
+
+@suite.case
+def long_log_fields_behind_rawguard(s):
+    # rawguard refuses the long request line when it starts a read; behind another request
+    # in the same read it is not checked, and reaches the log
+    srv = s.server(filters=["rawguard"], settings=dict(LONG_LOG_SETTINGS))
+    still_serving(s, srv, "start")
+    pid = srv.serving_pid()
+    got = raw(srv, LONG_LOG_REQUEST)
+    s.eq(status_of(got), 400, "plain: rawguard refuses the long request line")
+    still_serving(s, srv, "the long request, plain")
+    no_crash(s, srv, "plain, behind rawguard", pid)
+
+    first = b"GET /a.txt HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    for i in range(3):
+        got = raw(srv, first + LONG_LOG_REQUEST)
+        rs, _ = harness.parse_responses(got)
+        s.check(len(rs) == 2 and rs[0].status == 200 and rs[0].body == harness.SITE["a.txt"],
+                f"pipelined #{i + 1}: both requests answered",
+                repr([(r.status, r.body[:20]) for r in rs]) + repr(got[-60:]))
+    still_serving(s, srv, "the long request, pipelined")
+    no_crash(s, srv, "pipelined, behind rawguard", pid)
+    # start, plain, its check, three pairs, the last check
+    lines = wait_w3c_lines(srv, 1 + 1 + 1 + 3 * 2 + 1)
+    for l in lines:
+        check_w3c_line(s, srv, l, "behind rawguard")
+    long_ones = [l for l in lines if b"aaaa" in l]
+    s.eq(len(lines), 10, "every request logged")
+    s.eq(len(long_ones), 3, "the pipelined long requests are logged with their query")
+
+
+# ---- a flood of one warning (docs/robustness.md, "Logs") -------------------------------
+
+@suite.case
+def warning_flood_folded(s):
+    # misbehave's /mb/error-denied fails its request with SF_STATUS_REQ_ERROR and
+    # ERROR_ACCESS_DENIED, as a filter refusing anonymous requests does: the engine warns
+    # once per request, with the same text each time
+    srv = s.server(filters=["misbehave"], settings={"workers": "4"})
+    n = 100 if s.env.wine else 400
+    t0 = time.monotonic()
+    denied = 0
+    for _ in range(n):
+        # a failed request closes its connection: one connection each
+        r = srv.get("/mb/error-denied", timeout=30.0)
+        denied += r is not None and r.status == 401
+    elapsed = time.monotonic() - t0
+    s.eq(denied, n, "every request refused with 401")
+    marker = "returned SF_STATUS_REQ_ERROR"
+    during = [l for l in srv.error_log().splitlines() if marker in l]
+    # one line, plus at most one count per 10-second window the flood lasted
+    s.check(1 <= len(during) <= 1 + int(elapsed / 10) + 1,
+            f"{n} identical warnings: the first one written, the rest counted",
+            f"{len(during)} lines in {elapsed:.1f}s: {during[:3]!r}")
+    still_serving(s, srv, "the warning flood")
+    srv.stop()
+    lines = [l for l in srv.error_log().splitlines() if marker in l]
+    counts = [l for l in lines if "last message repeated" in l]
+    s.check(counts and len(lines) == len(counts) + 1,
+            "the count is written (before the next message, or at the stop)", repr(lines[-3:]))
+    total = 0
+    for l in counts:
+        total += int(l.split("last message repeated ", 1)[1].split(" ", 1)[0])
+    s.eq(total + 1, n, "the counts add up to every warning but the first")
+
+
+# ---- concurrent appends to the access log (docs/robustness.md, "Logs") -----------------
+
+@suite.case
+def concurrent_access_log(s):
+    # several worker threads append W3C lines at once: every record must be there, whole
+    import threading
+    srv = s.server(settings={"workers": "8"})
+    nthreads, per = 16, 250
+    errors = []
+
+    def client(t):
+        try:
+            with srv.conn(timeout=60.0) as c:
+                for i in range(per):
+                    c.send(f"GET /a.txt?c{t}-{i} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+                    r = c.response(timeout=60.0)
+                    if r is None or r.status != 200:
+                        errors.append((t, i, r))
+                        return
+        except OSError as e:
+            errors.append((t, repr(e)))
+
+    threads = [threading.Thread(target=client, args=(t,)) for t in range(nthreads)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(120)
+    n = nthreads * per
+    s.check(not errors, f"{n} requests on {nthreads} connections answered", repr(errors[:3]))
+    lines = wait_w3c_lines(srv, n, timeout=30.0)
+    torn = [l for l in lines if len(l.split(b" ")) != 15 or not l.split(b" ")[-1].isdigit()]
+    s.check(not torn, "no torn W3C line", f"{len(torn)} torn, e.g. {torn[:2]!r}")
+    queries = [l.split(b" ")[5] for l in lines if len(l.split(b" ")) == 15]
+    want = {f"c{t}-{i}".encode() for t in range(nthreads) for i in range(per)}
+    got = [q for q in queries if q in want]
+    s.eq(len(lines), n, "one W3C line per request")
+    s.check(set(got) == want and len(got) == n, "every request's record, once",
+            f"{len(set(got))} of {n} distinct, {len(got)} in all")
+
+
 suite.run()
