@@ -1251,6 +1251,26 @@ void host_conn_pipeline_free(host_conn_t *c)
     c->in_pipeline = 0;
 }
 
+/* A connection parked past its deadline: an idle keep-alive connection, a request head
+ * that did not arrive in time, a body that did not, or a client that does not read. */
+static void expire(host_conn_t *c)
+{
+    if (c->in_pipeline) {
+        host_req_t *r = c->req;
+        if (!r->ended && c->in_request)
+            isapi_notify_end_of_request(c->ic);
+        if (!r->logged && c->in_request)
+            log_request(c, 1);
+        c->in_pipeline = 0;
+        req_reset(r);
+    } else if (c->in_request && c->len > 0) {
+        reject_raw(c, 408);
+        out_flush(c);
+    } else if (c->in_request) {
+        finish_request(c, 0);
+    }
+}
+
 /* Runs the pipeline of one request from where it stopped (a new request: from reading
  * its head) until it is over or waits for the socket. */
 static int serve_one(host_conn_t *c)
@@ -1269,6 +1289,13 @@ static int serve_one(host_conn_t *c)
         c->in_pipeline = 1;
     }
     r->hdrs = hdrs;
+    /* Why the worker checks: a client that trickles a body or reads a response a little
+     * at a time is reported often enough never to sit parked when the poller sweeps
+     * deadlines. The deadline was set when the step parked. */
+    if (c->step != STEP_READ_HEAD && plat_time_mono_ms() >= c->deadline_ms) {
+        expire(c);
+        return ONE_CLOSE;
+    }
     int outcome = ONE_CLOSE;
     for (;;) {
         host_step_rc rc = pipeline[c->step].run(c, r);
@@ -1312,26 +1339,6 @@ static int serve_one(host_conn_t *c)
     c->in_pipeline = 0;
     req_reset(r);
     return outcome;
-}
-
-/* A connection parked past its deadline: an idle keep-alive connection, a request head
- * that did not arrive in time, a body that did not, or a client that does not read. */
-static void expire(host_conn_t *c)
-{
-    if (c->in_pipeline) {
-        host_req_t *r = c->req;
-        if (!r->ended && c->in_request)
-            isapi_notify_end_of_request(c->ic);
-        if (!r->logged && c->in_request)
-            log_request(c, 1);
-        c->in_pipeline = 0;
-        req_reset(r);
-    } else if (c->in_request && c->len > 0) {
-        reject_raw(c, 408);
-        out_flush(c);
-    } else if (c->in_request) {
-        finish_request(c, 0);
-    }
 }
 
 host_serve_result_t host_http1_serve(host_conn_t *c)
