@@ -238,8 +238,9 @@ void isapi_conn_close(isapi_conn *c);
 /* Starts a request on the connection: resets DISABLE_NOTIFICATIONS masks, the
  * AddResponseHeaders / ADD_HEADERS_ON_DENIAL buffers and the "response header sent"
  * state, and returns the empty request model the host fills (valid until
- * isapi_request_end). Call it before the request's first READ_RAW_DATA. Returns NULL when
- * out of memory. A request still open is ended first. */
+ * isapi_request_end). Call it before the request's first READ_RAW_DATA (which begins one
+ * itself when none is open). Never NULL: beginning a request allocates nothing, the
+ * connection holds the model. A request still open is ended first. */
 isapi_request *isapi_request_begin(isapi_conn *c);
 isapi_request *isapi_conn_request(isapi_conn *c);   /* current request or NULL */
 /* Frees the request model and its LOG copies. */
