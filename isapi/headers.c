@@ -40,10 +40,13 @@ static char *header_block(const char *name, size_t nlen, const char *value, size
  * rule set decides what reaches the wire (docs/semantics.md, "Header text from filters"):
  * a name is an RFC 9110 token (section 5.1), a value is field-value (section 5.5: VCHAR,
  * obs-text, SP, HTAB; no control byte), and a block of lines is "Name: value" lines each
- * ending in CRLF, the last CRLF optional, one blank line allowed at the very end. A lone CR
- * or LF is refused. Why strict: a filter's text is spliced into a header block shared with
- * the host and the other filters, and a lone CR read as a line end let one filter's text end
- * the block and drop every header added after it. */
+ * ending in CRLF or a bare LF, the last line end optional, one blank line allowed at the
+ * very end. A lone CR is refused. Why strict about CR: a filter's text is spliced into a
+ * header block shared with the host and the other filters, and a lone CR read as a line end
+ * let one filter's text end the block and drop every header added after it. Why a bare LF
+ * is a line end: filters written with "\n" alone work under IIS (RFC 9112 section 2.2 lets
+ * a recipient take LF as the line terminator), and the host re-serialises every header
+ * with CRLF, so no bare LF reaches the wire. */
 
 static int is_tchar(unsigned char ch)
 {
@@ -57,9 +60,10 @@ static int is_value_char(unsigned char ch)
     return ch == '\t' || (ch >= 0x20 && ch != 0x7f);
 }
 
-static const char *line_end_fault(const char *p)
+/* The length of the line end at p: 2 for CRLF, 1 for a bare LF, 0 for none. */
+static size_t line_end(const char *p)
 {
-    return *p == '\r' ? "a CR not followed by LF" : "an LF not preceded by CR";
+    return p[0] == '\r' && p[1] == '\n' ? 2 : p[0] == '\n' ? 1 : 0;
 }
 
 static const char *block_fault(const char *text, size_t *keep)
@@ -67,8 +71,9 @@ static const char *block_fault(const char *text, size_t *keep)
     const char *p = text;
     *keep = 0;
     while (*p) {
-        if (p[0] == '\r' && p[1] == '\n') {
-            if (p[2] != '\0')
+        size_t blank = line_end(p);
+        if (blank) {
+            if (p[blank] != '\0')
                 return "text after a blank line (the blank line ends a header block)";
             break;
         }
@@ -77,7 +82,7 @@ static const char *block_fault(const char *text, size_t *keep)
             p++;
         if (p == name)
             return *p == ' ' || *p == '\t' ? "a line starting with white space (folding)"
-                   : *p == '\r' || *p == '\n' ? line_end_fault(p)
+                   : *p == '\r' ? "a CR not followed by LF"
                    : "a header name that is not a token";
         if (*p != ':')
             return *p == '\r' || *p == '\n' ? "a line without a colon"
@@ -92,9 +97,10 @@ static const char *block_fault(const char *text, size_t *keep)
             *keep = (size_t)(p - text);
             break;
         }
-        if (p[0] != '\r' || p[1] != '\n')
-            return line_end_fault(p);
-        p += 2;
+        size_t end = line_end(p);
+        if (!end)
+            return "a CR not followed by LF";
+        p += end;
         *keep = (size_t)(p - text);
     }
     return NULL;
