@@ -67,6 +67,8 @@ static const setting_t host_settings[] = {
     { "send_timeout", NULL, K_MS, F(send_timeout_ms), NULL },
     { "min_bytes_per_second", NULL, K_UINT, F(min_bytes_per_second), NULL },
     { "shutdown_timeout", NULL, K_MS, F(shutdown_timeout_ms), NULL },
+    { "rapid_fail_max", NULL, K_UINT, F(rapid_fail_max), NULL },
+    { "rapid_fail_window", NULL, K_MS, F(rapid_fail_window_ms), NULL },
     { "verbose", "--verbose", K_FLAG, F(verbose), "  also log debug messages" },
     { "check", "--check", K_FLAG, F(check_only),
       "  validate the configuration and load the filters, then exit" },
@@ -95,6 +97,8 @@ void host_config_defaults(host_config_t *cfg)
     cfg->send_timeout_ms = 60000;
     cfg->min_bytes_per_second = 240;     /* IIS minBytesPerSecond default */
     cfg->shutdown_timeout_ms = 10000;
+    cfg->rapid_fail_max = 5;             /* IIS rapidFailProtectionMaxCrashes */
+    cfg->rapid_fail_window_ms = 300000;  /* IIS rapidFailProtectionInterval, 5 minutes */
     strcpy(cfg->default_docs[0], "default.htm");
     strcpy(cfg->default_docs[1], "index.html");
     cfg->ndefault_docs = 2;

@@ -164,7 +164,14 @@ int main(int argc, char **argv)
     }
 
     serve_ctx_t ctx = { &cfg, &listeners };
-    int rc = host_supervise(serve, &ctx, HOST_SUPERVISE_MAX_RESTARTS, cfg.error_log);
+    host_supervise_opts_t sup = {
+        .crash_log = cfg.error_log,
+        .rapid_fail_max = cfg.rapid_fail_max,
+        .rapid_fail_window_ms = cfg.rapid_fail_window_ms,
+        .listeners = listeners.sock,
+        .nlisteners = listeners.n,
+    };
+    int rc = host_supervise(serve, &ctx, &sup);
     host_listeners_close(&listeners);
     host_w3c_close();
     host_log_close();

@@ -13,18 +13,32 @@
 #ifndef HOST_SUPERVISE_H
 #define HOST_SUPERVISE_H
 
+#include "os.h"
+
+/* How the supervisor keeps serving when the serving process keeps crashing. */
+typedef struct host_supervise_opts {
+    /* The error log's path ("" or "-": standard error only). When a fatal signal hits the
+     * serving process, one line naming the signal and the filter call in progress
+     * (isapi_describe_current_call) is written there and to standard error. */
+    const char *crash_log;
+    /* Rapid-fail protection, as IIS's application pools have it: rapid_fail_max crashes
+     * within rapid_fail_window_ms stop the restarts; the supervisor keeps the listening
+     * sockets and answers every connection with 503 and Retry-After until the oldest of
+     * those crashes leaves the window or an operator sends SIGHUP, then starts a serving
+     * process again. 0 turns the protection off (restarts go on, with back-off). */
+    unsigned rapid_fail_max;
+    unsigned rapid_fail_window_ms;
+    const plat_socket_t *listeners;   /* answered with 503 while the protection holds */
+    size_t nlisteners;
+} host_supervise_opts_t;
+
 /* Runs serve(arg) under supervision and returns its exit status. serve must open no
  * threads before it is called and must create its own poller, engine and threads (they
  * are not shared across processes). A stop request (SIGINT/SIGTERM) is passed to the
- * serving process, and the supervisor returns its status once it exited. A crash loop
- * (more than max_restarts crashes within 60 seconds) ends supervision with status 1.
- * On Windows it simply returns serve(arg). */
-#define HOST_SUPERVISE_MAX_RESTARTS 20
-
-/* crash_log: the error log's path ("" or "-": standard error only). When a fatal signal
- * hits the serving process, one line naming the signal and the filter call in progress
- * (isapi_describe_current_call) is written there and to standard error. */
-int host_supervise(int (*serve)(void *arg), void *arg, unsigned max_restarts,
-                   const char *crash_log);
+ * serving process, and the supervisor returns its status once it exited. After a crash
+ * the next serving process starts after a back-off that doubles with each crash in the
+ * window (none for the first, 100 ms for the second, at most 5 s). On Windows it simply
+ * returns serve(arg). */
+int host_supervise(int (*serve)(void *arg), void *arg, const host_supervise_opts_t *opts);
 
 #endif

@@ -4,10 +4,12 @@
  * The parent forks the serving child and waits for it. SIGINT and SIGTERM reaching the
  * parent are forwarded to the child as SIGTERM, which shuts down gracefully. When the
  * child dies from a signal (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, ...) the parent logs
- * the signal and forks a new child straight away; the child's own crash handler has
- * already written which filter and which notification were running (isapi/guard_posix.c).
- * Restarts are counted in a sliding 60-second window so a filter that crashes on every
- * request does not make the supervisor spin forever.
+ * the signal and forks a new child, at once after a first crash and after a doubling
+ * back-off after the next ones; the child's own crash handler has already written which
+ * filter and which notification were running (isapi/guard_posix.c). Crashes are counted in
+ * a sliding window: rapid_fail_max of them stop the restarts, and the supervisor answers
+ * 503 on the listening sockets it keeps, until the window passes or SIGHUP asks for a new
+ * serving process (IIS's rapid-fail protection, which also keeps answering).
  *
  * In the child, a handler for the fatal signals writes one line naming the signal and the
  * filter call in progress on the faulting thread (isapi_describe_current_call(), which is
@@ -18,9 +20,12 @@
 #include "supervise.h"
 #include "isapi.h"
 #include "log.h"
+#include "config.h"
 #include "os.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
@@ -84,25 +89,76 @@ static void install_crash_handlers(const char *crash_log)
 }
 
 static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t reload_signal;
 
 static void on_stop_signal(int sig)
 {
     stop_signal = sig;
 }
 
-int host_supervise(int (*serve)(void *arg), void *arg, unsigned max_restarts,
-                   const char *crash_log)
+static void on_reload_signal(int sig)
 {
-    uint64_t crash_times[64];
+    (void)sig;
+    reload_signal = 1;
+}
+
+/* Sleeps up to ms, in short steps, unless a stop or reload arrives. */
+static void pause_unless_signalled(unsigned ms)
+{
+    uint64_t until = plat_time_mono_ms() + ms;
+    while (!stop_signal && !reload_signal && plat_time_mono_ms() < until)
+        plat_sleep_ms(20);
+}
+
+/* Rapid-fail protection holds: every connection on the listeners gets a 503 with
+ * Retry-After, until `until` (monotonic ms), a reload (SIGHUP) or a stop. */
+static void answer_unavailable(const host_supervise_opts_t *o, uint64_t until)
+{
+    struct pollfd pfd[HOST_MAX_LISTENERS];
+    size_t n = o->nlisteners < HOST_MAX_LISTENERS ? o->nlisteners : HOST_MAX_LISTENERS;
+    for (size_t i = 0; i < n; i++)
+        pfd[i] = (struct pollfd){ o->listeners[i], POLLIN, 0 };
+    for (;;) {
+        uint64_t now = plat_time_mono_ms();
+        if (stop_signal || reload_signal || now >= until)
+            return;
+        unsigned left_s = (unsigned)((until - now + 999) / 1000);
+        if (poll(pfd, (nfds_t)n, 200) <= 0)
+            continue;
+        for (size_t i = 0; i < n; i++) {
+            if (!(pfd[i].revents & POLLIN))
+                continue;
+            plat_socket_t c;
+            if (plat_accept(o->listeners[i], 0, &c, NULL, NULL) != 0)
+                continue;
+            char resp[256];
+            int len = snprintf(resp, sizeof resp,
+                               "HTTP/1.1 503 Service Unavailable\r\nRetry-After: %u\r\n"
+                               "Content-Type: text/plain\r\nContent-Length: 20\r\n"
+                               "Connection: close\r\n\r\nService Unavailable\n",
+                               left_s);
+            if (len > 0 && (size_t)len < sizeof resp)
+                plat_sock_send_all(c, resp, (size_t)len, 1000);
+            plat_sock_close(c);
+        }
+    }
+}
+
+int host_supervise(int (*serve)(void *arg), void *arg, const host_supervise_opts_t *o)
+{
+    enum { MAX_KEPT = 64 };
+    uint64_t crash_times[MAX_KEPT];
     unsigned ncrash = 0;
-    if (max_restarts > 64)
-        max_restarts = 64;
+    unsigned window_ms = o->rapid_fail_window_ms ? o->rapid_fail_window_ms : 300000;
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop_signal;
     sigemptyset(&sa.sa_mask);
+    struct sigaction ra = sa;
+    ra.sa_handler = on_reload_signal;
     for (;;) {
+        reload_signal = 0;
         pid_t child = fork();
         if (child < 0) {
             host_log(HOST_LOG_ERROR, "supervisor: cannot start the serving process: %s",
@@ -110,13 +166,15 @@ int host_supervise(int (*serve)(void *arg), void *arg, unsigned max_restarts,
             return 1;
         }
         if (child == 0) {
-            install_crash_handlers(crash_log);
+            signal(SIGHUP, SIG_DFL);
+            install_crash_handlers(o->crash_log);
             _exit(serve(arg));
         }
 
         /* The parent only waits and forwards stop requests. */
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGHUP, &ra, NULL);
         int status, forwarded = 0;
         for (;;) {
             if (stop_signal && !forwarded) {
@@ -142,18 +200,44 @@ int host_supervise(int (*serve)(void *arg), void *arg, unsigned max_restarts,
         uint64_t now = plat_time_mono_ms();
         unsigned kept = 0;
         for (unsigned i = 0; i < ncrash; i++)
-            if (now - crash_times[i] < 60000)
+            if (now - crash_times[i] < window_ms)
                 crash_times[kept++] = crash_times[i];
         ncrash = kept;
-        if (ncrash < 64)
-            crash_times[ncrash++] = now;
+        if (ncrash == MAX_KEPT) {
+            memmove(crash_times, crash_times + 1, (MAX_KEPT - 1) * sizeof crash_times[0]);
+            ncrash--;
+        }
+        crash_times[ncrash++] = now;
         host_log(HOST_LOG_ERROR, "supervisor: serving process %d died from signal %d (%s); "
-                 "requests in flight on it failed; restarting (%u crash(es) in the last minute)",
-                 (int)child, sig, strsignal(sig), ncrash);
-        if (ncrash > max_restarts) {
-            host_log(HOST_LOG_ERROR, "supervisor: more than %u crashes in a minute; giving up",
-                     max_restarts);
-            return 1;
+                 "requests in flight on it failed (%u crash(es) in the last %u s)",
+                 (int)child, sig, strsignal(sig), ncrash, window_ms / 1000);
+        if (o->rapid_fail_max && ncrash >= o->rapid_fail_max) {
+            /* Why keep the port: IIS's rapid-fail protection answers 503 while the pool is
+             * stopped; a closed port would make load balancers and clients see an outage
+             * of another kind, and an operator could not tell the server was up. */
+            uint64_t until = crash_times[ncrash - o->rapid_fail_max] + window_ms;
+            host_log(HOST_LOG_ERROR, "supervisor: rapid-fail protection: %u crashes within "
+                     "%u s; answering 503 with Retry-After for %u s, or until a reload "
+                     "(SIGHUP)", ncrash, window_ms / 1000,
+                     (unsigned)((until - now + 999) / 1000));
+            answer_unavailable(o, until);
+            if (stop_signal)
+                return 0;
+            host_log(HOST_LOG_INFO, "supervisor: rapid-fail protection lifted (%s); starting "
+                     "the serving process", reload_signal ? "reload" : "the window passed");
+            ncrash = 0;
+            continue;
+        }
+        /* Back-off: a filter that crashes at every start must not make the supervisor
+         * spin; a single crash restarts at once. */
+        unsigned delay = ncrash <= 1 ? 0 : 100u << (ncrash - 2 < 6 ? ncrash - 2 : 6);
+        if (delay > 5000)
+            delay = 5000;
+        if (delay) {
+            host_log(HOST_LOG_INFO, "supervisor: restarting in %u ms", delay);
+            pause_unless_signalled(delay);
+            if (stop_signal)
+                return 0;
         }
     }
 }
