@@ -75,6 +75,8 @@ typedef struct {
     unsigned shutdown_timeout_ms;
     unsigned rapid_fail_max;        /* crashes within the window that stop restarts; 0 off */
     unsigned rapid_fail_window_ms;
+    unsigned hung_call_timeout_ms;  /* a call in filter code longer than this is hung */
+    unsigned hung_workers_floor;    /* fewer workers not hung: a new serving process */
     int verbose;
     int check_only;
     int show_help;

@@ -901,6 +901,8 @@ static host_step_rc step_request_model(host_conn_t *c, host_req_t *r)
     c->head_only = rl->method_id == HOST_METHOD_HEAD;
     need_memory(r, isapi_str_set(&req->method, rl->method.base, rl->method.len));
     need_memory(r, isapi_str_set(&req->url, rl->target.base, rl->target.len));
+    if (req->url)
+        host_worker_note_url(req->url);
     if (rl->version == HOST_HTTP_09)
         need_memory(r, isapi_str_set(&req->version, "HTTP/0.9", (size_t)-1));
     else

@@ -259,6 +259,11 @@ int plat_poller_wait(plat_poller_t *p, int timeout_ms, plat_ready_t *ready, int 
  * async-signal-safe on POSIX (one write to a pipe). Wakeups coalesce. */
 int plat_poller_wakeup(plat_poller_t *p);
 
+/* Asks the supervisor for a new serving process beside this one (which then stops
+ * gracefully): the hung-call watchdog's way out. POSIX: SIGUSR2 to the supervisor (the
+ * parent). Returns 0, or PLAT_ENOTSUP where no supervisor runs (Windows). */
+int plat_request_recycle(void);
+
 /* ---- threads ------------------------------------------------------------------------ */
 
 typedef struct plat_thread plat_thread_t;

@@ -48,6 +48,8 @@
 #include "guard.h"
 #include "internal.h"
 
+#include <stdatomic.h>
+
 static const DWORD notif_bits[ISAPI__N_COUNT] = {
     SF_NOTIFY_READ_RAW_DATA, SF_NOTIFY_PREPROC_HEADERS, SF_NOTIFY_URL_MAP,
     SF_NOTIFY_AUTHENTICATION, SF_NOTIFY_AUTH_COMPLETE, SF_NOTIFY_ACCESS_DENIED,
@@ -73,10 +75,19 @@ const char *isapi__notif_name(DWORD bit)
     }
 }
 
-/* The filter call in progress on this thread, for isapi_describe_current_call(). Plain
- * pointers set and restored around each call, so a signal handler can read them. */
-static _Thread_local const char *current_filter;
-static _Thread_local const char *current_notification;
+/* The filter call in progress on this thread, for isapi_describe_current_call() and for
+ * a watchdog on another thread (isapi_thread_call_record). Atomic pointers, set and
+ * restored around each call: lock-free, so a signal handler can read them too. */
+struct isapi_call_record {
+    _Atomic(const char *) filter;
+    _Atomic(const char *) notification;
+};
+static _Thread_local isapi_call_record current_call;
+
+isapi_call_record *isapi_thread_call_record(void)
+{
+    return &current_call;
+}
 
 static size_t append_text(char *buf, size_t len, size_t at, const char *text)
 {
@@ -87,7 +98,13 @@ static size_t append_text(char *buf, size_t len, size_t at, const char *text)
 
 size_t isapi_describe_current_call(char *buf, size_t len)
 {
-    const char *filter = current_filter, *what = current_notification;
+    return isapi_describe_call(&current_call, buf, len);
+}
+
+size_t isapi_describe_call(isapi_call_record *rec, char *buf, size_t len)
+{
+    const char *filter = atomic_load_explicit(&rec->filter, memory_order_relaxed);
+    const char *what = atomic_load_explicit(&rec->notification, memory_order_relaxed);
     if (!filter || len == 0)
         return 0;
     size_t n = append_text(buf, len, 0, "filter ");
@@ -145,14 +162,17 @@ DWORD isapi__invoke(isapi_engine *e, isapi__filter *f, isapi__slot *s, int kind,
         c->cur_notif = notif;
         c->cur_slot = s;
     }
-    const char *outer_filter = current_filter, *outer_notification = current_notification;
-    current_filter = f->path;
-    current_notification = kind == ISAPI__CALL_VERSION ? "GetFilterVersion"
-                           : kind == ISAPI__CALL_TERMINATE ? "TerminateFilter"
-                           : isapi__notif_name(notif);
+    const char *outer_filter = atomic_load_explicit(&current_call.filter, memory_order_relaxed);
+    const char *outer_notification =
+        atomic_load_explicit(&current_call.notification, memory_order_relaxed);
+    atomic_store_explicit(&current_call.notification,
+                          kind == ISAPI__CALL_VERSION ? "GetFilterVersion"
+                          : kind == ISAPI__CALL_TERMINATE ? "TerminateFilter"
+                          : isapi__notif_name(notif), memory_order_relaxed);
+    atomic_store_explicit(&current_call.filter, f->path, memory_order_relaxed);
     int crashed = isapi__guard_call(call_filter, &a, &fault);
-    current_filter = outer_filter;
-    current_notification = outer_notification;
+    atomic_store_explicit(&current_call.filter, outer_filter, memory_order_relaxed);
+    atomic_store_explicit(&current_call.notification, outer_notification, memory_order_relaxed);
     if (c) {
         c->cur_notif = saved_notif;
         c->cur_slot = saved_slot;

@@ -348,6 +348,13 @@ isapi_rc isapi_notify_log(isapi_conn *c, HTTP_FILTER_LOG *log);
  * crash handler uses it to name the filter that faulted. */
 size_t isapi_describe_current_call(char *buf, size_t len);
 
+/* The calling thread's record of its filter call in progress: stable for the thread's
+ * life, so a watchdog thread can describe what another thread is stuck in with
+ * isapi_describe_call() (same text and return as isapi_describe_current_call). */
+typedef struct isapi_call_record isapi_call_record;
+isapi_call_record *isapi_thread_call_record(void);
+size_t isapi_describe_call(isapi_call_record *rec, char *buf, size_t len);
+
 /* ======================================================================================
  * URL normalisation (isapi/urlnorm.c): the one rule set for routing and NORMALIZE_URL
  * ==================================================================================== */

@@ -211,6 +211,16 @@ int plat_shutdown_requested(void)
     return atomic_load(&shutdown_flag);
 }
 
+int plat_request_recycle(void)
+{
+    /* Only the supervisor of host/posix/os_supervise_posix.c understands SIGUSR2; it names
+     * itself to its serving process (another parent, e.g. a shell, would just die of it). */
+    const char *sup = getenv("ISAPIHOST_SUPERVISOR_PID");
+    if (!sup || atol(sup) != (long)getppid())
+        return PLAT_ENOTSUP;
+    return kill(getppid(), SIGUSR2) == 0 ? 0 : fail_errno();
+}
+
 int plat_shutdown_raise(void)
 {
     if (kill(getpid(), SIGTERM) != 0)

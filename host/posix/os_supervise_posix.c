@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
@@ -90,6 +91,13 @@ static void install_crash_handlers(const char *crash_log)
 
 static volatile sig_atomic_t stop_signal;
 static volatile sig_atomic_t reload_signal;
+static volatile sig_atomic_t recycle_signal;
+
+static void on_recycle_signal(int sig)
+{
+    (void)sig;
+    recycle_signal = 1;
+}
 
 static void on_stop_signal(int sig)
 {
@@ -144,6 +152,27 @@ static void answer_unavailable(const host_supervise_opts_t *o, uint64_t until)
     }
 }
 
+/* Forks a serving process. Returns its pid, or -1 (logged). */
+static pid_t start_child(int (*serve)(void *arg), void *arg, const host_supervise_opts_t *o)
+{
+    pid_t child = fork();
+    if (child < 0) {
+        host_log(HOST_LOG_ERROR, "supervisor: cannot start the serving process: %s",
+                 strerror(errno));
+        return -1;
+    }
+    if (child == 0) {
+        char me[24];
+        snprintf(me, sizeof me, "%ld", (long)getppid());
+        setenv("ISAPIHOST_SUPERVISOR_PID", me, 1);   /* plat_request_recycle() */
+        signal(SIGHUP, SIG_DFL);
+        signal(SIGUSR2, SIG_DFL);
+        install_crash_handlers(o->crash_log);
+        _exit(serve(arg));
+    }
+    return child;
+}
+
 int host_supervise(int (*serve)(void *arg), void *arg, const host_supervise_opts_t *o)
 {
     enum { MAX_KEPT = 64 };
@@ -157,40 +186,74 @@ int host_supervise(int (*serve)(void *arg), void *arg, const host_supervise_opts
     sigemptyset(&sa.sa_mask);
     struct sigaction ra = sa;
     ra.sa_handler = on_reload_signal;
+    struct sigaction ua = sa;
+    ua.sa_handler = on_recycle_signal;
+    /* Serving processes being replaced: asked to stop, still finishing their requests. */
+    enum { MAX_OLD = 16 };
+    pid_t old[MAX_OLD];
+    size_t nold = 0;
     for (;;) {
         reload_signal = 0;
-        pid_t child = fork();
-        if (child < 0) {
-            host_log(HOST_LOG_ERROR, "supervisor: cannot start the serving process: %s",
-                     strerror(errno));
+        pid_t child = start_child(serve, arg, o);
+        if (child < 0)
             return 1;
-        }
-        if (child == 0) {
-            signal(SIGHUP, SIG_DFL);
-            install_crash_handlers(o->crash_log);
-            _exit(serve(arg));
-        }
 
-        /* The parent only waits and forwards stop requests. */
+        /* The parent only waits, forwards stop requests, and replaces a serving process
+         * whose watchdog asked for it (SIGUSR2: overlapped, the new one first). */
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
         sigaction(SIGHUP, &ra, NULL);
+        sigaction(SIGUSR2, &ua, NULL);
         int status, forwarded = 0;
         for (;;) {
             if (stop_signal && !forwarded) {
                 kill(child, SIGTERM);
+                for (size_t i = 0; i < nold; i++)
+                    kill(old[i], SIGTERM);
                 forwarded = 1;
             }
-            pid_t r = waitpid(child, &status, 0);
+            if (recycle_signal && !stop_signal) {
+                recycle_signal = 0;
+                pid_t fresh = nold < MAX_OLD ? start_child(serve, arg, o) : -1;
+                if (fresh > 0) {
+                    host_log(HOST_LOG_WARN, "supervisor: serving process %d reported hung "
+                             "filter calls; serving process %d takes over and %d stops",
+                             (int)child, (int)fresh, (int)child);
+                    kill(child, SIGTERM);
+                    old[nold++] = child;
+                    child = fresh;
+                }
+            }
+            pid_t r = waitpid(-1, &status, 0);
             if (r == child)
                 break;
-            if (r < 0 && errno != EINTR) {
+            for (size_t i = 0; i < nold; i++)
+                if (r == old[i]) {
+                    host_log(HOST_LOG_INFO, "supervisor: replaced serving process %d ended "
+                             "(%s %d)", (int)r, WIFEXITED(status) ? "status" : "signal",
+                             WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+                    old[i] = old[--nold];
+                    break;
+                }
+            if (r < 0 && errno != EINTR && errno != ECHILD) {
                 host_log(HOST_LOG_ERROR, "supervisor: waitpid: %s", strerror(errno));
                 return 1;
             }
         }
-        if (WIFEXITED(status))
+        if (WIFEXITED(status)) {
+            /* Replaced processes still finishing: let them, then return. */
+            while (nold > 0) {
+                pid_t r = waitpid(-1, NULL, 0);
+                for (size_t i = 0; i < nold; i++)
+                    if (r == old[i]) {
+                        old[i] = old[--nold];
+                        break;
+                    }
+                if (r < 0 && errno != EINTR)
+                    break;
+            }
             return WEXITSTATUS(status);
+        }
         int sig = WTERMSIG(status);
         if (stop_signal) {
             host_log(HOST_LOG_WARN, "supervisor: the serving process ended with signal %d (%s) "
