@@ -106,7 +106,7 @@ char *isapi__str_alloc(size_t n)
         cls++;
     str_head *h;
     if (cls < STR_CLASSES && (h = str_cache[cls]) != NULL) {
-        memcpy(&str_cache[cls], h + 1, sizeof h);
+        memcpy(&str_cache[cls], h + 1, sizeof(str_head *));
         str_cached[cls]--;
         return (char *)(h + 1);
     }
@@ -137,7 +137,7 @@ void isapi_thread_cache_release(void)
     for (size_t cls = 0; cls < STR_CLASSES; cls++) {
         while (str_cache[cls]) {
             str_head *h = str_cache[cls];
-            memcpy(&str_cache[cls], h + 1, sizeof h);
+            memcpy(&str_cache[cls], h + 1, sizeof(str_head *));
             free(h);
         }
         str_cached[cls] = 0;
