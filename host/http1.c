@@ -666,8 +666,12 @@ static isapi_rc route_and_map(host_conn_t *c, int *status)
     }
     isapi_str_set(&req->path, path, (size_t)-1);
 
-    char phys[HOST_PATH_BUF];
-    if (plat_path_join(phys, HOST_PATH_BUF, c->srv->cfg->root, path + 1) < 0) {
+    char joined[HOST_PATH_BUF], phys[HOST_PATH_BUF], root[HOST_PATH_BUF];
+    /* Filters see the physical path in their OS's form (os.h: Windows form in the Winelib
+     * build); the static handler turns the result back (plat_path_from_filter). */
+    int root_len = plat_path_to_filter(c->srv->cfg->root, root, sizeof root);
+    if (plat_path_join(joined, HOST_PATH_BUF, c->srv->cfg->root, path + 1) < 0
+        || plat_path_to_filter(joined, phys, sizeof phys) < 0 || root_len < 0) {
         *status = 404;
         return ISAPI_ERROR;
     }
@@ -676,7 +680,7 @@ static isapi_rc route_and_map(host_conn_t *c, int *status)
         .pszPhysicalPath = phys,
         .cbPathBuff = HOST_PATH_BUF,
         .dwFlags = HSE_URL_FLAGS_READ,
-        .cchMatchingPath = (DWORD)strlen(c->srv->cfg->root),
+        .cchMatchingPath = (DWORD)root_len,
         .cchMatchingURL = 1,
         .pszScriptMapEntry = NULL,
     };
@@ -908,8 +912,11 @@ static int serve_one(host_conn_t *c)
     /* 6. the static handler and the response */
     {
         host_body_t body = HOST_BODY_INIT;
-        host_static_respond(cfg, req, method, req->path ? req->path : "/",
-                            req->physical_path ? req->physical_path : "", &body);
+        char physical[HOST_PATH_BUF] = "";
+        if (req->physical_path
+            && plat_path_from_filter(req->physical_path, physical, sizeof physical) < 0)
+            physical[0] = '\0';
+        host_static_respond(cfg, req, method, req->path ? req->path : "/", physical, &body);
         keep = send_response(c, &body);
         host_body_free(&body);
     }

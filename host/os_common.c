@@ -218,3 +218,25 @@ int plat_path_join(char *out, size_t outlen, const char *root, const char *rel)
     out[o] = '\0';
     return (int)o;
 }
+
+#if !PLAT_FILTER_PATHS_WIN32
+/* Filters see the host's own paths (the Winelib build has its own: host/os_winelib.c). */
+static int copy_path(const char *in, char *out, size_t outlen)
+{
+    size_t n = strlen(in);
+    if (n >= outlen)
+        return PLAT_ENAMETOOLONG;
+    memcpy(out, in, n + 1);
+    return (int)n;
+}
+
+int plat_path_to_filter(const char *host_path, char *out, size_t outlen)
+{
+    return copy_path(host_path, out, outlen);
+}
+
+int plat_path_from_filter(const char *filter_path, char *out, size_t outlen)
+{
+    return copy_path(filter_path, out, outlen);
+}
+#endif

@@ -8,7 +8,8 @@
  * server in a child process that inherits them; when the child dies from a signal the
  * parent logs it and starts a new child at once, while the listening sockets stay open
  * (connections queue in the backlog meanwhile). Requests in flight on the dead child fail.
- * One implementation per OS: host/os_supervise_posix.c, win32/os_supervise_win32.c.
+ * One implementation per OS: host/os_supervise_posix.c, win32/os_supervise_win32.c, and
+ * host/os_supervise_winelib.c for the Winelib build (no fork: the launcher supervises).
  */
 #ifndef HOST_SUPERVISE_H
 #define HOST_SUPERVISE_H
@@ -20,6 +21,10 @@
  * (more than max_restarts crashes within 60 seconds) ends supervision with status 1.
  * On Windows it simply returns serve(arg). */
 #define HOST_SUPERVISE_MAX_RESTARTS 20
+
+/* The exit status of a Winelib serving process that ended on an unhandled exception
+ * (host/os_supervise_winelib.c); its supervisor, win32/isapihost-wine, restarts it. */
+#define HOST_EXIT_CRASHED 70
 
 /* crash_log: the error log's path ("" or "-": standard error only). When a fatal signal
  * hits the serving process, one line naming the signal and the filter call in progress

@@ -20,7 +20,12 @@ function(harness_tests)
   endforeach()
 
   set(labels ${H_LABEL})
-  if(WIN32)
+  if(ISAPIHOST_WINELIB)
+    # The Winelib server, run by its launcher with the tree's prefix (win32/Winelib.cmake).
+    set(flavour winelib${ISAPIHOST_WINELIB})
+    list(APPEND labels winelib ${flavour})
+    set(wine --wine-run ${ISAPIHOST_WINE_LAUNCHER} --prefix ${ISAPIHOST_WINEPREFIX})
+  elseif(WIN32)
     if(CMAKE_SIZEOF_VOID_P EQUAL 8)
       set(flavour wine64)
     else()
