@@ -47,21 +47,6 @@ static int fail(const char *msg)
     return 1;
 }
 
-/* The engine names a DLL as the filter loader saw it (os.h: the Windows form in the
- * Winelib build); the user wrote the host path, so a message names that one, followed by
- * the other in parentheses when they differ. */
-static void name_as_configured(char *err, size_t len, const char *seen, const char *configured)
-{
-    char *at = strcmp(seen, configured) != 0 ? strstr(err, seen) : NULL;
-    if (!at)
-        return;
-    char rest[1024];
-    snprintf(rest, sizeof rest, "%s", at + strlen(seen));
-    *at = '\0';
-    size_t used = strlen(err);
-    snprintf(err + used, len - used, "%s (%s)%s", configured, seen, rest);
-}
-
 /* Creates the engine and loads every filter in order. Returns NULL after printing the
  * one-line reason. */
 static isapi_engine *load_filters(const host_config_t *cfg)
@@ -80,6 +65,7 @@ static isapi_engine *load_filters(const host_config_t *cfg)
         .log_ctx = NULL,
         .server_software = cfg->server_software,
         .appl_physical_path = root,
+        .loader_path = plat_path_to_filter,
     };
     isapi_engine *engine = isapi_engine_create(&icfg);
     if (!engine) {
@@ -87,14 +73,7 @@ static isapi_engine *load_filters(const host_config_t *cfg)
         return NULL;
     }
     for (size_t i = 0; i < cfg->nfilters; i++) {
-        char dll[4096];
-        if (plat_path_to_filter(cfg->filters[i].path, dll, sizeof dll) < 0) {
-            fprintf(stderr, "isapihost: filter %s: the path is too long\n", cfg->filters[i].path);
-            isapi_engine_destroy(engine);
-            return NULL;
-        }
-        if (isapi_engine_load(engine, dll, err, sizeof err) < 0) {
-            name_as_configured(err, sizeof err, dll, cfg->filters[i].path);
+        if (isapi_engine_load(engine, cfg->filters[i].path, err, sizeof err) < 0) {
             isapi_engine_destroy(engine);
             fail(err);
             return NULL;

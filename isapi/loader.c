@@ -92,6 +92,7 @@ isapi_engine *isapi_engine_create(const isapi_config *cfg)
     e->alloc_cap = cfg->alloc_cap ? cfg->alloc_cap : ISAPI__DEFAULT_ALLOC_CAP;
     e->log = cfg->log;
     e->log_ctx = cfg->log_ctx;
+    e->loader_path = cfg->loader_path;
     const char *sw = cfg->server_software ? cfg->server_software : "isapihost/0.1";
     const char *ap = cfg->appl_physical_path ? cfg->appl_physical_path : "";
     e->server_software = isapi__strndup(sw, strlen(sw));
@@ -346,6 +347,14 @@ static void explain_load_failure(const char *path, DWORD code, char *out, size_t
         && self.format != IMG_NONE) {
         have_self = 1;
         self_name = base_name(self_path);
+    } else if (sn > 0 && sn < sizeof self_path && read_image(self_path, &self) == 0) {
+        /* Why: a Winelib server's program file (isapihost.exe) is the start script beside
+         * isapihost.exe.so; that server loads Windows DLLs of its own bitness. */
+        self.format = IMG_PE;
+        self.bits = (int)sizeof(void *) * 8;
+        self.machine = sizeof(void *) == 8 ? 0x8664 : 0x014c;
+        have_self = 1;
+        self_name = base_name(self_path);
     }
 
     if (read_image(path, &img) != 0) {
@@ -402,8 +411,17 @@ static void explain_load_failure(const char *path, DWORD code, char *out, size_t
  * (mod_jk, Shibboleth); with a full path, Windows then searches the filter's own folder for
  * them first, as Apache's mod_isapi (apr_dso_load) loads them. The flag is undefined for
  * relative paths, so it is used only for full ones. */
-static HMODULE load_library(const char *path)
+static HMODULE load_library(const isapi_engine *e, const char *configured)
 {
+    char converted[4096];
+    const char *path = configured;
+    if (e->loader_path) {
+        if (e->loader_path(configured, converted, sizeof converted) < 0) {
+            SetLastError(ERROR_FILENAME_EXCED_RANGE);
+            return NULL;
+        }
+        path = converted;
+    }
     int full = path[0] == '/' || path[0] == '\\'
                || (path[0] && path[1] == ':' && (path[2] == '\\' || path[2] == '/'));
     return LoadLibraryExA(path, NULL, full ? LOAD_WITH_ALTERED_SEARCH_PATH : 0);
@@ -424,7 +442,7 @@ int isapi_engine_load(isapi_engine *e, const char *path, char *err, size_t errle
             return 0;
         }
 
-    HMODULE m = load_library(path);
+    HMODULE m = load_library(e, path);
     if (!m) {
         DWORD code = GetLastError();
         char reason[600];

@@ -1,0 +1,162 @@
+"""test_winelib.py - what only the Winelib build has, against the real server.
+
+The server is a Linux program (POSIX sockets, Linux paths in its configuration) and the
+filters are Windows DLLs in the same process. Cases:
+  windows_paths   URL_MAP's physical path, APPL_PHYSICAL_PATH and PATH_TRANSLATED are in
+                  Windows form on Wine's Z: drive; GetModuleFileNameA names the DLL the same
+                  way and the .ini beside it is read; a physical path a filter rewrites in
+                  Windows form is served (the server maps it back)
+  wine_threads    filter calls on many workers at once: thread-local storage and the last
+                  error of each call's own thread (every worker is a Wine thread)
+  wineserver_cpu  under load the wineserver's CPU time stays below 1 % of the server's
+                  (both read from /proc): the networking does not go through Wine
+"""
+import os
+import socket
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+import harness  # noqa: E402
+
+suite = harness.Suite("winelib")
+A = harness.SITE["a.txt"]
+
+
+@suite.case
+def windows_paths(s):
+    srv = s.server(filters=["winview"])
+    r = srv.get("/a.txt")
+    if not s.check(r is not None and r.status == 200, "GET /a.txt served", repr(r)):
+        return
+    site = s.env.fpath(srv.site)
+    page = site + "\\a.txt"
+    s.check(site.startswith("Z:\\") and "/" not in site, "the site root in Windows form", site)
+    s.eq(r.header("X-Phys"), page, "URL_MAP pszPhysicalPath")
+    s.eq(r.header("X-Appl"), site, "APPL_PHYSICAL_PATH")
+    s.eq(r.header("X-Translated"), page, "PATH_TRANSLATED")
+    s.eq(r.header("X-Module"), s.env.fpath(os.path.join(srv.fdir, "winview.dll")),
+         "GetModuleFileNameA of the filter")
+    s.eq(r.header("X-Ini"), "hello from beside the DLL", "the .ini beside the DLL is read")
+    r = srv.get("/remap/a.txt")
+    s.check(r is not None and r.status == 200 and r.body == A,
+            "a physical path rewritten in Windows form is served", repr(r))
+
+
+def keepalive_requests(port, n, out, errors, stop=None):
+    """n requests on one keep-alive connection (until stop is set when n is None)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=20) as c:
+            f = c.makefile("rb")
+            i = 0
+            while (n is None and not stop.is_set()) or (n is not None and i < n):
+                i += 1
+                c.sendall(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+                head = {}
+                status = f.readline()
+                if status == b"" and n is None:
+                    # The server ends a keep-alive connection after its request limit.
+                    f.close()
+                    c.close()
+                    c = socket.create_connection(("127.0.0.1", port), timeout=20)
+                    f = c.makefile("rb")
+                    continue
+                while True:
+                    line = f.readline()
+                    if line in (b"\r\n", b""):
+                        break
+                    k, _, v = line.decode("latin-1").partition(":")
+                    head[k.strip().lower()] = v.strip()
+                body = f.read(int(head.get("content-length", "0")))
+                if not status.startswith(b"HTTP/1.1 200") or body != A:
+                    errors.append(status)
+                    return
+                out.append(head.get("x-thread", ""))
+    except OSError as e:
+        errors.append(repr(e))
+
+
+@suite.case
+def wine_threads(s):
+    srv = s.server(filters=["winview"], settings={"workers": "8"})
+    results, errors = [], []
+    threads = [threading.Thread(target=keepalive_requests, args=(srv.port, 50, results, errors))
+               for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    s.eq(errors, [], "every request answered 200")
+    s.eq(len(results), 16 * 50, "every response seen")
+    broken = [x for x in results if not x.startswith("ok ")]
+    s.eq(broken, [], "TLS and the last error belong to the calling thread in every call")
+    tids = {x.split()[1] for x in results if x.startswith("ok ")}
+    print(f"filter calls ran on {len(tids)} thread(s)", flush=True)
+    s.check(len(tids) >= 1, "filter calls ran on Wine threads", repr(tids))
+
+
+def cpu_ticks(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])   # utime + stime
+
+
+def wineservers(prefix):
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/comm") as f:
+                if not f.read().startswith("wineserver"):
+                    continue
+            with open(f"/proc/{d}/environ", "rb") as f:
+                env = f.read().split(b"\0")
+        except OSError:
+            continue
+        if ("WINEPREFIX=" + prefix).encode() in env:
+            out.append(int(d))
+    return out
+
+
+@suite.case
+def wineserver_cpu(s):
+    srv = s.server(filters=["winview"], settings={"workers": "4"})
+    pid = srv.serving_pid()
+    servers = wineservers(s.env.prefix)
+    if not servers:
+        s.skip("wineserver CPU", "no wineserver process of this prefix found in /proc")
+        return
+    results, errors = [], []
+    # Warm-up first: the process's own start (and the prefix's services) is not load.
+    keepalive_requests(srv.port, 200, results, errors)
+    ws0 = sum(cpu_ticks(p) for p in servers)
+    sv0 = cpu_ticks(pid)
+    stop = threading.Event()
+    t0 = time.monotonic()
+    threads = [threading.Thread(target=keepalive_requests,
+                                args=(srv.port, None, results, errors, stop))
+               for _ in range(8)]
+    for t in threads:
+        t.start()
+    # Load until the server has used 3 s of CPU (ticks are 10 ms: a 1 % share is then at
+    # least 3 ticks), or 30 s have passed.
+    while cpu_ticks(pid) - sv0 < 300 and time.monotonic() - t0 < 30 and not errors:
+        time.sleep(0.1)
+    stop.set()
+    for t in threads:
+        t.join(60)
+    dt = time.monotonic() - t0
+    ws = sum(cpu_ticks(p) for p in servers) - ws0
+    sv = cpu_ticks(pid) - sv0
+    s.eq(errors, [], "every request answered 200")
+    print(f"{len(results)} requests in {dt:.1f} s: server CPU {sv} ticks, wineserver {ws} ticks",
+          flush=True)
+    s.check(sv > 0, "the server used CPU time under load", str(sv))
+    s.check(ws * 100 < sv, "wineserver CPU below 1 % of the server's",
+            f"wineserver {ws} ticks, server {sv} ticks")
+
+
+if __name__ == "__main__":
+    sys.exit(suite.run())
