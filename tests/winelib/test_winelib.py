@@ -8,6 +8,9 @@ filters are Windows DLLs in the same process. Cases:
                   Windows form is served (the server maps it back)
   wine_threads    filter calls on many workers at once: thread-local storage and the last
                   error of each call's own thread (every worker is a Wine thread)
+  restart         a fault on a thread of the filter's own (no filter call to contain it)
+                  reaches the last-chance handler, which logs it and ends the process; the
+                  launcher, a plain Linux parent, starts it again and it serves again
   wineserver_cpu  under load the wineserver's CPU time stays below 1 % of the server's
                   (both read from /proc): the networking does not go through Wine
 """
@@ -44,37 +47,44 @@ def windows_paths(s):
             "a physical path rewritten in Windows form is served", repr(r))
 
 
+def one_request(c, f):
+    """One keep-alive GET /a.txt; returns (status line, headers, body)."""
+    c.sendall(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+    head = {}
+    status = f.readline()
+    while status:
+        line = f.readline()
+        if line in (b"\r\n", b""):
+            break
+        k, _, v = line.decode("latin-1").partition(":")
+        head[k.strip().lower()] = v.strip()
+    return status, head, f.read(int(head.get("content-length", "0")))
+
+
 def keepalive_requests(port, n, out, errors, stop=None):
-    """n requests on one keep-alive connection (until stop is set when n is None)."""
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=20) as c:
-            f = c.makefile("rb")
-            i = 0
-            while (n is None and not stop.is_set()) or (n is not None and i < n):
-                i += 1
-                c.sendall(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
-                head = {}
-                status = f.readline()
-                if status == b"" and n is None:
-                    # The server ends a keep-alive connection after its request limit.
-                    f.close()
-                    c.close()
-                    c = socket.create_connection(("127.0.0.1", port), timeout=20)
-                    f = c.makefile("rb")
-                    continue
-                while True:
-                    line = f.readline()
-                    if line in (b"\r\n", b""):
+    """n requests on one keep-alive connection, or (n None) requests until stop is set, on
+    a new connection whenever the server ends one after its per-connection limit."""
+    done = 0
+    while (n is None and not stop.is_set()) or (n is not None and done < n):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=20) as c:
+                f = c.makefile("rb")
+                while (n is None and not stop.is_set()) or (n is not None and done < n):
+                    status, head, body = one_request(c, f)
+                    if status == b"" and n is None:
                         break
-                    k, _, v = line.decode("latin-1").partition(":")
-                    head[k.strip().lower()] = v.strip()
-                body = f.read(int(head.get("content-length", "0")))
-                if not status.startswith(b"HTTP/1.1 200") or body != A:
-                    errors.append(status)
-                    return
-                out.append(head.get("x-thread", ""))
-    except OSError as e:
-        errors.append(repr(e))
+                    if not status.startswith(b"HTTP/1.1 200") or body != A:
+                        errors.append(status)
+                        return
+                    done += 1
+                    out.append(head.get("x-thread", ""))
+        except (ConnectionResetError, BrokenPipeError) as e:
+            if n is not None:
+                errors.append(repr(e))
+                return
+        except OSError as e:
+            errors.append(repr(e))
+            return
 
 
 @suite.case
@@ -94,6 +104,46 @@ def wine_threads(s):
     tids = {x.split()[1] for x in results if x.startswith("ok ")}
     print(f"filter calls ran on {len(tids)} thread(s)", flush=True)
     s.check(len(tids) >= 1, "filter calls ran on Wine threads", repr(tids))
+
+
+def free_port():
+    with socket.socket() as so:
+        so.bind(("127.0.0.1", 0))
+        return so.getsockname()[1]
+
+
+@suite.case
+def restart(s):
+    # A fixed port: the new process listens where the old one did.
+    srv = s.server(filters=["winview"], listen=(f"127.0.0.1:{free_port()}",))
+    r = srv.get("/a.txt")
+    s.check(r is not None and r.status == 200, "served before the crash", repr(r))
+    first = srv.serving_pid()
+    try:
+        r = srv.get("/thread-crash", timeout=20)
+    except OSError:
+        r = None
+    s.check(r is None or r.status >= 500, "the request whose filter crashed the process failed",
+            repr(r))
+    deadline = time.monotonic() + 60
+    served = None
+    while time.monotonic() < deadline:
+        try:
+            served = srv.get("/a.txt", timeout=5)
+        except OSError:
+            served = None
+        if served is not None and served.status == 200:
+            break
+        time.sleep(0.1)
+    s.check(served is not None and served.status == 200 and served.body == A,
+            "served again after the restart", repr(served))
+    s.check(srv.serving_pid() != first, "a new serving process", str(first))
+    log = srv.stderr_text() + srv.error_log()
+    s.check("isapihost error: unhandled exception 0xc0000005" in log
+            and "outside any filter call" in log, "the last-chance handler logged it",
+            log[-2000:])
+    s.check("restarting (1 crash(es) in the last minute)" in log, "the launcher restarted it",
+            log[-2000:])
 
 
 def cpu_ticks(pid):

@@ -11,7 +11,9 @@
  *   X-Thread      "ok" when thread-local storage (TlsGetValue) and GetLastError behave on
  *                 the calling thread; the thread id follows
  * URL_MAP of /remap/<name> rewrites the physical path to <site root>\<name> in Windows form,
- * so the server must map it back to serve the file.
+ * so the server must map it back to serve the file. URL_MAP of /thread-crash starts a
+ * thread of the filter's own that writes through a null pointer: no filter call is on that
+ * thread, so nothing contains the fault and the process ends (its supervisor restarts it).
  */
 #include <windows.h>
 #include <httpfilt.h>
@@ -33,6 +35,15 @@ BOOL WINAPI DllMain(HINSTANCE inst, DWORD reason, LPVOID reserved)
     if (reason == DLL_PROCESS_ATTACH)
         self = inst;
     return TRUE;
+}
+
+static int *volatile nowhere;   /* always NULL */
+
+static DWORD WINAPI crash_thread(LPVOID arg)
+{
+    (void)arg;
+    *nowhere = 1;
+    return 0;
 }
 
 BOOL WINAPI GetFilterVersion(HTTP_FILTER_VERSION *pVer)
@@ -84,6 +95,13 @@ DWORD WINAPI HttpFilterProc(HTTP_FILTER_CONTEXT *pfc, DWORD notificationType,
     if (notificationType == SF_NOTIFY_URL_MAP) {
         HTTP_FILTER_URL_MAP *map = pvNotification;
         lstrcpynA(v->phys, map->pszPhysicalPath, sizeof v->phys);
+        if (strcmp(map->pszURL, "/thread-crash") == 0) {
+            HANDLE h = CreateThread(NULL, 0, crash_thread, NULL, 0, NULL);
+            if (h) {
+                WaitForSingleObject(h, 10000);
+                CloseHandle(h);
+            }
+        }
         if (strncmp(map->pszURL, "/remap/", 7) == 0) {
             /* The site root is the physical path minus the URL's own tail. */
             char root[MAX_PATH];
