@@ -223,7 +223,10 @@ int plat_poller_wakeup(plat_poller_t *p);
 
 typedef struct plat_thread plat_thread_t;
 
-/* Starts fn(arg) on a new thread. Returns 0 with *out set, or an error. */
+/* Starts fn(arg) on a new thread. Returns 0 with *out set, or an error. Every thread of
+ * the server is made here: in the Winelib build (PLAT_WIN32_THREADS) it is a Wine thread
+ * made with CreateThread (host/os_winelib.c), because filter code run on a plain pthread
+ * crashes the process. */
 int plat_thread_create(plat_thread_t **out, void (*fn)(void *arg), void *arg);
 
 /* Waits for the thread to finish and frees *t. Returns 0 or an error. */

@@ -19,7 +19,8 @@
  * are not shared across processes). A stop request (SIGINT/SIGTERM) is passed to the
  * serving process, and the supervisor returns its status once it exited. A crash loop
  * (more than max_restarts crashes within 60 seconds) ends supervision with status 1.
- * On Windows it simply returns serve(arg). */
+ * On Windows it simply returns serve(arg); in the Winelib build it installs the
+ * last-chance handler and returns serve(arg) (the launcher restarts the process). */
 #define HOST_SUPERVISE_MAX_RESTARTS 20
 
 /* The exit status of a Winelib serving process that ended on an unhandled exception

@@ -3,7 +3,8 @@
 # Registers every test_*.py of the calling folder as one CTest test, <name>_<stem>, run by
 # the integration harness (tests/integration/harness.py) with the flavour of the build
 # tree: native, or wine32/wine64 on the Windows builds, where the tests also get the labels
-# wine and wine32/wine64 and the Wine runner with the tree's prefix. The test filters named
+# wine and wine32/wine64 and the Wine runner with the tree's prefix, or winelib32/winelib64
+# on the Winelib builds (labels winelib and winelib32/winelib64, run by the launcher). The test filters named
 # are built here when tests/unit (native only) did not already add them, and each is
 # passed with --test-filter.
 find_package(Python3 COMPONENTS Interpreter REQUIRED)
