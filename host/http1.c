@@ -666,21 +666,32 @@ static isapi_rc route_and_map(host_conn_t *c, int *status)
     }
     isapi_str_set(&req->path, path, (size_t)-1);
 
-    char joined[HOST_PATH_BUF], phys[HOST_PATH_BUF], root[HOST_PATH_BUF];
-    /* Filters see the physical path in their OS's form (os.h: Windows form in the Winelib
-     * build); the static handler turns the result back (plat_path_from_filter). */
-    int root_len = plat_path_to_filter(c->srv->cfg->root, root, sizeof root);
-    if (plat_path_join(joined, HOST_PATH_BUF, c->srv->cfg->root, path + 1) < 0
-        || plat_path_to_filter(joined, phys, sizeof phys) < 0 || root_len < 0) {
+    char joined[HOST_PATH_BUF];
+    if (plat_path_join(joined, HOST_PATH_BUF, c->srv->cfg->root, path + 1) < 0) {
         *status = 404;
         return ISAPI_ERROR;
+    }
+    char *phys = joined;
+    DWORD matching = (DWORD)strlen(c->srv->cfg->root);
+    char converted[HOST_PATH_BUF];
+    if (PLAT_FILTER_PATHS_WIN32) {
+        /* Why: in the Winelib build the filters are Windows DLLs and expect the physical
+         * path in Windows form (os.h); the static handler maps the result back. */
+        char root[HOST_PATH_BUF];
+        int root_len = plat_path_to_filter(c->srv->cfg->root, root, sizeof root);
+        if (root_len < 0 || plat_path_to_filter(joined, converted, sizeof converted) < 0) {
+            *status = 404;
+            return ISAPI_ERROR;
+        }
+        phys = converted;
+        matching = (DWORD)root_len;
     }
     HTTP_FILTER_URL_MAP_EX map = {
         .pszURL = path,
         .pszPhysicalPath = phys,
         .cbPathBuff = HOST_PATH_BUF,
         .dwFlags = HSE_URL_FLAGS_READ,
-        .cchMatchingPath = (DWORD)root_len,
+        .cchMatchingPath = matching,
         .cchMatchingURL = 1,
         .pszScriptMapEntry = NULL,
     };
@@ -912,10 +923,11 @@ static int serve_one(host_conn_t *c)
     /* 6. the static handler and the response */
     {
         host_body_t body = HOST_BODY_INIT;
-        char physical[HOST_PATH_BUF] = "";
-        if (req->physical_path
-            && plat_path_from_filter(req->physical_path, physical, sizeof physical) < 0)
-            physical[0] = '\0';
+        const char *physical = req->physical_path ? req->physical_path : "";
+        char unmapped[HOST_PATH_BUF];
+        if (PLAT_FILTER_PATHS_WIN32 && req->physical_path)
+            physical = plat_path_from_filter(req->physical_path, unmapped, sizeof unmapped) < 0
+                       ? "" : unmapped;
         host_static_respond(cfg, req, method, req->path ? req->path : "/", physical, &body);
         keep = send_response(c, &body);
         host_body_free(&body);
