@@ -737,17 +737,32 @@ static isapi_rc route_and_map(host_conn_t *c, int *status)
         return ISAPI_ERROR;
     }
 
-    char phys[HOST_PATH_BUF];
-    if (plat_path_join(phys, HOST_PATH_BUF, c->srv->cfg->root, path + 1) < 0) {
+    char joined[HOST_PATH_BUF];
+    if (plat_path_join(joined, HOST_PATH_BUF, c->srv->cfg->root, path + 1) < 0) {
         *status = 404;
         return ISAPI_ERROR;
+    }
+    char *phys = joined;
+    DWORD matching = (DWORD)strlen(c->srv->cfg->root);
+    char converted[HOST_PATH_BUF];
+    if (PLAT_FILTER_PATHS_WIN32) {
+        /* Why: in the Winelib build the filters are Windows DLLs and expect the physical
+         * path in Windows form (os.h); the static handler maps the result back. */
+        char root[HOST_PATH_BUF];
+        int root_len = plat_path_to_filter(c->srv->cfg->root, root, sizeof root);
+        if (root_len < 0 || plat_path_to_filter(joined, converted, sizeof converted) < 0) {
+            *status = 404;
+            return ISAPI_ERROR;
+        }
+        phys = converted;
+        matching = (DWORD)root_len;
     }
     HTTP_FILTER_URL_MAP_EX map = {
         .pszURL = path,
         .pszPhysicalPath = phys,
         .cbPathBuff = HOST_PATH_BUF,
         .dwFlags = HSE_URL_FLAGS_READ,
-        .cchMatchingPath = (DWORD)strlen(c->srv->cfg->root),
+        .cchMatchingPath = matching,
         .cchMatchingURL = 1,
         .pszScriptMapEntry = NULL,
     };
@@ -1062,8 +1077,13 @@ static host_step_rc step_read_body(host_conn_t *c, host_req_t *r)
 static host_step_rc step_handle(host_conn_t *c, host_req_t *r)
 {
     isapi_request *req = isapi_conn_request(c->ic);
-    host_static_respond(c->srv->cfg, req, r->method, req->path ? req->path : "/",
-                        req->physical_path ? req->physical_path : "", &r->body);
+    const char *physical = req->physical_path ? req->physical_path : "";
+    char unmapped[HOST_PATH_BUF];
+    if (PLAT_FILTER_PATHS_WIN32 && req->physical_path)
+        physical = plat_path_from_filter(req->physical_path, unmapped, sizeof unmapped) < 0
+                   ? "" : unmapped;
+    host_static_respond(c->srv->cfg, req, r->method, req->path ? req->path : "/", physical,
+                        &r->body);
     return STEP_RESPOND;
 }
 

@@ -59,13 +59,20 @@ static int fail(const char *msg)
 static isapi_engine *load_filters(const host_config_t *cfg)
 {
     char err[1024];
+    /* Filters see paths in their own OS's form (os.h: Windows form in the Winelib build). */
+    static char root[4096];
+    if (plat_path_to_filter(cfg->root, root, sizeof root) < 0) {
+        fail("the site root is too long");
+        return NULL;
+    }
     isapi_config icfg = {
         .server_filter_version = cfg->server_filter_version,
         .alloc_cap = cfg->allocmem_per_connection,
         .log = host_log_from_engine,
         .log_ctx = NULL,
         .server_software = cfg->server_software,
-        .appl_physical_path = cfg->root,
+        .appl_physical_path = root,
+        .loader_path = plat_path_to_filter,
     };
     isapi_engine *engine = isapi_engine_create(&icfg);
     if (!engine) {

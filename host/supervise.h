@@ -8,7 +8,9 @@
  * server in a child process that inherits them; when the child dies from a signal the
  * parent logs it and starts a new child at once, while the listening sockets stay open
  * (connections queue in the backlog meanwhile). Requests in flight on the dead child fail.
- * One implementation per OS: host/posix/os_supervise_posix.c, win32/os_supervise_win32.c.
+ * One implementation per OS: host/posix/os_supervise_posix.c, win32/os_supervise_win32.c,
+ * and host/posix/os_supervise_winelib.c for the Winelib build (no fork: the launcher,
+ * win32/isapihost-wine, supervises).
  */
 #ifndef HOST_SUPERVISE_H
 #define HOST_SUPERVISE_H
@@ -38,7 +40,12 @@ typedef struct host_supervise_opts {
  * serving process, and the supervisor returns its status once it exited. After a crash
  * the next serving process starts after a back-off that doubles with each crash in the
  * window (none for the first, 100 ms for the second, at most 5 s). On Windows it simply
- * returns serve(arg). */
+ * returns serve(arg); in the Winelib build it installs the last-chance handler and returns
+ * serve(arg) (the launcher restarts the process). */
 int host_supervise(int (*serve)(void *arg), void *arg, const host_supervise_opts_t *opts);
+
+/* The exit status of a Winelib serving process that ended on an unhandled exception
+ * (host/posix/os_supervise_winelib.c); its supervisor, win32/isapihost-wine, restarts it. */
+#define HOST_EXIT_CRASHED 70
 
 #endif

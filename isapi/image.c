@@ -218,6 +218,16 @@ void isapi__explain_load_failure(const char *path, DWORD code, char *out, size_t
         && self.format != IMG_NONE) {
         have_self = 1;
         self_name = base_name(self_path);
+    } else if (sn > 0 && sn < sizeof self_path) {
+        /* Why: a Winelib server's program file is named in Windows form (Z:\...), and
+         * is the start script beside isapihost.exe.so anyway; that server loads Windows
+         * DLLs of its own bitness. */
+        memset(&self, 0, sizeof self);
+        self.format = IMG_PE;
+        self.bits = (int)sizeof(void *) * 8;
+        self.machine = sizeof(void *) == 8 ? 0x8664 : 0x014c;
+        have_self = 1;
+        self_name = base_name(self_path);
     }
 
     if (read_image(path, &img) != 0) {

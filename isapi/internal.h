@@ -44,6 +44,7 @@ struct isapi_engine {
     size_t alloc_cap;
     isapi_log_fn log;
     void *log_ctx;
+    int (*loader_path)(const char *path, char *out, size_t outlen);
     char *server_software;
     char *appl_physical_path;
     isapi__filter *filters;     /* load order */

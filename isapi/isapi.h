@@ -141,6 +141,10 @@ typedef struct isapi_config {
     const char *server_software;  /* SERVER_SOFTWARE; NULL = "isapihost/<version>" */
     const char *appl_physical_path; /* APPL_PHYSICAL_PATH (site root); NULL = ""; the engine
                                        appends a separator when it lacks one (IIS's form) */
+    /* Turns a filter's path as configured into the form LoadLibraryA takes (the Winelib
+     * build: a Linux path into its Windows form). Returns the length, or < 0 when it does
+     * not fit outlen. NULL = the path as given. Messages always name the configured path. */
+    int (*loader_path)(const char *path, char *out, size_t outlen);
 } isapi_config;
 
 typedef struct isapi_engine isapi_engine;

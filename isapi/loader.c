@@ -67,6 +67,7 @@ isapi_engine *isapi_engine_create(const isapi_config *cfg)
     e->alloc_cap = cfg->alloc_cap ? cfg->alloc_cap : ISAPI__DEFAULT_ALLOC_CAP;
     e->log = cfg->log;
     e->log_ctx = cfg->log_ctx;
+    e->loader_path = cfg->loader_path;
     const char *sw = cfg->server_software ? cfg->server_software : "isapihost/0.1";
     const char *ap = cfg->appl_physical_path ? cfg->appl_physical_path : "";
     e->server_software = isapi__strndup(sw, strlen(sw));
@@ -122,8 +123,17 @@ static DWORD normalise_flags(DWORD in)
  * (mod_jk, Shibboleth); with a full path, Windows then searches the filter's own folder for
  * them first, as Apache's mod_isapi (apr_dso_load) loads them. The flag is undefined for
  * relative paths, so it is used only for full ones. */
-static HMODULE load_library(const char *path)
+static HMODULE load_library(const isapi_engine *e, const char *configured)
 {
+    char converted[4096];
+    const char *path = configured;
+    if (e->loader_path) {
+        if (e->loader_path(configured, converted, sizeof converted) < 0) {
+            SetLastError(ERROR_FILENAME_EXCED_RANGE);
+            return NULL;
+        }
+        path = converted;
+    }
     int full = path[0] == '/' || path[0] == '\\'
                || (path[0] && path[1] == ':' && (path[2] == '\\' || path[2] == '/'));
     return LoadLibraryExA(path, NULL, full ? LOAD_WITH_ALTERED_SEARCH_PATH : 0);
@@ -144,7 +154,7 @@ int isapi_engine_load(isapi_engine *e, const char *path, char *err, size_t errle
             return 0;
         }
 
-    HMODULE m = load_library(path);
+    HMODULE m = load_library(e, path);
     if (!m) {
         DWORD code = GetLastError();
         char reason[600];

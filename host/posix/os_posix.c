@@ -661,18 +661,31 @@ int plat__poll_failure(void)
 
 /* ---- threads ------------------------------------------------------------------------ */
 
+#if PLAT_WIN32_THREADS
+/* The Winelib build starts every thread with CreateThread (host/posix/os_winelib.c): a pthread
+ * has no Wine thread block, and PE code it calls into crashes the whole process. */
+int plat__win32_thread_start(void **handle, void (*fn)(void *arg), void *arg);
+int plat__win32_thread_join(void *handle);
+#endif
+
 struct plat_thread {
+#if PLAT_WIN32_THREADS
+    void *handle;
+#else
     pthread_t tid;
+#endif
     void (*fn)(void *);
     void *arg;
 };
 
+#if !PLAT_WIN32_THREADS
 static void *thread_main(void *a)
 {
     plat_thread_t *t = a;
     t->fn(t->arg);
     return NULL;
 }
+#endif
 
 int plat_thread_create(plat_thread_t **out, void (*fn)(void *arg), void *arg)
 {
@@ -681,7 +694,11 @@ int plat_thread_create(plat_thread_t **out, void (*fn)(void *arg), void *arg)
         return PLAT_ENOMEM;
     t->fn = fn;
     t->arg = arg;
+#if PLAT_WIN32_THREADS
+    int e = plat__win32_thread_start(&t->handle, fn, arg);
+#else
     int e = pthread_create(&t->tid, NULL, thread_main, t);
+#endif
     if (e != 0) {
         free(t);
         return map_errno(e);
@@ -692,7 +709,11 @@ int plat_thread_create(plat_thread_t **out, void (*fn)(void *arg), void *arg)
 
 int plat_thread_join(plat_thread_t *t)
 {
+#if PLAT_WIN32_THREADS
+    int e = plat__win32_thread_join(t->handle);
+#else
     int e = pthread_join(t->tid, NULL);
+#endif
     free(t);
     return e != 0 ? map_errno(e) : 0;
 }
