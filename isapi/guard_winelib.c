@@ -10,7 +10,7 @@
  * gets what would otherwise end the process.
  *
  * Rules this depends on: the calling thread is a Wine thread (created with CreateThread,
- * see plat_thread_create in host/os_winelib.c), and the process installs no SIGSEGV,
+ * see plat_thread_create in host/posix/os_winelib.c), and the process installs no SIGSEGV,
  * SIGBUS, SIGILL or SIGFPE handler of its own (one would pre-empt Wine's dispatch).
  */
 #include <windows.h>

@@ -56,7 +56,7 @@ typedef pthread_cond_t plat_cond_t;
 #endif
 
 /* Threads are started with CreateThread instead of pthread_create (the Winelib build sets
- * it: host/os_winelib.c). */
+ * it: host/posix/os_winelib.c). */
 #if !defined(PLAT_WIN32_THREADS)
 #define PLAT_WIN32_THREADS 0
 #endif
