@@ -89,6 +89,10 @@ def rapid_fail_protection(s):
     if s.env.wine:
         s.skip("rapid-fail protection", "the Windows build contains crashes in-process")
         return
+    if s.env.winelib:
+        s.skip("rapid-fail protection", "the Winelib build is supervised by its launcher "
+               "(win32/isapihost-wine), which restarts it with rules of its own")
+        return
     if os.environ.get("ISAPIHOST_SANITIZE", ""):
         s.skip("rapid-fail protection", "sanitizer builds end the process themselves")
         return

@@ -37,7 +37,7 @@ def windows_paths(s):
     page = site + "\\a.txt"
     s.check(site.startswith("Z:\\") and "/" not in site, "the site root in Windows form", site)
     s.eq(r.header("X-Phys"), page, "URL_MAP pszPhysicalPath")
-    s.eq(r.header("X-Appl"), site, "APPL_PHYSICAL_PATH")
+    s.eq(r.header("X-Appl"), site + "\\", "APPL_PHYSICAL_PATH, with IIS's trailing separator")
     s.eq(r.header("X-Translated"), page, "PATH_TRANSLATED")
     s.eq(r.header("X-Module"), s.env.fpath(os.path.join(srv.fdir, "winview.dll")),
          "GetModuleFileNameA of the filter")
