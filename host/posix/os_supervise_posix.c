@@ -224,7 +224,14 @@ int host_supervise(int (*serve)(void *arg), void *arg, const host_supervise_opts
                     child = fresh;
                 }
             }
-            pid_t r = waitpid(-1, &status, 0);
+            /* Why not a blocking waitpid: a signal that arrives between the flag checks
+             * above and the call would be seen only when a child ends (a stop request
+             * lost until then). Polling every 20 ms has no such window. */
+            pid_t r = waitpid(-1, &status, WNOHANG);
+            if (r == 0) {
+                plat_sleep_ms(20);
+                continue;
+            }
             if (r == child)
                 break;
             for (size_t i = 0; i < nold; i++)
