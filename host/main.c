@@ -120,6 +120,11 @@ static int serve(void *arg)
     return 0;
 }
 
+static void supervisor_log(int level, const char *line)
+{
+    host_log(level, "%s", line);
+}
+
 int main(int argc, char **argv)
 {
     static host_config_t cfg;
@@ -177,6 +182,8 @@ int main(int argc, char **argv)
         .rapid_fail_window_ms = cfg.rapid_fail_window_ms,
         .listeners = listeners.sock,
         .nlisteners = listeners.n,
+        .log = supervisor_log,
+        .describe_call = isapi_describe_current_call,
     };
     int rc = host_supervise(serve, &ctx, &sup);
     host_listeners_close(&listeners);

@@ -32,6 +32,12 @@ typedef struct host_supervise_opts {
     unsigned rapid_fail_window_ms;
     const plat_socket_t *listeners;   /* answered with 503 while the protection holds */
     size_t nlisteners;
+    /* Handed in so that these per-OS files call neither the host's log nor the engine:
+     * one error-log line at a level (HOST_LOG_ERROR, _WARN, _INFO of host/log.h), and the
+     * filter call in progress on the calling thread, async-signal-safe
+     * (isapi_describe_current_call's contract), for the crash line. */
+    void (*log)(int level, const char *line);
+    size_t (*describe_call)(char *buf, size_t len);
 } host_supervise_opts_t;
 
 /* Runs serve(arg) under supervision and returns its exit status. serve must open no

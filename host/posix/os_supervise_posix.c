@@ -12,18 +12,17 @@
  * serving process (IIS's rapid-fail protection, which also keeps answering).
  *
  * In the child, a handler for the fatal signals writes one line naming the signal and the
- * filter call in progress on the faulting thread (isapi_describe_current_call(), which is
+ * filter call in progress on the faulting thread (the describe_call the host hands in, which is
  * async-signal-safe) to the error log and standard error with write(2) only, then lets the
  * signal end the process with its default action.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "supervise.h"
-#include "isapi.h"
-#include "log.h"
 #include "config.h"
 #include "os.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +34,22 @@
 #include <unistd.h>
 
 static int crash_fd = -1;
+static size_t (*describe_call)(char *buf, size_t len);
+static const host_supervise_opts_t *opts_in_use;
+
+enum { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2 };   /* host/log.h's levels */
+
+/* One error-log line through the host's callback. */
+static void say(int level, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (opts_in_use && opts_in_use->log)
+        opts_in_use->log(level, line);
+}
 
 static const char *signal_name(int sig)
 {
@@ -60,7 +75,7 @@ static void on_fatal_signal(int sig)
     char line[1024], call[700];
     size_t n = put(line, sizeof line, 0, "isapihost error: ");
     n = put(line, sizeof line, n, signal_name(sig));
-    if (isapi_describe_current_call(call, sizeof call) > 0) {
+    if (describe_call && describe_call(call, sizeof call) > 0) {
         n = put(line, sizeof line, n, " in ");
         n = put(line, sizeof line, n, call);
     } else {
@@ -157,7 +172,7 @@ static pid_t start_child(int (*serve)(void *arg), void *arg, const host_supervis
 {
     pid_t child = fork();
     if (child < 0) {
-        host_log(HOST_LOG_ERROR, "supervisor: cannot start the serving process: %s",
+        say(LOG_ERROR, "supervisor: cannot start the serving process: %s",
                  strerror(errno));
         return -1;
     }
@@ -175,6 +190,8 @@ static pid_t start_child(int (*serve)(void *arg), void *arg, const host_supervis
 
 int host_supervise(int (*serve)(void *arg), void *arg, const host_supervise_opts_t *o)
 {
+    opts_in_use = o;
+    describe_call = o->describe_call;
     enum { MAX_KEPT = 64 };
     uint64_t crash_times[MAX_KEPT];
     unsigned ncrash = 0;
@@ -216,7 +233,7 @@ int host_supervise(int (*serve)(void *arg), void *arg, const host_supervise_opts
                 recycle_signal = 0;
                 pid_t fresh = nold < MAX_OLD ? start_child(serve, arg, o) : -1;
                 if (fresh > 0) {
-                    host_log(HOST_LOG_WARN, "supervisor: serving process %d reported hung "
+                    say(LOG_WARN, "supervisor: serving process %d reported hung "
                              "filter calls; serving process %d takes over and %d stops",
                              (int)child, (int)fresh, (int)child);
                     kill(child, SIGTERM);
@@ -236,14 +253,14 @@ int host_supervise(int (*serve)(void *arg), void *arg, const host_supervise_opts
                 break;
             for (size_t i = 0; i < nold; i++)
                 if (r == old[i]) {
-                    host_log(HOST_LOG_INFO, "supervisor: replaced serving process %d ended "
+                    say(LOG_INFO, "supervisor: replaced serving process %d ended "
                              "(%s %d)", (int)r, WIFEXITED(status) ? "status" : "signal",
                              WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
                     old[i] = old[--nold];
                     break;
                 }
             if (r < 0 && errno != EINTR && errno != ECHILD) {
-                host_log(HOST_LOG_ERROR, "supervisor: waitpid: %s", strerror(errno));
+                say(LOG_ERROR, "supervisor: waitpid: %s", strerror(errno));
                 return 1;
             }
         }
@@ -263,7 +280,7 @@ int host_supervise(int (*serve)(void *arg), void *arg, const host_supervise_opts
         }
         int sig = WTERMSIG(status);
         if (stop_signal) {
-            host_log(HOST_LOG_WARN, "supervisor: the serving process ended with signal %d (%s) "
+            say(LOG_WARN, "supervisor: the serving process ended with signal %d (%s) "
                      "while stopping", sig, strsignal(sig));
             return 1;
         }
@@ -278,7 +295,7 @@ int host_supervise(int (*serve)(void *arg), void *arg, const host_supervise_opts
             ncrash--;
         }
         crash_times[ncrash++] = now;
-        host_log(HOST_LOG_ERROR, "supervisor: serving process %d died from signal %d (%s); "
+        say(LOG_ERROR, "supervisor: serving process %d died from signal %d (%s); "
                  "requests in flight on it failed (%u crash(es) in the last %u s)",
                  (int)child, sig, strsignal(sig), ncrash, window_ms / 1000);
         if (o->rapid_fail_max && ncrash >= o->rapid_fail_max) {
@@ -286,14 +303,14 @@ int host_supervise(int (*serve)(void *arg), void *arg, const host_supervise_opts
              * stopped; a closed port would make load balancers and clients see an outage
              * of another kind, and an operator could not tell the server was up. */
             uint64_t until = crash_times[ncrash - o->rapid_fail_max] + window_ms;
-            host_log(HOST_LOG_ERROR, "supervisor: rapid-fail protection: %u crashes within "
+            say(LOG_ERROR, "supervisor: rapid-fail protection: %u crashes within "
                      "%u s; answering 503 with Retry-After for %u s, or until a reload "
                      "(SIGHUP)", ncrash, window_ms / 1000,
                      (unsigned)((until - now + 999) / 1000));
             answer_unavailable(o, until);
             if (stop_signal)
                 return 0;
-            host_log(HOST_LOG_INFO, "supervisor: rapid-fail protection lifted (%s); starting "
+            say(LOG_INFO, "supervisor: rapid-fail protection lifted (%s); starting "
                      "the serving process", reload_signal ? "reload" : "the window passed");
             ncrash = 0;
             continue;
@@ -304,7 +321,7 @@ int host_supervise(int (*serve)(void *arg), void *arg, const host_supervise_opts
         if (delay > 5000)
             delay = 5000;
         if (delay) {
-            host_log(HOST_LOG_INFO, "supervisor: restarting in %u ms", delay);
+            say(LOG_INFO, "supervisor: restarting in %u ms", delay);
             pause_unless_signalled(delay);
             if (stop_signal)
                 return 0;

@@ -20,7 +20,6 @@
 #include <windows.h>
 
 #include "supervise.h"
-#include "isapi.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -28,6 +27,7 @@
 #include <unistd.h>
 
 static int crash_fd = -1;
+static size_t (*describe_call)(char *buf, size_t len);
 
 static LONG WINAPI last_chance(EXCEPTION_POINTERS *ep)
 {
@@ -35,7 +35,7 @@ static LONG WINAPI last_chance(EXCEPTION_POINTERS *ep)
     const EXCEPTION_RECORD *rec = ep->ExceptionRecord;
     int n = snprintf(line, sizeof line, "isapihost error: unhandled exception 0x%08lx at %p ",
                      (unsigned long)rec->ExceptionCode, rec->ExceptionAddress);
-    if (isapi_describe_current_call(call, sizeof call) > 0)
+    if (describe_call && describe_call(call, sizeof call) > 0)
         n += snprintf(line + n, sizeof line - (size_t)n, "in %s", call);
     else
         n += snprintf(line + n, sizeof line - (size_t)n, "outside any filter call");
@@ -57,6 +57,7 @@ int host_supervise(int (*serve)(void *arg), void *arg, const host_supervise_opts
 {
     /* Restarts are counted by the launcher, which restarts the process. */
     const char *crash_log = opts->crash_log;
+    describe_call = opts->describe_call;
     if (crash_log && crash_log[0] && strcmp(crash_log, "-") != 0)
         crash_fd = open(crash_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     SetUnhandledExceptionFilter(last_chance);
