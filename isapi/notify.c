@@ -91,6 +91,15 @@ size_t isapi_describe_current_call(char *buf, size_t len)
     return n;
 }
 
+void isapi__current_call_swap(const char *dll, const char *what, const char **saved_dll,
+                              const char **saved_what)
+{
+    *saved_dll = current_filter;
+    *saved_what = current_notification;
+    current_filter = dll;
+    current_notification = what;
+}
+
 /* One filter call, run under isapi__guard_call(). */
 typedef struct invoke_call {
     isapi__filter *f;

@@ -46,6 +46,8 @@ class ExtServer(harness.Server):
 
 
 def ext_server(s, sections, **kw):
+    # verbose: the extension's OutputDebugStringA lines reach the error log
+    kw["settings"] = dict({"verbose": "yes"}, **kw.get("settings", {}))
     srv = ExtServer(s, sections=sections, **kw)
     s.servers.append(srv)
     return srv
@@ -58,10 +60,13 @@ def static_serves_only_mime_types(s):
                  "lib.so": b"\x7fELF not to be sent\n", "noext": b"no extension\n",
                  "data.custom": b"custom type\n", "page.htm": b"<p>page</p>\n"})
     srv = ext_server(s, {"mime": [".custom = text/x-custom", ".htm ="]}, site=site)
+    # A DLL in a folder without Execute access is 403 (IIS 403.1); the rest 404.
     for p in ("/tool.dll", "/app.ini", "/lib.so", "/noext", "/TOOL.DLL"):
         r = srv.get(p)
-        s.check(r is not None and r.status == 404 and b"not to be sent" not in r.body
-                and b"password" not in r.body, f"{p}: 404, never sent as a file", repr(r))
+        # (/TOOL.DLL exists only where names are case-insensitive: Wine)
+        want = (403,) if p == "/tool.dll" else (403, 404) if p == "/TOOL.DLL" else (404,)
+        s.check(r is not None and r.status in want and b"not to be sent" not in r.body
+                and b"password" not in r.body, f"{p}: {want}, never sent as a file", repr(r))
     r = srv.get("/data.custom")
     s.check(r is not None and r.status == 200 and r.header("Content-Type") == "text/x-custom",
             "[mime] adds a type", repr(r))
@@ -84,6 +89,266 @@ def bad_mime_entry_stops_the_server(s):
         s.check("isapihost.ini" in text and ".c/x" in text, "one line naming file and key",
                 text[-500:])
     srv.proc = None
+
+
+MAPS = {"script_maps": [".probe = {ext},1"]}
+
+
+def fields(body):
+    out = {}
+    for line in body.decode("latin-1").split("\n"):
+        k, sep, v = line.partition("=")
+        if sep:
+            out.setdefault(k, v)
+    return out
+
+
+@suite.case
+def ecb_members_and_variables(s):
+    srv = ext_server(s, MAPS, filters=["extprobe"])
+    r = srv.get("/app/page.probe/extra/x?ecb&a=1", method="POST", body=b"name=value&x=y",
+                headers=[("Content-Type", "application/x-www-form-urlencoded")])
+    if not s.check(r is not None and r.status == 200, "POST to a script map: 200", repr(r)):
+        return
+    f = fields(r.body)
+    wine32 = s.env.flavour == "wine32"
+    s.eq(f.get("cbSize"), "144" if wine32 else "192", "cbSize is sizeof the ECB")
+    s.eq(f.get("dwVersion"), "0x00060000", "dwVersion HSE_VERSION (6.0)")
+    s.eq(f.get("ConnID"), "set", "ConnID set")
+    s.eq(f.get("dwHttpStatusCode"), "200", "dwHttpStatusCode starts at 200")
+    s.eq(f.get("lpszLogData"), "[]", "lpszLogData starts empty")
+    s.eq(f.get("lpszMethod"), "POST", "lpszMethod")
+    s.eq(f.get("lpszQueryString"), "ecb&a=1", "lpszQueryString: the query without '?'")
+    s.eq(f.get("lpszPathInfo"), "/app/page.probe/extra/x",
+         "lpszPathInfo of a script map: the full URL path (IIS default)")
+    s.check(f.get("lpszPathTranslated", "").replace("\\", "/").endswith("/app/page.probe/extra/x"),
+            "lpszPathTranslated: PATH_INFO mapped", f.get("lpszPathTranslated"))
+    s.eq(f.get("cbTotalBytes"), "14", "cbTotalBytes = Content-Length")
+    s.eq(f.get("cbAvailable"), "14", "cbAvailable: the whole small body read ahead")
+    s.eq(f.get("lpbData"), "name=value&x=y", "lpbData holds the body")
+    s.eq(f.get("lpbData_nul"), "1", "a NUL after lpbData")
+    s.eq(f.get("lpszContentType"), "application/x-www-form-urlencoded", "lpszContentType")
+    s.eq(f.get("SCRIPT_NAME"), "/app/page.probe", "SCRIPT_NAME ends at the mapped segment")
+    s.eq(f.get("PATH_INFO"), "/app/page.probe/extra/x", "PATH_INFO agrees with lpszPathInfo")
+    s.eq(f.get("PATH_TRANSLATED"), f.get("lpszPathTranslated"), "PATH_TRANSLATED agrees")
+    s.check(f.get("SCRIPT_TRANSLATED", "").replace("\\", "/").endswith("/app/page.probe"),
+            "SCRIPT_TRANSLATED", f.get("SCRIPT_TRANSLATED"))
+    s.eq(f.get("APPL_MD_PATH"), "/LM/W3SVC/1/ROOT", "APPL_MD_PATH of the root")
+    s.check(f.get("APPL_PHYSICAL_PATH", "")[-1:] in ("/", "\\"),
+            "APPL_PHYSICAL_PATH ends with a separator", f.get("APPL_PHYSICAL_PATH"))
+    s.eq(f.get("QUERY_STRING"), "ecb&a=1", "QUERY_STRING")
+    s.eq(f.get("REQUEST_METHOD"), "POST", "REQUEST_METHOD")
+    s.eq(f.get("CONTENT_LENGTH"), "14", "CONTENT_LENGTH agrees with cbTotalBytes")
+    s.eq(f.get("HTTP_X_SET_BY_FILTER"), "yes", "a header a filter set is what the extension reads")
+    s.eq(f.get("HTTP_X_FILTER_MODULE"), f.get("own_module"),
+         "filter and extension halves are one module (same handle)")
+    s.eq(f.get("attach_count"), "1", "DllMain attached once for both roles")
+    s.eq(f.get("NO_SUCH_VARIABLE"), "<error 1413>", "unknown variable: ERROR_INVALID_INDEX")
+    s.eq(f.get("HTTP_NO_SUCH_HEADER"), "<error 1413>", "absent header: ERROR_INVALID_INDEX")
+    s.eq(f.get("small_buffer"), "0/122/16", "a short buffer: ERROR_INSUFFICIENT_BUFFER, size")
+    log = srv.error_log()
+    s.check("extprobe: GetFilterVersion" in log and "extprobe: GetExtensionVersion" in log,
+            "both halves initialised", log[-800:])
+    s.eq(srv.stop(), 0, "graceful stop")
+    log = srv.error_log()
+    te, tf = log.find("extprobe: TerminateExtension 2"), log.find("extprobe: TerminateFilter 2")
+    s.check(te >= 0 and tf > te, "TerminateExtension(HSE_TERM_MUST_UNLOAD) before TerminateFilter",
+            log[-800:])
+
+
+def fnv(data):
+    h = 0xcbf29ce484222325
+    for b in data:
+        h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return f"{h:016x}"
+
+
+def post(conn, path, body, extra=b"", chunked=False):
+    head = f"POST {path} HTTP/1.1\r\nHost: x\r\n".encode()
+    if chunked:
+        pieces = [body[i:i + 9000] for i in range(0, len(body), 9000)]
+        data = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces) + b"0\r\n\r\n"
+        conn.send(head + b"Transfer-Encoding: chunked\r\n" + extra + b"\r\n" + data)
+    else:
+        conn.send(head + b"Content-Length: %d\r\n" % len(body) + extra + b"\r\n" + body)
+
+
+@suite.case
+def uploads_read_ahead_and_readclient(s):
+    srv = ext_server(s, MAPS)
+    big = bytes((i * 31 + i // 7) & 0xff for i in range(1_000_000))
+    with srv.conn(timeout=30) as c:
+        for body, chunked, what in ((b"", False, "no body"), (b"small", False, "small body"),
+                                    (big, False, "1 MB body (read-ahead + ReadClient)"),
+                                    (big[:200_000], True, "chunked 200 kB body"),
+                                    (b"tiny chunked", True, "chunked body within the read-ahead")):
+            post(c, "/u.probe?echo", body, chunked=chunked)
+            r = c.response(timeout=30)
+            if not s.check(r is not None and r.status == 200, f"{what}: 200", repr(r)):
+                return
+            f = fields(r.body)
+            s.eq(f.get("len"), str(len(body)), f"{what}: every byte arrived")
+            s.eq(f.get("hash"), fnv(body), f"{what}: in order, unchanged")
+            s.eq(f.get("available"), str(min(len(body), 49152)),
+                 f"{what}: cbAvailable = the read-ahead (49152 at most)")
+            if chunked and len(body) > 49152:
+                s.eq(f.get("total"), "4294967295", f"{what}: cbTotalBytes unknown (0xFFFFFFFF)")
+            else:
+                s.eq(f.get("total"), str(len(body)), f"{what}: cbTotalBytes")
+            s.eq(f.get("after"), "1/0", f"{what}: ReadClient after the end: TRUE, 0 bytes")
+            s.eq(r.header("Connection"), None, f"{what}: keep-alive (HTTP/1.1, no Connection)")
+        # the same connection served all of them: keep-alive across extension responses
+        c.send(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = c.response()
+        s.check(r is not None and r.status == 200 and r.body == b"first file\n",
+                "a static request after five extension responses on one connection", repr(r))
+    srv2 = ext_server(s, MAPS, settings={"upload_read_ahead": "0"})
+    with srv2.conn(timeout=30) as c:
+        post(c, "/u.probe?echo", big[:100_000])
+        f = fields(c.response(timeout=30).body)
+        s.eq((f.get("available"), f.get("len"), f.get("hash")), ("0", "100000", fnv(big[:100_000])),
+             "upload_read_ahead = 0: nothing in lpbData, all through ReadClient")
+
+
+@suite.case
+def expect_continue_before_read_ahead(s):
+    srv = ext_server(s, MAPS)
+    with srv.conn() as c:
+        c.send(b"POST /u.probe?echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+               b"Expect: 100-continue\r\n\r\n")
+        r = c.response()
+        s.check(r is not None and r.status == 100, "100 Continue before the read-ahead", repr(r))
+        c.send(b"hello")
+        r = c.response()
+        s.check(r is not None and fields(r.body).get("len") == "5", "then the answer", repr(r))
+
+
+def conn_outcome(srv, path, version="1.1", extra=""):
+    """Sends one request; returns (response, closed_by_server)."""
+    with srv.conn() as c:
+        c.send(f"GET {path} HTTP/{version}\r\nHost: x\r\n{extra}\r\n".encode())
+        r = c.response(timeout=10)
+        return r, c.closed_by_server(timeout=3.0)
+
+
+@suite.case
+def keep_alive_as_iis(s):
+    srv = ext_server(s, MAPS)
+    r, closed = conn_outcome(srv, "/k.probe?ecb")
+    s.check(r is not None and r.status == 200 and not closed and r.header("Connection") is None,
+            "Content-Length + fKeepConn TRUE on HTTP/1.1: kept", repr(r))
+    r, closed = conn_outcome(srv, "/k.probe?ecb", "1.0", "Connection: keep-alive\r\n")
+    s.check(r is not None and not closed and r.header("Connection") == "keep-alive",
+            "HTTP/1.0 keep-alive: kept and said so", repr(r))
+    r, closed = conn_outcome(srv, "/k.probe?nolen")
+    s.check(r is not None and r.status == 200 and closed and r.header("Connection") == "close"
+            and r.body == b"no length\r\n",
+            "no Content-Length on HTTP/1.1: Connection: close, closed, never hangs", repr(r))
+    r, closed = conn_outcome(srv, "/k.probe?keepfalse")
+    s.check(r is not None and closed and r.header("Connection") == "close",
+            "fKeepConn FALSE: closed", repr(r))
+    r, closed = conn_outcome(srv, "/k.probe?lie")
+    s.check(r is not None and closed and r.header("Connection") == "close",
+            "a Connection: keep-alive the server will not honour is corrected", repr(r))
+    with srv.conn() as c:
+        c.send(b"GET /k.probe?short HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = c.read_until_close(timeout=10)
+        s.check(data.endswith(b"0123456789"),
+                "a Content-Length the extension did not honour: the connection closes", data[-200:])
+    with srv.conn() as c:
+        c.send(b"GET /k.probe?raw HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = c.read_until_close(timeout=10)
+        s.eq(data, b"HTTP/1.1 203 Raw\r\nContent-Length: 4\r\n\r\nraw\n",
+             "raw WriteClient output passes untouched, then the connection closes")
+    r, closed = conn_outcome(srv, "/k.probe?close")
+    s.check(r is not None and closed, "HSE_REQ_CLOSE_CONNECTION: closed after the response",
+            repr(r))
+    r, closed = conn_outcome(srv, "/k.probe?empty")
+    s.check(r is not None and r.status == 202 and r.header("Content-Length") == "0"
+            and not closed, "success with nothing sent: an empty response, dwHttpStatusCode",
+            repr(r))
+    recs = srv.wait_access(9)
+    raw = [x for x in recs if x.get("cs-uri-query") == "raw"]
+    s.check(raw and raw[0].get("sc-status") == "203", "raw output: its status line is logged",
+            repr(raw))
+
+
+@suite.case
+def return_codes_and_errors(s):
+    srv = ext_server(s, MAPS)
+    r, closed = conn_outcome(srv, "/e.probe?error")
+    s.check(r is not None and r.status == 500 and closed,
+            "HSE_STATUS_ERROR with nothing sent: 500, closed", repr(r))
+    r, closed = conn_outcome(srv, "/e.probe?error_after")
+    s.check(r is not None and r.status == 200 and r.body == b"partial\n" and closed,
+            "HSE_STATUS_ERROR after a response: no second response, closed", repr(r))
+    r, closed = conn_outcome(srv, "/e.probe?twice")
+    s.check(r is not None and r.body == b"one\n" and not closed,
+            "a second header block is refused, the first response stands", repr(r))
+    recs = srv.wait_access(3)
+    st = [(x.get("cs-uri-query"), x.get("sc-status"), x.get("sc-win32-status")) for x in recs]
+    s.check(("error", "500", "5") in st and ("error_after", "500", "13") in st,
+            "HSE_STATUS_ERROR is logged 500 with the extension's last error", repr(st))
+    log = srv.error_log()
+    s.check("extprobe: second header 0" in log and "extprobe: second header error 87" in log,
+            "the second SEND_RESPONSE_HEADER: FALSE, ERROR_INVALID_PARAMETER", log[-1500:])
+
+
+@suite.case
+def server_support_functions(s):
+    srv = ext_server(s, MAPS)
+
+    def get(q):
+        r = srv.get("/s.probe?" + q)
+        return r, (fields(r.body) if r is not None else {})
+
+    r, _ = get("redirect")
+    s.check(r is not None and r.status == 302 and r.header("Location") == "/target?x=1"
+            and r.header("Content-Length") == str(len(r.body)),
+            "SEND_URL_REDIRECT_RESP: 302, Location, a framed body", repr(r))
+    r, _ = get("sendurl")
+    s.check(r is not None and r.status == 302 and r.header("Location") == "/target?x=1",
+            "SEND_URL: the same 302 (IIS 5 and later)", repr(r))
+    r, _ = get("custom")
+    s.check(r is not None and r.status == 404 and b"404 Not Found" in r.body,
+            "SEND_CUSTOM_ERROR: the status and a page", repr(r))
+    r, _ = get("vector")
+    s.check(r is not None and r.status == 200 and r.body == b"first,second\n",
+            "VECTOR_SEND: headers and buffers (with offsets)", repr(r))
+    _, f = get("keepconn")
+    s.eq(f.get("keep"), "1/0 connected=1/1 inproc=1/0 done=1 abortive=1",
+         "IS_KEEP_CONN (Connection: close sent), IS_CONNECTED, IS_IN_PROCESS, "
+         "DONE_WITH_SESSION, ABORTIVE_CLOSE")
+    _, f = get("cert")
+    s.eq(f.get("ok"), "1 cb=0 flags=0 alloc=64", "GET_CERT_INFO_EX: no certificate")
+    _, f = get("token")
+    s.eq(f.get("ok"), "0 err=50", "GET_IMPERSONATION_TOKEN: ERROR_NOT_SUPPORTED")
+    _, f = get("unhealthy")
+    s.eq(f.get("ok"), "1", "REPORT_UNHEALTHY: TRUE")
+    s.check("reported itself unhealthy: disk full" in srv.error_log(),
+            "REPORT_UNHEALTHY: the reason is logged", srv.error_log()[-500:])
+    _, f = get("normalize=/a/./b/../c%41")
+    s.eq(f.get("ok"), "1 url=/a/cA", "NORMALIZE_URL")
+    _, f = get("normalize=/../x")
+    s.eq(f.get("ok"), "0 url=", "NORMALIZE_URL above the root: FALSE")
+    _, f = get("map=/sub/file.txt")
+    ok = f.get("ok", "")
+    s.check(ok.startswith("1 size=") and ok.replace("\\", "/").endswith("/site/sub/file.txt"),
+            "MAP_URL_TO_PATH: the physical path, size with its NUL", ok)
+    s.check(f.get("small", "").startswith("0/122/"), "MAP_URL_TO_PATH: a short buffer",
+            f.get("small"))
+    _, f = get("mapex=/sub/file.txt")
+    s.check(f.get("ok", "").startswith("1 path=") and "flags=0x201" in f.get("ok", ""),
+            "MAP_URL_TO_PATH_EX: path and the folder's access flags", f.get("ok"))
+    for code, want in ((1005, "0 err=50"), (1010, "0 err=50"), (1026, "0 err=50"),
+                       (1007, "1 err=0"), (9999, "0 err=87"), (1002, "0 err=50")):
+        _, f = get(f"ssf={code}")
+        s.eq(f.get("code"), f"{code} ok={want}", f"ServerSupportFunction {code}")
+    r = srv.get("/s.probe?log")
+    recs = srv.wait_access(1)
+    q = [x.get("cs-uri-query") for x in srv.access_log()]
+    s.check("log&extparam=1&logdata=2" in q,
+            "APPEND_LOG_PARAMETER and lpszLogData go to the query field", repr(q))
 
 
 if __name__ == "__main__":
