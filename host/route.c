@@ -191,6 +191,12 @@ void host_route_select(const host_config_t *cfg, const char *method, const char 
                         out->path_translated[0] = '\0';
                     return;
                 }
+                if (seg_vd.access & HOST_ACCESS_EXECUTE) {
+                    /* a DLL URL in an executable folder names a program, never a folder */
+                    out->handler = HOST_HANDLER_REFUSE;
+                    out->status = 404;
+                    return;
+                }
             } else {
                 const host_script_map_t *map = find_map(cfg, ext, el);
                 if (map) {

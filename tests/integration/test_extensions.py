@@ -8,9 +8,8 @@ ServerSupportFunction code and reports its result, "crash" faults. Each server w
 own [extensions], [script_maps] and [virtual_directories] sections (ExtServer below).
 docs/extensions.md lists which case holds which ECB member and HSE_REQ_* code.
 """
-import hashlib
 import os
-import socket
+import shutil
 import time
 
 import harness
@@ -30,7 +29,6 @@ class ExtServer(harness.Server):
         src = suite.env.filter_file("extprobe")
         self.ext_path = os.path.join(self.fdir, "extprobe" + suite.env.ext)
         if os.path.exists(src):
-            import shutil
             shutil.copy(src, self.ext_path)
         if start:
             self.start()
@@ -349,6 +347,118 @@ def server_support_functions(s):
     q = [x.get("cs-uri-query") for x in srv.access_log()]
     s.check("log&extparam=1&logdata=2" in q,
             "APPEND_LOG_PARAMETER and lpszLogData go to the query field", repr(q))
+
+
+@suite.case
+def virtual_directories_and_direct_dlls(s):
+    srv = ext_server(s, {"virtual_directories": ["/scripts = {bin}, execute", "/noexec = {bin}, read"]},
+                     start=False)
+    bindir = srv.path("bin")
+    os.makedirs(bindir)
+    # named .dll on every build: the URL names it so (an .so loads under any name)
+    shutil.copy(srv.ext_path, os.path.join(bindir, "probe.dll"))
+    srv.sections["virtual_directories"] = [line.replace("{bin}", s.env.spath(bindir))
+                                           for line in srv.sections["virtual_directories"]]
+    srv.start()
+    r = srv.get("/scripts/probe.dll/tail/x?ecb")
+    if not s.check(r is not None and r.status == 200, "a DLL in a folder with Execute access runs",
+                   repr(r)):
+        return
+    f = fields(r.body)
+    s.eq(f.get("SCRIPT_NAME"), "/scripts/probe.dll", "SCRIPT_NAME: the DLL's URL")
+    s.eq(f.get("lpszPathInfo"), "/tail/x", "lpszPathInfo: the part after the DLL")
+    s.eq(f.get("PATH_INFO"), "/tail/x", "PATH_INFO agrees")
+    s.check(f.get("lpszPathTranslated", "").replace("\\", "/").endswith("/site/tail/x"),
+            "lpszPathTranslated: the path info mapped", f.get("lpszPathTranslated"))
+    s.eq(f.get("APPL_MD_PATH"), "/LM/W3SVC/1/ROOT/scripts", "APPL_MD_PATH of the directory")
+    app = f.get("APPL_PHYSICAL_PATH", "").replace("\\", "/")
+    s.check(app.endswith("/bin/"), "APPL_PHYSICAL_PATH: its folder, with a separator", app)
+    r = srv.get("/scripts/probe.dll?ecb")
+    f = fields(r.body) if r is not None else {}
+    s.eq((f.get("lpszPathInfo"), f.get("lpszPathTranslated")), ("", ""),
+         "no path info: both empty, never NULL")
+    r = srv.get("/noexec/probe.dll?ecb")
+    s.check(r is not None and r.status == 403 and b"cbSize" not in r.body,
+            "the same DLL in a folder without Execute: 403, not run, not sent", repr(r))
+    r = srv.get("/scripts/missing.dll")
+    s.check(r is not None and r.status == 404, "a DLL that does not exist: 404", repr(r))
+    log = srv.error_log()
+    s.eq(log.count("extprobe: GetExtensionVersion"), 1, "loaded on first use, once")
+
+
+@suite.case
+def script_map_rules(s):
+    site = dict(harness.SITE)
+    site["exists.chk"] = b"script file\n"
+    srv = ext_server(s, {"script_maps": [".chk = {ext},5,GET,POST", ".exe1 = {ext},0"]},
+                     site=site)
+    r = srv.get("/exists.chk?ecb")
+    s.check(r is not None and r.status == 200, "verify-file map, file present: runs", repr(r))
+    r = srv.get("/missing.chk?ecb")
+    s.check(r is not None and r.status == 404 and b"cbSize" not in r.body,
+            "verify-file map, file missing: 404 without calling the DLL", repr(r))
+    r = srv.get("/exists.chk?ecb", method="PUT", body=b"x")
+    s.check(r is not None and r.status == 405 and r.header("Allow") == "GET,POST",
+            "a verb the map does not list: 405 with Allow", repr(r))
+    r = srv.get("/x.exe1?ecb")
+    s.check(r is not None and r.status == 403,
+            "a map without the Script flag in a folder without Execute: 403", repr(r))
+
+
+@suite.case
+def wildcard_map_and_http09(s):
+    srv = ext_server(s, {"script_maps": ["* = {ext},1"]})
+    r = srv.get("/any/thing.txt?ecb")
+    f = fields(r.body) if r is not None else {}
+    s.check(r is not None and r.status == 200 and f.get("SCRIPT_NAME") == "/any/thing.txt",
+            "the wildcard map takes every request", repr(r))
+    with srv.conn() as c:
+        c.send(b"GET /x?keepconn\r\n")
+        data = c.read_until_close(timeout=10)
+        s.check(data.startswith(b"keep=1/0") and b"HTTP/1." not in data,
+                "HTTP/0.9 to an extension: the body alone (strict policy), no keep-alive", data)
+
+
+@suite.case
+def client_disconnects_in_the_middle(s):
+    srv = ext_server(s, MAPS)
+    with srv.conn() as c:
+        c.send(b"POST /w.probe?wait HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n"
+               + b"x" * 60000)
+        # the read-ahead is taken, the extension waits in ReadClient for the rest
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and srv.access_log() == []:
+            time.sleep(0.02)
+    recs = srv.wait_access(1, timeout=15)
+    s.check(len(recs) == 1, "the request ends (logged) when the client goes away", repr(recs))
+    log = srv.error_log()
+    s.check("extprobe: wait ended, ReadClient 1" in log,
+            "ReadClient gives TRUE with 0 bytes when the client closed", log[-800:])
+    r = srv.get("/a.txt")
+    s.check(r is not None and r.status == 200, "the server serves on", repr(r))
+
+
+@suite.case
+def crash_fails_its_request_only(s):
+    sanitizers = os.environ.get("ISAPIHOST_SANITIZE", "")
+    if sanitizers:
+        s.skip("crash containment", f"sanitizer build ({sanitizers}) handles faults itself")
+        return
+    srv = ext_server(s, MAPS)
+    r = srv.get("/c.probe?crash", timeout=15)
+    s.check(r is None or r.status == 500, "no successful response from the crashed request",
+            repr(r))
+    t0 = time.monotonic()
+    ok = None
+    while time.monotonic() - t0 < 15:
+        ok = srv.get("/c.probe?keepconn", timeout=3)
+        if ok is not None and ok.status == 200:
+            break
+        time.sleep(0.02)
+    s.check(ok is not None and ok.status == 200, "the next request is served", repr(ok))
+    log = srv.error_log() + srv.stderr_text()
+    named = [l for l in log.splitlines() if "extprobe" in l and "HttpExtensionProc" in l]
+    s.check(named, "the log names the extension and HttpExtensionProc", log[-1500:])
 
 
 if __name__ == "__main__":
