@@ -33,6 +33,25 @@ class ExtServer(harness.Server):
         if start:
             self.start()
 
+    def probe_log(self):
+        """What every copy of extprobe reported ("<dll>.log" beside it)."""
+        text = ""
+        for folder, _, names in os.walk(self.dir):
+            for n in names:
+                if n.endswith(".dll.log") or n.endswith(".so.log"):
+                    with open(os.path.join(folder, n), "r", errors="replace") as f:
+                        text += f.read()
+        return text
+
+    def wait_probe(self, text, timeout=10.0):
+        """Waits until extprobe reported `text`; returns its whole report."""
+        deadline = time.monotonic() + timeout
+        while True:
+            log = self.probe_log()
+            if text in log or time.monotonic() > deadline:
+                return log
+            time.sleep(0.02)
+
     def write_ini(self):
         path = super().write_ini()
         with open(path, "a") as f:
@@ -44,8 +63,6 @@ class ExtServer(harness.Server):
 
 
 def ext_server(s, sections, **kw):
-    # verbose: the extension's OutputDebugStringA lines reach the error log
-    kw["settings"] = dict({"verbose": "yes"}, **kw.get("settings", {}))
     srv = ExtServer(s, sections=sections, **kw)
     s.servers.append(srv)
     return srv
@@ -144,11 +161,11 @@ def ecb_members_and_variables(s):
     s.eq(f.get("NO_SUCH_VARIABLE"), "<error 1413>", "unknown variable: ERROR_INVALID_INDEX")
     s.eq(f.get("HTTP_NO_SUCH_HEADER"), "<error 1413>", "absent header: ERROR_INVALID_INDEX")
     s.eq(f.get("small_buffer"), "0/122/16", "a short buffer: ERROR_INSUFFICIENT_BUFFER, size")
-    log = srv.error_log()
+    log = srv.probe_log()
     s.check("extprobe: GetFilterVersion" in log and "extprobe: GetExtensionVersion" in log,
             "both halves initialised", log[-800:])
     s.eq(srv.stop(), 0, "graceful stop")
-    log = srv.error_log()
+    log = srv.probe_log()
     te, tf = log.find("extprobe: TerminateExtension 2"), log.find("extprobe: TerminateFilter 2")
     s.check(te >= 0 and tf > te, "TerminateExtension(HSE_TERM_MUST_UNLOAD) before TerminateFilter",
             log[-800:])
@@ -265,8 +282,11 @@ def keep_alive_as_iis(s):
     s.check(r is not None and r.status == 202 and r.header("Content-Length") == "0"
             and not closed, "success with nothing sent: an empty response, dwHttpStatusCode",
             repr(r))
-    recs = srv.wait_access(9)
-    raw = [x for x in recs if x.get("cs-uri-query") == "raw"]
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not any(
+            x.get("cs-uri-query") == "raw" for x in srv.access_log()):
+        time.sleep(0.02)
+    raw = [x for x in srv.access_log() if x.get("cs-uri-query") == "raw"]
     s.check(raw and raw[0].get("sc-status") == "203", "raw output: its status line is logged",
             repr(raw))
 
@@ -283,11 +303,11 @@ def return_codes_and_errors(s):
     r, closed = conn_outcome(srv, "/e.probe?twice")
     s.check(r is not None and r.body == b"one\n" and not closed,
             "a second header block is refused, the first response stands", repr(r))
-    recs = srv.wait_access(3)
+    recs = srv.wait_access(3, timeout=15)
     st = [(x.get("cs-uri-query"), x.get("sc-status"), x.get("sc-win32-status")) for x in recs]
     s.check(("error", "500", "5") in st and ("error_after", "500", "13") in st,
             "HSE_STATUS_ERROR is logged 500 with the extension's last error", repr(st))
-    log = srv.error_log()
+    log = srv.wait_probe("extprobe: second header error")
     s.check("extprobe: second header 0" in log and "extprobe: second header error 87" in log,
             "the second SEND_RESPONSE_HEADER: FALSE, ERROR_INVALID_PARAMETER", log[-1500:])
 
@@ -343,7 +363,10 @@ def server_support_functions(s):
         _, f = get(f"ssf={code}")
         s.eq(f.get("code"), f"{code} ok={want}", f"ServerSupportFunction {code}")
     r = srv.get("/s.probe?log")
-    recs = srv.wait_access(1)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not any(
+            x.get("cs-uri-query", "").startswith("log") for x in srv.access_log()):
+        time.sleep(0.02)
     q = [x.get("cs-uri-query") for x in srv.access_log()]
     s.check("log&extparam=1&logdata=2" in q,
             "APPEND_LOG_PARAMETER and lpszLogData go to the query field", repr(q))
@@ -382,7 +405,7 @@ def virtual_directories_and_direct_dlls(s):
             "the same DLL in a folder without Execute: 403, not run, not sent", repr(r))
     r = srv.get("/scripts/missing.dll")
     s.check(r is not None and r.status == 404, "a DLL that does not exist: 404", repr(r))
-    log = srv.error_log()
+    log = srv.probe_log()
     s.eq(log.count("extprobe: GetExtensionVersion"), 1, "loaded on first use, once")
 
 
@@ -431,9 +454,11 @@ def client_disconnects_in_the_middle(s):
             time.sleep(0.02)
     recs = srv.wait_access(1, timeout=15)
     s.check(len(recs) == 1, "the request ends (logged) when the client goes away", repr(recs))
-    log = srv.error_log()
+    log = srv.wait_probe("wait ended, connected")
     s.check("extprobe: wait ended, ReadClient 1" in log,
             "ReadClient gives TRUE with 0 bytes when the client closed", log[-800:])
+    s.check("extprobe: wait ended, connected 0" in log,
+            "HSE_REQ_IS_CONNECTED says FALSE once the client closed", log[-800:])
     r = srv.get("/a.txt")
     s.check(r is not None and r.status == 200, "the server serves on", repr(r))
 

@@ -17,7 +17,7 @@
  * The filter half (SF_NOTIFY_PREPROC_HEADERS) adds "X-Filter-Module: <module handle>" and
  * "X-Set-By-Filter: yes" to every request; the extension compares the handle with its
  * own: one module for both roles. DllMain counts its PROCESS_ATTACH calls. Life-cycle
- * calls are reported with OutputDebugStringA (the server's error log).
+ * calls are reported in "<DLL path>.log" beside the DLL.
  */
 #include <windows.h>
 #include <httpext.h>
@@ -40,12 +40,22 @@ BOOL WINAPI DllMain(HINSTANCE inst, DWORD reason, LPVOID reserved)
     return TRUE;
 }
 
+/* Appends one line to "<this DLL's path>.log": the tests read it (OutputDebugStringA
+ * reaches the server's log natively only). */
 static void say(const char *fmt, DWORD a)
 {
-    char line[200];
+    char line[200], path[MAX_PATH + 8];
     _snprintf(line, sizeof line - 1, fmt, (unsigned long)a);
     line[sizeof line - 1] = '\0';
-    OutputDebugStringA(line);
+    DWORD n = GetModuleFileNameA(g_module, path, MAX_PATH);
+    if (n == 0 || n >= MAX_PATH)
+        return;
+    lstrcatA(path, ".log");
+    FILE *f = fopen(path, "a");
+    if (f) {
+        fprintf(f, "%s\n", line);
+        fclose(f);
+    }
 }
 
 /* ---- filter half ---------------------------------------------------------------------- */
@@ -240,8 +250,8 @@ DWORD WINAPI HttpExtensionProc(EXTENSION_CONTROL_BLOCK *ecb)
             total += n;
             n = sizeof buf;
         }
-        say("extprobe: wait ended, ReadClient %lu", (DWORD)ok);
         DWORD err = GetLastError();
+        say("extprobe: wait ended, ReadClient %lu", (DWORD)ok);
         BOOL connected = TRUE;
         ecb->ServerSupportFunction(id, HSE_REQ_IS_CONNECTED, &connected, NULL, NULL);
         say("extprobe: wait ended, connected %lu", (DWORD)connected);
@@ -302,8 +312,9 @@ DWORD WINAPI HttpExtensionProc(EXTENSION_CONTROL_BLOCK *ecb)
         respond(ecb, "200 OK", "one\n", 4, TRUE);
         BOOL again = ecb->ServerSupportFunction(id, HSE_REQ_SEND_RESPONSE_HEADER, "200 OK",
                                                 NULL, NULL);
+        DWORD err = GetLastError();
         say("extprobe: second header %lu", (DWORD)again);
-        say("extprobe: second header error %lu", GetLastError());
+        say("extprobe: second header error %lu", err);
         return HSE_STATUS_SUCCESS;
     }
     if (is(q, "redirect") || is(q, "sendurl")) {
