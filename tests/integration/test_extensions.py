@@ -486,5 +486,115 @@ def crash_fails_its_request_only(s):
     s.check(named, "the log names the extension and HttpExtensionProc", log[-1500:])
 
 
+class Backend:
+    """A back end on 127.0.0.1 for the connector: answers every request with what it
+    received (method, target, a header, the body's length and hash), with Content-Length;
+    /backend/big answers 300,000 bytes."""
+
+    def __init__(self):
+        import http.server
+        import threading
+        outer = self
+        self.requests = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.0"
+
+            def log_message(self, *a):
+                pass
+
+            def answer(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n) if n else b""
+                outer.requests.append((self.command, self.path, dict(self.headers)))
+                if self.path.startswith("/backend/big"):
+                    out = bytes((i * 13) & 0xff for i in range(300_000))
+                else:
+                    hdrs = ",".join(sorted(k.lower() for k in self.headers.keys()))
+                    out = (f"method={self.command}\npath={self.path}\nlen={len(body)}\n"
+                           f"hash={fnv(body)}\nx-test={self.headers.get('X-Test')}\n"
+                           f"headers={hdrs}\n").encode()
+                self.send_response(200 if "missing" not in self.path else 404)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("X-Backend", "yes")
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(out)
+
+            do_GET = do_POST = do_PUT = do_HEAD = answer
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def connector_server(s, port):
+    # Under Wine the connector built with a plain mingw command line and its .def runs.
+    name = "connector_plain" if s.env.wine else "connector"
+    ini = (f"[connector]\nprefix = /backend/\ntarget = /connector.relay\n"
+           f"host = 127.0.0.1\nport = {port}\n")
+    srv = ExtServer(s, sections={}, filters=[name], ini={name: ini}, start=False)
+    s.servers.append(srv)
+    srv.sections["script_maps"] = [f".relay = {s.env.spath(srv.filter_paths[0])},1"]
+    srv.start()
+    return srv
+
+
+@suite.case
+def connector_relays_get_and_post(s):
+    be = Backend()
+    try:
+        srv = connector_server(s, be.port)
+        body = bytes((i * 7) & 0xff for i in range(200_000))
+        with srv.conn(timeout=30) as c:
+            c.send(b"GET /backend/hello?x=1 HTTP/1.1\r\nHost: x\r\nX-Test: passed\r\n\r\n")
+            r = c.response(timeout=30)
+            if not s.check(r is not None and r.status == 200, "GET relayed: 200", repr(r)):
+                return
+            f = fields(r.body)
+            s.eq(f.get("method"), "GET", "the back end saw the method")
+            s.eq(f.get("path"), "/backend/hello?x=1", "the back end saw the original URL")
+            s.eq(f.get("x-test"), "passed", "client headers are forwarded")
+            s.check("x-connector-uri" not in f.get("headers", "") and "connection" in f.get("headers", ""),
+                    "the connector's own header is not forwarded", f.get("headers"))
+            s.eq(r.header("X-Backend"), "yes", "the back end's headers come back")
+            post(c, "/backend/upload", body)
+            r = c.response(timeout=30)
+            f = fields(r.body) if r is not None else {}
+            s.eq((f.get("method"), f.get("len"), f.get("hash")), ("POST", "200000", fnv(body)),
+                 "POST relayed with its whole body, on the same connection (keep-alive)")
+            c.send(b"GET /backend/big HTTP/1.1\r\nHost: x\r\n\r\n")
+            r = c.response(timeout=30)
+            s.check(r is not None and len(r.body) == 300_000
+                    and r.body == bytes((i * 13) & 0xff for i in range(300_000)),
+                    "a 300 kB answer relayed whole", repr(r)[:300])
+            c.send(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+            r = c.response()
+            s.check(r is not None and r.body == b"first file\n",
+                    "a URL outside the prefix is the server's own", repr(r))
+        r = srv.get("/connector.relay")
+        s.check(r is not None and r.status == 404, "the target URL itself relays nothing", repr(r))
+        r = srv.get("/backend/missing")
+        s.check(r is not None and r.status == 404 and r.header("X-Backend") == "yes",
+                "the back end's status comes back", repr(r))
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not any(
+                "relayed=1" in x.get("cs-uri-query", "") for x in srv.access_log()):
+            time.sleep(0.02)
+        s.check(any("relayed=1" in x.get("cs-uri-query", "") for x in srv.access_log()),
+                "lpszLogData reaches the W3C log", repr(srv.access_log()[-2:]))
+    finally:
+        be.close()
+    srv2 = connector_server(s, be.port)
+    r = srv2.get("/backend/x")
+    s.check(r is not None and r.status == 502, "the back end down: 502", repr(r))
+
+
 if __name__ == "__main__":
     suite.run()
