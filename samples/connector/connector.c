@@ -20,6 +20,8 @@
  * Windows source: winsock2.h and ws2_32 on Windows; natively the shim's winsock2.h maps the
  * same names to BSD sockets. Build it by hand with mingw-w64:
  *   x86_64-w64-mingw32-gcc -shared -O2 -o connector.dll connector.c connector.def -lws2_32
+ * (for 32 bits i686-w64-mingw32-gcc and -Wl,--enable-stdcall-fixup, which lets the .def's
+ * undecorated names match the stdcall symbols without a warning).
  */
 #include <winsock2.h>
 #include <windows.h>
