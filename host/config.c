@@ -727,6 +727,14 @@ int host_config_validate(host_config_t *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "%s: default_documents: the list is empty", where);
         return -1;
     }
+    for (size_t i = 0; i < cfg->nvdirs; i++) {
+        const host_vdir_t *d = &cfg->vdirs[i];
+        if (plat_file_stat(d->path, &info) != 0 || !info.exists || !info.is_directory) {
+            snprintf(err, errlen, "%s: virtual_directories: %s: '%s' is not a folder", where,
+                     d->url, d->path);
+            return -1;
+        }
+    }
     return 0;
 }
 

@@ -93,17 +93,24 @@ def static_serves_only_mime_types(s):
 
 
 @suite.case
-def bad_mime_entry_stops_the_server(s):
-    srv = ExtServer(s, sections={"mime": [".c/x = text/plain"]}, start=False)
-    s.servers.append(srv)
-    try:
-        srv.start()
-        s.check(False, "a malformed [mime] entry stops the server")
-    except RuntimeError as e:
-        text = str(e)
-        s.check("isapihost.ini" in text and ".c/x" in text, "one line naming file and key",
-                text[-500:])
-    srv.proc = None
+def bad_configuration_stops_the_server(s):
+    for sections, names in (({"mime": [".c/x = text/plain"]}, [".c/x"]),
+                            ({"script_maps": [".x = {ext},9"]}, [".x", "flags"]),
+                            ({"virtual_directories": ["/v = /no/such/folder, execute"]},
+                             ["/v", "not a folder"]),
+                            ({"extensions": ["gone = /no/such/ext.dll"]}, ["/no/such/ext.dll"]),
+                            ({"script_maps": [".y = /no/such/map.dll"]}, ["/no/such/map.dll"])):
+        srv = ExtServer(s, sections=sections, start=False)
+        s.servers.append(srv)
+        try:
+            srv.start()
+            s.check(False, f"{sections}: stops the server")
+        except RuntimeError as e:
+            text = str(e)
+            s.check(all(n in text for n in names) and ("isapihost.ini" in text
+                                                       or "extension" in text),
+                    f"{sections}: one line naming the setting and the reason", text[-500:])
+        srv.proc = None
 
 
 MAPS = {"script_maps": [".probe = {ext},1"]}
