@@ -37,6 +37,9 @@
 #include "internal.h"
 
 #define ISAPI__ECB_MAGIC 0x45434231u   /* "ECB1" */
+/* How long a request whose HttpExtensionProc returned HSE_STATUS_PENDING may take to call
+ * HSE_REQ_DONE_WITH_SESSION before the server gives up on it. */
+#define ISAPI__PENDING_LIMIT_MS (10u * 60u * 1000u)
 
 struct isapi_extension {
     char *path;
@@ -59,7 +62,22 @@ struct isapi__extensions {
 typedef struct isapi__ecb {
     EXTENSION_CONTROL_BLOCK ecb;
     DWORD magic;
-    int running;
+    volatile LONG running;      /* callbacks are accepted */
+
+    /* asynchronous operation (under lock): one operation at a time, its completion
+     * delivered on the request's thread after the initiating call returned */
+    CRITICAL_SECTION lock;
+    HANDLE wake;                /* set when a completion is queued or the session is done */
+    PFN_HSE_IO_COMPLETION io_fn;
+    void *io_ctx;
+    int op_outstanding;         /* an async operation whose completion is not delivered */
+    int completion_ready;
+    PFN_HSE_IO_COMPLETION comp_fn;
+    void *comp_ctx;
+    DWORD comp_bytes, comp_error;
+    int done;                   /* HSE_REQ_DONE_WITH_SESSION was called */
+    DWORD done_status;
+
     isapi_conn *c;
     isapi_extension *x;
     const isapi_ext_request *rq;
@@ -315,15 +333,126 @@ static BOOL WINAPI ext_get_server_variable(HCONN h, LPSTR name, LPVOID buf, LPDW
     return isapi_get_server_variable(b->c, name, buf, size);
 }
 
+/* ---- asynchronous operations --------------------------------------------------------- */
+
+/* Why performed at once and completed later: the server has no overlapped I/O to hand the
+ * operation to; what ISAPI promises is that the call returns at once and the completion
+ * callback runs exactly once, on another call stack than the initiating one (IIS 6 SDK,
+ * "Asynchronous I/O processing"). The completion is queued and delivered by the request's
+ * thread after the initiating call returned, never from inside it (so an extension that
+ * starts the next read from its callback does not recurse). */
+static BOOL start_async(isapi__ecb *b, PFN_HSE_IO_COMPLETION fn, void *ctx)
+{
+    EnterCriticalSection(&b->lock);
+    int busy = b->op_outstanding || !fn;
+    if (!busy)
+        b->op_outstanding = 1;
+    LeaveCriticalSection(&b->lock);
+    if (busy)
+        return fail(ERROR_INVALID_PARAMETER);   /* no callback, or one already outstanding */
+    (void)ctx;
+    return TRUE;
+}
+
+static void queue_completion(isapi__ecb *b, PFN_HSE_IO_COMPLETION fn, void *ctx, DWORD bytes,
+                             DWORD error)
+{
+    EnterCriticalSection(&b->lock);
+    b->completion_ready = 1;
+    b->comp_fn = fn;
+    b->comp_ctx = ctx;
+    b->comp_bytes = bytes;
+    b->comp_error = error;
+    LeaveCriticalSection(&b->lock);
+    SetEvent(b->wake);
+}
+
+static BOOL async_write(isapi__ecb *b, const void *data, DWORD n)
+{
+    EnterCriticalSection(&b->lock);
+    PFN_HSE_IO_COMPLETION fn = b->io_fn;
+    void *ctx = b->io_ctx;
+    LeaveCriticalSection(&b->lock);
+    if (!start_async(b, fn, ctx))
+        return FALSE;
+    DWORD error = 0;
+    if (n && (b->res->write_failed
+              || isapi_send(b->c, isapi_origin_host(), data, n) != ISAPI_CONTINUE)) {
+        b->res->write_failed = 1;
+        error = ERROR_NETNAME_DELETED;
+    } else {
+        b->res->body_bytes += n;
+    }
+    queue_completion(b, fn, ctx, error ? 0 : n, error);
+    return TRUE;
+}
+
+static BOOL async_read(isapi__ecb *b, void *buf, DWORD *size, DWORD *type)
+{
+    if (!buf || !size || !type || !(*type & HSE_IO_ASYNC))
+        return fail(ERROR_INVALID_PARAMETER);
+    EnterCriticalSection(&b->lock);
+    PFN_HSE_IO_COMPLETION fn = b->io_fn;
+    void *ctx = b->io_ctx;
+    LeaveCriticalSection(&b->lock);
+    if (!start_async(b, fn, ctx))
+        return FALSE;
+    DWORD n = *size, error = 0;
+    if (n && b->c->ops->read_client)
+        error = b->c->ops->read_client(b->c->host, buf, &n);
+    else
+        n = 0;
+    queue_completion(b, fn, ctx, error ? 0 : n, error);
+    return TRUE;
+}
+
+typedef struct completion_call {
+    PFN_HSE_IO_COMPLETION fn;
+    EXTENSION_CONTROL_BLOCK *ecb;
+    void *ctx;
+    DWORD bytes, error;
+} completion_call;
+
+static void call_completion(void *p)
+{
+    completion_call *a = p;
+    a->fn(a->ecb, a->ctx, a->bytes, a->error);
+}
+
+/* Delivers a queued completion, if any, under the guard. Returns 1 when one ran, -1 when
+ * it crashed, 0 when none was queued. */
+static int deliver_completion(isapi__ecb *b)
+{
+    EnterCriticalSection(&b->lock);
+    int ready = b->completion_ready;
+    completion_call a = { b->comp_fn, &b->ecb, b->comp_ctx, b->comp_bytes, b->comp_error };
+    b->completion_ready = 0;
+    b->op_outstanding = 0;
+    LeaveCriticalSection(&b->lock);
+    if (!ready)
+        return 0;
+    isapi__fault fault;
+    const char *saved_dll, *saved_what;
+    isapi__current_call_swap(b->x->path, "an I/O completion callback", &saved_dll, &saved_what);
+    int crashed = isapi__guard_call(call_completion, &a, &fault);
+    isapi__current_call_swap(saved_dll, saved_what, &saved_dll, &saved_what);
+    if (crashed) {
+        char what[400];
+        isapi__guard_describe(&fault, what, sizeof what);
+        isapi__log(b->c->e, b->c, ISAPI_LOG_ERROR, b->x->path,
+                   "%s in an I/O completion callback; the request failed", what);
+        return -1;
+    }
+    return 1;
+}
+
 static BOOL WINAPI ext_write_client(HCONN h, LPVOID data, LPDWORD bytes, DWORD flags)
 {
     isapi__ecb *b = from_conn_id(h);
     if (!b || !bytes || (!data && *bytes))
         return fail(ERROR_INVALID_PARAMETER);
-    /* Why: asynchronous I/O needs a completion callback thread the host does not run
-     * yet; IIS itself refuses async calls it cannot complete with an error. */
     if (flags & HSE_IO_ASYNC)
-        return fail(ERROR_NOT_SUPPORTED);
+        return async_write(b, data, *bytes);
     if (*bytes == 0)
         return TRUE;
     if (b->res->write_failed)
@@ -599,8 +728,24 @@ static BOOL WINAPI ext_server_support(HCONN h, DWORD code, LPVOID buf, LPDWORD s
         return send_header(b, hi->pszStatus, hi->pszHeader, hi->fKeepConn ? 1 : 0);
     }
     case HSE_REQ_DONE_WITH_SESSION:
-        /* A synchronous request: nothing is pending, the call changes nothing. */
+        /* Accepted before HttpExtensionProc returned HSE_STATUS_PENDING too (an extension
+         * that finishes on another thread fast does that); for a synchronous request it
+         * changes nothing. */
+        EnterCriticalSection(&b->lock);
+        b->done = 1;
+        b->done_status = buf ? *(DWORD *)buf : HSE_STATUS_SUCCESS;
+        LeaveCriticalSection(&b->lock);
+        SetEvent(b->wake);
         return TRUE;
+    case HSE_REQ_IO_COMPLETION:
+        /* A later call replaces the callback; NULL turns completions off. */
+        EnterCriticalSection(&b->lock);
+        b->io_fn = (PFN_HSE_IO_COMPLETION)(void (*)(void))buf;
+        b->io_ctx = type;
+        LeaveCriticalSection(&b->lock);
+        return TRUE;
+    case HSE_REQ_ASYNC_READ_CLIENT:
+        return async_read(b, buf, size, type);
     case HSE_REQ_MAP_URL_TO_PATH:
         if (!buf || !size)
             return fail(ERROR_INVALID_PARAMETER);
@@ -701,8 +846,6 @@ static BOOL WINAPI ext_server_support(HCONN h, DWORD code, LPVOID buf, LPDWORD s
         return TRUE;
     case HSE_REQ_SET_FLUSH_FLAG:
         return TRUE;
-    case HSE_REQ_IO_COMPLETION:
-    case HSE_REQ_ASYNC_READ_CLIENT:
     case HSE_REQ_TRANSMIT_FILE:
     case HSE_REQ_EXEC_URL:
     case HSE_REQ_EXEC_UNICODE_URL:
@@ -733,70 +876,124 @@ static char *copy_or_empty(const char *s)
     return isapi__strndup(s ? s : "", s ? strlen(s) : 0);
 }
 
+static void ecb_free(isapi__ecb *b)
+{
+    for (int i = 0; i < 5; i++)
+        free(b->strings[i]);
+    free(b->data);
+    if (b->wake)
+        CloseHandle(b->wake);
+    DeleteCriticalSection(&b->lock);
+    free(b);
+}
+
+/* After HSE_STATUS_PENDING: completions are delivered on this thread until the extension
+ * called HSE_REQ_DONE_WITH_SESSION and no operation is outstanding. Returns the status it
+ * gave, or HSE_STATUS_ERROR (a crash in a callback, or no DONE_WITH_SESSION in time:
+ * *abandoned is then set and the record must stay allocated, the extension may still
+ * hold it). */
+static DWORD wait_for_session(isapi__ecb *b, int *abandoned)
+{
+    DWORD waited = 0;
+    for (;;) {
+        int ran = deliver_completion(b);
+        if (ran < 0)
+            return HSE_STATUS_ERROR;
+        EnterCriticalSection(&b->lock);
+        int finished = b->done && !b->op_outstanding && !b->completion_ready;
+        DWORD status = b->done_status;
+        LeaveCriticalSection(&b->lock);
+        if (finished)
+            return status;
+        if (ran)
+            continue;
+        if (waited >= ISAPI__PENDING_LIMIT_MS) {
+            isapi__log(b->c->e, b->c, ISAPI_LOG_ERROR, b->x->path,
+                       "returned HSE_STATUS_PENDING and did not call HSE_REQ_DONE_WITH_SESSION "
+                       "within %u s; the request failed", ISAPI__PENDING_LIMIT_MS / 1000u);
+            *abandoned = 1;
+            return HSE_STATUS_ERROR;
+        }
+        if (WaitForSingleObject(b->wake, 1000) == WAIT_TIMEOUT)
+            waited += 1000;
+    }
+}
+
 int isapi_extension_run(isapi_conn *c, isapi_extension *x, const isapi_ext_request *rq,
                         isapi_ext_result *res)
 {
     memset(res, 0, sizeof *res);
     res->hse_status = HSE_STATUS_ERROR;
     isapi_request *req = &c->req;
-    isapi__ecb b;
-    memset(&b, 0, sizeof b);
+    /* Why on the heap: after HSE_STATUS_PENDING the extension's own threads use the block
+     * until DONE_WITH_SESSION, and one that never calls it keeps it forever. */
+    isapi__ecb *b = calloc(1, sizeof *b);
+    if (!b)
+        return -1;
+    InitializeCriticalSection(&b->lock);
+    b->wake = CreateEventA(NULL, FALSE, FALSE, NULL);
     const char *url = req->url ? req->url : "";
     const char *q = strchr(url, '?');
-    b.strings[0] = copy_or_empty(req->method);
-    b.strings[1] = copy_or_empty(q ? q + 1 : "");
-    b.strings[2] = copy_or_empty(rq->path_info);
-    b.strings[3] = copy_or_empty(rq->path_translated);
-    b.strings[4] = copy_or_empty(isapi_headers_find(&req->headers, "Content-Type"));
+    b->strings[0] = copy_or_empty(req->method);
+    b->strings[1] = copy_or_empty(q ? q + 1 : "");
+    b->strings[2] = copy_or_empty(rq->path_info);
+    b->strings[3] = copy_or_empty(rq->path_translated);
+    b->strings[4] = copy_or_empty(isapi_headers_find(&req->headers, "Content-Type"));
     /* Why a NUL after the data: IIS puts one there, and extensions rely on it. */
-    b.data = malloc(rq->ahead_len + 1);
-    int oom = !b.data;
+    b->data = malloc(rq->ahead_len + 1);
+    int oom = !b->data || !b->wake;
     for (int i = 0; i < 5; i++)
-        oom |= !b.strings[i];
+        oom |= !b->strings[i];
     if (oom) {
-        for (int i = 0; i < 5; i++)
-            free(b.strings[i]);
-        free(b.data);
+        ecb_free(b);
         return -1;
     }
     if (rq->ahead_len)
-        memcpy(b.data, rq->ahead, rq->ahead_len);
-    b.data[rq->ahead_len] = '\0';
+        memcpy(b->data, rq->ahead, rq->ahead_len);
+    b->data[rq->ahead_len] = '\0';
 
-    EXTENSION_CONTROL_BLOCK *ecb = &b.ecb;
+    EXTENSION_CONTROL_BLOCK *ecb = &b->ecb;
     ecb->cbSize = sizeof *ecb;
     ecb->dwVersion = HSE_VERSION;
-    ecb->ConnID = &b;
+    ecb->ConnID = b;
     ecb->dwHttpStatusCode = 200;
-    ecb->lpszMethod = b.strings[0];
-    ecb->lpszQueryString = b.strings[1];
-    ecb->lpszPathInfo = b.strings[2];
-    ecb->lpszPathTranslated = b.strings[3];
+    ecb->lpszMethod = b->strings[0];
+    ecb->lpszQueryString = b->strings[1];
+    ecb->lpszPathInfo = b->strings[2];
+    ecb->lpszPathTranslated = b->strings[3];
     /* Why 0xFFFFFFFF: "unknown or 4 GB and more", the extension reads until ReadClient
      * gives 0 bytes (EXTENSION_CONTROL_BLOCK, IIS 6 SDK). */
     ecb->cbTotalBytes = rq->total_bytes >= 0xffffffffu ? 0xffffffffu : (DWORD)rq->total_bytes;
     ecb->cbAvailable = (DWORD)rq->ahead_len;
-    ecb->lpbData = b.data;
-    ecb->lpszContentType = b.strings[4];
+    ecb->lpbData = b->data;
+    ecb->lpszContentType = b->strings[4];
     ecb->GetServerVariable = ext_get_server_variable;
     ecb->WriteClient = ext_write_client;
     ecb->ReadClient = ext_read_client;
     ecb->ServerSupportFunction = ext_server_support;
-    b.magic = ISAPI__ECB_MAGIC;
-    b.running = 1;
-    b.c = c;
-    b.x = x;
-    b.rq = rq;
-    b.res = res;
+    b->magic = ISAPI__ECB_MAGIC;
+    b->running = 1;
+    b->c = c;
+    b->x = x;
+    b->rq = rq;
+    b->res = res;
 
     struct isapi__extensions *set = c->e->exts;
     InterlockedIncrement(&set->inflight);
     ext_call a = { x, 1, ecb, 0, 0 };
     char fault[400];
     int crashed = guarded(&a, fault, sizeof fault);
+    int abandoned = 0;
+    DWORD status = a.r;
+    if (!crashed && status == HSE_STATUS_PENDING) {
+        status = wait_for_session(b, &abandoned);
+    } else if (!crashed) {
+        /* an operation started by a request that did not return PENDING still completes */
+        while (deliver_completion(b) > 0)
+            ;
+    }
     InterlockedDecrement(&set->inflight);
-    b.running = 0;
-    b.magic = 0;
+    InterlockedExchange(&b->running, 0);
 
     res->status = res->header_sent ? res->status : ecb->dwHttpStatusCode;
     memcpy(res->log_data, ecb->lpszLogData, HSE_LOG_BUFFER_LEN);
@@ -809,24 +1006,23 @@ int isapi_extension_run(isapi_conn *c, isapi_extension *x, const isapi_ext_reque
         res->hse_status = HSE_STATUS_ERROR;
         res->win32_error = ERROR_UNHANDLED_EXCEPTION;
         c->must_close = 1;
-    } else if (a.r == HSE_STATUS_SUCCESS || a.r == HSE_STATUS_SUCCESS_AND_KEEP_CONN || a.r == 0) {
+    } else if (status == HSE_STATUS_SUCCESS || status == HSE_STATUS_SUCCESS_AND_KEEP_CONN
+               || status == 0) {
         /* Why 0 is success: IIS accepts it (Apache mod_isapi notes "MS isapi accepts
          * this"). */
-        res->hse_status = a.r == 0 ? HSE_STATUS_SUCCESS : a.r;
+        res->hse_status = status == 0 ? HSE_STATUS_SUCCESS : status;
     } else {
-        if (a.r == HSE_STATUS_PENDING)
-            isapi__log(c->e, c, ISAPI_LOG_ERROR, x->path,
-                       "returned HSE_STATUS_PENDING, which this server does not support yet; "
-                       "the request failed");
-        else if (a.r != HSE_STATUS_ERROR)
+        if (status != HSE_STATUS_ERROR)
             isapi__log(c->e, c, ISAPI_LOG_WARN, x->path,
                        "returned the undefined status %lu; taken as HSE_STATUS_ERROR",
-                       (unsigned long)a.r);
+                       (unsigned long)status);
         res->hse_status = HSE_STATUS_ERROR;
-        res->win32_error = a.r == HSE_STATUS_ERROR ? a.last : ERROR_INVALID_FUNCTION;
+        res->win32_error = a.r == HSE_STATUS_ERROR ? a.last
+                           : abandoned ? ERROR_TIMEOUT : ERROR_INVALID_FUNCTION;
+        if (abandoned)
+            c->must_close = 1;
     }
-    for (int i = 0; i < 5; i++)
-        free(b.strings[i]);
-    free(b.data);
+    if (!abandoned)
+        ecb_free(b);
     return 0;
 }

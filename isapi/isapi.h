@@ -425,8 +425,9 @@ typedef struct isapi_ext_result {
 /* Runs HttpExtensionProc for the connection's current request (after AUTH_COMPLETE) on
  * the calling thread, synchronously: ReadClient, WriteClient and ServerSupportFunction
  * are served while it runs. Returns 0, or -1 when out of memory (nothing ran). The result
- * is filled in either case. HSE_STATUS_PENDING is not supported: it is taken as
- * HSE_STATUS_ERROR (logged). */
+ * is filled in either case. After HSE_STATUS_PENDING the call returns once the extension
+ * called HSE_REQ_DONE_WITH_SESSION (from any thread) and its last I/O completion callback
+ * returned; the callbacks run on the calling thread meanwhile. */
 int isapi_extension_run(isapi_conn *c, isapi_extension *x, const isapi_ext_request *rq,
                         isapi_ext_result *res);
 

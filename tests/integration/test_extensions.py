@@ -365,7 +365,7 @@ def server_support_functions(s):
     _, f = get("mapex=/sub/file.txt")
     s.check(f.get("ok", "").startswith("1 path=") and "flags=0x201" in f.get("ok", ""),
             "MAP_URL_TO_PATH_EX: path and the folder's access flags", f.get("ok"))
-    for code, want in ((1005, "0 err=50"), (1010, "0 err=50"), (1026, "0 err=50"),
+    for code, want in ((1005, "1 err=0"), (1010, "0 err=87"), (1026, "0 err=50"), (1006, "0 err=50"),
                        (1007, "1 err=0"), (9999, "0 err=87"), (1002, "0 err=50")):
         _, f = get(f"ssf={code}")
         s.eq(f.get("code"), f"{code} ok={want}", f"ServerSupportFunction {code}")
@@ -491,6 +491,43 @@ def crash_fails_its_request_only(s):
     log = srv.error_log() + srv.stderr_text()
     named = [l for l in log.splitlines() if "extprobe" in l and "HttpExtensionProc" in l]
     s.check(named, "the log names the extension and HttpExtensionProc", log[-1500:])
+
+
+@suite.case
+def pending_and_async_io(s):
+    srv = ext_server(s, MAPS)
+    body = bytes((i * 29) & 0xff for i in range(300_000))
+    with srv.conn(timeout=30) as c:
+        c.send(b"GET /p.probe?pending HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = c.response(timeout=15)
+        s.check(r is not None and r.status == 200 and r.body == b"answered from another thread\n",
+                "HSE_STATUS_PENDING: another thread answers, DONE_WITH_SESSION ends it", repr(r))
+        c.send(b"GET /p.probe?asyncwrite HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = c.response(timeout=15)
+        s.check(r is not None and r.status == 200 and r.body == b"async body\r\n",
+                "WriteClient HSE_IO_ASYNC: the bytes go out, the callback ends the session",
+                repr(r))
+        post(c, "/p.probe?asyncread", body)
+        r = c.response(timeout=30)
+        f = fields(r.body) if r is not None else {}
+        s.eq((f.get("len"), f.get("hash")), ("300000", fnv(body)),
+             "HSE_REQ_ASYNC_READ_CLIENT from the callbacks reads the whole body")
+        s.check(int(f.get("completions", "0")) > 2, "one completion per read",
+                f.get("completions"))
+        s.eq(f.get("reentered"), "0", "no completion runs inside the call that started it")
+        s.eq(f.get("err"), "0", "the end of the body: a completion with 0 bytes, no error")
+        # all three on one connection: keep-alive after PENDING requests
+        c.send(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = c.response()
+        s.check(r is not None and r.status == 200, "the connection serves on", repr(r))
+    log = srv.wait_probe("async write completed, reentered")
+    s.check("async write completed, 12 bytes" in log and "completed, error 0" in log
+            and "reentered 0" in log, "the write completion: bytes, no error, not re-entered",
+            log[-600:])
+    s.check("async write without a callback 0" in log,
+            "an async write without HSE_REQ_IO_COMPLETION fails", log[-600:])
+    s.check("second async write while one is outstanding 0" in log,
+            "a second async operation while one is outstanding fails", log[-600:])
 
 
 class Backend:

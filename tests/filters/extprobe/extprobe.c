@@ -175,6 +175,79 @@ static const char *arg(const char *q)
 
 static out g_big;   /* only ecb uses it, one request at a time in the tests */
 
+/* ---- asynchronous cases ------------------------------------------------------------------ */
+
+/* pending: another thread answers and ends the session */
+static DWORD WINAPI pending_thread(LPVOID p)
+{
+    EXTENSION_CONTROL_BLOCK *ecb = p;
+    Sleep(50);   /* HttpExtensionProc has returned HSE_STATUS_PENDING by now, usually */
+    respond(ecb, "200 OK", "answered from another thread\n", 29, TRUE);
+    DWORD status = HSE_STATUS_SUCCESS_AND_KEEP_CONN;
+    ecb->ServerSupportFunction(ecb->ConnID, HSE_REQ_DONE_WITH_SESSION, &status, NULL, NULL);
+    return 0;
+}
+
+typedef struct async_state {
+    DWORD proc_thread;
+    int in_initiating_call;
+    int reentered;
+    int other_thread_or_after;
+    unsigned long long total;
+    unsigned long long hash;
+    unsigned long completions;
+    char buf[5000];
+} async_state;
+
+static void WINAPI write_done(EXTENSION_CONTROL_BLOCK *ecb, PVOID ctx, DWORD cb, DWORD err)
+{
+    async_state *st = ctx;
+    st->completions++;
+    if (st->in_initiating_call)
+        st->reentered = 1;
+    say("extprobe: async write completed, %lu bytes", cb);
+    say("extprobe: async write completed, error %lu", err);
+    say("extprobe: async write completed, reentered %lu", (DWORD)st->reentered);
+    DWORD status = HSE_STATUS_SUCCESS_AND_KEEP_CONN;
+    ecb->ServerSupportFunction(ecb->ConnID, HSE_REQ_DONE_WITH_SESSION, &status, NULL, NULL);
+    free(st);
+}
+
+static void start_read(EXTENSION_CONTROL_BLOCK *ecb, async_state *st);
+
+static void WINAPI read_done(EXTENSION_CONTROL_BLOCK *ecb, PVOID ctx, DWORD cb, DWORD err)
+{
+    async_state *st = ctx;
+    st->completions++;
+    if (st->in_initiating_call)
+        st->reentered = 1;
+    if (cb > 0 && err == 0) {
+        st->total += cb;
+        st->hash = fnv(st->hash, (unsigned char *)st->buf, cb);
+        start_read(ecb, st);   /* the next read from the callback: no recursion */
+        return;
+    }
+    out o;
+    o.len = 0;
+    add(&o, "len=%llu\nhash=%016llx\ncompletions=%lu\nreentered=%d\nerr=%lu\n", st->total,
+        st->hash, st->completions, st->reentered, (unsigned long)err);
+    respond_out(ecb, &o);
+    DWORD status = HSE_STATUS_SUCCESS_AND_KEEP_CONN;
+    ecb->ServerSupportFunction(ecb->ConnID, HSE_REQ_DONE_WITH_SESSION, &status, NULL, NULL);
+    free(st);
+}
+
+static void start_read(EXTENSION_CONTROL_BLOCK *ecb, async_state *st)
+{
+    DWORD n = sizeof st->buf, type = HSE_IO_ASYNC;
+    st->in_initiating_call = 1;
+    BOOL ok = ecb->ServerSupportFunction(ecb->ConnID, HSE_REQ_ASYNC_READ_CLIENT, st->buf, &n,
+                                         &type);
+    st->in_initiating_call = 0;
+    if (!ok)
+        say("extprobe: ASYNC_READ_CLIENT failed %lu", GetLastError());
+}
+
 DWORD WINAPI HttpExtensionProc(EXTENSION_CONTROL_BLOCK *ecb)
 {
     const char *q = ecb->lpszQueryString;
@@ -258,6 +331,41 @@ DWORD WINAPI HttpExtensionProc(EXTENSION_CONTROL_BLOCK *ecb)
         add(&o, "ok=%d err=%lu total=%lu\n", ok, (unsigned long)err, total);
         respond_out(ecb, &o);
         return HSE_STATUS_SUCCESS;
+    }
+    if (is(q, "pending")) {
+        HANDLE t = CreateThread(NULL, 0, pending_thread, ecb, 0, NULL);
+        if (!t)
+            return HSE_STATUS_ERROR;
+        CloseHandle(t);
+        return HSE_STATUS_PENDING;
+    }
+    if (is(q, "asyncwrite")) {
+        async_state *st = calloc(1, sizeof *st);
+        BOOL nocb_write;
+        DWORD n = 5;
+        nocb_write = ecb->WriteClient(id, "early", &n, HSE_IO_ASYNC);
+        say("extprobe: async write without a callback %lu", (DWORD)nocb_write);
+        ecb->ServerSupportFunction(id, HSE_REQ_IO_COMPLETION, (LPVOID)write_done, NULL,
+                                   (LPDWORD)st);
+        HSE_SEND_HEADER_EX_INFO hi = { "200 OK", "Content-Length: 12\r\n\r\n", 6, 22, TRUE };
+        ecb->ServerSupportFunction(id, HSE_REQ_SEND_RESPONSE_HEADER_EX, &hi, NULL, NULL);
+        n = 12;
+        st->in_initiating_call = 1;
+        BOOL ok = ecb->WriteClient(id, "async body\r\n", &n, HSE_IO_ASYNC);
+        n = 3;
+        BOOL second = ecb->WriteClient(id, "two", &n, HSE_IO_ASYNC);
+        st->in_initiating_call = 0;
+        say("extprobe: second async write while one is outstanding %lu", (DWORD)second);
+        return ok ? HSE_STATUS_PENDING : HSE_STATUS_ERROR;
+    }
+    if (is(q, "asyncread")) {
+        async_state *st = calloc(1, sizeof *st);
+        st->hash = fnv(0xcbf29ce484222325ULL, ecb->lpbData, ecb->cbAvailable);
+        st->total = ecb->cbAvailable;
+        ecb->ServerSupportFunction(id, HSE_REQ_IO_COMPLETION, (LPVOID)read_done, NULL,
+                                   (LPDWORD)st);
+        start_read(ecb, st);
+        return HSE_STATUS_PENDING;
     }
     if (is(q, "nolen")) {
         ecb->ServerSupportFunction(id, HSE_REQ_SEND_RESPONSE_HEADER, "200 OK", NULL,
