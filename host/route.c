@@ -175,10 +175,12 @@ void host_route_select(const host_config_t *cfg, const char *method, const char 
                     snprintf(out->script_name, sizeof out->script_name, "%s", seg);
                     snprintf(out->script_translated, sizeof out->script_translated, "%s", phys);
                     if (!(seg_vd.access & HOST_ACCESS_EXECUTE)) {
-                        /* Why: a DLL runs only from a folder with Execute access (IIS
-                         * 403.1); it is never sent as a file either (mime.h). */
+                        /* Why: a DLL runs only from a folder with Execute access; it is
+                         * never sent as a file either (mime.h). Why 404 where IIS says
+                         * 403.1: the answer for a DLL that exists must be the answer for
+                         * one that does not (docs/robustness.md, "Static files"). */
                         out->handler = HOST_HANDLER_REFUSE;
-                        out->status = 403;
+                        out->status = 404;
                         return;
                     }
                     out->handler = HOST_HANDLER_EXTENSION;
