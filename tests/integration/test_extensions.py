@@ -104,7 +104,15 @@ def bad_configuration_stops_the_server(s):
         s.servers.append(srv)
         try:
             srv.start()
-            s.check(False, f"{sections}: stops the server")
+            # the listeners may be open before the DLLs are loaded: wait for the exit
+            try:
+                srv.proc.wait(timeout=30)
+            except Exception:
+                pass
+            if srv.proc.poll() is None:
+                s.check(False, f"{sections}: stops the server")
+                continue
+            raise RuntimeError(srv.stderr_text() + srv.error_log())
         except RuntimeError as e:
             text = str(e)
             s.check(all(n in text for n in names) and ("isapihost.ini" in text
@@ -193,6 +201,44 @@ def post(conn, path, body, extra=b"", chunked=False):
         conn.send(head + b"Transfer-Encoding: chunked\r\n" + extra + b"\r\n" + data)
     else:
         conn.send(head + b"Content-Length: %d\r\n" % len(body) + extra + b"\r\n" + body)
+
+
+@suite.case
+def filters_around_extensions(s):
+    srv = ext_server(s, MAPS, filters=["trace"])
+    body = b"field=" + b"v" * 70000
+    with srv.conn(timeout=30) as c:
+        c.send(b"GET /t.probe?log HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = c.response(timeout=30)
+        s.check(r is not None and r.status == 200 and r.body == b"logged\n",
+                "the extension answered", repr(r))
+        post(c, "/t.probe?echo", body)
+        r = c.response(timeout=30)
+        s.check(r is not None and fields(r.body).get("len") == str(len(body)),
+                "the body arrived whole", repr(r))
+    recs = srv.wait_trace(0, lambda rs: sum(x.get("notify") == "LOG" for x in rs) >= 2,
+                          timeout=15)
+    first = [x for x in recs if x.get("req") == "1"]
+    order = [x.get("notify") for x in first if x.get("notify") != "READ_RAW_DATA"]
+    want = ["PREPROC_HEADERS", "URL_MAP", "AUTHENTICATION", "AUTH_COMPLETE", "SEND_RESPONSE",
+            "SEND_RAW_DATA", "SEND_RAW_DATA", "END_OF_REQUEST", "LOG"]
+    s.eq(order, want, "IIS order around HttpExtensionProc")
+    sr = [x for x in first if x.get("notify") == "SEND_RESPONSE"]
+    s.check(sr and sr[0].get("HttpStatus") == "200" and sr[0].get("content_length") == "7",
+            "SEND_RESPONSE on the extension's header block", repr(sr))
+    sd = [x for x in first if x.get("notify") == "SEND_RAW_DATA"]
+    s.check(len(sd) == 2 and sd[0].get("data", "").startswith("HTTP/1.1 200")
+            and sd[1].get("data") == "logged\n",
+            "SEND_RAW_DATA: the header block, then the WriteClient bytes", repr(sd))
+    lg = [x for x in first if x.get("notify") == "LOG"]
+    s.check(lg and lg[0].get("pszParameters") == "log&extparam=1&logdata=2"
+            and lg[0].get("dwHttpStatus") == "200",
+            "LOG: the query with HSE_APPEND_LOG_PARAMETER and lpszLogData", repr(lg))
+    second = [x for x in recs if x.get("req") == "2"]
+    raw_in = sum(int(x.get("cbInData", 0)) for x in second if x.get("notify") == "READ_RAW_DATA")
+    s.check(raw_in >= len(body),
+            "READ_RAW_DATA saw the whole body as it was read (read-ahead and ReadClient)",
+            f"{raw_in} bytes")
 
 
 @suite.case
