@@ -1083,7 +1083,8 @@ static ptrdiff_t body_take(host_conn_t *c, host_req_t *r, void *dst, size_t cap)
         size_t take = c->len < r->body_left ? c->len : (size_t)r->body_left;
         if (take > cap)
             take = cap;
-        memcpy(dst, c->buf, take);
+        if (take > 0)   /* (c->buf may not exist yet) */
+            memcpy(dst, c->buf, take);
         buf_consume(c, take);
         r->body_left -= take;
         c->rate_bytes += take;
@@ -1110,8 +1111,10 @@ static ptrdiff_t body_take(host_conn_t *c, host_req_t *r, void *dst, size_t cap)
             r->chunk_end = 1;
     }
     size_t take = r->dechunked < cap ? r->dechunked : cap;
-    memcpy(dst, c->buf, take);
-    buf_consume(c, take);
+    if (take > 0) {
+        memcpy(dst, c->buf, take);
+        buf_consume(c, take);
+    }
     r->dechunked -= take;
     if (r->chunk_end && r->dechunked == 0) {
         r->body_done = 1;
