@@ -9,7 +9,9 @@
  *   read head (READ_RAW_DATA on every read) -> request model -> check head
  *   -> preproc headers (PREPROC_HEADERS) -> route (URL_MAP) -> authenticate
  *   (AUTHENTICATION) -> auth complete (AUTH_COMPLETE; a changed url goes back to route)
- *   -> read body (READ_RAW_DATA) -> handle (static file) -> respond ([ACCESS_DENIED],
+ *   -> select handler (an extension, a refusal or the static handler; host/route.c)
+ *   -> read body (READ_RAW_DATA; an extension's read-ahead) -> handle (HttpExtensionProc,
+ *   or the static file) -> respond ([ACCESS_DENIED],
  *   SEND_RESPONSE, SEND_RAW_DATA) -> end (END_OF_REQUEST, LOG, the W3C line)
  *
  * Each step returns one host_step_rc; after every notification one function,
@@ -123,8 +125,9 @@ static void begin_request_if_needed(host_conn_t *c)
 enum { READ_OK, READ_MORE, READ_EOF, READ_TIMEOUT, READ_FAIL, READ_FILTER_DONE };
 
 /* Reads once, waiting up to timeout_ms for a byte (0: not at all), and runs READ_RAW_DATA
- * over the bytes; appends what the filters left to the buffer. READ_MORE: a filter asked for more bytes (READ_NEXT) before
- * it hands anything on. READ_TIMEOUT: nothing was pending. */
+ * over the bytes; appends what the filters left to the buffer. READ_MORE: a filter asked
+ * for more bytes (READ_NEXT) before it hands anything on. READ_TIMEOUT: nothing was
+ * pending. */
 static int read_filtered(host_conn_t *c, isapi_rc *filter_rc, int timeout_ms)
 {
     char raw[HOST_READ_CHUNK];

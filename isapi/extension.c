@@ -190,9 +190,11 @@ static isapi_extension *load_locked(isapi_engine *e, struct isapi__extensions *s
         return NULL;
     }
     x->module = m;
-    x->get_version = (PFN_GETEXTENSIONVERSION)(void (*)(void))resolve_entry(m, "GetExtensionVersion", 4);
+    x->get_version = (PFN_GETEXTENSIONVERSION)(void (*)(void))
+        resolve_entry(m, "GetExtensionVersion", 4);
     x->proc = (PFN_HTTPEXTENSIONPROC)(void (*)(void))resolve_entry(m, "HttpExtensionProc", 4);
-    x->terminate = (PFN_TERMINATEEXTENSION)(void (*)(void))resolve_entry(m, "TerminateExtension", 4);
+    x->terminate = (PFN_TERMINATEEXTENSION)(void (*)(void))
+        resolve_entry(m, "TerminateExtension", 4);
     if (!x->get_version || !x->proc) {
         isapi__error_text(ERROR_PROC_NOT_FOUND, why, sizeof why);
         snprintf(err, errlen, "extension %s: not an ISAPI extension: %s is not exported (%s)",

@@ -266,8 +266,9 @@ DWORD WINAPI HttpExtensionProc(EXTENSION_CONTROL_BLOCK *ecb)
             ecb->lpszLogData, ecb->lpszMethod, ecb->lpszQueryString, ecb->lpszPathInfo,
             ecb->lpszPathTranslated, (unsigned long)ecb->cbTotalBytes,
             (unsigned long)ecb->cbAvailable, ecb->lpszContentType);
-        add(b, "lpbData=%.*s\nlpbData_nul=%d\n", (int)(ecb->cbAvailable > 200 ? 200 : ecb->cbAvailable),
-            (const char *)ecb->lpbData, ecb->lpbData && ecb->lpbData[ecb->cbAvailable] == 0);
+        add(b, "lpbData=%.*s\nlpbData_nul=%d\n",
+            (int)(ecb->cbAvailable > 200 ? 200 : ecb->cbAvailable), (const char *)ecb->lpbData,
+            ecb->lpbData && ecb->lpbData[ecb->cbAvailable] == 0);
         static const char *const names[] = {
             "SCRIPT_NAME", "PATH_INFO", "PATH_TRANSLATED", "SCRIPT_TRANSLATED", "URL",
             "APPL_MD_PATH", "APPL_PHYSICAL_PATH", "QUERY_STRING", "REQUEST_METHOD",
@@ -283,7 +284,8 @@ DWORD WINAPI HttpExtensionProc(EXTENSION_CONTROL_BLOCK *ecb)
         DWORD small = 2;
         char tiny[2];
         BOOL ok = ecb->GetServerVariable(id, "SCRIPT_NAME", tiny, &small);
-        add(b, "small_buffer=%d/%lu/%lu\n", ok, (unsigned long)GetLastError(), (unsigned long)small);
+        add(b, "small_buffer=%d/%lu/%lu\n", ok, (unsigned long)GetLastError(),
+            (unsigned long)small);
         return respond(ecb, "200 OK", b->text, b->len, TRUE) ? HSE_STATUS_SUCCESS
                                                              : HSE_STATUS_ERROR;
     }
