@@ -9,6 +9,7 @@
  * relative to that file's folder; paths on the command line stay as given.
  */
 #include "config.h"
+#include "mime.h"
 #include "os.h"
 
 #include <ctype.h>
@@ -18,7 +19,7 @@
 #include <string.h>
 
 typedef enum { K_LISTEN, K_PATH, K_STRING, K_UINT, K_SIZE, K_U64, K_MS, K_HTTP09, K_DOCS,
-               K_FILTER, K_HEX32, K_FLAG, K_SYMLINKS } kind_t;
+               K_FILTER, K_HEX32, K_FLAG, K_SYMLINKS, K_ACCESS } kind_t;
 
 typedef struct {
     const char *key;      /* INI key in [server] */
@@ -49,6 +50,8 @@ static const setting_t host_settings[] = {
       "inside_root|always|never  symbolic links static files may pass (default inside_root)" },
     { "serve_dotfiles", "--serve-dotfiles", K_FLAG, F(serve_dotfiles),
       "  serve names starting with '.' (.git, .htpasswd); default no: 404" },
+    { "root_access", NULL, K_ACCESS, F(root_access), NULL },
+    { "upload_read_ahead", NULL, K_U64, F(upload_read_ahead), NULL },
     { "registry", "--registry", K_PATH, F(registry), "FILE  .reg file of registry values filters read" },
     { "port_file", "--port-file", K_PATH, F(port_file), "FILE  write the bound ports there" },
     { "server_software", NULL, K_STRING, F(server_software), NULL },
@@ -106,6 +109,10 @@ void host_config_defaults(host_config_t *cfg)
     strcpy(cfg->default_docs[0], "default.htm");
     strcpy(cfg->default_docs[1], "index.html");
     cfg->ndefault_docs = 2;
+    /* Why: IIS's site root has Read and Scripts access by default, not Execute. */
+    cfg->root_access = HOST_ACCESS_READ | HOST_ACCESS_SCRIPT;
+    cfg->upload_read_ahead = 49152;      /* IIS UploadReadAheadSize default */
+    host_mime_reset();
 }
 
 static char *trim(char *s)
@@ -233,6 +240,155 @@ static int add_filter(host_config_t *cfg, const char *name, const char *base_dir
     return 0;
 }
 
+/* "read,script,execute" (any order, "none" for nothing) into HOST_ACCESS_* bits. */
+static int parse_access(const char *v, unsigned *out, const char **why)
+{
+    char buf[128];
+    if (strlen(v) >= sizeof buf) {
+        *why = "too long";
+        return -1;
+    }
+    strcpy(buf, v);
+    unsigned a = 0;
+    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        tok = trim(tok);
+        if (strcmp(tok, "read") == 0)
+            a |= HOST_ACCESS_READ;
+        else if (strcmp(tok, "script") == 0)
+            a |= HOST_ACCESS_SCRIPT;
+        else if (strcmp(tok, "execute") == 0)
+            a |= HOST_ACCESS_EXECUTE | HOST_ACCESS_SCRIPT;
+        else if (strcmp(tok, "none") != 0) {
+            *why = "expected access words read, script, execute or none";
+            return -1;
+        }
+    }
+    *out = a;
+    return 0;
+}
+
+static int add_extension(host_config_t *cfg, const char *name, const char *base_dir,
+                         const char *v, const char **why)
+{
+    if (cfg->nextensions == HOST_MAX_EXTENSIONS) {
+        *why = "too many extensions";
+        return -1;
+    }
+    host_extension_conf_t *x = &cfg->extensions[cfg->nextensions];
+    if (*v == '\0' || resolve_path(x->path, sizeof x->path, base_dir, v) != 0) {
+        *why = *v ? "the path is too long" : "the path is empty";
+        return -1;
+    }
+    snprintf(x->name, sizeof x->name, "%s", name);
+    cfg->nextensions++;
+    return 0;
+}
+
+/* ".ext = dll[,flags[,verbs]]" or "* = dll[,flags[,verbs]]". */
+static int add_script_map(host_config_t *cfg, const char *key, const char *base_dir,
+                          const char *v, const char **why)
+{
+    if (cfg->nscript_maps == HOST_MAX_SCRIPT_MAPS) {
+        *why = "too many script maps";
+        return -1;
+    }
+    host_script_map_t *m = &cfg->script_maps[cfg->nscript_maps];
+    memset(m, 0, sizeof *m);
+    const char *ext = key[0] == '.' ? key + 1 : key;
+    if (*ext == '\0' || strlen(ext) >= sizeof m->ext
+        || (strcmp(ext, "*") != 0 && strpbrk(ext, "*./\\ \t"))) {
+        *why = "expected .ext or * (the wildcard map)";
+        return -1;
+    }
+    strcpy(m->ext, ext);
+    char buf[HOST_PATH_MAX + 300];
+    if (strlen(v) >= sizeof buf) {
+        *why = "the value is too long";
+        return -1;
+    }
+    strcpy(buf, v);
+    char *comma = strchr(buf, ',');
+    if (comma)
+        *comma = '\0';
+    char *dll = trim(buf);
+    if (*dll == '\0' || resolve_path(m->dll, sizeof m->dll, base_dir, dll) != 0) {
+        *why = *dll ? "the path is too long" : "the DLL path is empty";
+        return -1;
+    }
+    m->flags = HOST_SCRIPTMAP_SCRIPT;
+    if (comma) {
+        char *flags = comma + 1, *verbs = strchr(flags, ',');
+        if (verbs)
+            *verbs++ = '\0';
+        uint64_t f;
+        if (parse_u64(trim(flags), 0xff, &f) != 0
+            || (f & ~(uint64_t)(HOST_SCRIPTMAP_SCRIPT | HOST_SCRIPTMAP_CHECK_FILE))) {
+            *why = "flags: expected 0, 1, 4 or 5 (1 script, 4 verify that the file exists)";
+            return -1;
+        }
+        m->flags = (unsigned)f;
+        if (verbs) {
+            size_t n = 0;
+            for (char *tok = strtok(verbs, ","); tok; tok = strtok(NULL, ",")) {
+                tok = trim(tok);
+                size_t tl = strlen(tok);
+                if (tl == 0)
+                    continue;
+                if (n + tl + 2 >= sizeof m->verbs || strpbrk(tok, " \t")) {
+                    *why = "the verb list is too long or malformed";
+                    return -1;
+                }
+                if (n)
+                    m->verbs[n++] = ',';
+                memcpy(m->verbs + n, tok, tl + 1);
+                n += tl;
+            }
+        }
+    }
+    cfg->nscript_maps++;
+    return 0;
+}
+
+/* "/url = folder[,access words]". */
+static int add_vdir(host_config_t *cfg, const char *key, const char *base_dir, const char *v,
+                    const char **why)
+{
+    if (cfg->nvdirs == HOST_MAX_VDIRS) {
+        *why = "too many virtual directories";
+        return -1;
+    }
+    host_vdir_t *d = &cfg->vdirs[cfg->nvdirs];
+    memset(d, 0, sizeof *d);
+    size_t kl = strlen(key);
+    while (kl > 1 && key[kl - 1] == '/')
+        kl--;
+    if (key[0] != '/' || kl < 2 || kl >= sizeof d->url || strpbrk(key, "\\?#%")) {
+        *why = "expected a URL path such as /scripts";
+        return -1;
+    }
+    memcpy(d->url, key, kl);
+    d->url[kl] = '\0';
+    char buf[HOST_PATH_MAX + 128];
+    if (strlen(v) >= sizeof buf) {
+        *why = "the value is too long";
+        return -1;
+    }
+    strcpy(buf, v);
+    char *comma = strchr(buf, ',');
+    if (comma)
+        *comma = '\0';
+    char *folder = trim(buf);
+    if (*folder == '\0' || resolve_path(d->path, sizeof d->path, base_dir, folder) != 0) {
+        *why = *folder ? "the path is too long" : "the folder is empty";
+        return -1;
+    }
+    d->access = HOST_ACCESS_READ;
+    if (comma && parse_access(comma + 1, &d->access, why) != 0)
+        return -1;
+    cfg->nvdirs++;
+    return 0;
+}
+
 static int set_value(host_config_t *cfg, const setting_t *s, const char *v,
                      const char *base_dir, const char **why)
 {
@@ -354,6 +510,8 @@ static int set_value(host_config_t *cfg, const setting_t *s, const char *v,
         }
         return 0;
     }
+    case K_ACCESS:
+        return parse_access(v, (unsigned *)field, why);
     case K_FLAG:
         if (*v == '\0' || strcmp(v, "1") == 0 || strcmp(v, "yes") == 0 || strcmp(v, "true") == 0)
             *(int *)field = 1;
@@ -393,7 +551,7 @@ int host_config_read_ini(host_config_t *cfg, const char *path, char *err, size_t
     /* A listen or filter list in the file replaces the defaults rather than adding to them. */
     int listens_seen = 0;
     char line[4096];
-    enum { NONE, SERVER, FILTERS } section = NONE;
+    enum { NONE, SERVER, FILTERS, MIME, EXTENSIONS, SCRIPT_MAPS, VDIRS } section = NONE;
     unsigned lineno = 0;
     int rc = 0;
     while (fgets(line, sizeof line, f)) {
@@ -419,9 +577,18 @@ int host_config_read_ini(host_config_t *cfg, const char *path, char *err, size_t
                 section = SERVER;
             else if (strcmp(s + 1, "filters") == 0)
                 section = FILTERS;
+            else if (strcmp(s + 1, "mime") == 0)
+                section = MIME;
+            else if (strcmp(s + 1, "extensions") == 0)
+                section = EXTENSIONS;
+            else if (strcmp(s + 1, "script_maps") == 0)
+                section = SCRIPT_MAPS;
+            else if (strcmp(s + 1, "virtual_directories") == 0)
+                section = VDIRS;
             else {
-                snprintf(err, errlen, "%s:%u: [%s]: unknown section (expected [server] or [filters])",
-                         path, lineno, s + 1);
+                snprintf(err, errlen, "%s:%u: [%s]: unknown section (expected [server], "
+                         "[filters], [mime], [extensions], [script_maps] or "
+                         "[virtual_directories])", path, lineno, s + 1);
                 rc = -1;
                 break;
             }
@@ -436,6 +603,19 @@ int host_config_read_ini(host_config_t *cfg, const char *path, char *err, size_t
         *eq = '\0';
         char *key = trim(s), *val = trim(eq + 1);
         const char *why = NULL;
+        if (section == MIME || section == EXTENSIONS || section == SCRIPT_MAPS
+            || section == VDIRS) {
+            int bad = section == MIME ? host_mime_set(key, val, &why)
+                      : section == EXTENSIONS ? add_extension(cfg, key, dir, val, &why)
+                      : section == SCRIPT_MAPS ? add_script_map(cfg, key, dir, val, &why)
+                                               : add_vdir(cfg, key, dir, val, &why);
+            if (bad != 0) {
+                snprintf(err, errlen, "%s:%u: %s: '%s': %s", path, lineno, key, val, why);
+                rc = -1;
+                break;
+            }
+            continue;
+        }
         if (section == FILTERS) {
             if (add_filter(cfg, key, dir, val, &why) != 0) {
                 snprintf(err, errlen, "%s:%u: %s: %s", path, lineno, key, why);
@@ -554,6 +734,14 @@ int host_config_validate(host_config_t *cfg, char *err, size_t errlen)
     if (cfg->ndefault_docs == 0) {
         snprintf(err, errlen, "%s: default_documents: the list is empty", where);
         return -1;
+    }
+    for (size_t i = 0; i < cfg->nvdirs; i++) {
+        const host_vdir_t *d = &cfg->vdirs[i];
+        if (plat_file_stat(d->path, &info) != 0 || !info.exists || !info.is_directory) {
+            snprintf(err, errlen, "%s: virtual_directories: %s: '%s' is not a folder", where,
+                     d->url, d->path);
+            return -1;
+        }
     }
     return 0;
 }

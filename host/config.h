@@ -17,6 +17,18 @@
 #define HOST_MAX_FILTERS 64
 #define HOST_MAX_DEFAULT_DOCS 8
 #define HOST_PATH_MAX 1024
+#define HOST_MAX_EXTENSIONS 64
+#define HOST_MAX_SCRIPT_MAPS 64
+#define HOST_MAX_VDIRS 64
+
+/* Access flags of a virtual directory, with IIS's values (HSE_URL_FLAGS_*, httpext.h). */
+#define HOST_ACCESS_READ    0x001u
+#define HOST_ACCESS_EXECUTE 0x004u
+#define HOST_ACCESS_SCRIPT  0x200u
+
+/* Script map flags, IIS's MD_SCRIPTMAPFLAG_* values (the ScriptMaps metabase entry). */
+#define HOST_SCRIPTMAP_SCRIPT     0x1u   /* runs with Script access (else Execute needed) */
+#define HOST_SCRIPTMAP_CHECK_FILE 0x4u   /* "verify that file exists": 404 before the DLL */
 
 typedef enum { HOST_HTTP09_STRICT, HOST_HTTP09_HTTP10 } host_http09_policy_t;
 
@@ -38,11 +50,41 @@ typedef struct {
     char path[HOST_PATH_MAX];
 } host_filter_conf_t;
 
+/* [extensions]: an extension DLL loaded at start. */
+typedef struct {
+    char name[64];
+    char path[HOST_PATH_MAX];
+} host_extension_conf_t;
+
+/* [script_maps]: ".ext = dll[,flags[,verb,verb...]]", IIS's ScriptMaps entry; "*" is the
+ * wildcard map (every request). */
+typedef struct {
+    char ext[32];                /* without the dot; "*" for the wildcard map */
+    char dll[HOST_PATH_MAX];
+    unsigned flags;              /* HOST_SCRIPTMAP_* */
+    char verbs[256];             /* "GET,POST"; "" = every verb */
+} host_script_map_t;
+
+/* [virtual_directories]: "/url = folder[,access...]". */
+typedef struct {
+    char url[256];               /* "/scripts": no trailing slash */
+    char path[HOST_PATH_MAX];
+    unsigned access;             /* HOST_ACCESS_* */
+} host_vdir_t;
+
 typedef struct {
     host_listen_t listen[HOST_MAX_LISTENERS];
     size_t nlisten;
     host_filter_conf_t filters[HOST_MAX_FILTERS];
     size_t nfilters;
+    host_extension_conf_t extensions[HOST_MAX_EXTENSIONS];
+    size_t nextensions;
+    host_script_map_t script_maps[HOST_MAX_SCRIPT_MAPS];
+    size_t nscript_maps;
+    host_vdir_t vdirs[HOST_MAX_VDIRS];
+    size_t nvdirs;
+    unsigned root_access;             /* HOST_ACCESS_* of the site root ("/") */
+    uint64_t upload_read_ahead;       /* body bytes read before HttpExtensionProc */
     char root[HOST_PATH_MAX];
     char root_real[HOST_PATH_MAX];    /* root with every link resolved (validate fills it) */
     host_symlinks_t follow_symlinks;

@@ -9,7 +9,9 @@
  *   read head (READ_RAW_DATA on every read) -> request model -> check head
  *   -> preproc headers (PREPROC_HEADERS) -> route (URL_MAP) -> authenticate
  *   (AUTHENTICATION) -> auth complete (AUTH_COMPLETE; a changed url goes back to route)
- *   -> read body (READ_RAW_DATA) -> handle (static file) -> respond ([ACCESS_DENIED],
+ *   -> select handler (an extension, a refusal or the static handler; host/route.c)
+ *   -> read body (READ_RAW_DATA; an extension's read-ahead) -> handle (HttpExtensionProc,
+ *   or the static file) -> respond ([ACCESS_DENIED],
  *   SEND_RESPONSE, SEND_RAW_DATA) -> end (END_OF_REQUEST, LOG, the W3C line)
  *
  * Each step returns one host_step_rc; after every notification one function,
@@ -30,6 +32,7 @@
 #include "fmt.h"
 #include <httpext.h>
 #include "log.h"
+#include "route.h"
 #include "static.h"
 
 #include <stdio.h>
@@ -121,15 +124,16 @@ static void begin_request_if_needed(host_conn_t *c)
 
 enum { READ_OK, READ_MORE, READ_EOF, READ_TIMEOUT, READ_FAIL, READ_FILTER_DONE };
 
-/* Reads once, without waiting, and runs READ_RAW_DATA over the bytes; appends what the
- * filters left to the buffer. READ_MORE: a filter asked for more bytes (READ_NEXT) before
- * it hands anything on. READ_TIMEOUT: nothing was pending. */
-static int read_filtered(host_conn_t *c, isapi_rc *filter_rc)
+/* Reads once, waiting up to timeout_ms for a byte (0: not at all), and runs READ_RAW_DATA
+ * over the bytes; appends what the filters left to the buffer. READ_MORE: a filter asked
+ * for more bytes (READ_NEXT) before it hands anything on. READ_TIMEOUT: nothing was
+ * pending. */
+static int read_filtered(host_conn_t *c, isapi_rc *filter_rc, int timeout_ms)
 {
     char raw[HOST_READ_CHUNK];
     DWORD hint = isapi_next_read_size(c->ic);
     size_t want = hint && hint < sizeof raw ? hint : sizeof raw;
-    ptrdiff_t n = plat_sock_recv(c->sock, raw, want, 0);
+    ptrdiff_t n = plat_sock_recv(c->sock, raw, want, timeout_ms);
     /* Why: as nginx does, a receive that did not fill what it asked for has drained the
      * socket, so the next one would find nothing: park instead of trying. Unless the peer's
      * close was reported: its end of stream is still to be read. */
@@ -408,11 +412,23 @@ static DWORD op_send_response_header(void *host_conn, isapi_conn *ic,
     return rc == ISAPI_CONTINUE ? 0 : ERROR_NETNAME_DELETED;
 }
 
+/* The extension operations (defined with the extension step, below). */
+static DWORD op_read_client(void *host_conn, void *buf, DWORD *size);
+static DWORD op_ext_send_header(void *host_conn, isapi_conn *ic, const char *headers,
+                                int keep_conn);
+static int op_is_connected(void *host_conn);
+static DWORD op_map_url(void *host_conn, isapi_conn *ic, const char *url,
+                        HSE_URL_MAPEX_INFO *info);
+
 const isapi_ops host_http1_ops = {
     .write = op_write,
     .send_response_header = op_send_response_header,
     .log = NULL,
     .log_ctx = NULL,
+    .read_client = op_read_client,
+    .ext_send_header = op_ext_send_header,
+    .is_connected = op_is_connected,
+    .map_url = op_map_url,
 };
 
 static int has_token(const char *v, const char *tok)
@@ -528,6 +544,8 @@ static void split_url(const char *url, char *stem, size_t stemlen, const char **
     *query = q ? q + 1 : "";
 }
 
+static const char *ext_log_text(const host_conn_t *c, DWORD *win32);
+
 /* LOG (when notify) and the W3C line; then the request model is freed. */
 static void log_request(host_conn_t *c, int notify)
 {
@@ -539,6 +557,15 @@ static void log_request(host_conn_t *c, int notify)
     char stem[2048];
     const char *query;
     split_url(req->url, stem, sizeof stem, &query);
+    /* Why: an extension's HSE_APPEND_LOG_PARAMETER text and lpszLogData go to the query
+     * field (cs-uri-query), where IIS writes them. */
+    DWORD ext_win32 = 0;
+    const char *ext_text = ext_log_text(c, &ext_win32);
+    char params[2048];
+    if (ext_text) {
+        snprintf(params, sizeof params, "%s%s", query, ext_text);
+        query = params;
+    }
     const char *user = req->logon_user && *req->logon_user ? req->logon_user
                        : req->auth_user ? req->auth_user : "";
     HTTP_FILTER_LOG log = {
@@ -549,7 +576,8 @@ static void log_request(host_conn_t *c, int notify)
         .pszTarget = stem,
         .pszParameters = query,
         .dwHttpStatus = req->status ? req->status : 200,
-        .dwWin32Status = isapi_conn_filter_error(c->ic),
+        .dwWin32Status = isapi_conn_filter_error(c->ic) ? isapi_conn_filter_error(c->ic)
+                                                         : ext_win32,
         .dwBytesSent = (DWORD)(req->bytes_sent > 0xffffffffu ? 0xffffffffu : req->bytes_sent),
         .dwBytesRecvd = (DWORD)(c->raw_bytes_in > 0xffffffffu ? 0xffffffffu : c->raw_bytes_in),
         .msTimeForProcessing = (DWORD)(plat_time_mono_ms() - c->request_start_ms),
@@ -738,32 +766,33 @@ static isapi_rc route_and_map(host_conn_t *c, int *status)
     }
 
     char joined[HOST_PATH_BUF];
-    if (plat_path_join(joined, HOST_PATH_BUF, c->srv->cfg->root, path + 1) < 0) {
+    host_vdir_match_t vd;
+    if (host_route_map_path(c->srv->cfg, path, joined, HOST_PATH_BUF, &vd) < 0) {
         *status = 404;
         return ISAPI_ERROR;
     }
     char *phys = joined;
-    DWORD matching = (DWORD)strlen(c->srv->cfg->root);
+    DWORD matching = (DWORD)strlen(vd.folder);
     char converted[HOST_PATH_BUF];
     if (PLAT_FILTER_PATHS_WIN32) {
         /* Why: in the Winelib build the filters are Windows DLLs and expect the physical
          * path in Windows form (os.h); the static handler maps the result back. */
-        char root[HOST_PATH_BUF];
-        int root_len = plat_path_to_filter(c->srv->cfg->root, root, sizeof root);
-        if (root_len < 0 || plat_path_to_filter(joined, converted, sizeof converted) < 0) {
+        char folder[HOST_PATH_BUF];
+        int folder_len = plat_path_to_filter(vd.folder, folder, sizeof folder);
+        if (folder_len < 0 || plat_path_to_filter(joined, converted, sizeof converted) < 0) {
             *status = 404;
             return ISAPI_ERROR;
         }
         phys = converted;
-        matching = (DWORD)root_len;
+        matching = (DWORD)folder_len;
     }
     HTTP_FILTER_URL_MAP_EX map = {
         .pszURL = path,
         .pszPhysicalPath = phys,
         .cbPathBuff = HOST_PATH_BUF,
-        .dwFlags = HSE_URL_FLAGS_READ,
+        .dwFlags = vd.access & HSE_URL_FLAGS_MASK,
         .cchMatchingPath = matching,
-        .cchMatchingURL = 1,
+        .cchMatchingURL = vd.url_len ? (DWORD)vd.url_len : 1,
         .pszScriptMapEntry = NULL,
     };
     return isapi_notify_url_map(c->ic, &map);
@@ -797,11 +826,26 @@ typedef struct host_req {
     int ended;                  /* END_OF_REQUEST has fired */
     int logged;                 /* LOG and the W3C line are done (a refusal logs at once) */
     int keep;                   /* after the response: 0 keep the connection, -1 close */
+
+    /* an extension request (route.h, isapi_extension_run) */
+    host_route_t *route;        /* the handler "select handler" chose (malloc'ed) */
+    isapi_extension *ext;       /* the extension it runs, loaded */
+    unsigned char *ahead;       /* the body read ahead (lpbData), malloc'ed */
+    size_t ahead_len;
+    size_t dechunked;           /* chunked body: decoded bytes waiting at buf[0] */
+    int chunk_end;              /* chunked body: the last chunk was decoded */
+    int body_done;              /* the whole body was read (or there is none) */
+    int ext_keep_header;        /* the extension's header block said keep-alive */
+    int64_t ext_length;         /* its Content-Length, or -1 */
+    int ext_self_framed;        /* chunked or a status without a body */
+    DWORD ext_win32;            /* sc-win32-status of a failed extension */
+    char *ext_log;              /* HSE_APPEND_LOG_PARAMETER + lpszLogData, for the log */
 } host_req_t;
 
 /* What a step tells the pipeline. Every step returns one of these and nothing else. */
 typedef enum host_step_rc {
     STEP_NEXT,          /* go on with the next step */
+    STEP_ANSWERED,      /* an extension answered: END_OF_REQUEST, LOG; r->keep decides */
     STEP_ROUTE_AGAIN,   /* back to the routing step (AUTH_COMPLETE changed the url) */
     STEP_RESPOND,       /* the response is decided (r->status or r->body): send it */
     STEP_FILTER_ENDED,  /* a filter ended the request (r->filter_rc): FINISHED, ERROR, or
@@ -888,7 +932,7 @@ static host_step_rc step_read_head(host_conn_t *c, host_req_t *r)
         if (!c->may_have_data)
             return STEP_PARK;
         isapi_rc frc = ISAPI_CONTINUE;
-        int got = read_filtered(c, &frc);
+        int got = read_filtered(c, &frc, 0);
         if (got == READ_TIMEOUT) {
             c->may_have_data = 0;
             return STEP_PARK;
@@ -1016,12 +1060,415 @@ static host_step_rc step_auth_complete(host_conn_t *c, host_req_t *r)
     return STEP_NEXT;
 }
 
+/* ---- extensions --------------------------------------------------------------------- */
+
+/* Step: which handler the request reaches (route.h): an extension, loaded here (a DLL
+ * named in a URL on its first use, once), a refusal, or the static handler. Runs after
+ * AUTH_COMPLETE, on the url the filters left, and again after a rerouting. */
+static host_step_rc step_select_handler(host_conn_t *c, host_req_t *r)
+{
+    isapi_request *req = isapi_conn_request(c->ic);
+    r->ext = NULL;
+    if (!r->route && !(r->route = malloc(sizeof *r->route))) {
+        r->out_of_memory = 1;
+        return STEP_NEXT;
+    }
+    host_route_select(c->srv->cfg, req->method ? req->method : "", req->path ? req->path : "/",
+                      r->route);
+    if (r->route->handler != HOST_HANDLER_EXTENSION)
+        return STEP_NEXT;
+    char err[1024];
+    if (isapi_engine_load_extension(c->srv->engine, r->route->dll, &r->ext, err,
+                                    sizeof err) != 0) {
+        host_log(HOST_LOG_ERROR, "%s; %s %s answered 500", err, req->method ? req->method : "",
+                 req->path ? req->path : "");
+        r->status = 500;
+        return STEP_RESPOND;
+    }
+    return STEP_NEXT;
+}
+
+/* Moves up to cap bytes of the request body, decoded, from the receive buffer to dst,
+ * never past the body's end (what follows is the next request). Returns the count, or -1
+ * for a malformed chunked body (r->status set). Sets r->body_done at the end. */
+static ptrdiff_t body_take(host_conn_t *c, host_req_t *r, void *dst, size_t cap)
+{
+    if (r->body_done)
+        return 0;
+    if (r->framing.kind == HOST_BODY_NONE) {
+        r->body_done = 1;
+        return 0;
+    }
+    if (r->framing.kind == HOST_BODY_LENGTH) {
+        size_t take = c->len < r->body_left ? c->len : (size_t)r->body_left;
+        if (take > cap)
+            take = cap;
+        if (take > 0)   /* (c->buf may not exist yet) */
+            memcpy(dst, c->buf, take);
+        buf_consume(c, take);
+        r->body_left -= take;
+        c->rate_bytes += take;
+        if (r->body_left == 0)
+            r->body_done = 1;
+        return (ptrdiff_t)take;
+    }
+    if (!r->chunk_end && c->len > r->dechunked) {
+        size_t decoded = 0, consumed = 0;
+        int st = 0;
+        char *raw = c->buf + r->dechunked;
+        size_t raw_len = c->len - r->dechunked;
+        int rc = host_chunked_decode(&r->chunked, raw, raw_len, &decoded, &consumed, &st);
+        if (rc == HOST_PARSE_ERROR) {
+            r->status = st;
+            return -1;
+        }
+        /* decoded bytes now at raw[0..decoded); the undecoded rest follows them */
+        memmove(raw + decoded, raw + consumed, raw_len - consumed);
+        c->len -= consumed - decoded;
+        r->dechunked += decoded;
+        c->rate_bytes += consumed;
+        if (rc == 0)
+            r->chunk_end = 1;
+    }
+    size_t take = r->dechunked < cap ? r->dechunked : cap;
+    if (take > 0) {
+        memcpy(dst, c->buf, take);
+        buf_consume(c, take);
+    }
+    r->dechunked -= take;
+    if (r->chunk_end && r->dechunked == 0) {
+        r->body_done = 1;
+        isapi_conn_request(c->ic)->content_length = r->chunked.total;
+    }
+    return (ptrdiff_t)take;
+}
+
+/* The read-ahead of an extension request: up to upload_read_ahead body bytes, through
+ * READ_RAW_DATA, before HttpExtensionProc runs (IIS's UploadReadAheadSize); the
+ * connection parks while they have not arrived. */
+static host_step_rc read_ahead(host_conn_t *c, host_req_t *r)
+{
+    const host_config_t *cfg = c->srv->cfg;
+    if (!r->body_started) {
+        r->body_started = 1;
+        r->body_left = r->framing.content_length;
+        host_chunked_init(&r->chunked, cfg->max_body);
+        rate_begin(c);
+        if (r->framing.kind == HOST_BODY_NONE)
+            r->body_done = 1;
+        uint64_t want = cfg->upload_read_ahead;
+        if (r->framing.kind == HOST_BODY_LENGTH && r->framing.content_length < want)
+            want = r->framing.content_length;
+        if (!r->body_done && want > 0 && !(r->ahead = malloc((size_t)want))) {
+            r->out_of_memory = 1;
+            return STEP_NEXT;
+        }
+        if (r->expect_continue && c->len == 0 && !r->body_done) {
+            static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+            if (out_append(c, cont, sizeof cont - 1) != 0 || out_flush(c) < 0)
+                return STEP_ABORT;
+        }
+    }
+    uint64_t limit = cfg->upload_read_ahead;
+    if (r->framing.kind == HOST_BODY_LENGTH && r->framing.content_length < limit)
+        limit = r->framing.content_length;
+    for (;;) {
+        if (r->ahead_len < limit) {
+            ptrdiff_t n = body_take(c, r, r->ahead + r->ahead_len, (size_t)limit - r->ahead_len);
+            if (n < 0) {
+                c->keep_alive = 0;
+                return STEP_RESPOND;
+            }
+            r->ahead_len += (size_t)n;
+        }
+        if (r->body_done || r->ahead_len >= limit)
+            return STEP_NEXT;
+        if (!c->may_have_data) {
+            c->deadline_ms = rate_deadline(c, cfg->body_timeout_ms);
+            return STEP_PARK;
+        }
+        isapi_rc frc = ISAPI_CONTINUE;
+        int got = read_filtered(c, &frc, 0);
+        if (got == READ_TIMEOUT)
+            c->may_have_data = 0;
+        else if (got != READ_OK && got != READ_MORE)
+            return STEP_ABORT;
+    }
+}
+
+/* ReadClient: the body after the read-ahead. Why it waits on the worker: ReadClient is
+ * synchronous in ISAPI, the extension's thread waits as IIS's does (at most
+ * body_timeout). */
+static DWORD op_read_client(void *host_conn, void *buf, DWORD *size)
+{
+    host_conn_t *c = host_conn;
+    host_req_t *r = c->req;
+    for (;;) {
+        ptrdiff_t n = body_take(c, r, buf, *size);
+        if (n < 0) {
+            *size = 0;
+            c->keep_alive = 0;
+            return ERROR_INVALID_DATA;
+        }
+        if (n > 0 || r->body_done) {
+            *size = (DWORD)n;
+            return 0;
+        }
+        isapi_rc frc = ISAPI_CONTINUE;
+        int got = read_filtered(c, &frc, (int)c->srv->cfg->body_timeout_ms);
+        if (got == READ_OK || got == READ_MORE)
+            continue;
+        c->keep_alive = 0;
+        r->body_done = 1;   /* nothing more will come: later calls answer at once */
+        *size = 0;
+        /* Why TRUE with 0 bytes when the client closed: IIS's ReadClient documents it. */
+        if (got == READ_EOF)
+            return 0;
+        return got == READ_TIMEOUT ? ERROR_TIMEOUT : ERROR_NETNAME_DELETED;
+    }
+}
+
+/* HSE_REQ_IS_CONNECTED: a receive that does not wait; what it reads joins the buffer
+ * (the body or the next request), so nothing is lost. */
+static int op_is_connected(void *host_conn)
+{
+    host_conn_t *c = host_conn;
+    if (isapi_conn_must_close(c->ic))
+        return 0;
+    isapi_rc frc = ISAPI_CONTINUE;
+    int got = read_filtered(c, &frc, 0);
+    if (got == READ_EOF) {
+        c->peer_closed = 1;
+        c->keep_alive = 0;
+        return 0;
+    }
+    return got != READ_FAIL;
+}
+
+/* The parsed value of a Content-Length header, or -1. */
+static int64_t content_length_of(const isapi_headers *h)
+{
+    const char *v = isapi_headers_find(h, "Content-Length");
+    if (!v || *v < '0' || *v > '9')
+        return -1;
+    int64_t n = 0;
+    for (; *v >= '0' && *v <= '9'; v++) {
+        if (n > (INT64_MAX - 9) / 10)
+            return -1;
+        n = n * 10 + (*v - '0');
+    }
+    while (*v == ' ' || *v == '\t')
+        v++;
+    return *v ? -1 : n;
+}
+
+/* The keep-alive decision for an extension's header block, as IIS 6 makes it: the client
+ * allows it, the extension offered to frame its response (fKeepConn), the headers frame it
+ * (Content-Length, its own chunking, or a status without a body), and nobody said close. */
+static int ext_header_keep(host_conn_t *c, const isapi_request *req, int keep_conn)
+{
+    const char *te = isapi_headers_find(&req->resp_headers, "Transfer-Encoding");
+    const char *conn = isapi_headers_find(&req->resp_headers, "Connection");
+    int framed = content_length_of(&req->resp_headers) >= 0
+                 || (te && has_token(te, "chunked") && c->version == HOST_HTTP_11)
+                 || req->status == 204 || req->status == 304 || req->status < 200;
+    return c->keep_alive && keep_conn && framed && req->has_header_block
+           && !(conn && has_token(conn, "close")) && !atomic_load(&c->srv->stopping)
+           && c->requests + 1 < c->srv->cfg->max_requests_per_connection;
+}
+
+static DWORD op_ext_send_header(void *host_conn, isapi_conn *ic, const char *headers,
+                                int keep_conn)
+{
+    host_conn_t *c = host_conn;
+    host_req_t *r = c->req;
+    isapi_request *req = isapi_conn_request(ic);
+    isapi_headers ext = { 0 };
+    if (isapi_headers_parse_block(&ext, headers) == -1) {
+        isapi_headers_clear(&ext);
+        return ERROR_NOT_ENOUGH_MEMORY;
+    }
+    /* Why: IIS puts Server and Date first, and not twice when the extension wrote its own
+     * (IIRF sends its own Date). */
+    isapi_headers_clear(&req->resp_headers);
+    if (!isapi_headers_find(&ext, "Server"))
+        isapi_headers_set(&req->resp_headers, "Server", c->srv->cfg->server_software);
+    if (!isapi_headers_find(&ext, "Date"))
+        isapi_headers_set(&req->resp_headers, "Date", date_now());
+    for (size_t i = 0; i < ext.n; i++)
+        isapi_headers_add(&req->resp_headers, ext.v[i].name, (size_t)-1, ext.v[i].value,
+                          (size_t)-1);
+    isapi_headers_clear(&ext);
+    isapi_take_added_headers(ic, &req->resp_headers);
+    int keep = ext_header_keep(c, req, keep_conn);
+    if (req->has_header_block && c->version == HOST_HTTP_10 && keep)
+        isapi_headers_set(&req->resp_headers, "Connection", "keep-alive");
+    isapi_rc rc = isapi_notify_send_response(ic);
+    if (rc != ISAPI_CONTINUE)
+        return ERROR_OPERATION_ABORTED;
+    /* A SEND_RESPONSE filter may have dropped the framing or asked for close. */
+    keep = keep && ext_header_keep(c, req, keep_conn);
+    /* Why: a Connection header that contradicts what the server will do is corrected,
+     * or a client that believed "keep-alive" would wait on a connection about to close. */
+    if (!keep && req->has_header_block && c->version != HOST_HTTP_09)
+        need_close_header(&req->resp_headers);
+    const char *te = isapi_headers_find(&req->resp_headers, "Transfer-Encoding");
+    r->ext_keep_header = keep;
+    r->ext_length = content_length_of(&req->resp_headers);
+    r->ext_self_framed = (te && has_token(te, "chunked")) || req->status == 204
+                         || req->status == 304 || req->status < 200;
+    if (!req->has_header_block)
+        return 0;   /* HTTP/0.9 under the strict policy: no header block at all */
+    size_t len;
+    char local[HOST_BLOCK_LOCAL];
+    char *block = serialize_block(c, req, &len, local, sizeof local);
+    if (!block)
+        return ERROR_NOT_ENOUGH_MEMORY;
+    rc = isapi_send(ic, isapi_origin_host(), block, len);
+    if (block != local)
+        free(block);
+    return rc == ISAPI_CONTINUE ? 0 : ERROR_NETNAME_DELETED;
+}
+
+/* MAP_URL_TO_PATH(_EX): the virtual directories, then URL_MAP, as for a request; the
+ * request's own PATH_TRANSLATED is kept. */
+static DWORD op_map_url(void *host_conn, isapi_conn *ic, const char *url,
+                        HSE_URL_MAPEX_INFO *info)
+{
+    host_conn_t *c = host_conn;
+    isapi_request *req = isapi_conn_request(ic);
+    char path[HOST_PATH_BUF], phys[HOST_PATH_BUF];
+    if (host_url_path(url, path, sizeof path, NULL) != 0)
+        return ERROR_INVALID_PARAMETER;
+    host_vdir_match_t vd;
+    if (host_route_map_path(c->srv->cfg, path, phys, sizeof phys, &vd) < 0)
+        return ERROR_INVALID_PARAMETER;
+    char *saved = NULL;
+    if (req->physical_path && isapi_str_set(&saved, req->physical_path, (size_t)-1) != 0)
+        return ERROR_NOT_ENOUGH_MEMORY;
+    HTTP_FILTER_URL_MAP_EX map = {
+        .pszURL = path,
+        .pszPhysicalPath = phys,
+        .cbPathBuff = sizeof phys,
+        .dwFlags = vd.access & HSE_URL_FLAGS_MASK,
+        .cchMatchingPath = (DWORD)strlen(vd.folder),
+        .cchMatchingURL = vd.url_len ? (DWORD)vd.url_len : 1,
+        .pszScriptMapEntry = NULL,
+    };
+    isapi_rc rc = isapi_notify_url_map(ic, &map);
+    isapi_str_set(&req->physical_path, NULL, 0);
+    req->physical_path = saved;
+    if (rc != ISAPI_CONTINUE)
+        return ERROR_OPERATION_ABORTED;
+    phys[sizeof phys - 1] = '\0';
+    size_t pl = strlen(phys);
+    size_t n = pl < sizeof info->lpszPath - 1 ? pl : sizeof info->lpszPath - 1;
+    memcpy(info->lpszPath, phys, n);
+    info->lpszPath[n] = '\0';
+    info->dwFlags = map.dwFlags;
+    info->cchMatchingPath = map.cchMatchingPath;
+    info->cchMatchingURL = map.cchMatchingURL;
+    /* Why: IIS 6 fails a path longer than MAX_PATH instead of cutting it silently
+     * (HSE_REQ_MAP_URL_TO_PATH_EX, IIS 6 SDK). */
+    return pl >= sizeof info->lpszPath ? ERROR_INSUFFICIENT_BUFFER : 0;
+}
+
+/* The log texts of an extension request: HSE_APPEND_LOG_PARAMETER, then lpszLogData. */
+static void keep_ext_log(host_req_t *r, const isapi_ext_result *res)
+{
+    size_t a = strlen(res->log_param), b = strlen(res->log_data);
+    if (a + b == 0)
+        return;
+    r->ext_log = malloc(a + b + 1);
+    if (!r->ext_log)
+        return;
+    memcpy(r->ext_log, res->log_param, a);
+    memcpy(r->ext_log + a, res->log_data, b + 1);
+}
+
+static const char *ext_log_text(const host_conn_t *c, DWORD *win32)
+{
+    const host_req_t *r = c->req;
+    if (!r || !c->in_pipeline)
+        return NULL;
+    *win32 = r->ext_win32;
+    return r->ext_log;
+}
+
+/* Step part: HttpExtensionProc, then how the request ends (docs/extensions.md, "Return
+ * codes and keep-alive"). */
+static host_step_rc run_extension(host_conn_t *c, host_req_t *r)
+{
+    isapi_request *req = isapi_conn_request(c->ic);
+    host_route_t *rt = r->route;
+    isapi_ext_request rq = {
+        .script_name = rt->script_name,
+        .path_info = rt->path_info,
+        .path_translated = rt->path_translated,
+        .script_translated = rt->script_translated,
+        .appl_md_path = rt->appl_md_path,
+        .appl_physical_path = rt->appl_physical_path,
+        .total_bytes = r->framing.kind == HOST_BODY_NONE ? 0
+                       : r->framing.kind == HOST_BODY_LENGTH ? r->framing.content_length
+                       : r->body_done ? r->chunked.total : UINT64_MAX,
+        .ahead = r->ahead,
+        .ahead_len = r->ahead_len,
+        .keep_alive = c->keep_alive && req->has_header_block,
+    };
+    r->ext_length = -1;
+    isapi_ext_result res;
+    c->producing = 0;
+    if (isapi_extension_run(c->ic, r->ext, &rq, &res) != 0) {
+        r->out_of_memory = 1;
+        r->status = 500;
+        c->keep_alive = 0;
+        return STEP_RESPOND;
+    }
+    keep_ext_log(r, &res);
+    int sent = res.header_sent || req->bytes_sent > 0 || isapi_conn_response_started(c->ic);
+    if (res.hse_status == HSE_STATUS_ERROR) {
+        r->ext_win32 = res.win32_error;
+        c->keep_alive = 0;
+        if (!sent) {
+            r->status = 500;
+            return STEP_RESPOND;
+        }
+        /* Why 500 in the log although a response went out: IIS logs 500 for
+         * HSE_STATUS_ERROR (HttpExtensionProc, IIS 6 SDK). */
+        req->status = 500;
+        r->keep = -1;
+        return STEP_ANSWERED;
+    }
+    if (!sent) {
+        /* Success without a byte: an empty response with the extension's status. */
+        req->status = res.status ? res.status : 200;
+        isapi_str_set(&req->reason, NULL, 0);
+        isapi_headers_set(&req->resp_headers, "Content-Length", "0");
+        if (!r->body_done)
+            c->keep_alive = 0;
+        return STEP_RESPOND;
+    }
+    /* Why each condition: the response must be delimited as sent (the declared length
+     * honoured exactly), the body read to its end (else its rest would be taken for the
+     * next request), and the output whole; raw output without a structured header block
+     * has no framing the server knows of, so the connection closes. */
+    int keep = res.header_sent && r->ext_keep_header && !res.close_requested
+               && !res.write_failed && !isapi_conn_must_close(c->ic) && r->body_done
+               && (r->ext_self_framed || (r->ext_length >= 0
+                                          && (uint64_t)r->ext_length == res.body_bytes)
+                   || (c->head_only && res.body_bytes == 0));
+    r->keep = keep ? 0 : -1;
+    return STEP_ANSWERED;
+}
+
 /* Step: the request body, read and discarded through READ_RAW_DATA (the static handler
  * does not use it) as it arrives: with nothing pending the connection parks and the
  * worker moves on. Pipelined bytes after the body stay in the buffer. */
 static host_step_rc step_read_body(host_conn_t *c, host_req_t *r)
 {
     const host_config_t *cfg = c->srv->cfg;
+    if (r->ext)
+        return read_ahead(c, r);
     if (r->framing.kind == HOST_BODY_NONE)
         return STEP_NEXT;
     if (!r->body_started) {
@@ -1065,7 +1512,7 @@ static host_step_rc step_read_body(host_conn_t *c, host_req_t *r)
             return STEP_PARK;
         }
         isapi_rc frc = ISAPI_CONTINUE;
-        int got = read_filtered(c, &frc);
+        int got = read_filtered(c, &frc, 0);
         if (got == READ_TIMEOUT)
             c->may_have_data = 0;
         else if (got != READ_OK && got != READ_MORE)
@@ -1073,10 +1520,24 @@ static host_step_rc step_read_body(host_conn_t *c, host_req_t *r)
     }
 }
 
-/* Step: the handler: a static file, a directory's default document, or an error. */
+/* Step: the handler: an extension, a static file, a directory's default document, or an
+ * error. */
 static host_step_rc step_handle(host_conn_t *c, host_req_t *r)
 {
     isapi_request *req = isapi_conn_request(c->ic);
+    if (r->ext)
+        return run_extension(c, r);
+    if (r->route && r->route->handler == HOST_HANDLER_REFUSE) {
+        host_error_page(req, r->route->status, &r->body);
+        if (r->route->status == 405)
+            isapi_headers_set(&req->resp_headers, "Allow", r->route->allow);
+        return STEP_RESPOND;
+    }
+    if (r->route && !(r->route->access & HOST_ACCESS_READ)) {
+        /* Why: a folder without Read access serves no file (IIS 403.2). */
+        host_error_page(req, 403, &r->body);
+        return STEP_RESPOND;
+    }
     const char *physical = req->physical_path ? req->physical_path : "";
     char unmapped[HOST_PATH_BUF];
     if (PLAT_FILTER_PATHS_WIN32 && req->physical_path)
@@ -1222,7 +1683,8 @@ typedef struct host_step {
 
 enum {
     STEP_READ_HEAD, STEP_REQUEST_MODEL, STEP_CHECK_HEAD, STEP_PREPROC_HEADERS, STEP_ROUTE,
-    STEP_AUTHENTICATE, STEP_AUTH_COMPLETE, STEP_READ_BODY, STEP_HANDLE, STEP_RESPOND_INDEX,
+    STEP_AUTHENTICATE, STEP_AUTH_COMPLETE, STEP_SELECT_HANDLER, STEP_READ_BODY, STEP_HANDLE,
+    STEP_RESPOND_INDEX,
     STEP_SEND_BODY, STEP_END_OF_REQUEST, STEP_FLUSH, STEP_LOG, STEP_COUNT
 };
 
@@ -1237,6 +1699,7 @@ static const host_step_t pipeline[STEP_COUNT] = {
     [STEP_ROUTE]           = { "route",           step_route },           /* URL_MAP */
     [STEP_AUTHENTICATE]    = { "authenticate",    step_authenticate },    /* AUTHENTICATION */
     [STEP_AUTH_COMPLETE]   = { "auth complete",   step_auth_complete },   /* AUTH_COMPLETE */
+    [STEP_SELECT_HANDLER]  = { "select handler",  step_select_handler },
     [STEP_READ_BODY]       = { "read body",       step_read_body },       /* READ_RAW_DATA */
     [STEP_HANDLE]          = { "handle",          step_handle },
     [STEP_RESPOND_INDEX]   = { "respond",         step_respond },  /* [ACCESS_DENIED],
@@ -1253,6 +1716,9 @@ enum { ONE_KEEP, ONE_PARK, ONE_WAIT_WRITE, ONE_CLOSE };
 static void req_reset(host_req_t *r)
 {
     host_body_free(&r->body);
+    free(r->route);
+    free(r->ahead);
+    free(r->ext_log);
     isapi_str_set(&r->url_before_auth, NULL, 0);
     memset(r, 0, sizeof *r);
     host_body_t none = HOST_BODY_INIT;
@@ -1333,6 +1799,8 @@ static int serve_one(host_conn_t *c)
             c->step++;
         } else if (rc == STEP_ROUTE_AGAIN) {
             c->step = STEP_ROUTE;
+        } else if (rc == STEP_ANSWERED) {
+            c->step = STEP_END_OF_REQUEST;
         } else if (rc == STEP_RESPOND) {
             c->step = STEP_RESPOND_INDEX;
         } else if (rc == STEP_FILTER_ENDED) {

@@ -86,6 +86,18 @@ static isapi_engine *load_filters(const host_config_t *cfg)
             return NULL;
         }
     }
+    /* Extensions after the filters: a DLL that is both is then one module already, and
+     * its GetExtensionVersion runs on the module GetFilterVersion initialised. */
+    for (size_t i = 0; i < cfg->nextensions + cfg->nscript_maps; i++) {
+        const char *path = i < cfg->nextensions ? cfg->extensions[i].path
+                                                : cfg->script_maps[i - cfg->nextensions].dll;
+        isapi_extension *x;
+        if (isapi_engine_load_extension(engine, path, &x, err, sizeof err) != 0) {
+            isapi_engine_destroy(engine);
+            fail(err);
+            return NULL;
+        }
+    }
     return engine;
 }
 

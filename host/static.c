@@ -155,9 +155,16 @@ static int serve_file(isapi_request *req, host_method_t method, const char *phys
         plat_file_close(f);
         return 404;
     }
+    /* Why: IIS 6 and later serve only files whose extension has a MIME type and answer
+     * 404 for the rest (mime.h), so a DLL or an .ini under the root is never sent. */
+    const char *type = host_mime_type(physical);
+    if (!type) {
+        plat_file_close(f);
+        return 404;
+    }
     char date[PLAT_HTTP_DATE_LEN + 1];
     plat_http_date_format(info.mtime, date);
-    isapi_headers_set(&req->resp_headers, "Content-Type", host_mime_type(physical));
+    isapi_headers_set(&req->resp_headers, "Content-Type", type);
     isapi_headers_set(&req->resp_headers, "Last-Modified", date);
     isapi_headers_set(&req->resp_headers, "Accept-Ranges", "bytes");
 

@@ -115,6 +115,15 @@ size_t isapi_describe_call(isapi_call_record *rec, char *buf, size_t len)
     return n;
 }
 
+void isapi__current_call_swap(const char *dll, const char *what, const char **saved_dll,
+                              const char **saved_what)
+{
+    *saved_dll = atomic_load_explicit(&current_call.filter, memory_order_relaxed);
+    *saved_what = atomic_load_explicit(&current_call.notification, memory_order_relaxed);
+    atomic_store_explicit(&current_call.notification, what, memory_order_relaxed);
+    atomic_store_explicit(&current_call.filter, dll, memory_order_relaxed);
+}
+
 /* One filter call, run under isapi__guard_call(). */
 typedef struct invoke_call {
     isapi__filter *f;

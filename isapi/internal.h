@@ -54,6 +54,7 @@ struct isapi_engine {
     size_t nlist[2][ISAPI__N_COUNT];
     volatile LONG inflight;     /* filter calls in progress */
     char load_fault[512];       /* what crashed GetFilterVersion, for the loader's message */
+    struct isapi__extensions *exts;   /* extension.c; NULL until the first is loaded */
 };
 
 /* One per (connection, filter). `fc` is what the filter sees; fc.ServerContext points back
@@ -130,6 +131,12 @@ struct isapi_conn {
 enum { ISAPI__CALL_VERSION, ISAPI__CALL_PROC, ISAPI__CALL_TERMINATE };
 DWORD isapi__invoke(isapi_engine *e, isapi__filter *f, isapi__slot *s, int kind,
                     DWORD notif, void *pv);
+
+/* dispatch.c: sets the call isapi_describe_current_call() reports for this thread (an
+ * extension's DLL and entry point) and returns the previous one through saved_*; restore it
+ * with a second call. */
+void isapi__current_call_swap(const char *dll, const char *what, const char **saved_dll,
+                              const char **saved_what);
 const char *isapi__notif_name(DWORD bit);   /* "SF_NOTIFY_PREPROC_HEADERS" */
 int isapi__build_lists(isapi_engine *e);   /* 0, or -1 (out of memory, lists unchanged) */
 isapi_rc isapi__walk(isapi_conn *c, int ni, void *pv, size_t from, int limit,
@@ -189,6 +196,11 @@ void isapi__error_text(DWORD code, char *buf, size_t len);
 /* image.c: puts into `out` the reason, in words, why LoadLibrary failed with `code` for
  * `path` (reads the file's PE or ELF header). */
 void isapi__explain_load_failure(const char *path, DWORD code, char *out, size_t len);
+
+/* extension.c: TerminateExtension(HSE_TERM_MUST_UNLOAD) and FreeLibrary for every
+ * extension, after every HttpExtensionProc returned; called first by
+ * isapi_engine_destroy, before the filters are terminated. */
+void isapi__extensions_unload(isapi_engine *e);
 
 /* urlnorm.c: SF_REQ_NORMALIZE_URL in place: isapi_url_normalize's path, then "?query" as
  * given. Returns 0, or -1 when the URL is refused or out of memory. */

@@ -27,6 +27,7 @@
 #include <stdint.h>
 #include <windows.h>
 #include <httpfilt.h>
+#include <httpext.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -213,6 +214,32 @@ typedef struct isapi_ops {
     /* Log sink for this connection; NULL = the engine's config log. */
     isapi_log_fn log;
     void *log_ctx;
+
+    /* ---- for extensions (isapi/extension.c); NULL where the host runs none ---- */
+
+    /* ReadClient: up to *size bytes of the request body that follow the read-ahead,
+     * waiting for at least one. *size = 0 at the end of the body (or when the client
+     * closed). Returns 0 or a Win32 error code (ERROR_TIMEOUT, ERROR_NETNAME_DELETED). */
+    DWORD (*read_client)(void *host_conn, void *buf, DWORD *size);
+
+    /* A structured header block of an extension (SEND_RESPONSE_HEADER(_EX), redirects,
+     * VECTOR_SEND with headers). The engine has set request->status/reason; `headers` is
+     * the extension's header text without its final blank line ("" when none). The host
+     * builds the block (its standard headers unless the text has them), decides
+     * keep-alive (keep_conn: the extension offers to frame its response) and states it in
+     * Connection, raises SEND_RESPONSE, and sends the block through isapi_send. Returns 0
+     * or a Win32 error code. */
+    DWORD (*ext_send_header)(void *host_conn, isapi_conn *c, const char *headers,
+                             int keep_conn);
+
+    /* 1 while the client is still connected (HSE_REQ_IS_CONNECTED), else 0. */
+    int (*is_connected)(void *host_conn);
+
+    /* HSE_REQ_MAP_URL_TO_PATH(_EX): maps the URL path `url` as the server would
+     * (virtual directories, then SF_NOTIFY_URL_MAP) into info (lpszPath, dwFlags,
+     * cchMatchingPath, cchMatchingURL). Returns 0, ERROR_INSUFFICIENT_BUFFER when the path
+     * does not fit in MAX_PATH bytes (info->lpszPath holds it cut), or another code. */
+    DWORD (*map_url)(void *host_conn, isapi_conn *c, const char *url, HSE_URL_MAPEX_INFO *info);
 } isapi_ops;
 
 /* Facts about the connection for server variables; strings are copied. */
@@ -358,6 +385,63 @@ size_t isapi_describe_current_call(char *buf, size_t len);
 typedef struct isapi_call_record isapi_call_record;
 isapi_call_record *isapi_thread_call_record(void);
 size_t isapi_describe_call(isapi_call_record *rec, char *buf, size_t len);
+
+/* ======================================================================================
+ * Extensions (isapi/extension.c)
+ * ==================================================================================== */
+
+typedef struct isapi_extension isapi_extension;
+
+/* Loads an extension DLL (LoadLibrary, GetExtensionVersion) or finds it loaded. A DLL
+ * that is also a loaded filter is the same module: LoadLibrary hands back the one module,
+ * whose DllMain ran once. Safe to call from several threads at once (first use of a DLL
+ * named in a URL): concurrent callers for one path wait for a single load. Returns 0 with
+ * *out set, or -1 with one line in err naming the file and the reason. */
+int isapi_engine_load_extension(isapi_engine *e, const char *path, isapi_extension **out,
+                                char *err, size_t errlen);
+const char *isapi_extension_path(const isapi_extension *x);
+const char *isapi_extension_desc(const isapi_extension *x);
+size_t isapi_engine_extension_count(const isapi_engine *e);
+
+/* What the host knows about an extension request beyond the request model. Strings are
+ * copied for the extension (it sees private copies); NULL means "". */
+typedef struct isapi_ext_request {
+    const char *script_name;        /* SCRIPT_NAME: the URL of the DLL or mapped script */
+    const char *path_info;          /* PATH_INFO and lpszPathInfo */
+    const char *path_translated;    /* PATH_TRANSLATED and lpszPathTranslated */
+    const char *script_translated;  /* SCRIPT_TRANSLATED */
+    const char *appl_md_path;       /* APPL_MD_PATH; NULL = the engine's */
+    const char *appl_physical_path; /* APPL_PHYSICAL_PATH; NULL = the engine's */
+    uint64_t total_bytes;           /* body length; UINT64_MAX = unknown (chunked) */
+    const void *ahead;              /* the body read ahead: lpbData, cbAvailable */
+    size_t ahead_len;
+    int keep_alive;                 /* the client allows keep-alive and the server would
+                                       keep the connection (HSE_REQ_IS_KEEP_CONN) */
+} isapi_ext_request;
+
+/* How an extension request went, for the host's keep-alive decision and the log. */
+typedef struct isapi_ext_result {
+    DWORD hse_status;       /* HSE_STATUS_SUCCESS, _SUCCESS_AND_KEEP_CONN or _ERROR */
+    int crashed;            /* a fault left HttpExtensionProc (contained: Windows) */
+    int header_sent;        /* a structured header block went out */
+    int keep_conn;          /* the extension offered to frame its response (fKeepConn) */
+    int close_requested;    /* HSE_REQ_CLOSE_CONNECTION, HSE_IO_DISCONNECT_AFTER_SEND */
+    int write_failed;       /* a WriteClient failed: the client is gone */
+    uint64_t body_bytes;    /* bytes written after the header block (or in all, raw) */
+    DWORD status;           /* dwHttpStatusCode at the end */
+    DWORD win32_error;      /* last error of an HSE_STATUS_ERROR */
+    char log_data[HSE_LOG_BUFFER_LEN + 1];   /* lpszLogData, bounded and terminated */
+    char log_param[1024];   /* HSE_APPEND_LOG_PARAMETER texts, concatenated and cut */
+} isapi_ext_result;
+
+/* Runs HttpExtensionProc for the connection's current request (after AUTH_COMPLETE) on
+ * the calling thread, synchronously: ReadClient, WriteClient and ServerSupportFunction
+ * are served while it runs. Returns 0, or -1 when out of memory (nothing ran). The result
+ * is filled in either case. After HSE_STATUS_PENDING the call returns once the extension
+ * called HSE_REQ_DONE_WITH_SESSION (from any thread) and its last I/O completion callback
+ * returned; the callbacks run on the calling thread meanwhile. */
+int isapi_extension_run(isapi_conn *c, isapi_extension *x, const isapi_ext_request *rq,
+                        isapi_ext_result *res);
 
 /* ======================================================================================
  * URL normalisation (isapi/urlnorm.c): the one rule set for routing and NORMALIZE_URL

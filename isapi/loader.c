@@ -251,6 +251,7 @@ void isapi_engine_destroy(isapi_engine *e)
      * start after it (docs/isapi-reference.md, "Entry points"). */
     while (InterlockedCompareExchange(&e->inflight, 0, 0) != 0)
         Sleep(1);
+    isapi__extensions_unload(e);
     for (size_t i = e->nfilters; i-- > 0;) {
         isapi__filter *f = &e->filters[i];
         if (f->terminate)

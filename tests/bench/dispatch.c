@@ -60,7 +60,8 @@ static DWORD op_send_response_header(void *host_conn, isapi_conn *c,
     return ERROR_NOT_SUPPORTED;
 }
 
-static const isapi_ops bench_ops = { op_write, op_send_response_header, NULL, NULL };
+static const isapi_ops bench_ops = { .write = op_write,
+                                     .send_response_header = op_send_response_header };
 
 static int copy_file(const char *from, const char *to)
 {

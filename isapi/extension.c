@@ -1,0 +1,1030 @@
+/*
+ * extension.c - ISAPI extensions: loading (GetExtensionVersion), the
+ * EXTENSION_CONTROL_BLOCK, its four callbacks, and unloading (TerminateExtension).
+ *
+ * Loading: one record per DLL path, kept in a list under one lock; a DLL named in a URL is
+ * loaded on its first request while concurrent first requests wait on that lock, so
+ * GetExtensionVersion runs once. LoadLibrary hands back the module a filter of the same
+ * path already loaded (the loader's count goes up, DllMain does not run again), which is
+ * what connectors whose filter and extension halves share globals rely on.
+ *
+ * A request: isapi_extension_run() builds the control block on the caller's stack with
+ * private copies of every string the extension sees, calls HttpExtensionProc under the
+ * same guard as filter calls (guard.h), and reports in an isapi_ext_result what the host
+ * needs to end the request: whether a structured header block went out, whether the
+ * extension offered to frame its response, the status, the log texts. ConnID is the
+ * address of the block's owner record; every callback checks its magic and that the
+ * request is still running, and answers FALSE + ERROR_INVALID_PARAMETER otherwise.
+ *
+ * Output: header blocks go to the host (isapi_ops.ext_send_header), which builds them,
+ * raises SEND_RESPONSE and states keep-alive; every other byte goes through isapi_send,
+ * so SEND_RAW_DATA filters see the extension's output as they see the server's. Input:
+ * ReadClient asks the host (isapi_ops.read_client), which reads the body past the
+ * read-ahead through READ_RAW_DATA and never past the body's end.
+ *
+ * Unloading (isapi__extensions_unload, from isapi_engine_destroy): waits until no
+ * HttpExtensionProc runs, then TerminateExtension(HSE_TERM_MUST_UNLOAD) and FreeLibrary
+ * per extension, before the filters are terminated (a module that is both is then
+ * terminated as extension first, as IIS does).
+ *
+ * docs/extensions.md lists every member and request code with its support.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "guard.h"
+#include "internal.h"
+
+#define ISAPI__ECB_MAGIC 0x45434231u   /* "ECB1" */
+/* How long a request whose HttpExtensionProc returned HSE_STATUS_PENDING may take to call
+ * HSE_REQ_DONE_WITH_SESSION before the server gives up on it. */
+#define ISAPI__PENDING_LIMIT_MS (10u * 60u * 1000u)
+
+struct isapi_extension {
+    char *path;
+    char desc[HSE_MAX_EXT_DLL_NAME_LEN];
+    HMODULE module;
+    PFN_GETEXTENSIONVERSION get_version;
+    PFN_HTTPEXTENSIONPROC proc;
+    PFN_TERMINATEEXTENSION terminate;
+    struct isapi_extension *next;
+};
+
+struct isapi__extensions {
+    CRITICAL_SECTION lock;
+    isapi_extension *head;      /* load order reversed */
+    size_t count;
+    volatile LONG inflight;     /* HttpExtensionProc calls running */
+};
+
+/* The control block and what the engine keeps beside it for one request. */
+typedef struct isapi__ecb {
+    EXTENSION_CONTROL_BLOCK ecb;
+    DWORD magic;
+    volatile LONG running;      /* callbacks are accepted */
+
+    /* asynchronous operation (under lock): one operation at a time, its completion
+     * delivered on the request's thread after the initiating call returned */
+    CRITICAL_SECTION lock;
+    HANDLE wake;                /* set when a completion is queued or the session is done */
+    PFN_HSE_IO_COMPLETION io_fn;
+    void *io_ctx;
+    int op_outstanding;         /* an async operation whose completion is not delivered */
+    int completion_ready;
+    PFN_HSE_IO_COMPLETION comp_fn;
+    void *comp_ctx;
+    DWORD comp_bytes, comp_error;
+    int done;                   /* HSE_REQ_DONE_WITH_SESSION was called */
+    DWORD done_status;
+
+    isapi_conn *c;
+    isapi_extension *x;
+    const isapi_ext_request *rq;
+    isapi_ext_result *res;
+    char *strings[5];
+    unsigned char *data;
+} isapi__ecb;
+
+/* ---- loading ----------------------------------------------------------------------- */
+
+static struct isapi__extensions *extensions_of(isapi_engine *e)
+{
+    struct isapi__extensions *set = e->exts;
+    if (set)
+        return set;
+    set = calloc(1, sizeof *set);
+    if (!set)
+        return NULL;
+    InitializeCriticalSection(&set->lock);
+    if (InterlockedCompareExchangePointer((void *volatile *)&e->exts, set, NULL) != NULL) {
+        DeleteCriticalSection(&set->lock);
+        free(set);
+    }
+    return e->exts;
+}
+
+/* Undecorated name first, as IIS resolves it; then the stdcall spellings a 32-bit DLL
+ * linked without a .def exports (the filter loader accepts them the same way). */
+static FARPROC resolve_entry(HMODULE m, const char *name, int arg_bytes)
+{
+    FARPROC p = GetProcAddress(m, name);
+    if (p || sizeof(void *) != 4)
+        return p;
+    char decorated[80];
+    snprintf(decorated, sizeof decorated, "_%s@%d", name, arg_bytes);
+    p = GetProcAddress(m, decorated);
+    if (!p)
+        p = GetProcAddress(m, decorated + 1);
+    return p;
+}
+
+typedef struct ext_call {
+    isapi_extension *x;
+    int kind;                   /* 0 GetExtensionVersion, 1 HttpExtensionProc, 2 Terminate */
+    void *arg;
+    DWORD r;
+    DWORD last;
+} ext_call;
+
+static void call_extension(void *p)
+{
+    ext_call *a = p;
+    switch (a->kind) {
+    case 0:
+        a->r = (DWORD)a->x->get_version((HSE_VERSION_INFO *)a->arg);
+        a->last = GetLastError();
+        break;
+    case 1:
+        a->r = a->x->proc((EXTENSION_CONTROL_BLOCK *)a->arg);
+        a->last = GetLastError();
+        break;
+    default:
+        a->r = (DWORD)a->x->terminate(HSE_TERM_MUST_UNLOAD);
+        break;
+    }
+}
+
+/* Calls into the extension under the guard; *fault_text (may be NULL) receives the
+ * description of a contained crash. Returns 1 when it crashed. */
+static int guarded(ext_call *a, char *fault_text, size_t len)
+{
+    static const char *const entry[] = { "GetExtensionVersion", "HttpExtensionProc",
+                                         "TerminateExtension" };
+    isapi__fault fault;
+    const char *saved_dll, *saved_what;
+    /* so that a crash report on POSIX (where the process ends) names the extension */
+    isapi__current_call_swap(a->x->path, entry[a->kind], &saved_dll, &saved_what);
+    int crashed = isapi__guard_call(call_extension, a, &fault);
+    isapi__current_call_swap(saved_dll, saved_what, &saved_dll, &saved_what);
+    if (!crashed)
+        return 0;
+    if (fault_text)
+        isapi__guard_describe(&fault, fault_text, len);
+    return 1;
+}
+
+static HMODULE load_module(const char *path)
+{
+    int full = path[0] == '/' || path[0] == '\\'
+               || (path[0] && path[1] == ':' && (path[2] == '\\' || path[2] == '/'));
+    return LoadLibraryExA(path, NULL, full ? LOAD_WITH_ALTERED_SEARCH_PATH : 0);
+}
+
+/* Loads path under set->lock. Returns the record or NULL with err filled. */
+static isapi_extension *load_locked(isapi_engine *e, struct isapi__extensions *set,
+                                    const char *path, char *err, size_t errlen)
+{
+    char why[512];
+    HMODULE m = load_module(path);
+    if (!m) {
+        isapi__error_text(GetLastError(), why, sizeof why);
+        snprintf(err, errlen, "extension %s: cannot load the library (%s)", path, why);
+        return NULL;
+    }
+    isapi_extension *x = calloc(1, sizeof *x);
+    if (!x || !(x->path = isapi__strndup(path, strlen(path)))) {
+        free(x);
+        FreeLibrary(m);
+        snprintf(err, errlen, "extension %s: out of memory", path);
+        return NULL;
+    }
+    x->module = m;
+    x->get_version = (PFN_GETEXTENSIONVERSION)(void (*)(void))
+        resolve_entry(m, "GetExtensionVersion", 4);
+    x->proc = (PFN_HTTPEXTENSIONPROC)(void (*)(void))resolve_entry(m, "HttpExtensionProc", 4);
+    x->terminate = (PFN_TERMINATEEXTENSION)(void (*)(void))
+        resolve_entry(m, "TerminateExtension", 4);
+    if (!x->get_version || !x->proc) {
+        isapi__error_text(ERROR_PROC_NOT_FOUND, why, sizeof why);
+        snprintf(err, errlen, "extension %s: not an ISAPI extension: %s is not exported (%s)",
+                 path, x->get_version ? "HttpExtensionProc" : "GetExtensionVersion", why);
+        goto fail;
+    }
+    /* Why zeroed: extensions strcpy into lpszExtensionDesc and may leave it unterminated;
+     * it is read back with a bound. */
+    HSE_VERSION_INFO ver;
+    memset(&ver, 0, sizeof ver);
+    ext_call a = { x, 0, &ver, 0, 0 };
+    char fault[400];
+    SetLastError(0);
+    if (guarded(&a, fault, sizeof fault)) {
+        /* Why no FreeLibrary: the DLL's state is unknown after the crash. */
+        snprintf(err, errlen, "extension %s: crashed while loading: %s in GetExtensionVersion",
+                 path, fault);
+        free(x->path);
+        free(x);
+        return NULL;
+    }
+    if (!a.r) {
+        isapi__error_text(a.last, why, sizeof why);
+        snprintf(err, errlen, "extension %s: GetExtensionVersion returned FALSE (%s)", path,
+                 a.last ? why : "no error given");
+        goto fail;
+    }
+    memcpy(x->desc, ver.lpszExtensionDesc, sizeof x->desc);
+    x->desc[sizeof x->desc - 1] = '\0';
+    x->next = set->head;
+    set->head = x;
+    set->count++;
+    isapi__log(e, NULL, ISAPI_LOG_INFO, path, "extension loaded: \"%s\", version 0x%08lx",
+               x->desc, (unsigned long)ver.dwExtensionVersion);
+    return x;
+fail:
+    FreeLibrary(m);
+    free(x->path);
+    free(x);
+    return NULL;
+}
+
+int isapi_engine_load_extension(isapi_engine *e, const char *path, isapi_extension **out,
+                                char *err, size_t errlen)
+{
+    char dummy[1];
+    if (!err) {
+        err = dummy;
+        errlen = sizeof dummy;
+    }
+    struct isapi__extensions *set = extensions_of(e);
+    if (!set) {
+        snprintf(err, errlen, "extension %s: out of memory", path);
+        return -1;
+    }
+    EnterCriticalSection(&set->lock);
+    isapi_extension *x = set->head;
+    while (x && strcmp(x->path, path) != 0)
+        x = x->next;
+    if (!x)
+        x = load_locked(e, set, path, err, errlen);
+    LeaveCriticalSection(&set->lock);
+    *out = x;
+    return x ? 0 : -1;
+}
+
+const char *isapi_extension_path(const isapi_extension *x) { return x->path; }
+const char *isapi_extension_desc(const isapi_extension *x) { return x->desc; }
+size_t isapi_engine_extension_count(const isapi_engine *e)
+{
+    return e->exts ? e->exts->count : 0;
+}
+
+void isapi__extensions_unload(isapi_engine *e)
+{
+    struct isapi__extensions *set = e->exts;
+    if (!set)
+        return;
+    /* Why: IIS calls TerminateExtension only once every request in flight has finished
+     * (TerminateExtension, IIS 6 SDK); the extension need not wait itself. */
+    while (InterlockedCompareExchange(&set->inflight, 0, 0) != 0)
+        Sleep(1);
+    /* The list is newest first: terminating from its head unloads in reverse load order. */
+    for (isapi_extension *x = set->head, *next; x; x = next) {
+        next = x->next;
+        if (x->terminate) {
+            ext_call a = { x, 2, NULL, 0, 0 };
+            char fault[400];
+            if (guarded(&a, fault, sizeof fault))
+                isapi__log(e, NULL, ISAPI_LOG_ERROR, x->path, "%s in TerminateExtension", fault);
+        }
+        FreeLibrary(x->module);
+        free(x->path);
+        free(x);
+    }
+    DeleteCriticalSection(&set->lock);
+    free(set);
+    e->exts = NULL;
+}
+
+/* ---- callbacks ---------------------------------------------------------------------- */
+
+static BOOL fail(DWORD code)
+{
+    SetLastError(code);
+    return FALSE;
+}
+
+/* The record behind a ConnID, or NULL when it is not one of a running request. */
+static isapi__ecb *from_conn_id(HCONN h)
+{
+    isapi__ecb *b = h;
+    if (!b || b->magic != ISAPI__ECB_MAGIC || !b->running)
+        return NULL;
+    return b;
+}
+
+static BOOL WINAPI ext_get_server_variable(HCONN h, LPSTR name, LPVOID buf, LPDWORD size)
+{
+    isapi__ecb *b = from_conn_id(h);
+    if (!b || !name || !size)
+        return fail(ERROR_INVALID_PARAMETER);
+    const isapi_ext_request *rq = b->rq;
+    /* Variables only an extension request has; the rest are the filters' (servervars.c). */
+    static const char *const names[] = { "SCRIPT_NAME", "PATH_INFO", "PATH_TRANSLATED",
+                                         "SCRIPT_TRANSLATED", "APPL_MD_PATH",
+                                         "APPL_PHYSICAL_PATH" };
+    const char *values[] = { rq->script_name, rq->path_info, rq->path_translated,
+                             rq->script_translated, rq->appl_md_path, rq->appl_physical_path };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (!isapi__ieq(name, names[i]))
+            continue;
+        if (i >= 4 && !values[i])
+            break;
+        const char *v = values[i] ? values[i] : "";
+        return isapi__size_result(v, strlen(v), buf, size);
+    }
+    return isapi_get_server_variable(b->c, name, buf, size);
+}
+
+/* ---- asynchronous operations --------------------------------------------------------- */
+
+/* Why performed at once and completed later: the server has no overlapped I/O to hand the
+ * operation to; what ISAPI promises is that the call returns at once and the completion
+ * callback runs exactly once, on another call stack than the initiating one (IIS 6 SDK,
+ * "Asynchronous I/O processing"). The completion is queued and delivered by the request's
+ * thread after the initiating call returned, never from inside it (so an extension that
+ * starts the next read from its callback does not recurse). */
+static BOOL start_async(isapi__ecb *b, PFN_HSE_IO_COMPLETION fn, void *ctx)
+{
+    EnterCriticalSection(&b->lock);
+    int busy = b->op_outstanding || !fn;
+    if (!busy)
+        b->op_outstanding = 1;
+    LeaveCriticalSection(&b->lock);
+    if (busy)
+        return fail(ERROR_INVALID_PARAMETER);   /* no callback, or one already outstanding */
+    (void)ctx;
+    return TRUE;
+}
+
+static void queue_completion(isapi__ecb *b, PFN_HSE_IO_COMPLETION fn, void *ctx, DWORD bytes,
+                             DWORD error)
+{
+    EnterCriticalSection(&b->lock);
+    b->completion_ready = 1;
+    b->comp_fn = fn;
+    b->comp_ctx = ctx;
+    b->comp_bytes = bytes;
+    b->comp_error = error;
+    LeaveCriticalSection(&b->lock);
+    SetEvent(b->wake);
+}
+
+static BOOL async_write(isapi__ecb *b, const void *data, DWORD n)
+{
+    EnterCriticalSection(&b->lock);
+    PFN_HSE_IO_COMPLETION fn = b->io_fn;
+    void *ctx = b->io_ctx;
+    LeaveCriticalSection(&b->lock);
+    if (!start_async(b, fn, ctx))
+        return FALSE;
+    DWORD error = 0;
+    if (n && (b->res->write_failed
+              || isapi_send(b->c, isapi_origin_host(), data, n) != ISAPI_CONTINUE)) {
+        b->res->write_failed = 1;
+        error = ERROR_NETNAME_DELETED;
+    } else {
+        b->res->body_bytes += n;
+    }
+    queue_completion(b, fn, ctx, error ? 0 : n, error);
+    return TRUE;
+}
+
+static BOOL async_read(isapi__ecb *b, void *buf, DWORD *size, DWORD *type)
+{
+    if (!buf || !size || !type || !(*type & HSE_IO_ASYNC))
+        return fail(ERROR_INVALID_PARAMETER);
+    EnterCriticalSection(&b->lock);
+    PFN_HSE_IO_COMPLETION fn = b->io_fn;
+    void *ctx = b->io_ctx;
+    LeaveCriticalSection(&b->lock);
+    if (!start_async(b, fn, ctx))
+        return FALSE;
+    DWORD n = *size, error = 0;
+    if (n && b->c->ops->read_client)
+        error = b->c->ops->read_client(b->c->host, buf, &n);
+    else
+        n = 0;
+    queue_completion(b, fn, ctx, error ? 0 : n, error);
+    return TRUE;
+}
+
+typedef struct completion_call {
+    PFN_HSE_IO_COMPLETION fn;
+    EXTENSION_CONTROL_BLOCK *ecb;
+    void *ctx;
+    DWORD bytes, error;
+} completion_call;
+
+static void call_completion(void *p)
+{
+    completion_call *a = p;
+    a->fn(a->ecb, a->ctx, a->bytes, a->error);
+}
+
+/* Delivers a queued completion, if any, under the guard. Returns 1 when one ran, -1 when
+ * it crashed, 0 when none was queued. */
+static int deliver_completion(isapi__ecb *b)
+{
+    EnterCriticalSection(&b->lock);
+    int ready = b->completion_ready;
+    completion_call a = { b->comp_fn, &b->ecb, b->comp_ctx, b->comp_bytes, b->comp_error };
+    b->completion_ready = 0;
+    b->op_outstanding = 0;
+    LeaveCriticalSection(&b->lock);
+    if (!ready)
+        return 0;
+    isapi__fault fault;
+    const char *saved_dll, *saved_what;
+    isapi__current_call_swap(b->x->path, "an I/O completion callback", &saved_dll, &saved_what);
+    int crashed = isapi__guard_call(call_completion, &a, &fault);
+    isapi__current_call_swap(saved_dll, saved_what, &saved_dll, &saved_what);
+    if (crashed) {
+        char what[400];
+        isapi__guard_describe(&fault, what, sizeof what);
+        isapi__log(b->c->e, b->c, ISAPI_LOG_ERROR, b->x->path,
+                   "%s in an I/O completion callback; the request failed", what);
+        return -1;
+    }
+    return 1;
+}
+
+static BOOL WINAPI ext_write_client(HCONN h, LPVOID data, LPDWORD bytes, DWORD flags)
+{
+    isapi__ecb *b = from_conn_id(h);
+    if (!b || !bytes || (!data && *bytes))
+        return fail(ERROR_INVALID_PARAMETER);
+    if (flags & HSE_IO_ASYNC)
+        return async_write(b, data, *bytes);
+    if (*bytes == 0)
+        return TRUE;
+    if (b->res->write_failed)
+        return fail(ERROR_NETNAME_DELETED);
+    if (isapi_send(b->c, isapi_origin_host(), data, *bytes) != ISAPI_CONTINUE) {
+        b->res->write_failed = 1;
+        return fail(ERROR_NETNAME_DELETED);
+    }
+    b->res->body_bytes += *bytes;
+    return TRUE;
+}
+
+static BOOL WINAPI ext_read_client(HCONN h, LPVOID buf, LPDWORD size)
+{
+    isapi__ecb *b = from_conn_id(h);
+    if (!b || !size || (!buf && *size))
+        return fail(ERROR_INVALID_PARAMETER);
+    if (*size == 0)
+        return TRUE;
+    if (!b->c->ops->read_client) {
+        *size = 0;
+        return TRUE;
+    }
+    DWORD err = b->c->ops->read_client(b->c->host, buf, size);
+    if (err) {
+        *size = 0;
+        return fail(err);
+    }
+    return TRUE;
+}
+
+/* "200 OK", "200", "HTTP/1.1 200 OK" -> the code and the reason (NULL when absent). */
+static int parse_status_text(const char *s, DWORD *code, const char **reason)
+{
+    if (strncmp(s, "HTTP/", 5) == 0) {
+        const char *sp = strchr(s, ' ');
+        if (!sp)
+            return -1;
+        s = sp + 1;
+    }
+    while (*s == ' ')
+        s++;
+    if (s[0] < '1' || s[0] > '5' || s[1] < '0' || s[1] > '9' || s[2] < '0' || s[2] > '9'
+        || (s[3] != '\0' && s[3] != ' '))
+        return -1;
+    *code = (DWORD)((s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0'));
+    s += 3;
+    while (*s == ' ')
+        s++;
+    *reason = *s ? s : NULL;
+    return 0;
+}
+
+/* The extension's header text with LF-only line ends made CRLF (old extensions end their
+ * lines with "\n"), split at its blank line: *lines gets the header lines (malloc'ed, each
+ * ending in CRLF), *body points at what followed the blank line in `text` (IIS sends it as
+ * the start of the body), or at its end. */
+static int split_header_text(const char *text, char **lines, const char **body)
+{
+    size_t n = 0;
+    const char *p = text;
+    *body = text + strlen(text);
+    while (*p) {
+        const char *eol = strchr(p, '\n');
+        if (!eol) {
+            n += strlen(p) + 2;
+            break;
+        }
+        size_t len = (size_t)(eol - p);
+        if (len > 0 && p[len - 1] == '\r')
+            len--;
+        if (len == 0) {
+            *body = eol + 1;
+            break;
+        }
+        n += len + 2;
+        p = eol + 1;
+    }
+    char *out = malloc(n + 1);
+    if (!out)
+        return -1;
+    size_t at = 0;
+    for (p = text; *p && p < *body;) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        if (len > 0 && p[len - 1] == '\r')
+            len--;
+        if (len == 0)
+            break;
+        memcpy(out + at, p, len);
+        at += len;
+        out[at++] = '\r';
+        out[at++] = '\n';
+        if (!eol)
+            break;
+        p = eol + 1;
+    }
+    out[at] = '\0';
+    *lines = out;
+    return 0;
+}
+
+/* One structured header block (codes 1, 2, 3, 1016, 1028, 1037): at most one per
+ * request. `status` NULL means "200 OK"; `text` may carry body bytes after its blank line. */
+static BOOL send_header(isapi__ecb *b, const char *status, const char *text, int keep_conn)
+{
+    isapi_conn *c = b->c;
+    if (b->res->header_sent || isapi_conn_response_started(c))
+        return fail(ERROR_INVALID_PARAMETER);
+    if (!c->ops->ext_send_header)
+        return fail(ERROR_NOT_SUPPORTED);
+    DWORD code = 200;
+    const char *reason = NULL;
+    if (status && *status && parse_status_text(status, &code, &reason) != 0)
+        return fail(ERROR_INVALID_PARAMETER);
+    if (reason && isapi__header_input_fault(ISAPI__HIN_STATUS, reason, NULL))
+        return fail(ERROR_INVALID_PARAMETER);
+    char *lines;
+    const char *body;
+    if (split_header_text(text ? text : "", &lines, &body) != 0)
+        return fail(ERROR_NOT_ENOUGH_MEMORY);
+    const char *fault = isapi__header_input_fault(ISAPI__HIN_BLOCK, lines, NULL);
+    if (fault) {
+        isapi__log(c->e, c, ISAPI_LOG_WARN, b->x->path,
+                   "header text refused (%s); the extension's call failed", fault);
+        free(lines);
+        return fail(ERROR_INVALID_PARAMETER);
+    }
+    isapi_request *req = &c->req;
+    req->status = code;
+    if (isapi_str_set(&req->reason, reason, reason ? strlen(reason) : 0) != 0) {
+        free(lines);
+        return fail(ERROR_NOT_ENOUGH_MEMORY);
+    }
+    DWORD err = c->ops->ext_send_header(c->host, c, lines, keep_conn);
+    free(lines);
+    b->res->header_sent = 1;
+    b->res->keep_conn = keep_conn;
+    b->res->status = req->status;
+    b->ecb.dwHttpStatusCode = req->status;
+    if (err) {
+        b->res->write_failed = 1;
+        return fail(err);
+    }
+    size_t blen = strlen(body);
+    if (blen) {
+        if (isapi_send(c, isapi_origin_host(), body, blen) != ISAPI_CONTINUE) {
+            b->res->write_failed = 1;
+            return fail(ERROR_NETNAME_DELETED);
+        }
+        b->res->body_bytes += blen;
+    }
+    return TRUE;
+}
+
+/* 302 to `url`, with a short body: codes 1 and 2 (identical since IIS 5). */
+static BOOL redirect(isapi__ecb *b, const char *url)
+{
+    if (!url || !*url || isapi__header_input_fault(ISAPI__HIN_VALUE, url, NULL))
+        return fail(ERROR_INVALID_PARAMETER);
+    static const char page[] = "<head><title>Document Moved</title></head>\r\n"
+                               "<body><h1>Object Moved</h1>This document may be found "
+                               "elsewhere.</body>\r\n";
+    size_t n = strlen(url) + 128;
+    char *text = malloc(n + sizeof page);
+    if (!text)
+        return fail(ERROR_NOT_ENOUGH_MEMORY);
+    snprintf(text, n + sizeof page, "Location: %s\r\nContent-Type: text/html\r\n"
+             "Content-Length: %u\r\n\r\n%s", url, (unsigned)(sizeof page - 1), page);
+    BOOL ok = send_header(b, "302 Object Moved", text, 1);
+    free(text);
+    return ok;
+}
+
+static void append_log(isapi_ext_result *res, const char *text, size_t len)
+{
+    size_t have = strlen(res->log_param);
+    if (len > sizeof res->log_param - 1 - have)
+        len = sizeof res->log_param - 1 - have;
+    memcpy(res->log_param + have, text, len);
+    res->log_param[have + len] = '\0';
+}
+
+/* Up to `limit` bytes of s, stopping at its NUL: for strings an extension hands in with a
+ * length it may have got wrong. */
+static size_t bounded_len(const char *s, size_t limit)
+{
+    const char *z = memchr(s, '\0', limit);
+    return z ? (size_t)(z - s) : limit;
+}
+
+static BOOL map_url(isapi__ecb *b, char *url_buf, DWORD *size, HSE_URL_MAPEX_INFO *info_out,
+                    int ex)
+{
+    isapi_conn *c = b->c;
+    if (!c->ops->map_url)
+        return fail(ERROR_NOT_SUPPORTED);
+    HSE_URL_MAPEX_INFO info;
+    memset(&info, 0, sizeof info);
+    char url[MAX_PATH * 4];
+    size_t ul = bounded_len(url_buf, sizeof url - 1);
+    memcpy(url, url_buf, ul);
+    url[ul] = '\0';
+    DWORD err = c->ops->map_url(c->host, c, url, &info);
+    if (ex) {
+        memcpy(info_out, &info, sizeof info);
+        return err ? fail(err) : TRUE;
+    }
+    if (err && err != ERROR_INSUFFICIENT_BUFFER)
+        return fail(err);
+    /* Why the size includes the NUL: IIS's in/out protocol for this code reports the
+     * bytes of the result as GetServerVariable does. */
+    size_t pl = strlen(info.lpszPath);
+    if (err || *size < pl + 1) {
+        *size = (DWORD)pl + 1;
+        return fail(ERROR_INSUFFICIENT_BUFFER);
+    }
+    memcpy(url_buf, info.lpszPath, pl + 1);
+    *size = (DWORD)pl + 1;
+    return TRUE;
+}
+
+static BOOL vector_send(isapi__ecb *b, HSE_RESPONSE_VECTOR *v)
+{
+    if (!v || (v->nElementCount && !v->lpElementArray))
+        return fail(ERROR_INVALID_PARAMETER);
+    if (v->dwFlags & HSE_IO_ASYNC)
+        return fail(ERROR_NOT_SUPPORTED);
+    for (DWORD i = 0; i < v->nElementCount; i++) {
+        const HSE_VECTOR_ELEMENT *el = &v->lpElementArray[i];
+        if (el->ElementType != HSE_VECTOR_ELEMENT_TYPE_MEMORY_BUFFER)
+            return fail(ERROR_NOT_SUPPORTED);   /* file handles: see docs/extensions.md */
+        if (!el->pvContext && el->cbSize)
+            return fail(ERROR_INVALID_PARAMETER);
+    }
+    if (v->dwFlags & HSE_IO_SEND_HEADERS) {
+        int keep = !(v->dwFlags & HSE_IO_DISCONNECT_AFTER_SEND);
+        if (!send_header(b, v->pszStatus, v->pszHeaders, keep))
+            return FALSE;
+    }
+    for (DWORD i = 0; i < v->nElementCount; i++) {
+        const HSE_VECTOR_ELEMENT *el = &v->lpElementArray[i];
+        if (el->cbSize > 0xffffffffu)
+            return fail(ERROR_INVALID_PARAMETER);
+        DWORD n = (DWORD)el->cbSize;
+        if (n && !ext_write_client(b, (char *)el->pvContext + el->cbOffset, &n, HSE_IO_SYNC))
+            return FALSE;
+    }
+    if (v->dwFlags & HSE_IO_DISCONNECT_AFTER_SEND)
+        b->res->close_requested = 1;
+    return TRUE;
+}
+
+static BOOL WINAPI ext_server_support(HCONN h, DWORD code, LPVOID buf, LPDWORD size,
+                                      LPDWORD type)
+{
+    isapi__ecb *b = from_conn_id(h);
+    if (!b)
+        return fail(ERROR_INVALID_PARAMETER);
+    isapi_conn *c = b->c;
+    switch (code) {
+    case HSE_REQ_SEND_URL_REDIRECT_RESP:
+    case HSE_REQ_SEND_URL:
+        return redirect(b, buf);
+    case HSE_REQ_SEND_RESPONSE_HEADER:
+        /* Why keep_conn 1: with the old form IIS keeps the connection when the headers let
+         * it frame the response (the host checks that), and closes otherwise. */
+        return send_header(b, buf, (const char *)type, 1);
+    case HSE_REQ_SEND_RESPONSE_HEADER_EX: {
+        HSE_SEND_HEADER_EX_INFO *hi = buf;
+        if (!hi)
+            return fail(ERROR_INVALID_PARAMETER);
+        return send_header(b, hi->pszStatus, hi->pszHeader, hi->fKeepConn ? 1 : 0);
+    }
+    case HSE_REQ_DONE_WITH_SESSION:
+        /* Accepted before HttpExtensionProc returned HSE_STATUS_PENDING too (an extension
+         * that finishes on another thread fast does that); for a synchronous request it
+         * changes nothing. */
+        EnterCriticalSection(&b->lock);
+        b->done = 1;
+        b->done_status = buf ? *(DWORD *)buf : HSE_STATUS_SUCCESS;
+        LeaveCriticalSection(&b->lock);
+        SetEvent(b->wake);
+        return TRUE;
+    case HSE_REQ_IO_COMPLETION:
+        /* A later call replaces the callback; NULL turns completions off. */
+        EnterCriticalSection(&b->lock);
+        b->io_fn = (PFN_HSE_IO_COMPLETION)(void (*)(void))buf;
+        b->io_ctx = type;
+        LeaveCriticalSection(&b->lock);
+        return TRUE;
+    case HSE_REQ_ASYNC_READ_CLIENT:
+        return async_read(b, buf, size, type);
+    case HSE_REQ_MAP_URL_TO_PATH:
+        if (!buf || !size)
+            return fail(ERROR_INVALID_PARAMETER);
+        return map_url(b, buf, size, NULL, 0);
+    case HSE_REQ_MAP_URL_TO_PATH_EX:
+        if (!buf || !type)
+            return fail(ERROR_INVALID_PARAMETER);
+        return map_url(b, buf, size, (HSE_URL_MAPEX_INFO *)type, 1);
+    case HSE_APPEND_LOG_PARAMETER:
+        if (!buf)
+            return fail(ERROR_INVALID_PARAMETER);
+        append_log(b->res, buf, bounded_len(buf, size && *size ? *size : 4096));
+        return TRUE;
+    case HSE_REQ_IS_KEEP_CONN:
+        if (!buf)
+            return fail(ERROR_INVALID_PARAMETER);
+        *(BOOL *)buf = b->rq->keep_alive && !b->res->close_requested
+                       && !isapi_conn_must_close(c);
+        return TRUE;
+    case HSE_REQ_IS_CONNECTED:
+        if (!buf)
+            return fail(ERROR_INVALID_PARAMETER);
+        *(BOOL *)buf = !b->res->write_failed
+                       && (!c->ops->is_connected || c->ops->is_connected(c->host));
+        return TRUE;
+    case HSE_REQ_CLOSE_CONNECTION:
+        b->res->close_requested = 1;
+        return TRUE;
+    case HSE_REQ_ABORTIVE_CLOSE:
+        /* Why ignored: IIS 5.1 and later ignore it (HSE_REQ_ABORTIVE_CLOSE, IIS 6 SDK). */
+        return TRUE;
+    case HSE_REQ_IS_IN_PROCESS:
+        if (!buf)
+            return fail(ERROR_INVALID_PARAMETER);
+        *(DWORD *)buf = HSE_APP_FLAG_IN_PROCESS;
+        return TRUE;
+    case HSE_REQ_NORMALIZE_URL:
+        if (!buf)
+            return fail(ERROR_INVALID_PARAMETER);
+        return isapi__normalize_url(buf) == 0 ? TRUE : fail(ERROR_INVALID_PARAMETER);
+    case HSE_REQ_REPORT_UNHEALTHY: {
+        char reason[256] = "no reason given";
+        if (buf)
+            snprintf(reason, sizeof reason, "%.*s", (int)bounded_len(buf, 255), (char *)buf);
+        isapi__log(c->e, c, ISAPI_LOG_WARN, b->x->path, "reported itself unhealthy: %s",
+                   reason);
+        return TRUE;
+    }
+    case HSE_REQ_SEND_CUSTOM_ERROR: {
+        HSE_CUSTOM_ERROR_INFO *ci = buf;
+        if (!ci || !ci->pszStatus)
+            return fail(ERROR_INVALID_PARAMETER);
+        if (ci->fAsync)
+            return fail(ERROR_NOT_SUPPORTED);
+        DWORD st;
+        const char *reason;
+        if (parse_status_text(ci->pszStatus, &st, &reason) != 0 || st < 400)
+            return fail(ERROR_INVALID_PARAMETER);
+        char page[512], text[700];
+        int n = snprintf(page, sizeof page,
+                         "<html><head><title>%.3s</title></head><body><h1>%.200s</h1>"
+                         "</body></html>\r\n", ci->pszStatus + (ci->pszStatus[0] == 'H' ? 9 : 0),
+                         ci->pszStatus);
+        if (n < 0 || (size_t)n >= sizeof page)
+            return fail(ERROR_INVALID_PARAMETER);
+        snprintf(text, sizeof text, "Content-Type: text/html\r\nContent-Length: %d\r\n\r\n%s",
+                 n, page);
+        return send_header(b, ci->pszStatus, text, 1);
+    }
+    case HSE_REQ_VECTOR_SEND:
+        return vector_send(b, buf);
+    case HSE_REQ_GET_CERT_INFO_EX:
+        /* Why TRUE with an empty certificate: IIS answers so when the client sent none,
+         * and this server never has one (TLS is terminated in front of it). The layout is
+         * CERT_CONTEXT_EX: a CERT_CONTEXT (encoding type, pbCertEncoded, cbCertEncoded,
+         * pCertInfo, hCertStore), then cbAllocated and dwCertificateFlags; pbCertEncoded
+         * and cbAllocated are the extension's buffer and stay as they are. */
+        if (!buf)
+            return fail(ERROR_INVALID_PARAMETER);
+        {
+            struct cert_context { DWORD enc; BYTE *pb; DWORD cb; void *info; void *store; };
+            struct cert_context *cc = buf;
+            cc->enc = 0;
+            cc->cb = 0;
+            cc->info = NULL;
+            cc->store = NULL;
+            DWORD *after = (DWORD *)((char *)buf + sizeof *cc);
+            after[1] = 0;   /* dwCertificateFlags: no certificate */
+        }
+        return TRUE;
+    case HSE_REQ_GET_IMPERSONATION_TOKEN:
+    case HSE_REQ_GET_ANONYMOUS_TOKEN:
+    case HSE_REQ_GET_UNICODE_ANONYMOUS_TOKEN:
+    case HSE_REQ_GET_SSPI_INFO:
+        /* No Windows token or SSPI context exists for a request here (docs/extensions.md). */
+        return fail(ERROR_NOT_SUPPORTED);
+    case HSE_REQ_REFRESH_ISAPI_ACL:
+        return TRUE;
+    case HSE_REQ_SET_FLUSH_FLAG:
+        return TRUE;
+    case HSE_REQ_TRANSMIT_FILE:
+    case HSE_REQ_EXEC_URL:
+    case HSE_REQ_EXEC_UNICODE_URL:
+    case HSE_REQ_GET_EXEC_URL_STATUS:
+    case HSE_REQ_MAP_UNICODE_URL_TO_PATH:
+    case HSE_REQ_MAP_UNICODE_URL_TO_PATH_EX:
+    case HSE_REQ_GET_CACHE_INVALIDATION_CALLBACK:
+    case HSE_REQ_GET_TRACE_INFO:
+    case HSE_REQ_GET_TRACE_INFO_EX:
+    case HSE_REQ_RAISE_TRACE_EVENT:
+    case HSE_REQ_GET_CONFIG_OBJECT:
+    case HSE_REQ_GET_WORKER_PROCESS_SETTINGS:
+    case HSE_REQ_GET_PROTOCOL_MANAGER_CUSTOM_INTERFACE_CALLBACK:
+    case HSE_REQ_CANCEL_IO:
+    case HSE_REQ_GET_CHANNEL_BINDING_TOKEN:
+    case 1020: /* HSE_REQ_EXTENSION_TRIGGER */
+        return fail(ERROR_NOT_SUPPORTED);
+    default:
+        /* Why: IIS answers a code it does not know with ERROR_INVALID_PARAMETER. */
+        return fail(ERROR_INVALID_PARAMETER);
+    }
+}
+
+/* ---- a request ---------------------------------------------------------------------- */
+
+static char *copy_or_empty(const char *s)
+{
+    return isapi__strndup(s ? s : "", s ? strlen(s) : 0);
+}
+
+static void ecb_free(isapi__ecb *b)
+{
+    for (int i = 0; i < 5; i++)
+        free(b->strings[i]);
+    free(b->data);
+    if (b->wake)
+        CloseHandle(b->wake);
+    DeleteCriticalSection(&b->lock);
+    free(b);
+}
+
+/* After HSE_STATUS_PENDING: completions are delivered on this thread until the extension
+ * called HSE_REQ_DONE_WITH_SESSION and no operation is outstanding. Returns the status it
+ * gave, or HSE_STATUS_ERROR (a crash in a callback, or no DONE_WITH_SESSION in time:
+ * *abandoned is then set and the record must stay allocated, the extension may still
+ * hold it). */
+static DWORD wait_for_session(isapi__ecb *b, int *abandoned)
+{
+    DWORD waited = 0;
+    for (;;) {
+        int ran = deliver_completion(b);
+        if (ran < 0)
+            return HSE_STATUS_ERROR;
+        EnterCriticalSection(&b->lock);
+        int finished = b->done && !b->op_outstanding && !b->completion_ready;
+        DWORD status = b->done_status;
+        LeaveCriticalSection(&b->lock);
+        if (finished)
+            return status;
+        if (ran)
+            continue;
+        if (waited >= ISAPI__PENDING_LIMIT_MS) {
+            isapi__log(b->c->e, b->c, ISAPI_LOG_ERROR, b->x->path,
+                       "returned HSE_STATUS_PENDING and did not call HSE_REQ_DONE_WITH_SESSION "
+                       "within %u s; the request failed", ISAPI__PENDING_LIMIT_MS / 1000u);
+            *abandoned = 1;
+            return HSE_STATUS_ERROR;
+        }
+        if (WaitForSingleObject(b->wake, 1000) == WAIT_TIMEOUT)
+            waited += 1000;
+    }
+}
+
+int isapi_extension_run(isapi_conn *c, isapi_extension *x, const isapi_ext_request *rq,
+                        isapi_ext_result *res)
+{
+    memset(res, 0, sizeof *res);
+    res->hse_status = HSE_STATUS_ERROR;
+    isapi_request *req = &c->req;
+    /* Why on the heap: after HSE_STATUS_PENDING the extension's own threads use the block
+     * until DONE_WITH_SESSION, and one that never calls it keeps it forever. */
+    isapi__ecb *b = calloc(1, sizeof *b);
+    if (!b)
+        return -1;
+    InitializeCriticalSection(&b->lock);
+    b->wake = CreateEventA(NULL, FALSE, FALSE, NULL);
+    const char *url = req->url ? req->url : "";
+    const char *q = strchr(url, '?');
+    b->strings[0] = copy_or_empty(req->method);
+    b->strings[1] = copy_or_empty(q ? q + 1 : "");
+    b->strings[2] = copy_or_empty(rq->path_info);
+    b->strings[3] = copy_or_empty(rq->path_translated);
+    b->strings[4] = copy_or_empty(isapi_headers_find(&req->headers, "Content-Type"));
+    /* Why a NUL after the data: IIS puts one there, and extensions rely on it. */
+    b->data = malloc(rq->ahead_len + 1);
+    int oom = !b->data || !b->wake;
+    for (int i = 0; i < 5; i++)
+        oom |= !b->strings[i];
+    if (oom) {
+        ecb_free(b);
+        return -1;
+    }
+    if (rq->ahead_len)
+        memcpy(b->data, rq->ahead, rq->ahead_len);
+    b->data[rq->ahead_len] = '\0';
+
+    EXTENSION_CONTROL_BLOCK *ecb = &b->ecb;
+    ecb->cbSize = sizeof *ecb;
+    ecb->dwVersion = HSE_VERSION;
+    ecb->ConnID = b;
+    ecb->dwHttpStatusCode = 200;
+    ecb->lpszMethod = b->strings[0];
+    ecb->lpszQueryString = b->strings[1];
+    ecb->lpszPathInfo = b->strings[2];
+    ecb->lpszPathTranslated = b->strings[3];
+    /* Why 0xFFFFFFFF: "unknown or 4 GB and more", the extension reads until ReadClient
+     * gives 0 bytes (EXTENSION_CONTROL_BLOCK, IIS 6 SDK). */
+    ecb->cbTotalBytes = rq->total_bytes >= 0xffffffffu ? 0xffffffffu : (DWORD)rq->total_bytes;
+    ecb->cbAvailable = (DWORD)rq->ahead_len;
+    ecb->lpbData = b->data;
+    ecb->lpszContentType = b->strings[4];
+    ecb->GetServerVariable = ext_get_server_variable;
+    ecb->WriteClient = ext_write_client;
+    ecb->ReadClient = ext_read_client;
+    ecb->ServerSupportFunction = ext_server_support;
+    b->magic = ISAPI__ECB_MAGIC;
+    b->running = 1;
+    b->c = c;
+    b->x = x;
+    b->rq = rq;
+    b->res = res;
+
+    struct isapi__extensions *set = c->e->exts;
+    InterlockedIncrement(&set->inflight);
+    ext_call a = { x, 1, ecb, 0, 0 };
+    char fault[400];
+    int crashed = guarded(&a, fault, sizeof fault);
+    int abandoned = 0;
+    DWORD status = a.r;
+    if (!crashed && status == HSE_STATUS_PENDING) {
+        status = wait_for_session(b, &abandoned);
+    } else if (!crashed) {
+        /* an operation started by a request that did not return PENDING still completes */
+        while (deliver_completion(b) > 0)
+            ;
+    }
+    InterlockedDecrement(&set->inflight);
+    InterlockedExchange(&b->running, 0);
+
+    res->status = res->header_sent ? res->status : ecb->dwHttpStatusCode;
+    memcpy(res->log_data, ecb->lpszLogData, HSE_LOG_BUFFER_LEN);
+    res->log_data[HSE_LOG_BUFFER_LEN] = '\0';
+    if (crashed) {
+        /* Why: a crash fails its own request, not the server; the log names the DLL. */
+        isapi__log(c->e, c, ISAPI_LOG_ERROR, x->path,
+                   "%s in HttpExtensionProc; the request failed", fault);
+        res->crashed = 1;
+        res->hse_status = HSE_STATUS_ERROR;
+        res->win32_error = ERROR_UNHANDLED_EXCEPTION;
+        c->must_close = 1;
+    } else if (status == HSE_STATUS_SUCCESS || status == HSE_STATUS_SUCCESS_AND_KEEP_CONN
+               || status == 0) {
+        /* Why 0 is success: IIS accepts it (Apache mod_isapi notes "MS isapi accepts
+         * this"). */
+        res->hse_status = status == 0 ? HSE_STATUS_SUCCESS : status;
+    } else {
+        if (status != HSE_STATUS_ERROR)
+            isapi__log(c->e, c, ISAPI_LOG_WARN, x->path,
+                       "returned the undefined status %lu; taken as HSE_STATUS_ERROR",
+                       (unsigned long)status);
+        res->hse_status = HSE_STATUS_ERROR;
+        res->win32_error = a.r == HSE_STATUS_ERROR ? a.last
+                           : abandoned ? ERROR_TIMEOUT : ERROR_INVALID_FUNCTION;
+        if (abandoned)
+            c->must_close = 1;
+    }
+    if (!abandoned)
+        ecb_free(b);
+    return 0;
+}

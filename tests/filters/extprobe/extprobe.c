@@ -1,0 +1,542 @@
+/*
+ * extprobe.c - a test ISAPI extension that is also a filter, in one DLL.
+ *
+ * The extension answers by its query string (lpszQueryString, up to the first '&'), each
+ * answer a text/plain body with Content-Length unless the case is about framing:
+ *   ecb          every control block member and the extension-only server variables
+ *   echo         the whole body (lpbData, then ReadClient until it is all read): its
+ *                length and FNV-1a 64 hash
+ *   nolen        old SEND_RESPONSE_HEADER without Content-Length (the server must close)
+ *   keepfalse    SEND_RESPONSE_HEADER_EX with Content-Length and fKeepConn FALSE
+ *   lie          "Connection: keep-alive" without Content-Length
+ *   short        Content-Length: 100, 10 bytes written
+ *   raw          a whole response written with WriteClient, no header call
+ *   error, error_after, empty, crash, twice, redirect, sendurl, custom, vector, cert,
+ *   token, unhealthy, log, keepconn, map=<url>, mapex=<url>, normalize=<url>,
+ *   ssf=<code>, wait (ReadClient until the client goes away)
+ * The filter half (SF_NOTIFY_PREPROC_HEADERS) adds "X-Filter-Module: <module handle>" and
+ * "X-Set-By-Filter: yes" to every request; the extension compares the handle with its
+ * own: one module for both roles. DllMain counts its PROCESS_ATTACH calls. Life-cycle
+ * calls are reported in "<DLL path>.log" beside the DLL.
+ */
+#include <windows.h>
+#include <httpext.h>
+#include <httpfilt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static HINSTANCE g_module;
+static LONG g_attach;
+
+BOOL WINAPI DllMain(HINSTANCE inst, DWORD reason, LPVOID reserved)
+{
+    (void)reserved;
+    if (reason == DLL_PROCESS_ATTACH) {
+        g_module = inst;
+        InterlockedIncrement(&g_attach);
+    }
+    return TRUE;
+}
+
+/* Appends one line to "<this DLL's path>.log": the tests read it (OutputDebugStringA
+ * reaches the server's log natively only). */
+static void say(const char *fmt, DWORD a)
+{
+    char line[200], path[MAX_PATH + 8];
+    _snprintf(line, sizeof line - 1, fmt, (unsigned long)a);
+    line[sizeof line - 1] = '\0';
+    DWORD n = GetModuleFileNameA(g_module, path, MAX_PATH);
+    if (n == 0 || n >= MAX_PATH)
+        return;
+    lstrcatA(path, ".log");
+    FILE *f = fopen(path, "a");
+    if (f) {
+        fprintf(f, "%s\n", line);
+        fclose(f);
+    }
+}
+
+/* ---- filter half ---------------------------------------------------------------------- */
+
+BOOL WINAPI GetFilterVersion(HTTP_FILTER_VERSION *v)
+{
+    v->dwFilterVersion = HTTP_FILTER_REVISION;
+    lstrcpynA(v->lpszFilterDesc, "extprobe filter half", SF_MAX_FILTER_DESC_LEN);
+    v->dwFlags = SF_NOTIFY_PREPROC_HEADERS | SF_NOTIFY_ORDER_DEFAULT | SF_NOTIFY_NONSECURE_PORT
+                 | SF_NOTIFY_SECURE_PORT;
+    say("extprobe: GetFilterVersion, attach count %lu", (DWORD)g_attach);
+    return TRUE;
+}
+
+DWORD WINAPI HttpFilterProc(HTTP_FILTER_CONTEXT *fc, DWORD type, LPVOID pv)
+{
+    if (type == SF_NOTIFY_PREPROC_HEADERS) {
+        HTTP_FILTER_PREPROC_HEADERS *p = pv;
+        char mod[40];
+        _snprintf(mod, sizeof mod - 1, "%p", (void *)g_module);
+        mod[sizeof mod - 1] = '\0';
+        p->SetHeader(fc, "X-Filter-Module:", mod);
+        p->SetHeader(fc, "X-Set-By-Filter:", "yes");
+    }
+    return SF_STATUS_REQ_NEXT_NOTIFICATION;
+}
+
+BOOL WINAPI TerminateFilter(DWORD flags)
+{
+    say("extprobe: TerminateFilter %lu", flags);
+    return TRUE;
+}
+
+/* ---- extension half ------------------------------------------------------------------- */
+
+BOOL WINAPI GetExtensionVersion(HSE_VERSION_INFO *v)
+{
+    v->dwExtensionVersion = HSE_VERSION;
+    lstrcpynA(v->lpszExtensionDesc, "extprobe extension", HSE_MAX_EXT_DLL_NAME_LEN);
+    say("extprobe: GetExtensionVersion, attach count %lu", (DWORD)g_attach);
+    return TRUE;
+}
+
+BOOL WINAPI TerminateExtension(DWORD flags)
+{
+    say("extprobe: TerminateExtension %lu", flags);
+    return TRUE;
+}
+
+typedef struct out {
+    char text[16384];
+    size_t len;
+} out;
+
+static void add(out *o, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = _vsnprintf(o->text + o->len, sizeof o->text - o->len - 1, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        o->len += (size_t)n;
+    o->text[o->len] = '\0';
+}
+
+static void var(EXTENSION_CONTROL_BLOCK *ecb, out *o, const char *name)
+{
+    char buf[2048];
+    DWORD size = sizeof buf;
+    if (ecb->GetServerVariable(ecb->ConnID, (LPSTR)name, buf, &size))
+        add(o, "%s=%s\n", name, buf);
+    else
+        add(o, "%s=<error %lu>\n", name, (unsigned long)GetLastError());
+}
+
+static BOOL respond(EXTENSION_CONTROL_BLOCK *ecb, const char *status, const char *body,
+                    size_t len, BOOL keep)
+{
+    char hdr[256];
+    _snprintf(hdr, sizeof hdr - 1, "Content-Type: text/plain\r\nContent-Length: %lu\r\n\r\n",
+              (unsigned long)len);
+    hdr[sizeof hdr - 1] = '\0';
+    HSE_SEND_HEADER_EX_INFO hi = { status, hdr, (DWORD)lstrlenA(status), (DWORD)lstrlenA(hdr),
+                                   keep };
+    if (!ecb->ServerSupportFunction(ecb->ConnID, HSE_REQ_SEND_RESPONSE_HEADER_EX, &hi, NULL,
+                                    NULL))
+        return FALSE;
+    DWORD n = (DWORD)len;
+    return len == 0 || ecb->WriteClient(ecb->ConnID, (LPVOID)body, &n, HSE_IO_SYNC);
+}
+
+static BOOL respond_out(EXTENSION_CONTROL_BLOCK *ecb, out *o)
+{
+    return respond(ecb, "200 OK", o->text, o->len, TRUE);
+}
+
+static unsigned long long fnv(unsigned long long h, const unsigned char *p, DWORD n)
+{
+    for (DWORD i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+static int is(const char *q, const char *word)
+{
+    size_t n = strlen(word);
+    return strncmp(q, word, n) == 0 && (q[n] == '\0' || q[n] == '&' || q[n] == '=');
+}
+
+static const char *arg(const char *q)
+{
+    const char *eq = strchr(q, '=');
+    return eq ? eq + 1 : "";
+}
+
+static out g_big;   /* only ecb uses it, one request at a time in the tests */
+
+/* ---- asynchronous cases ------------------------------------------------------------------ */
+
+/* pending: another thread answers and ends the session */
+static DWORD WINAPI pending_thread(LPVOID p)
+{
+    EXTENSION_CONTROL_BLOCK *ecb = p;
+    Sleep(50);   /* HttpExtensionProc has returned HSE_STATUS_PENDING by now, usually */
+    respond(ecb, "200 OK", "answered from another thread\n", 29, TRUE);
+    DWORD status = HSE_STATUS_SUCCESS_AND_KEEP_CONN;
+    ecb->ServerSupportFunction(ecb->ConnID, HSE_REQ_DONE_WITH_SESSION, &status, NULL, NULL);
+    return 0;
+}
+
+typedef struct async_state {
+    DWORD proc_thread;
+    int in_initiating_call;
+    int reentered;
+    int other_thread_or_after;
+    unsigned long long total;
+    unsigned long long hash;
+    unsigned long completions;
+    char buf[5000];
+} async_state;
+
+static void WINAPI write_done(EXTENSION_CONTROL_BLOCK *ecb, PVOID ctx, DWORD cb, DWORD err)
+{
+    async_state *st = ctx;
+    st->completions++;
+    if (st->in_initiating_call)
+        st->reentered = 1;
+    say("extprobe: async write completed, %lu bytes", cb);
+    say("extprobe: async write completed, error %lu", err);
+    say("extprobe: async write completed, reentered %lu", (DWORD)st->reentered);
+    DWORD status = HSE_STATUS_SUCCESS_AND_KEEP_CONN;
+    ecb->ServerSupportFunction(ecb->ConnID, HSE_REQ_DONE_WITH_SESSION, &status, NULL, NULL);
+    free(st);
+}
+
+static void start_read(EXTENSION_CONTROL_BLOCK *ecb, async_state *st);
+
+static void WINAPI read_done(EXTENSION_CONTROL_BLOCK *ecb, PVOID ctx, DWORD cb, DWORD err)
+{
+    async_state *st = ctx;
+    st->completions++;
+    if (st->in_initiating_call)
+        st->reentered = 1;
+    if (cb > 0 && err == 0) {
+        st->total += cb;
+        st->hash = fnv(st->hash, (unsigned char *)st->buf, cb);
+        start_read(ecb, st);   /* the next read from the callback: no recursion */
+        return;
+    }
+    out o;
+    o.len = 0;
+    add(&o, "len=%llu\nhash=%016llx\ncompletions=%lu\nreentered=%d\nerr=%lu\n", st->total,
+        st->hash, st->completions, st->reentered, (unsigned long)err);
+    respond_out(ecb, &o);
+    DWORD status = HSE_STATUS_SUCCESS_AND_KEEP_CONN;
+    ecb->ServerSupportFunction(ecb->ConnID, HSE_REQ_DONE_WITH_SESSION, &status, NULL, NULL);
+    free(st);
+}
+
+static void start_read(EXTENSION_CONTROL_BLOCK *ecb, async_state *st)
+{
+    DWORD n = sizeof st->buf, type = HSE_IO_ASYNC;
+    st->in_initiating_call = 1;
+    BOOL ok = ecb->ServerSupportFunction(ecb->ConnID, HSE_REQ_ASYNC_READ_CLIENT, st->buf, &n,
+                                         &type);
+    st->in_initiating_call = 0;
+    if (!ok)
+        say("extprobe: ASYNC_READ_CLIENT failed %lu", GetLastError());
+}
+
+DWORD WINAPI HttpExtensionProc(EXTENSION_CONTROL_BLOCK *ecb)
+{
+    const char *q = ecb->lpszQueryString;
+    HCONN id = ecb->ConnID;
+    out o;
+    o.len = 0;
+    o.text[0] = '\0';
+    if (is(q, "ecb")) {
+        out *b = &g_big;
+        b->len = 0;
+        add(b, "cbSize=%lu\ndwVersion=0x%08lx\nConnID=%s\ndwHttpStatusCode=%lu\n",
+            (unsigned long)ecb->cbSize, (unsigned long)ecb->dwVersion,
+            ecb->ConnID ? "set" : "NULL", (unsigned long)ecb->dwHttpStatusCode);
+        add(b, "lpszLogData=[%s]\nlpszMethod=%s\nlpszQueryString=%s\nlpszPathInfo=%s\n"
+               "lpszPathTranslated=%s\ncbTotalBytes=%lu\ncbAvailable=%lu\nlpszContentType=%s\n",
+            ecb->lpszLogData, ecb->lpszMethod, ecb->lpszQueryString, ecb->lpszPathInfo,
+            ecb->lpszPathTranslated, (unsigned long)ecb->cbTotalBytes,
+            (unsigned long)ecb->cbAvailable, ecb->lpszContentType);
+        add(b, "lpbData=%.*s\nlpbData_nul=%d\n",
+            (int)(ecb->cbAvailable > 200 ? 200 : ecb->cbAvailable), (const char *)ecb->lpbData,
+            ecb->lpbData && ecb->lpbData[ecb->cbAvailable] == 0);
+        static const char *const names[] = {
+            "SCRIPT_NAME", "PATH_INFO", "PATH_TRANSLATED", "SCRIPT_TRANSLATED", "URL",
+            "APPL_MD_PATH", "APPL_PHYSICAL_PATH", "QUERY_STRING", "REQUEST_METHOD",
+            "CONTENT_LENGTH", "CONTENT_TYPE", "HTTP_X_SET_BY_FILTER", "HTTP_X_FILTER_MODULE",
+            "SERVER_PROTOCOL", "NO_SUCH_VARIABLE", "HTTP_NO_SUCH_HEADER",
+        };
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+            var(ecb, b, names[i]);
+        char own[40];
+        _snprintf(own, sizeof own - 1, "%p", (void *)g_module);
+        own[sizeof own - 1] = '\0';
+        add(b, "own_module=%s\nattach_count=%ld\n", own, (long)g_attach);
+        DWORD small = 2;
+        char tiny[2];
+        BOOL ok = ecb->GetServerVariable(id, "SCRIPT_NAME", tiny, &small);
+        add(b, "small_buffer=%d/%lu/%lu\n", ok, (unsigned long)GetLastError(),
+            (unsigned long)small);
+        return respond(ecb, "200 OK", b->text, b->len, TRUE) ? HSE_STATUS_SUCCESS
+                                                             : HSE_STATUS_ERROR;
+    }
+    if (is(q, "echo")) {
+        unsigned long long h = 0xcbf29ce484222325ULL;
+        unsigned long long total = ecb->cbAvailable;
+        h = fnv(h, ecb->lpbData, ecb->cbAvailable);
+        char buf[7000];
+        unsigned long reads = 0;
+        for (;;) {
+            if (ecb->cbTotalBytes != 0xffffffffu && total >= ecb->cbTotalBytes)
+                break;
+            DWORD n = sizeof buf;
+            if (!ecb->ReadClient(id, buf, &n)) {
+                add(&o, "readclient_failed=%lu\n", (unsigned long)GetLastError());
+                break;
+            }
+            if (n == 0)
+                break;
+            reads++;
+            total += n;
+            h = fnv(h, (unsigned char *)buf, n);
+        }
+        DWORD n = sizeof buf;
+        BOOL after = ecb->ReadClient(id, buf, &n);
+        add(&o, "len=%llu\nhash=%016llx\ntotal=%lu\navailable=%lu\nreads=%lu\nafter=%d/%lu\n",
+            total, h, (unsigned long)ecb->cbTotalBytes, (unsigned long)ecb->cbAvailable, reads,
+            after, (unsigned long)n);
+        return respond_out(ecb, &o) ? HSE_STATUS_SUCCESS_AND_KEEP_CONN : HSE_STATUS_ERROR;
+    }
+    if (is(q, "wait")) {
+        char buf[4096];
+        DWORD n = sizeof buf;
+        BOOL ok;
+        unsigned long total = ecb->cbAvailable;
+        while ((ok = ecb->ReadClient(id, buf, &n)) && n > 0) {
+            total += n;
+            n = sizeof buf;
+        }
+        DWORD err = GetLastError();
+        say("extprobe: wait ended, ReadClient %lu", (DWORD)ok);
+        BOOL connected = TRUE;
+        ecb->ServerSupportFunction(id, HSE_REQ_IS_CONNECTED, &connected, NULL, NULL);
+        say("extprobe: wait ended, connected %lu", (DWORD)connected);
+        add(&o, "ok=%d err=%lu total=%lu\n", ok, (unsigned long)err, total);
+        respond_out(ecb, &o);
+        return HSE_STATUS_SUCCESS;
+    }
+    if (is(q, "pending")) {
+        HANDLE t = CreateThread(NULL, 0, pending_thread, ecb, 0, NULL);
+        if (!t)
+            return HSE_STATUS_ERROR;
+        CloseHandle(t);
+        return HSE_STATUS_PENDING;
+    }
+    if (is(q, "asyncwrite")) {
+        async_state *st = calloc(1, sizeof *st);
+        BOOL nocb_write;
+        DWORD n = 5;
+        nocb_write = ecb->WriteClient(id, "early", &n, HSE_IO_ASYNC);
+        say("extprobe: async write without a callback %lu", (DWORD)nocb_write);
+        ecb->ServerSupportFunction(id, HSE_REQ_IO_COMPLETION, (LPVOID)write_done, NULL,
+                                   (LPDWORD)st);
+        HSE_SEND_HEADER_EX_INFO hi = { "200 OK", "Content-Length: 12\r\n\r\n", 6, 22, TRUE };
+        ecb->ServerSupportFunction(id, HSE_REQ_SEND_RESPONSE_HEADER_EX, &hi, NULL, NULL);
+        n = 12;
+        st->in_initiating_call = 1;
+        BOOL ok = ecb->WriteClient(id, "async body\r\n", &n, HSE_IO_ASYNC);
+        n = 3;
+        BOOL second = ecb->WriteClient(id, "two", &n, HSE_IO_ASYNC);
+        st->in_initiating_call = 0;
+        say("extprobe: second async write while one is outstanding %lu", (DWORD)second);
+        return ok ? HSE_STATUS_PENDING : HSE_STATUS_ERROR;
+    }
+    if (is(q, "asyncread")) {
+        async_state *st = calloc(1, sizeof *st);
+        st->hash = fnv(0xcbf29ce484222325ULL, ecb->lpbData, ecb->cbAvailable);
+        st->total = ecb->cbAvailable;
+        ecb->ServerSupportFunction(id, HSE_REQ_IO_COMPLETION, (LPVOID)read_done, NULL,
+                                   (LPDWORD)st);
+        start_read(ecb, st);
+        return HSE_STATUS_PENDING;
+    }
+    if (is(q, "nolen")) {
+        ecb->ServerSupportFunction(id, HSE_REQ_SEND_RESPONSE_HEADER, "200 OK", NULL,
+                                   (LPDWORD)"Content-Type: text/plain\r\n\r\n");
+        DWORD n = 11;
+        ecb->WriteClient(id, "no length\r\n", &n, 0);
+        return HSE_STATUS_SUCCESS_AND_KEEP_CONN;
+    }
+    if (is(q, "keepfalse")) {
+        respond(ecb, "200 OK", "framed\n", 7, FALSE);
+        return HSE_STATUS_SUCCESS;
+    }
+    if (is(q, "lie")) {
+        HSE_SEND_HEADER_EX_INFO hi = { "200 OK", "Connection: keep-alive\r\n\r\n", 6, 26, TRUE };
+        ecb->ServerSupportFunction(id, HSE_REQ_SEND_RESPONSE_HEADER_EX, &hi, NULL, NULL);
+        DWORD n = 5;
+        ecb->WriteClient(id, "lied\n", &n, 0);
+        return HSE_STATUS_SUCCESS_AND_KEEP_CONN;
+    }
+    if (is(q, "short")) {
+        HSE_SEND_HEADER_EX_INFO hi = { "200 OK", "Content-Length: 100\r\n\r\n", 6, 23, TRUE };
+        ecb->ServerSupportFunction(id, HSE_REQ_SEND_RESPONSE_HEADER_EX, &hi, NULL, NULL);
+        DWORD n = 10;
+        ecb->WriteClient(id, "0123456789", &n, 0);
+        return HSE_STATUS_SUCCESS_AND_KEEP_CONN;
+    }
+    if (is(q, "raw")) {
+        static const char r[] = "HTTP/1.1 203 Raw\r\nContent-Length: 4\r\n\r\nraw\n";
+        DWORD n = sizeof r - 1;
+        ecb->WriteClient(id, (LPVOID)r, &n, 0);
+        return HSE_STATUS_SUCCESS;
+    }
+    if (is(q, "error")) {
+        SetLastError(ERROR_ACCESS_DENIED);
+        return HSE_STATUS_ERROR;
+    }
+    if (is(q, "error_after")) {
+        respond(ecb, "200 OK", "partial\n", 8, TRUE);
+        SetLastError(ERROR_INVALID_DATA);
+        return HSE_STATUS_ERROR;
+    }
+    if (is(q, "empty")) {
+        ecb->dwHttpStatusCode = 202;
+        return HSE_STATUS_SUCCESS;
+    }
+    if (is(q, "crash")) {
+        volatile int *p = NULL;
+        *p = 1;
+        return HSE_STATUS_SUCCESS;
+    }
+    if (is(q, "twice")) {
+        respond(ecb, "200 OK", "one\n", 4, TRUE);
+        BOOL again = ecb->ServerSupportFunction(id, HSE_REQ_SEND_RESPONSE_HEADER, "200 OK",
+                                                NULL, NULL);
+        DWORD err = GetLastError();
+        say("extprobe: second header %lu", (DWORD)again);
+        say("extprobe: second header error %lu", err);
+        return HSE_STATUS_SUCCESS;
+    }
+    if (is(q, "redirect") || is(q, "sendurl")) {
+        char url[] = "/target?x=1";
+        DWORD n = sizeof url - 1;
+        ecb->ServerSupportFunction(id, is(q, "redirect") ? HSE_REQ_SEND_URL_REDIRECT_RESP
+                                                         : HSE_REQ_SEND_URL, url, &n, NULL);
+        return HSE_STATUS_SUCCESS;
+    }
+    if (is(q, "custom")) {
+        HSE_CUSTOM_ERROR_INFO ci = { "404 Not Found", 0, FALSE };
+        BOOL ok = ecb->ServerSupportFunction(id, HSE_REQ_SEND_CUSTOM_ERROR, &ci, NULL, NULL);
+        return ok ? HSE_STATUS_SUCCESS : HSE_STATUS_ERROR;
+    }
+    if (is(q, "vector")) {
+        HSE_VECTOR_ELEMENT el[2] = {
+            { HSE_VECTOR_ELEMENT_TYPE_MEMORY_BUFFER, "first,", 0, 6 },
+            { HSE_VECTOR_ELEMENT_TYPE_MEMORY_BUFFER, "xxsecond\n", 2, 7 },
+        };
+        HSE_RESPONSE_VECTOR v = { HSE_IO_SYNC | HSE_IO_SEND_HEADERS, "200 OK",
+                                  "Content-Type: text/plain\r\nContent-Length: 13\r\n\r\n", 2, el };
+        BOOL ok = ecb->ServerSupportFunction(id, HSE_REQ_VECTOR_SEND, &v, NULL, NULL);
+        return ok ? HSE_STATUS_SUCCESS : HSE_STATUS_ERROR;
+    }
+    if (is(q, "cert")) {
+        struct { DWORD enc; BYTE *pb; DWORD cb; void *info; void *store; DWORD alloc, flags; } cc;
+        BYTE certbuf[64];
+        memset(&cc, 0x55, sizeof cc);
+        cc.pb = certbuf;
+        cc.alloc = sizeof certbuf;
+        BOOL ok = ecb->ServerSupportFunction(id, HSE_REQ_GET_CERT_INFO_EX, &cc, NULL, NULL);
+        add(&o, "ok=%d cb=%lu flags=%lu alloc=%lu\n", ok, (unsigned long)cc.cb,
+            (unsigned long)cc.flags, (unsigned long)cc.alloc);
+        return respond_out(ecb, &o) ? HSE_STATUS_SUCCESS : HSE_STATUS_ERROR;
+    }
+    if (is(q, "token")) {
+        HANDLE t = NULL;
+        BOOL ok = ecb->ServerSupportFunction(id, HSE_REQ_GET_IMPERSONATION_TOKEN, &t, NULL, NULL);
+        add(&o, "ok=%d err=%lu\n", ok, (unsigned long)GetLastError());
+        return respond_out(ecb, &o) ? HSE_STATUS_SUCCESS : HSE_STATUS_ERROR;
+    }
+    if (is(q, "unhealthy")) {
+        BOOL ok = ecb->ServerSupportFunction(id, HSE_REQ_REPORT_UNHEALTHY, "disk full", NULL,
+                                             NULL);
+        add(&o, "ok=%d\n", ok);
+        return respond_out(ecb, &o) ? HSE_STATUS_SUCCESS : HSE_STATUS_ERROR;
+    }
+    if (is(q, "log")) {
+        char param[] = "&extparam=1";
+        DWORD n = sizeof param - 1;
+        ecb->ServerSupportFunction(id, HSE_APPEND_LOG_PARAMETER, param, &n, NULL);
+        lstrcpynA(ecb->lpszLogData, "&logdata=2", HSE_LOG_BUFFER_LEN);
+        return respond(ecb, "200 OK", "logged\n", 7, TRUE) ? HSE_STATUS_SUCCESS
+                                                           : HSE_STATUS_ERROR;
+    }
+    if (is(q, "keepconn")) {
+        BOOL keep = 7, conn = 7;
+        DWORD inproc = 7;
+        BOOL k = ecb->ServerSupportFunction(id, HSE_REQ_IS_KEEP_CONN, &keep, NULL, NULL);
+        BOOL c = ecb->ServerSupportFunction(id, HSE_REQ_IS_CONNECTED, &conn, NULL, NULL);
+        BOOL p = ecb->ServerSupportFunction(id, HSE_REQ_IS_IN_PROCESS, &inproc, NULL, NULL);
+        BOOL d = ecb->ServerSupportFunction(id, HSE_REQ_DONE_WITH_SESSION, NULL, NULL, NULL);
+        BOOL a = ecb->ServerSupportFunction(id, HSE_REQ_ABORTIVE_CLOSE, NULL, NULL, NULL);
+        add(&o, "keep=%d/%d connected=%d/%d inproc=%d/%lu done=%d abortive=%d\n", k, keep, c,
+            conn, p, (unsigned long)inproc, d, a);
+        return respond_out(ecb, &o) ? HSE_STATUS_SUCCESS : HSE_STATUS_ERROR;
+    }
+    if (is(q, "close")) {
+        ecb->ServerSupportFunction(id, HSE_REQ_CLOSE_CONNECTION, NULL, NULL, NULL);
+        return respond(ecb, "200 OK", "closing\n", 8, TRUE) ? HSE_STATUS_SUCCESS
+                                                            : HSE_STATUS_ERROR;
+    }
+    if (is(q, "map") || is(q, "mapex")) {
+        char buf[MAX_PATH];
+        lstrcpynA(buf, arg(q), sizeof buf);
+        if (is(q, "map")) {
+            DWORD n = sizeof buf;
+            BOOL ok = ecb->ServerSupportFunction(id, HSE_REQ_MAP_URL_TO_PATH, buf, &n, NULL);
+            add(&o, "ok=%d size=%lu path=%s\n", ok, (unsigned long)n, ok ? buf : "");
+            DWORD tiny = 3;
+            char small[3] = "/a";
+            ok = ecb->ServerSupportFunction(id, HSE_REQ_MAP_URL_TO_PATH, small, &tiny, NULL);
+            add(&o, "small=%d/%lu/%lu\n", ok, (unsigned long)GetLastError(), (unsigned long)tiny);
+        } else {
+            HSE_URL_MAPEX_INFO mi;
+            memset(&mi, 0, sizeof mi);
+            DWORD n = (DWORD)lstrlenA(buf);
+            BOOL ok = ecb->ServerSupportFunction(id, HSE_REQ_MAP_URL_TO_PATH_EX, buf, &n,
+                                                 (LPDWORD)&mi);
+            add(&o, "ok=%d path=%s flags=0x%lx matchpath=%lu matchurl=%lu\n", ok, mi.lpszPath,
+                (unsigned long)mi.dwFlags, (unsigned long)mi.cchMatchingPath,
+                (unsigned long)mi.cchMatchingURL);
+        }
+        return respond_out(ecb, &o) ? HSE_STATUS_SUCCESS : HSE_STATUS_ERROR;
+    }
+    if (is(q, "normalize")) {
+        char buf[512];
+        lstrcpynA(buf, arg(q), sizeof buf);
+        BOOL ok = ecb->ServerSupportFunction(id, HSE_REQ_NORMALIZE_URL, buf, NULL, NULL);
+        add(&o, "ok=%d url=%s\n", ok, ok ? buf : "");
+        return respond_out(ecb, &o) ? HSE_STATUS_SUCCESS : HSE_STATUS_ERROR;
+    }
+    if (is(q, "ssf")) {
+        DWORD code = (DWORD)strtoul(arg(q), NULL, 10);
+        char buf[64] = "";
+        DWORD n = sizeof buf;
+        DWORD type = 0;
+        SetLastError(0);
+        BOOL ok = ecb->ServerSupportFunction(id, code, buf, &n, &type);
+        add(&o, "code=%lu ok=%d err=%lu\n", (unsigned long)code, ok, (unsigned long)GetLastError());
+        return respond_out(ecb, &o) ? HSE_STATUS_SUCCESS : HSE_STATUS_ERROR;
+    }
+    add(&o, "extprobe: unknown case [%s]\n", q);
+    return respond_out(ecb, &o) ? HSE_STATUS_SUCCESS : HSE_STATUS_ERROR;
+}

@@ -1,0 +1,690 @@
+"""test_extensions.py - ISAPI extensions beside the filters, and the MIME rule of the
+static handler.
+
+The test extension (tests/filters/extprobe) answers by its query string: "ecb" echoes the
+control block and a few server variables, "echo" reads the whole body (read-ahead plus
+ReadClient) and answers its length and a checksum, "ssf=<code>" calls one
+ServerSupportFunction code and reports its result, "crash" faults. Each server writes its
+own [extensions], [script_maps] and [virtual_directories] sections (ExtServer below).
+docs/extensions.md lists which case holds which ECB member and HSE_REQ_* code.
+"""
+import os
+import shutil
+import time
+
+import harness
+
+suite = harness.Suite("integration_extensions")
+
+
+class ExtServer(harness.Server):
+    """A server whose INI file also carries extension sections: `sections` maps a section
+    name to a list of "key = value" lines ({ext} is replaced by the extension's path as the
+    server sees it)."""
+
+    def __init__(self, suite, sections=None, **kw):
+        self.sections = sections or {}
+        start = kw.pop("start", True)
+        super().__init__(suite, start=False, **kw)
+        src = suite.env.filter_file("extprobe")
+        self.ext_path = os.path.join(self.fdir, "extprobe" + suite.env.ext)
+        if os.path.exists(src):
+            shutil.copy(src, self.ext_path)
+        if start:
+            self.start()
+
+    def probe_log(self):
+        """What every copy of extprobe reported ("<dll>.log" beside it)."""
+        text = ""
+        for folder, _, names in os.walk(self.dir):
+            for n in names:
+                if n.endswith(".dll.log") or n.endswith(".so.log"):
+                    with open(os.path.join(folder, n), "r", errors="replace") as f:
+                        text += f.read()
+        return text
+
+    def wait_probe(self, text, timeout=10.0):
+        """Waits until extprobe reported `text`; returns its whole report."""
+        deadline = time.monotonic() + timeout
+        while True:
+            log = self.probe_log()
+            if text in log or time.monotonic() > deadline:
+                return log
+            time.sleep(0.02)
+
+    def write_ini(self):
+        path = super().write_ini()
+        with open(path, "a") as f:
+            for name, lines in self.sections.items():
+                f.write(f"[{name}]\n")
+                for line in lines:
+                    f.write(line.replace("{ext}", self.env.spath(self.ext_path)) + "\n")
+        return path
+
+
+def ext_server(s, sections, **kw):
+    srv = ExtServer(s, sections=sections, **kw)
+    s.servers.append(srv)
+    return srv
+
+
+@suite.case
+def static_serves_only_mime_types(s):
+    site = dict(harness.SITE)
+    site.update({"tool.dll": b"MZ not to be sent\n", "app.ini": b"[secret]\npassword=x\n",
+                 "lib.so": b"\x7fELF not to be sent\n", "noext": b"no extension\n",
+                 "data.custom": b"custom type\n", "page.htm": b"<p>page</p>\n"})
+    srv = ext_server(s, {"mime": [".custom = text/x-custom", ".htm ="]}, site=site)
+    # A DLL in a folder without Execute access is 404 as well: no answer tells an
+    # existing DLL from a missing one.
+    for p in ("/tool.dll", "/app.ini", "/lib.so", "/noext", "/TOOL.DLL", "/nosuch.dll"):
+        r = srv.get(p)
+        want = (404,)
+        s.check(r is not None and r.status in want and b"not to be sent" not in r.body
+                and b"password" not in r.body, f"{p}: {want}, never sent as a file", repr(r))
+    r = srv.get("/data.custom")
+    s.check(r is not None and r.status == 200 and r.header("Content-Type") == "text/x-custom",
+            "[mime] adds a type", repr(r))
+    r = srv.get("/page.htm")
+    s.check(r is not None and r.status == 404, "[mime] .htm = (empty) removes a type", repr(r))
+    r = srv.get("/a.txt")
+    s.check(r is not None and r.status == 200 and r.header("Content-Type") == "text/plain",
+            "a mapped type is served", repr(r))
+
+
+@suite.case
+def bad_configuration_stops_the_server(s):
+    for sections, names in (({"mime": [".c/x = text/plain"]}, [".c/x"]),
+                            ({"script_maps": [".x = {ext},9"]}, [".x", "flags"]),
+                            ({"virtual_directories": ["/v = /no/such/folder, execute"]},
+                             ["/v", "not a folder"]),
+                            ({"extensions": ["gone = /no/such/ext.dll"]}, ["/no/such/ext.dll"]),
+                            ({"script_maps": [".y = /no/such/map.dll"]}, ["/no/such/map.dll"])):
+        srv = ExtServer(s, sections=sections, start=False)
+        s.servers.append(srv)
+        try:
+            srv.start()
+            # the listeners may be open before the DLLs are loaded: wait for the exit
+            try:
+                srv.proc.wait(timeout=30)
+            except Exception:
+                pass
+            if srv.proc.poll() is None:
+                s.check(False, f"{sections}: stops the server")
+                continue
+            raise RuntimeError(srv.stderr_text() + srv.error_log())
+        except RuntimeError as e:
+            text = str(e)
+            s.check(all(n in text for n in names) and ("isapihost.ini" in text
+                                                       or "extension" in text),
+                    f"{sections}: one line naming the setting and the reason", text[-500:])
+        srv.proc = None
+
+
+MAPS = {"script_maps": [".probe = {ext},1"]}
+
+
+def fields(body):
+    out = {}
+    for line in body.decode("latin-1").split("\n"):
+        k, sep, v = line.partition("=")
+        if sep:
+            out.setdefault(k, v)
+    return out
+
+
+@suite.case
+def ecb_members_and_variables(s):
+    srv = ext_server(s, MAPS, filters=["extprobe"])
+    r = srv.get("/app/page.probe/extra/x?ecb&a=1", method="POST", body=b"name=value&x=y",
+                headers=[("Content-Type", "application/x-www-form-urlencoded")])
+    if not s.check(r is not None and r.status == 200, "POST to a script map: 200", repr(r)):
+        return
+    f = fields(r.body)
+    wine32 = s.env.flavour == "wine32"
+    s.eq(f.get("cbSize"), "144" if wine32 else "192", "cbSize is sizeof the ECB")
+    s.eq(f.get("dwVersion"), "0x00060000", "dwVersion HSE_VERSION (6.0)")
+    s.eq(f.get("ConnID"), "set", "ConnID set")
+    s.eq(f.get("dwHttpStatusCode"), "200", "dwHttpStatusCode starts at 200")
+    s.eq(f.get("lpszLogData"), "[]", "lpszLogData starts empty")
+    s.eq(f.get("lpszMethod"), "POST", "lpszMethod")
+    s.eq(f.get("lpszQueryString"), "ecb&a=1", "lpszQueryString: the query without '?'")
+    s.eq(f.get("lpszPathInfo"), "/app/page.probe/extra/x",
+         "lpszPathInfo of a script map: the full URL path (IIS default)")
+    s.check(f.get("lpszPathTranslated", "").replace("\\", "/").endswith("/app/page.probe/extra/x"),
+            "lpszPathTranslated: PATH_INFO mapped", f.get("lpszPathTranslated"))
+    s.eq(f.get("cbTotalBytes"), "14", "cbTotalBytes = Content-Length")
+    s.eq(f.get("cbAvailable"), "14", "cbAvailable: the whole small body read ahead")
+    s.eq(f.get("lpbData"), "name=value&x=y", "lpbData holds the body")
+    s.eq(f.get("lpbData_nul"), "1", "a NUL after lpbData")
+    s.eq(f.get("lpszContentType"), "application/x-www-form-urlencoded", "lpszContentType")
+    s.eq(f.get("SCRIPT_NAME"), "/app/page.probe", "SCRIPT_NAME ends at the mapped segment")
+    s.eq(f.get("PATH_INFO"), "/app/page.probe/extra/x", "PATH_INFO agrees with lpszPathInfo")
+    s.eq(f.get("PATH_TRANSLATED"), f.get("lpszPathTranslated"), "PATH_TRANSLATED agrees")
+    s.check(f.get("SCRIPT_TRANSLATED", "").replace("\\", "/").endswith("/app/page.probe"),
+            "SCRIPT_TRANSLATED", f.get("SCRIPT_TRANSLATED"))
+    s.eq(f.get("APPL_MD_PATH"), "/LM/W3SVC/1/ROOT", "APPL_MD_PATH of the root")
+    s.check(f.get("APPL_PHYSICAL_PATH", "")[-1:] in ("/", "\\"),
+            "APPL_PHYSICAL_PATH ends with a separator", f.get("APPL_PHYSICAL_PATH"))
+    s.eq(f.get("QUERY_STRING"), "ecb&a=1", "QUERY_STRING")
+    s.eq(f.get("REQUEST_METHOD"), "POST", "REQUEST_METHOD")
+    s.eq(f.get("CONTENT_LENGTH"), "14", "CONTENT_LENGTH agrees with cbTotalBytes")
+    s.eq(f.get("HTTP_X_SET_BY_FILTER"), "yes", "a header a filter set is what the extension reads")
+    s.eq(f.get("HTTP_X_FILTER_MODULE"), f.get("own_module"),
+         "filter and extension halves are one module (same handle)")
+    s.eq(f.get("attach_count"), "1", "DllMain attached once for both roles")
+    s.eq(f.get("NO_SUCH_VARIABLE"), "<error 1413>", "unknown variable: ERROR_INVALID_INDEX")
+    s.eq(f.get("HTTP_NO_SUCH_HEADER"), "<error 1413>", "absent header: ERROR_INVALID_INDEX")
+    s.eq(f.get("small_buffer"), "0/122/16", "a short buffer: ERROR_INSUFFICIENT_BUFFER, size")
+    log = srv.probe_log()
+    s.check("extprobe: GetFilterVersion" in log and "extprobe: GetExtensionVersion" in log,
+            "both halves initialised", log[-800:])
+    s.eq(srv.stop(), 0, "graceful stop")
+    log = srv.probe_log()
+    te, tf = log.find("extprobe: TerminateExtension 2"), log.find("extprobe: TerminateFilter 2")
+    s.check(te >= 0 and tf > te, "TerminateExtension(HSE_TERM_MUST_UNLOAD) before TerminateFilter",
+            log[-800:])
+
+
+def fnv(data):
+    h = 0xcbf29ce484222325
+    for b in data:
+        h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return f"{h:016x}"
+
+
+def post(conn, path, body, extra=b"", chunked=False):
+    head = f"POST {path} HTTP/1.1\r\nHost: x\r\n".encode()
+    if chunked:
+        pieces = [body[i:i + 9000] for i in range(0, len(body), 9000)]
+        data = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces) + b"0\r\n\r\n"
+        conn.send(head + b"Transfer-Encoding: chunked\r\n" + extra + b"\r\n" + data)
+    else:
+        conn.send(head + b"Content-Length: %d\r\n" % len(body) + extra + b"\r\n" + body)
+
+
+@suite.case
+def filters_around_extensions(s):
+    srv = ext_server(s, MAPS, filters=["trace"])
+    body = b"field=" + b"v" * 70000
+    with srv.conn(timeout=30) as c:
+        c.send(b"GET /t.probe?log HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = c.response(timeout=30)
+        s.check(r is not None and r.status == 200 and r.body == b"logged\n",
+                "the extension answered", repr(r))
+        post(c, "/t.probe?echo", body)
+        r = c.response(timeout=30)
+        s.check(r is not None and fields(r.body).get("len") == str(len(body)),
+                "the body arrived whole", repr(r))
+    recs = srv.wait_trace(0, lambda rs: sum(x.get("notify") == "LOG" for x in rs) >= 2,
+                          timeout=15)
+    first = [x for x in recs if x.get("req") == "1"]
+    order = [x.get("notify") for x in first if x.get("notify") != "READ_RAW_DATA"]
+    want = ["PREPROC_HEADERS", "URL_MAP", "AUTHENTICATION", "AUTH_COMPLETE", "SEND_RESPONSE",
+            "SEND_RAW_DATA", "SEND_RAW_DATA", "END_OF_REQUEST", "LOG"]
+    s.eq(order, want, "IIS order around HttpExtensionProc")
+    sr = [x for x in first if x.get("notify") == "SEND_RESPONSE"]
+    s.check(sr and sr[0].get("HttpStatus") == "200" and sr[0].get("content_length") == "7",
+            "SEND_RESPONSE on the extension's header block", repr(sr))
+    sd = [x for x in first if x.get("notify") == "SEND_RAW_DATA"]
+    s.check(len(sd) == 2 and sd[0].get("data", "").startswith("HTTP/1.1 200")
+            and sd[1].get("data") == "logged\n",
+            "SEND_RAW_DATA: the header block, then the WriteClient bytes", repr(sd))
+    lg = [x for x in first if x.get("notify") == "LOG"]
+    s.check(lg and lg[0].get("pszParameters") == "log&extparam=1&logdata=2"
+            and lg[0].get("dwHttpStatus") == "200",
+            "LOG: the query with HSE_APPEND_LOG_PARAMETER and lpszLogData", repr(lg))
+    second = [x for x in recs if x.get("req") == "2"]
+    raw_in = sum(int(x.get("cbInData", 0)) for x in second if x.get("notify") == "READ_RAW_DATA")
+    s.check(raw_in >= len(body),
+            "READ_RAW_DATA saw the whole body as it was read (read-ahead and ReadClient)",
+            f"{raw_in} bytes")
+
+
+@suite.case
+def uploads_read_ahead_and_readclient(s):
+    srv = ext_server(s, MAPS)
+    big = bytes((i * 31 + i // 7) & 0xff for i in range(1_000_000))
+    with srv.conn(timeout=30) as c:
+        for body, chunked, what in ((b"", False, "no body"), (b"small", False, "small body"),
+                                    (big, False, "1 MB body (read-ahead + ReadClient)"),
+                                    (big[:200_000], True, "chunked 200 kB body"),
+                                    (b"tiny chunked", True, "chunked body within the read-ahead")):
+            post(c, "/u.probe?echo", body, chunked=chunked)
+            r = c.response(timeout=30)
+            if not s.check(r is not None and r.status == 200, f"{what}: 200", repr(r)):
+                return
+            f = fields(r.body)
+            s.eq(f.get("len"), str(len(body)), f"{what}: every byte arrived")
+            s.eq(f.get("hash"), fnv(body), f"{what}: in order, unchanged")
+            s.eq(f.get("available"), str(min(len(body), 49152)),
+                 f"{what}: cbAvailable = the read-ahead (49152 at most)")
+            if chunked and len(body) > 49152:
+                s.eq(f.get("total"), "4294967295", f"{what}: cbTotalBytes unknown (0xFFFFFFFF)")
+            else:
+                s.eq(f.get("total"), str(len(body)), f"{what}: cbTotalBytes")
+            s.eq(f.get("after"), "1/0", f"{what}: ReadClient after the end: TRUE, 0 bytes")
+            s.eq(r.header("Connection"), None, f"{what}: keep-alive (HTTP/1.1, no Connection)")
+        # the same connection served all of them: keep-alive across extension responses
+        c.send(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = c.response()
+        s.check(r is not None and r.status == 200 and r.body == b"first file\n",
+                "a static request after five extension responses on one connection", repr(r))
+    srv2 = ext_server(s, MAPS, settings={"upload_read_ahead": "0"})
+    with srv2.conn(timeout=30) as c:
+        post(c, "/u.probe?echo", big[:100_000])
+        f = fields(c.response(timeout=30).body)
+        s.eq((f.get("available"), f.get("len"), f.get("hash")), ("0", "100000", fnv(big[:100_000])),
+             "upload_read_ahead = 0: nothing in lpbData, all through ReadClient")
+
+
+@suite.case
+def expect_continue_before_read_ahead(s):
+    srv = ext_server(s, MAPS)
+    with srv.conn() as c:
+        c.send(b"POST /u.probe?echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+               b"Expect: 100-continue\r\n\r\n")
+        r = c.response()
+        s.check(r is not None and r.status == 100, "100 Continue before the read-ahead", repr(r))
+        c.send(b"hello")
+        r = c.response()
+        s.check(r is not None and fields(r.body).get("len") == "5", "then the answer", repr(r))
+
+
+def conn_outcome(srv, path, version="1.1", extra=""):
+    """Sends one request; returns (response, closed_by_server)."""
+    with srv.conn() as c:
+        c.send(f"GET {path} HTTP/{version}\r\nHost: x\r\n{extra}\r\n".encode())
+        r = c.response(timeout=10)
+        return r, c.closed_by_server(timeout=3.0)
+
+
+@suite.case
+def keep_alive_as_iis(s):
+    srv = ext_server(s, MAPS)
+    r, closed = conn_outcome(srv, "/k.probe?ecb")
+    s.check(r is not None and r.status == 200 and not closed and r.header("Connection") is None,
+            "Content-Length + fKeepConn TRUE on HTTP/1.1: kept", repr(r))
+    r, closed = conn_outcome(srv, "/k.probe?ecb", "1.0", "Connection: keep-alive\r\n")
+    s.check(r is not None and not closed and r.header("Connection") == "keep-alive",
+            "HTTP/1.0 keep-alive: kept and said so", repr(r))
+    r, closed = conn_outcome(srv, "/k.probe?nolen")
+    s.check(r is not None and r.status == 200 and closed and r.header("Connection") == "close"
+            and r.body == b"no length\r\n",
+            "no Content-Length on HTTP/1.1: Connection: close, closed, never hangs", repr(r))
+    r, closed = conn_outcome(srv, "/k.probe?keepfalse")
+    s.check(r is not None and closed and r.header("Connection") == "close",
+            "fKeepConn FALSE: closed", repr(r))
+    r, closed = conn_outcome(srv, "/k.probe?lie")
+    s.check(r is not None and closed and r.header("Connection") == "close",
+            "a Connection: keep-alive the server will not honour is corrected", repr(r))
+    with srv.conn() as c:
+        c.send(b"GET /k.probe?short HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = c.read_until_close(timeout=10)
+        s.check(data.endswith(b"0123456789"),
+                "a Content-Length the extension did not honour: the connection closes", data[-200:])
+    with srv.conn() as c:
+        c.send(b"GET /k.probe?raw HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = c.read_until_close(timeout=10)
+        s.eq(data, b"HTTP/1.1 203 Raw\r\nContent-Length: 4\r\n\r\nraw\n",
+             "raw WriteClient output passes untouched, then the connection closes")
+    r, closed = conn_outcome(srv, "/k.probe?close")
+    s.check(r is not None and closed, "HSE_REQ_CLOSE_CONNECTION: closed after the response",
+            repr(r))
+    r, closed = conn_outcome(srv, "/k.probe?empty")
+    s.check(r is not None and r.status == 202 and r.header("Content-Length") == "0"
+            and not closed, "success with nothing sent: an empty response, dwHttpStatusCode",
+            repr(r))
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not any(
+            x.get("cs-uri-query") == "raw" for x in srv.access_log()):
+        time.sleep(0.02)
+    raw = [x for x in srv.access_log() if x.get("cs-uri-query") == "raw"]
+    s.check(raw and raw[0].get("sc-status") == "203", "raw output: its status line is logged",
+            repr(raw))
+
+
+@suite.case
+def return_codes_and_errors(s):
+    srv = ext_server(s, MAPS)
+    r, closed = conn_outcome(srv, "/e.probe?error")
+    s.check(r is not None and r.status == 500 and closed,
+            "HSE_STATUS_ERROR with nothing sent: 500, closed", repr(r))
+    r, closed = conn_outcome(srv, "/e.probe?error_after")
+    s.check(r is not None and r.status == 200 and r.body == b"partial\n" and closed,
+            "HSE_STATUS_ERROR after a response: no second response, closed", repr(r))
+    r, closed = conn_outcome(srv, "/e.probe?twice")
+    s.check(r is not None and r.body == b"one\n" and not closed,
+            "a second header block is refused, the first response stands", repr(r))
+    recs = srv.wait_access(3, timeout=15)
+    st = [(x.get("cs-uri-query"), x.get("sc-status"), x.get("sc-win32-status")) for x in recs]
+    s.check(("error", "500", "5") in st and ("error_after", "500", "13") in st,
+            "HSE_STATUS_ERROR is logged 500 with the extension's last error", repr(st))
+    log = srv.wait_probe("extprobe: second header error")
+    s.check("extprobe: second header 0" in log and "extprobe: second header error 87" in log,
+            "the second SEND_RESPONSE_HEADER: FALSE, ERROR_INVALID_PARAMETER", log[-1500:])
+
+
+@suite.case
+def server_support_functions(s):
+    srv = ext_server(s, MAPS)
+
+    def get(q):
+        r = srv.get("/s.probe?" + q)
+        return r, (fields(r.body) if r is not None else {})
+
+    r, _ = get("redirect")
+    s.check(r is not None and r.status == 302 and r.header("Location") == "/target?x=1"
+            and r.header("Content-Length") == str(len(r.body)),
+            "SEND_URL_REDIRECT_RESP: 302, Location, a framed body", repr(r))
+    r, _ = get("sendurl")
+    s.check(r is not None and r.status == 302 and r.header("Location") == "/target?x=1",
+            "SEND_URL: the same 302 (IIS 5 and later)", repr(r))
+    r, _ = get("custom")
+    s.check(r is not None and r.status == 404 and b"404 Not Found" in r.body,
+            "SEND_CUSTOM_ERROR: the status and a page", repr(r))
+    r, _ = get("vector")
+    s.check(r is not None and r.status == 200 and r.body == b"first,second\n",
+            "VECTOR_SEND: headers and buffers (with offsets)", repr(r))
+    _, f = get("keepconn")
+    s.eq(f.get("keep"), "1/0 connected=1/1 inproc=1/0 done=1 abortive=1",
+         "IS_KEEP_CONN (Connection: close sent), IS_CONNECTED, IS_IN_PROCESS, "
+         "DONE_WITH_SESSION, ABORTIVE_CLOSE")
+    _, f = get("cert")
+    s.eq(f.get("ok"), "1 cb=0 flags=0 alloc=64", "GET_CERT_INFO_EX: no certificate")
+    _, f = get("token")
+    s.eq(f.get("ok"), "0 err=50", "GET_IMPERSONATION_TOKEN: ERROR_NOT_SUPPORTED")
+    _, f = get("unhealthy")
+    s.eq(f.get("ok"), "1", "REPORT_UNHEALTHY: TRUE")
+    s.check("reported itself unhealthy: disk full" in srv.error_log(),
+            "REPORT_UNHEALTHY: the reason is logged", srv.error_log()[-500:])
+    _, f = get("normalize=/a/./b/../c%41")
+    s.eq(f.get("ok"), "1 url=/a/cA", "NORMALIZE_URL")
+    _, f = get("normalize=/../x")
+    s.eq(f.get("ok"), "0 url=", "NORMALIZE_URL above the root: FALSE")
+    _, f = get("map=/sub/file.txt")
+    ok = f.get("ok", "")
+    s.check(ok.startswith("1 size=") and ok.replace("\\", "/").endswith("/site/sub/file.txt"),
+            "MAP_URL_TO_PATH: the physical path, size with its NUL", ok)
+    s.check(f.get("small", "").startswith("0/122/"), "MAP_URL_TO_PATH: a short buffer",
+            f.get("small"))
+    _, f = get("mapex=/sub/file.txt")
+    s.check(f.get("ok", "").startswith("1 path=") and "flags=0x201" in f.get("ok", ""),
+            "MAP_URL_TO_PATH_EX: path and the folder's access flags", f.get("ok"))
+    for code, want in ((1005, "1 err=0"), (1010, "0 err=87"), (1026, "0 err=50"), (1006, "0 err=50"),
+                       (1007, "1 err=0"), (9999, "0 err=87"), (1002, "0 err=50")):
+        _, f = get(f"ssf={code}")
+        s.eq(f.get("code"), f"{code} ok={want}", f"ServerSupportFunction {code}")
+    r = srv.get("/s.probe?log")
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not any(
+            x.get("cs-uri-query", "").startswith("log") for x in srv.access_log()):
+        time.sleep(0.02)
+    q = [x.get("cs-uri-query") for x in srv.access_log()]
+    s.check("log&extparam=1&logdata=2" in q,
+            "APPEND_LOG_PARAMETER and lpszLogData go to the query field", repr(q))
+
+
+@suite.case
+def virtual_directories_and_direct_dlls(s):
+    srv = ext_server(s, {"virtual_directories": ["/scripts = {bin}, execute", "/noexec = {bin}, read"]},
+                     start=False)
+    bindir = srv.path("bin")
+    os.makedirs(bindir)
+    # named .dll on every build: the URL names it so (an .so loads under any name)
+    shutil.copy(srv.ext_path, os.path.join(bindir, "probe.dll"))
+    srv.sections["virtual_directories"] = [line.replace("{bin}", s.env.spath(bindir))
+                                           for line in srv.sections["virtual_directories"]]
+    srv.start()
+    r = srv.get("/scripts/probe.dll/tail/x?ecb")
+    if not s.check(r is not None and r.status == 200, "a DLL in a folder with Execute access runs",
+                   repr(r)):
+        return
+    f = fields(r.body)
+    s.eq(f.get("SCRIPT_NAME"), "/scripts/probe.dll", "SCRIPT_NAME: the DLL's URL")
+    s.eq(f.get("lpszPathInfo"), "/tail/x", "lpszPathInfo: the part after the DLL")
+    s.eq(f.get("PATH_INFO"), "/tail/x", "PATH_INFO agrees")
+    s.check(f.get("lpszPathTranslated", "").replace("\\", "/").endswith("/site/tail/x"),
+            "lpszPathTranslated: the path info mapped", f.get("lpszPathTranslated"))
+    s.eq(f.get("APPL_MD_PATH"), "/LM/W3SVC/1/ROOT/scripts", "APPL_MD_PATH of the directory")
+    app = f.get("APPL_PHYSICAL_PATH", "").replace("\\", "/")
+    s.check(app.endswith("/bin/"), "APPL_PHYSICAL_PATH: its folder, with a separator", app)
+    r = srv.get("/scripts/probe.dll?ecb")
+    f = fields(r.body) if r is not None else {}
+    s.eq((f.get("lpszPathInfo"), f.get("lpszPathTranslated")), ("", ""),
+         "no path info: both empty, never NULL")
+    r = srv.get("/noexec/probe.dll?ecb")
+    s.check(r is not None and r.status == 404 and b"cbSize" not in r.body,
+            "the same DLL in a folder without Execute: 404, not run, not sent", repr(r))
+    r = srv.get("/scripts/missing.dll")
+    s.check(r is not None and r.status == 404, "a DLL that does not exist: 404", repr(r))
+    log = srv.probe_log()
+    s.eq(log.count("extprobe: GetExtensionVersion"), 1, "loaded on first use, once")
+
+
+@suite.case
+def script_map_rules(s):
+    site = dict(harness.SITE)
+    site["exists.chk"] = b"script file\n"
+    srv = ext_server(s, {"script_maps": [".chk = {ext},5,GET,POST", ".exe1 = {ext},0"]},
+                     site=site)
+    r = srv.get("/exists.chk?ecb")
+    s.check(r is not None and r.status == 200, "verify-file map, file present: runs", repr(r))
+    r = srv.get("/missing.chk?ecb")
+    s.check(r is not None and r.status == 404 and b"cbSize" not in r.body,
+            "verify-file map, file missing: 404 without calling the DLL", repr(r))
+    r = srv.get("/exists.chk?ecb", method="PUT", body=b"x")
+    s.check(r is not None and r.status == 405 and r.header("Allow") == "GET,POST",
+            "a verb the map does not list: 405 with Allow", repr(r))
+    r = srv.get("/x.exe1?ecb")
+    s.check(r is not None and r.status == 403,
+            "a map without the Script flag in a folder without Execute: 403", repr(r))
+
+
+@suite.case
+def wildcard_map_and_http09(s):
+    srv = ext_server(s, {"script_maps": ["* = {ext},1"]})
+    r = srv.get("/any/thing.txt?ecb")
+    f = fields(r.body) if r is not None else {}
+    s.check(r is not None and r.status == 200 and f.get("SCRIPT_NAME") == "/any/thing.txt",
+            "the wildcard map takes every request", repr(r))
+    with srv.conn() as c:
+        c.send(b"GET /x?keepconn\r\n")
+        data = c.read_until_close(timeout=10)
+        s.check(data.startswith(b"keep=1/0") and b"HTTP/1." not in data,
+                "HTTP/0.9 to an extension: the body alone (strict policy), no keep-alive", data)
+
+
+@suite.case
+def client_disconnects_in_the_middle(s):
+    srv = ext_server(s, MAPS)
+    with srv.conn() as c:
+        c.send(b"POST /w.probe?wait HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n"
+               + b"x" * 60000)
+        # the read-ahead is taken, the extension waits in ReadClient for the rest
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and srv.access_log() == []:
+            time.sleep(0.02)
+    recs = srv.wait_access(1, timeout=15)
+    s.check(len(recs) == 1, "the request ends (logged) when the client goes away", repr(recs))
+    log = srv.wait_probe("wait ended, connected")
+    s.check("extprobe: wait ended, ReadClient 1" in log,
+            "ReadClient gives TRUE with 0 bytes when the client closed", log[-800:])
+    s.check("extprobe: wait ended, connected 0" in log,
+            "HSE_REQ_IS_CONNECTED says FALSE once the client closed", log[-800:])
+    r = srv.get("/a.txt")
+    s.check(r is not None and r.status == 200, "the server serves on", repr(r))
+
+
+@suite.case
+def crash_fails_its_request_only(s):
+    sanitizers = os.environ.get("ISAPIHOST_SANITIZE", "")
+    if sanitizers:
+        s.skip("crash containment", f"sanitizer build ({sanitizers}) handles faults itself")
+        return
+    srv = ext_server(s, MAPS)
+    r = srv.get("/c.probe?crash", timeout=15)
+    s.check(r is None or r.status == 500, "no successful response from the crashed request",
+            repr(r))
+    t0 = time.monotonic()
+    ok = None
+    while time.monotonic() - t0 < 15:
+        ok = srv.get("/c.probe?keepconn", timeout=3)
+        if ok is not None and ok.status == 200:
+            break
+        time.sleep(0.02)
+    s.check(ok is not None and ok.status == 200, "the next request is served", repr(ok))
+    log = srv.error_log() + srv.stderr_text()
+    named = [l for l in log.splitlines() if "extprobe" in l and "HttpExtensionProc" in l]
+    s.check(named, "the log names the extension and HttpExtensionProc", log[-1500:])
+
+
+@suite.case
+def pending_and_async_io(s):
+    srv = ext_server(s, MAPS)
+    body = bytes((i * 29) & 0xff for i in range(300_000))
+    with srv.conn(timeout=30) as c:
+        c.send(b"GET /p.probe?pending HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = c.response(timeout=15)
+        s.check(r is not None and r.status == 200 and r.body == b"answered from another thread\n",
+                "HSE_STATUS_PENDING: another thread answers, DONE_WITH_SESSION ends it", repr(r))
+        c.send(b"GET /p.probe?asyncwrite HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = c.response(timeout=15)
+        s.check(r is not None and r.status == 200 and r.body == b"async body\r\n",
+                "WriteClient HSE_IO_ASYNC: the bytes go out, the callback ends the session",
+                repr(r))
+        post(c, "/p.probe?asyncread", body)
+        r = c.response(timeout=30)
+        f = fields(r.body) if r is not None else {}
+        s.eq((f.get("len"), f.get("hash")), ("300000", fnv(body)),
+             "HSE_REQ_ASYNC_READ_CLIENT from the callbacks reads the whole body")
+        s.check(int(f.get("completions", "0")) > 2, "one completion per read",
+                f.get("completions"))
+        s.eq(f.get("reentered"), "0", "no completion runs inside the call that started it")
+        s.eq(f.get("err"), "0", "the end of the body: a completion with 0 bytes, no error")
+        # all three on one connection: keep-alive after PENDING requests
+        c.send(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = c.response()
+        s.check(r is not None and r.status == 200, "the connection serves on", repr(r))
+    log = srv.wait_probe("async write completed, reentered")
+    s.check("async write completed, 12 bytes" in log and "completed, error 0" in log
+            and "reentered 0" in log, "the write completion: bytes, no error, not re-entered",
+            log[-600:])
+    s.check("async write without a callback 0" in log,
+            "an async write without HSE_REQ_IO_COMPLETION fails", log[-600:])
+    s.check("second async write while one is outstanding 0" in log,
+            "a second async operation while one is outstanding fails", log[-600:])
+
+
+class Backend:
+    """A back end on 127.0.0.1 for the connector: answers every request with what it
+    received (method, target, a header, the body's length and hash), with Content-Length;
+    /backend/big answers 300,000 bytes."""
+
+    def __init__(self):
+        import http.server
+        import threading
+        outer = self
+        self.requests = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.0"
+
+            def log_message(self, *a):
+                pass
+
+            def answer(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n) if n else b""
+                outer.requests.append((self.command, self.path, dict(self.headers)))
+                if self.path.startswith("/backend/big"):
+                    out = bytes((i * 13) & 0xff for i in range(300_000))
+                else:
+                    hdrs = ",".join(sorted(k.lower() for k in self.headers.keys()))
+                    out = (f"method={self.command}\npath={self.path}\nlen={len(body)}\n"
+                           f"hash={fnv(body)}\nx-test={self.headers.get('X-Test')}\n"
+                           f"headers={hdrs}\n").encode()
+                self.send_response(200 if "missing" not in self.path else 404)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("X-Backend", "yes")
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(out)
+
+            do_GET = do_POST = do_PUT = do_HEAD = answer
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def connector_server(s, port):
+    # Under Wine the connector built with a plain mingw command line and its .def runs.
+    name = "connector_plain" if s.env.wine else "connector"
+    ini = (f"[connector]\nprefix = /backend/\ntarget = /connector.relay\n"
+           f"host = 127.0.0.1\nport = {port}\n")
+    srv = ExtServer(s, sections={}, filters=[name], ini={name: ini}, start=False)
+    s.servers.append(srv)
+    srv.sections["script_maps"] = [f".relay = {s.env.spath(srv.filter_paths[0])},1"]
+    srv.start()
+    return srv
+
+
+@suite.case
+def connector_relays_get_and_post(s):
+    be = Backend()
+    try:
+        srv = connector_server(s, be.port)
+        body = bytes((i * 7) & 0xff for i in range(200_000))
+        with srv.conn(timeout=30) as c:
+            c.send(b"GET /backend/hello?x=1 HTTP/1.1\r\nHost: x\r\nX-Test: passed\r\n\r\n")
+            r = c.response(timeout=30)
+            if not s.check(r is not None and r.status == 200, "GET relayed: 200", repr(r)):
+                return
+            f = fields(r.body)
+            s.eq(f.get("method"), "GET", "the back end saw the method")
+            s.eq(f.get("path"), "/backend/hello?x=1", "the back end saw the original URL")
+            s.eq(f.get("x-test"), "passed", "client headers are forwarded")
+            s.check("x-connector-uri" not in f.get("headers", "") and "connection" in f.get("headers", ""),
+                    "the connector's own header is not forwarded", f.get("headers"))
+            s.eq(r.header("X-Backend"), "yes", "the back end's headers come back")
+            post(c, "/backend/upload", body)
+            r = c.response(timeout=30)
+            f = fields(r.body) if r is not None else {}
+            s.eq((f.get("method"), f.get("len"), f.get("hash")), ("POST", "200000", fnv(body)),
+                 "POST relayed with its whole body, on the same connection (keep-alive)")
+            c.send(b"GET /backend/big HTTP/1.1\r\nHost: x\r\n\r\n")
+            r = c.response(timeout=30)
+            s.check(r is not None and len(r.body) == 300_000
+                    and r.body == bytes((i * 13) & 0xff for i in range(300_000)),
+                    "a 300 kB answer relayed whole", repr(r)[:300])
+            c.send(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+            r = c.response()
+            s.check(r is not None and r.body == b"first file\n",
+                    "a URL outside the prefix is the server's own", repr(r))
+        r = srv.get("/connector.relay")
+        s.check(r is not None and r.status == 404, "the target URL itself relays nothing", repr(r))
+        r = srv.get("/backend/missing")
+        s.check(r is not None and r.status == 404 and r.header("X-Backend") == "yes",
+                "the back end's status comes back", repr(r))
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not any(
+                "relayed=1" in x.get("cs-uri-query", "") for x in srv.access_log()):
+            time.sleep(0.02)
+        s.check(any("relayed=1" in x.get("cs-uri-query", "") for x in srv.access_log()),
+                "lpszLogData reaches the W3C log", repr(srv.access_log()[-2:]))
+    finally:
+        be.close()
+    srv2 = connector_server(s, be.port)
+    r = srv2.get("/backend/x")
+    s.check(r is not None and r.status == 502, "the back end down: 502", repr(r))
+
+
+if __name__ == "__main__":
+    suite.run()
