@@ -9,6 +9,7 @@
  * relative to that file's folder; paths on the command line stay as given.
  */
 #include "config.h"
+#include "log.h"
 #include "os.h"
 
 #include <ctype.h>
@@ -18,7 +19,7 @@
 #include <string.h>
 
 typedef enum { K_LISTEN, K_PATH, K_STRING, K_UINT, K_SIZE, K_U64, K_MS, K_HTTP09, K_DOCS,
-               K_FILTER, K_HEX32, K_FLAG, K_SYMLINKS } kind_t;
+               K_FILTER, K_HEX32, K_FLAG, K_SYMLINKS, K_PERIOD } kind_t;
 
 typedef struct {
     const char *key;      /* INI key in [server] */
@@ -41,6 +42,17 @@ static const setting_t host_settings[] = {
     { "concurrency", "--concurrency", K_UINT, F(concurrency),
       "N  workers running at once when none is blocked (0: one per processor)" },
     { "log", "--log", K_PATH, F(access_log), "FILE  W3C extended log (- for stdout)" },
+    { "log_dir", "--log-dir", K_PATH, F(log_dir),
+      "DIR  W3C log files named as IIS names them (u_exYYMMDD.log), rolled over" },
+    { "log_period", "--log-period", K_PERIOD, 0, 0,
+      "daily|hourly|weekly|monthly|size|none  when log_dir starts a new file (default daily)" },
+    { "log_truncate_size", NULL, K_U64, F(log_truncate_size), NULL },
+    { "log_local_time", NULL, K_FLAG, F(log_local_time), NULL },
+    { "user", "--user", K_STRING, F(user),
+      "NAME  serve as this account once the listeners are bound (POSIX, started as root)" },
+    { "group", "--group", K_STRING, F(group), "NAME  serve with this group (default: the user's)" },
+    { "run_as_root", "--run-as-root", K_FLAG, F(run_as_root),
+      "  keep serving as root with no user set (filters then run as root)" },
     { "error_log", "--error-log", K_PATH, F(error_log), "FILE  server messages (default stderr)" },
     { "http09", "--http09", K_HTTP09, 0, 0,
       "strict|http10  answer simple requests with the body only (strict) or with HTTP/1.0 headers" },
@@ -95,6 +107,8 @@ void host_config_defaults(host_config_t *cfg)
     cfg->send_timeout_ms = 60000;
     cfg->min_bytes_per_second = 240;     /* IIS minBytesPerSecond default */
     cfg->shutdown_timeout_ms = 10000;
+    cfg->log_period = HOST_LOG_PERIOD_DAILY;        /* IIS's default period */
+    cfg->log_truncate_size = 20971520;              /* IIS's default truncateSize, 20 MB */
     strcpy(cfg->default_docs[0], "default.htm");
     strcpy(cfg->default_docs[1], "index.html");
     cfg->ndefault_docs = 2;
@@ -346,6 +360,18 @@ static int set_value(host_config_t *cfg, const setting_t *s, const char *v,
         }
         return 0;
     }
+    case K_PERIOD: {
+        static const char *const names[] = { "none", "hourly", "daily", "weekly", "monthly",
+                                             "size" };
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+            if (strcmp(v, names[i]) == 0) {
+                cfg->log_period = (int)i;   /* the order of host_log_period_t */
+                cfg->log_period_set = 1;
+                return 0;
+            }
+        *why = "expected hourly, daily, weekly, monthly, size or none";
+        return -1;
+    }
     case K_FLAG:
         if (*v == '\0' || strcmp(v, "1") == 0 || strcmp(v, "yes") == 0 || strcmp(v, "true") == 0)
             *(int *)field = 1;
@@ -541,6 +567,36 @@ int host_config_validate(host_config_t *cfg, char *err, size_t errlen)
         char why[256];
         snprintf(err, errlen, "%s: root: '%s': cannot resolve its real path: %s", where,
                  cfg->root, plat_strerror(rc, why, sizeof why));
+        return -1;
+    }
+    if (cfg->access_log[0] && cfg->log_dir[0]) {
+        snprintf(err, errlen, "%s: log_dir: set either log (one file) or log_dir (files named "
+                 "by period), not both", where);
+        return -1;
+    }
+    if (cfg->log_period_set && !cfg->log_dir[0]) {
+        snprintf(err, errlen, "%s: log_period: needs log_dir (log names one fixed file; rotate "
+                 "it with logrotate and SIGUSR1)", where);
+        return -1;
+    }
+    /* Why 4096 and not IIS's 1 MiB minimum: small devices and tests roll small files; a
+     * file below one line's room would roll on every record. */
+    if (cfg->log_dir[0] && cfg->log_period == HOST_LOG_PERIOD_SIZE
+        && cfg->log_truncate_size < 4096) {
+        snprintf(err, errlen, "%s: log_truncate_size: %llu: must be at least 4096 bytes", where,
+                 (unsigned long long)cfg->log_truncate_size);
+        return -1;
+    }
+    if (cfg->log_dir[0]) {
+        plat_file_info_t dinfo;
+        if (plat_file_stat(cfg->log_dir, &dinfo) != 0 || !dinfo.exists || !dinfo.is_directory) {
+            snprintf(err, errlen, "%s: log_dir: '%s' is not an existing folder", where,
+                     cfg->log_dir);
+            return -1;
+        }
+    }
+    if (cfg->group[0] && !cfg->user[0]) {
+        snprintf(err, errlen, "%s: group: needs user", where);
         return -1;
     }
     if (cfg->ndefault_docs == 0) {

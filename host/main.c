@@ -4,8 +4,9 @@
  * Order of work, each step ending the process with one clear line on failure:
  *   1. configuration: defaults, then isapihost.ini beside the build (no arguments) or the
  *      INI file and options given, then validation;
- *   2. the logs (filters' OutputDebugStringA text goes to the error log at debug level)
- *      and the registry values filters read;
+ *   2. the logs (filters' OutputDebugStringA text goes to the error log at debug level;
+ *      the access log rolls over by period or size, SIGUSR1 reopens both) and the
+ *      registry values filters read;
  *   3. the filters, in load order (a filter whose GetFilterVersion declines is skipped
  *      with a warning, as IIS does; one that cannot be loaded stops the start);
  *   4. the listeners; --check loads the filters and stops here, successfully;
@@ -143,8 +144,17 @@ int main(int argc, char **argv)
                       sizeof err) != 0)
         return fail(err);
     plat_debug_output_set(debug_output_to_log);
-    if (host_w3c_open(cfg.access_log, cfg.server_software, err, sizeof err) != 0)
+    host_w3c_options_t logopt = {
+        .dir = cfg.log_dir, .file = cfg.access_log, .period = (host_log_period_t)cfg.log_period,
+        .local_time = cfg.log_local_time, .truncate_size = cfg.log_truncate_size,
+        .software = cfg.server_software,
+    };
+    if (host_w3c_open_rolling(&logopt, err, sizeof err) != 0)
         return fail(err);
+    /* SIGUSR1 reopens both logs (logrotate); installed before the supervisor forks so
+     * the signal reaches the serving process whichever process it is sent to. */
+    if (plat_reopen_signal_install() != 0)
+        host_log(HOST_LOG_WARN, "cannot install the log reopen signal (SIGUSR1)");
     if (cfg.registry[0] && host_registry_load(cfg.registry, err, sizeof err) != 0)
         return fail(err);
 

@@ -372,6 +372,30 @@ int plat_file_open_append(const char *path, plat_file_t *out);
 /* Appends len bytes. Returns 0 or an error. */
 int plat_file_append(plat_file_t f, const void *buf, size_t len);
 
+/* Replaces the file behind *f, in place, by `path` opened for appending (created if
+ * needed; POSIX mode 0640), after appending head[0, head_len) to it (a log's directives,
+ * which must come before any line another thread appends to the new file). Threads appending to *f meanwhile lose nothing and tear
+ * nothing: each append lands whole in the old file or in the new one. POSIX: the new file
+ * is dup2()ed over the same descriptor, so *f keeps its value. Windows: the appends and the
+ * swap share the append lock, and the old handle is closed by the next swap but one (an
+ * append that read the old value before the swap finishes on it first). Returns 0 or an
+ * error (then *f is unchanged). */
+int plat_file_reopen_append(plat_file_t *f, const char *path, const void *head,
+                            size_t head_len);
+
+/* ---- log reopening (logrotate) ------------------------------------------------------ */
+
+/* Installs the "reopen the logs" request: POSIX SIGUSR1, as nginx. The handler only adds
+ * one to a counter in memory shared with the processes forked afterwards (the supervisor
+ * and its serving child see the same count, whichever of them the signal reached); the
+ * log writer notices the change on its next line and reopens the files on its own
+ * thread. Windows: no signal, no effect, returns 0. Call once, before forking and before
+ * any thread starts. */
+int plat_reopen_signal_install(void);
+/* The number of reopen requests so far (0 when none or not installed). Any thread,
+ * async-signal-safe. */
+unsigned plat_reopen_generation(void);
+
 /* Writes the real path of the existing folder `path` into out: absolute, every symbolic
  * link (and, on Windows, junction) resolved, as the OS names the folder once opened
  * (POSIX: realpath; Windows: GetFinalPathNameByHandleW on the opened folder, "\\?\" prefix
