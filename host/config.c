@@ -616,7 +616,9 @@ const char *host_config_usage(void)
         "Serves a site and runs ISAPI filters with IIS semantics.\n"
         "With no options it reads the isapihost.ini that CMake generated in its build tree:\n"
         "the bundled sample site and filters on 127.0.0.1:8080.\n\n"
-        "  --config FILE  read an INI file ([server] settings, [filters] in load order)\n");
+        "  --config FILE  read an INI file ([server] settings, [filters] in load order)\n"
+        "  --import-iis FILE [--out INI] [--site NAME|ID] [--map WINPATH=PATH]...\n"
+        "                 write an INI from IIS's applicationHost.config or MetaBase.xml\n");
     for (size_t i = 0; i < NSETTINGS && n < sizeof text; i++) {
         if (!host_settings[i].option || !host_settings[i].help)
             continue;

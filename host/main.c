@@ -1,6 +1,9 @@
 /*
  * main.c - isapihost: configuration, filters, serving, shutdown.
  *
+ * `isapihost --import-iis FILE [--out INI] [--site S] [--map WIN=PATH]` only converts an
+ * IIS configuration (iis_import.h) and exits.
+ *
  * Order of work, each step ending the process with one clear line on failure:
  *   1. configuration: defaults, then isapihost.ini beside the build (no arguments) or the
  *      INI file and options given, then validation;
@@ -16,6 +19,7 @@
  *      and FreeLibrary in reverse load order, exit 0.
  */
 #include "config.h"
+#include "iis_import.h"
 #include "isapi.h"
 #include "log.h"
 #include "os.h"
@@ -121,6 +125,13 @@ int main(int argc, char **argv)
 
     if (plat_init() != 0)
         return fail("cannot initialise the platform layer (sockets)");
+    if (argc >= 2 && strcmp(argv[1], "--import-iis") == 0) {
+        host_iis_import_options_t io;
+        if (host_iis_import_args(argc, argv, &io, err, sizeof err) != 0
+            || host_iis_import(&io, err, sizeof err) != 0)
+            return fail(err);
+        return 0;
+    }
     host_config_defaults(&cfg);
     if (argc == 1 && ISAPIHOST_DEFAULT_CONFIG[0]) {
         plat_file_info_t info;
