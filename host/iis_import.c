@@ -852,6 +852,8 @@ static int write_ini(import_t *imp, imp_site_t *s, text_t *out)
     } else {
         text_printf(out, "; check: the site has no physical path for \"/\"; set root\n");
     }
+    text_printf(out, "; check: IIS ran the site as its application pool's identity; started "
+                "as root, isapihost needs user = ACCOUNT (docs/configuration.md)\n");
     if (s->id[0] && strspn(s->id, "0123456789") == strlen(s->id))
         text_printf(out, "instance_id = %s\n", s->id);
 

@@ -7,12 +7,15 @@
  * Order of work, each step ending the process with one clear line on failure:
  *   1. configuration: defaults, then isapihost.ini beside the build (no arguments) or the
  *      INI file and options given, then validation;
- *   2. the logs (filters' OutputDebugStringA text goes to the error log at debug level;
- *      the access log rolls over by period or size, SIGUSR1 reopens both) and the
- *      registry values filters read;
- *   3. the filters, in load order (a filter whose GetFilterVersion declines is skipped
- *      with a warning, as IIS does; one that cannot be loaded stops the start);
- *   4. the listeners; --check loads the filters and stops here, successfully;
+ *   2. the listeners, while the process may be root; then the serving account (user,
+ *      group: setgroups, setgid, setuid), or a refusal to go on as root unless
+ *      run_as_root = yes says so;
+ *   3. the logs, created by that account (filters' OutputDebugStringA text goes to the
+ *      error log at debug level; the access log rolls over by period or size, SIGUSR1
+ *      reopens both) and the registry values filters read;
+ *   4. the filters, in load order (a filter whose GetFilterVersion declines is skipped
+ *      with a warning, as IIS does; one that cannot be loaded stops the start); --check
+ *      loads them and stops here, successfully;
  *   5. serving, in a supervised process on POSIX (supervise.h: a filter that crashes it
  *      is logged and a new serving process takes over the same listening sockets), until
  *      SIGINT/SIGTERM (or the console's Ctrl+C), then graceful shutdown, TerminateFilter
@@ -118,6 +121,33 @@ static int serve(void *arg)
     return 0;
 }
 
+/* Gives root up before any filter is loaded: the configured user (and group), or, as
+ * root with no user, a refusal unless run_as_root says so. *as_root tells the caller to
+ * warn once the error log is open. Returns 0, or -1 with "FILE: setting: reason". */
+static int become_serving_account(const host_config_t *cfg, int *as_root, char *err,
+                                  size_t errlen)
+{
+    const char *where = cfg->config_file[0] ? cfg->config_file : "command line";
+    char why[512];
+    *as_root = 0;
+    if (cfg->user[0]) {
+        if (plat_identity_drop(cfg->user, cfg->group, why, sizeof why) != 0) {
+            snprintf(err, errlen, "%s: user: '%s': %s", where, cfg->user, why);
+            return -1;
+        }
+        return 0;
+    }
+    if (plat_identity_is_root()) {
+        if (!cfg->run_as_root) {
+            snprintf(err, errlen, "%s: user: running as root with no user: filters would run "
+                     "as root; set user = ACCOUNT (or run_as_root = yes)", where);
+            return -1;
+        }
+        *as_root = 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static host_config_t cfg;
@@ -151,6 +181,19 @@ int main(int argc, char **argv)
     }
     if (host_config_validate(&cfg, err, sizeof err) != 0)
         return fail(err);
+
+    /* The listeners first, while the process may still be root (ports below 1024). */
+    host_listeners_t listeners;
+    if (host_listeners_open(&cfg, &listeners, err, sizeof err) != 0)
+        return fail(err);
+    int as_root = 0;
+    if (become_serving_account(&cfg, &as_root, err, sizeof err) != 0) {
+        host_listeners_close(&listeners);
+        return fail(err);
+    }
+
+    /* The logs now, as the serving account: it owns the files it creates (mode 0640) and
+     * can reopen them after logrotate. */
     if (host_log_open(cfg.error_log, cfg.verbose ? HOST_LOG_DEBUG : HOST_LOG_INFO, err,
                       sizeof err) != 0)
         return fail(err);
@@ -166,11 +209,10 @@ int main(int argc, char **argv)
      * the signal reaches the serving process whichever process it is sent to. */
     if (plat_reopen_signal_install() != 0)
         host_log(HOST_LOG_WARN, "cannot install the log reopen signal (SIGUSR1)");
+    if (as_root)
+        host_log(HOST_LOG_WARN, "serving as root (run_as_root = yes): every filter runs with "
+                 "root's privileges");
     if (cfg.registry[0] && host_registry_load(cfg.registry, err, sizeof err) != 0)
-        return fail(err);
-
-    host_listeners_t listeners;
-    if (host_listeners_open(&cfg, &listeners, err, sizeof err) != 0)
         return fail(err);
 
     if (cfg.check_only) {

@@ -454,6 +454,24 @@ int plat_path_is_absolute(const char *path);
  * PLAT_ENAMETOOLONG if it does not fit outlen bytes with its NUL. */
 int plat_path_dirname(const char *path, char *out, size_t outlen);
 
+/* ---- identity ----------------------------------------------------------------------- */
+
+/* 1 when the process has root's privileges (POSIX: effective uid 0), else 0. Windows: 0
+ * (the account is the service's, chosen by the service manager). */
+int plat_identity_is_root(void);
+
+/* Serves from now on as account `user`, with `group` (NULL or "": the user's primary
+ * group): POSIX setgroups() to that one group, setgid(), setuid(), in that order, each
+ * checked, then checks that the ids took and that root cannot be regained. Call before
+ * any thread starts (the ids are per process only when no thread runs). Returns 0, or -1
+ * with the reason in err ("no such user", "setgid: Operation not permitted"). Windows:
+ * -1, not supported. Implemented in host/posix/os_identity_posix.c and
+ * win32/os_identity_win32.c. */
+int plat_identity_drop(const char *user, const char *group, char *err, size_t errlen);
+
+/* The account's name the process runs as now, into out (for messages). */
+void plat_identity_name(char *out, size_t cap);
+
 /* ---- internal: shared by os_common.c and the platform file ---------------------- */
 
 /* The fixed description of a PLAT_E* code ("connection reset", ...). */
