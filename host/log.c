@@ -623,19 +623,6 @@ int host_w3c_open(const char *path, const char *software, char *err, size_t errl
     return host_w3c_open_rolling(&o, err, errlen);
 }
 
-void host_w3c_current_path(char *out, size_t cap)
-{
-    if (cap == 0)
-        return;
-    if (!access_log.ready || !access_log.owned) {
-        out[0] = '\0';
-        return;
-    }
-    plat_mutex_lock(&access_log.lock);
-    snprintf(out, cap, "%s", access_log.path);
-    plat_mutex_unlock(&access_log.lock);
-}
-
 void host_w3c_close(void)
 {
     logfile_close(&access_log);

@@ -102,9 +102,6 @@ int host_w3c_open_rolling(const host_w3c_options_t *o, char *err, size_t errlen)
 size_t host_w3c_file_name(host_log_period_t period, int local_time, int64_t unix_ms,
                           unsigned seq, char *out, size_t cap);
 
-/* The path of the access-log file written now ("" when none or stdout). */
-void host_w3c_current_path(char *out, size_t cap);
-
 /* Tests: the clock the access log reads (milliseconds since 1970, UTC); NULL restores the
  * real one. Set it before opening. */
 void host_w3c_set_clock(int64_t (*now_ms)(void));
