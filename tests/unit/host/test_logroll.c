@@ -10,6 +10,9 @@
  * and each file must begin with its four directives. The same with size rollover at 4 KiB:
  * dozens of switches while every thread writes.
  *
+ * Local time (IIS's localTimeRollover): with TZ=EST5 the files are named and switched at
+ * local midnight while each record keeps its UTC date and time.
+ *
  * Reopening: SIGUSR1 after the file was renamed away gives a new file at the same path,
  * with the directives at its top, and the renamed file keeps what was written before.
  */
@@ -25,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static char tmpdir[] = "/tmp/isapihost-logroll-XXXXXX";
@@ -171,6 +175,54 @@ START_TEST(test_iis_file_names)
 }
 END_TEST
 
+/* localTimeRollover: names and switches follow local time (TZ=EST5, five hours behind UTC,
+ * no daylight saving), while each record's date and time stay UTC. */
+START_TEST(test_local_time_rollover)
+{
+    char name[64];
+    const int64_t utc_0330 = 1796182200000;   /* 2026-12-02 03:30 UTC = 12-01 22:30 local */
+    host_w3c_file_name(HOST_LOG_PERIOD_DAILY, 1, utc_0330, 0, name, sizeof name);
+    ck_assert_str_eq(name, "u_ex261201.log");
+    host_w3c_file_name(HOST_LOG_PERIOD_HOURLY, 1, utc_0330, 0, name, sizeof name);
+    ck_assert_str_eq(name, "u_ex26120122.log");
+    host_w3c_file_name(HOST_LOG_PERIOD_DAILY, 0, utc_0330, 0, name, sizeof name);
+    ck_assert_str_eq(name, "u_ex261202.log");
+
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s/local", tmpdir);
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    /* 04:59:50 UTC, local 23:59:50: ten seconds before local midnight, 1 s per read */
+    atomic_store(&clock_now_ms, 1796187590000);
+    clock_step_ms = 1000;
+    host_w3c_set_clock(moving_clock);
+    char err[256];
+    host_w3c_options_t o = { .dir = dir, .period = HOST_LOG_PERIOD_DAILY, .local_time = 1,
+                             .software = "t" };
+    ck_assert_msg(host_w3c_open_rolling(&o, err, sizeof err) == 0, "%s", err);
+    for (unsigned i = 0; i < 20; i++) {
+        char stem[32];
+        snprintf(stem, sizeof stem, "/t0/%u", i);
+        host_w3c_record_t r = { .method = "GET", .uri_stem = stem, .status = 200 };
+        host_w3c_write(&r);
+    }
+    host_w3c_close();
+    host_w3c_set_clock(NULL);
+    size_t len;
+    char path[300];
+    snprintf(path, sizeof path, "%s/u_ex261201.log", dir);
+    char *before = read_all(path, &len);
+    snprintf(path, sizeof path, "%s/u_ex261202.log", dir);
+    char *after = read_all(path, &len);
+    ck_assert_msg(before && after, "the local day's file and the next one");
+    ck_assert_msg(strstr(before, "2026-12-02 04:59:5") && !strstr(before, "2026-12-02 05:00:0"),
+                  "before local midnight, records stamped in UTC: %s", before);
+    ck_assert_msg(strncmp(after, "#Software: t\n", 13) == 0
+                  && strstr(after, "2026-12-02 05:00:0"), "after it: %s", after);
+    free(before);
+    free(after);
+}
+END_TEST
+
 START_TEST(test_hourly_rollover_under_load)
 {
     char dir[256];
@@ -255,6 +307,7 @@ static Suite *roll_suite(void)
     TCase *c = tcase_create("rollover");
     tcase_set_timeout(c, 120);
     tcase_add_test(c, test_iis_file_names);
+    tcase_add_test(c, test_local_time_rollover);
     tcase_add_test(c, test_hourly_rollover_under_load);
     tcase_add_test(c, test_size_rollover_under_load);
     tcase_add_test(c, test_sigusr1_reopens);
@@ -264,6 +317,8 @@ static Suite *roll_suite(void)
 
 int main(void)
 {
+    setenv("TZ", "EST5", 1);
+    tzset();
     if (plat_init() != 0 || !mkdtemp(tmpdir))
         return 2;
     SRunner *sr = srunner_create(roll_suite());
