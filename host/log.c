@@ -16,9 +16,9 @@
  * IIS-named file each hour, day, week or month, or once it holds log_truncate_size bytes;
  * SIGUSR1 (plat_reopen_generation) asks both logs to reopen their paths, for logrotate.
  * Neither takes a lock on the hot path: a writer compares the time with the next period's
- * start (one atomic load) and the request count with the one its file was opened at; the
- * first writer that sees a change takes the switch lock, opens the new file, writes its
- * directives there, and swaps it in place behind the same descriptor
+ * start (one atomic load) and the count of reopen requests with the one its file was
+ * opened at; the first writer that sees a change takes the log's lock, opens the new file,
+ * writes its directives there, and swaps it in place behind the same descriptor
  * (plat_file_reopen_append), so a line another thread is appending at that moment lands
  * whole in the old file or the new one.
  *
