@@ -4,13 +4,14 @@ part "Install and package").
 The build tree under test is installed into a staging folder (DESTDIR, so the machine's
 own /usr/local and /etc are never touched); the installed server then runs from there on
 a loopback port, with the installed sample filters and the installed placeholder site,
-and must serve through them. Then `cpack -G DEB` packages the same tree into a scratch
+and must serve through them; the installed default configuration must pass --check. Then `cpack -G DEB` packages the same tree into a scratch
 folder; the package must list the binary, the systemd unit, the default configuration
 (as a conffile), the sample filters and the headers, and its postinst must create the
 account and enable the unit where systemd runs. The package is not installed. Native
 only: the Windows builds have no install rules (isapihost.exe is copied as it is).
 """
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -100,6 +101,23 @@ def staged_install_serves(t):
             text = open(conf[0]).read()
             t.check("listen = *:80" in text and "user = isapihost" in text,
                     "the default configuration: port 80, the isapihost account", text)
+            # The packaged configuration itself is valid: --check it, with only what points
+            # outside the staging folder (or needs the package's account and port 80)
+            # overridden on the command line.
+            account = "nobody" if os.geteuid() == 0 else pwd.getpwuid(os.getuid()).pw_name
+            over = stage + "/check"
+            os.makedirs(over)
+            os.chmod(stage, 0o755)
+            os.chmod(over, 0o777)
+            p = subprocess.run([os.path.join(root, "bin/isapihost"), "--config", conf[0],
+                                "--listen", "127.0.0.1:0", "--root",
+                                os.path.join(root, "share/isapihost/site"), "--log-dir", over,
+                                "--error-log", os.path.join(over, "error.log"), "--user",
+                                account, "--check"], capture_output=True, text=True,
+                               timeout=30)
+            t.check(p.returncode == 0 and "configuration OK" in p.stdout,
+                    f"the packaged configuration passes --check (as {account})",
+                    p.stdout + p.stderr)
 
         # run the installed server, with the installed filters and site, on loopback
         scratch = os.path.join(stage, "run")
