@@ -79,6 +79,10 @@ static const setting_t host_settings[] = {
     { "send_timeout", NULL, K_MS, F(send_timeout_ms), NULL },
     { "min_bytes_per_second", NULL, K_UINT, F(min_bytes_per_second), NULL },
     { "shutdown_timeout", NULL, K_MS, F(shutdown_timeout_ms), NULL },
+    { "rapid_fail_max", NULL, K_UINT, F(rapid_fail_max), NULL },
+    { "rapid_fail_window", NULL, K_MS, F(rapid_fail_window_ms), NULL },
+    { "hung_call_timeout", NULL, K_MS, F(hung_call_timeout_ms), NULL },
+    { "hung_workers_floor", NULL, K_UINT, F(hung_workers_floor), NULL },
     { "verbose", "--verbose", K_FLAG, F(verbose), "  also log debug messages" },
     { "check", "--check", K_FLAG, F(check_only),
       "  validate the configuration and load the filters, then exit" },
@@ -109,6 +113,10 @@ void host_config_defaults(host_config_t *cfg)
     cfg->shutdown_timeout_ms = 10000;
     cfg->log_period = HOST_LOG_PERIOD_DAILY;        /* IIS's default period */
     cfg->log_truncate_size = 20971520;              /* IIS's default truncateSize, 20 MB */
+    cfg->rapid_fail_max = 5;             /* IIS rapidFailProtectionMaxCrashes */
+    cfg->rapid_fail_window_ms = 300000;  /* IIS rapidFailProtectionInterval, 5 minutes */
+    cfg->hung_call_timeout_ms = 90000;   /* IIS pingResponseTime */
+    cfg->hung_workers_floor = 2;
     strcpy(cfg->default_docs[0], "default.htm");
     strcpy(cfg->default_docs[1], "index.html");
     cfg->ndefault_docs = 2;

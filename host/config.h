@@ -81,6 +81,10 @@ typedef struct {
     unsigned min_bytes_per_second;  /* a body or response slower than this after its grace
                                        time (body_timeout, send_timeout) is cut off */
     unsigned shutdown_timeout_ms;
+    unsigned rapid_fail_max;        /* crashes within the window that stop restarts; 0 off */
+    unsigned rapid_fail_window_ms;
+    unsigned hung_call_timeout_ms;  /* a call in filter code longer than this is hung */
+    unsigned hung_workers_floor;    /* fewer workers not hung: a new serving process */
     int verbose;
     int check_only;
     int show_help;

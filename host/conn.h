@@ -35,6 +35,12 @@ typedef struct host_worker {
     _Atomic uint64_t serving_since_ms;  /* 0 when not serving; HOST_WORKER_DETACHED once
                                            the monitor gave its shard to another worker */
     struct host_shard *shard;   /* the shard it runs (qlock) */
+    /* For the hung-call watchdog (server.c): since when it serves its connection (0: it
+     * does not), its thread's filter call record, and the url of its request. */
+    _Atomic uint64_t busy_since_ms;
+    isapi_call_record *call;
+    plat_mutex_t url_lock;
+    char url[256];
 } host_worker_t;
 
 #define HOST_WORKER_DETACHED UINT64_MAX
@@ -77,6 +83,7 @@ struct host_server {
     host_worker_t *workers;
     size_t nworkers;
     plat_thread_t *monitor_thread;
+    int recycle_requested;      /* the watchdog asked for a new serving process (monitor) */
 };
 
 /* What the pipeline tells the scheduler when it gives a connection back. */
@@ -151,6 +158,10 @@ void host_conn_buf_release(host_conn_t *c);
 
 /* Frees what the pipeline keeps for c (its request state); the connection is closing. */
 void host_conn_pipeline_free(host_conn_t *c);
+
+/* Records the url of the request the calling worker serves, for the hung-call watchdog's
+ * log line (a no-op on a thread that is not a worker). */
+void host_worker_note_url(const char *url);
 
 /* Frees what the calling thread kept; a worker calls it before it exits. */
 void host_thread_buffers_free(void);

@@ -737,17 +737,32 @@ static isapi_rc route_and_map(host_conn_t *c, int *status)
         return ISAPI_ERROR;
     }
 
-    char phys[HOST_PATH_BUF];
-    if (plat_path_join(phys, HOST_PATH_BUF, c->srv->cfg->root, path + 1) < 0) {
+    char joined[HOST_PATH_BUF];
+    if (plat_path_join(joined, HOST_PATH_BUF, c->srv->cfg->root, path + 1) < 0) {
         *status = 404;
         return ISAPI_ERROR;
+    }
+    char *phys = joined;
+    DWORD matching = (DWORD)strlen(c->srv->cfg->root);
+    char converted[HOST_PATH_BUF];
+    if (PLAT_FILTER_PATHS_WIN32) {
+        /* Why: in the Winelib build the filters are Windows DLLs and expect the physical
+         * path in Windows form (os.h); the static handler maps the result back. */
+        char root[HOST_PATH_BUF];
+        int root_len = plat_path_to_filter(c->srv->cfg->root, root, sizeof root);
+        if (root_len < 0 || plat_path_to_filter(joined, converted, sizeof converted) < 0) {
+            *status = 404;
+            return ISAPI_ERROR;
+        }
+        phys = converted;
+        matching = (DWORD)root_len;
     }
     HTTP_FILTER_URL_MAP_EX map = {
         .pszURL = path,
         .pszPhysicalPath = phys,
         .cbPathBuff = HOST_PATH_BUF,
         .dwFlags = HSE_URL_FLAGS_READ,
-        .cchMatchingPath = (DWORD)strlen(c->srv->cfg->root),
+        .cchMatchingPath = matching,
         .cchMatchingURL = 1,
         .pszScriptMapEntry = NULL,
     };
@@ -901,6 +916,8 @@ static host_step_rc step_request_model(host_conn_t *c, host_req_t *r)
     c->head_only = rl->method_id == HOST_METHOD_HEAD;
     need_memory(r, isapi_str_set(&req->method, rl->method.base, rl->method.len));
     need_memory(r, isapi_str_set(&req->url, rl->target.base, rl->target.len));
+    if (req->url)
+        host_worker_note_url(req->url);
     if (rl->version == HOST_HTTP_09)
         need_memory(r, isapi_str_set(&req->version, "HTTP/0.9", (size_t)-1));
     else
@@ -1060,8 +1077,13 @@ static host_step_rc step_read_body(host_conn_t *c, host_req_t *r)
 static host_step_rc step_handle(host_conn_t *c, host_req_t *r)
 {
     isapi_request *req = isapi_conn_request(c->ic);
-    host_static_respond(c->srv->cfg, req, r->method, req->path ? req->path : "/",
-                        req->physical_path ? req->physical_path : "", &r->body);
+    const char *physical = req->physical_path ? req->physical_path : "";
+    char unmapped[HOST_PATH_BUF];
+    if (PLAT_FILTER_PATHS_WIN32 && req->physical_path)
+        physical = plat_path_from_filter(req->physical_path, unmapped, sizeof unmapped) < 0
+                   ? "" : unmapped;
+    host_static_respond(c->srv->cfg, req, r->method, req->path ? req->path : "/", physical,
+                        &r->body);
     return STEP_RESPOND;
 }
 
@@ -1251,6 +1273,26 @@ void host_conn_pipeline_free(host_conn_t *c)
     c->in_pipeline = 0;
 }
 
+/* A connection parked past its deadline: an idle keep-alive connection, a request head
+ * that did not arrive in time, a body that did not, or a client that does not read. */
+static void expire(host_conn_t *c)
+{
+    if (c->in_pipeline) {
+        host_req_t *r = c->req;
+        if (!r->ended && c->in_request)
+            isapi_notify_end_of_request(c->ic);
+        if (!r->logged && c->in_request)
+            log_request(c, 1);
+        c->in_pipeline = 0;
+        req_reset(r);
+    } else if (c->in_request && c->len > 0) {
+        reject_raw(c, 408);
+        out_flush(c);
+    } else if (c->in_request) {
+        finish_request(c, 0);
+    }
+}
+
 /* Runs the pipeline of one request from where it stopped (a new request: from reading
  * its head) until it is over or waits for the socket. */
 static int serve_one(host_conn_t *c)
@@ -1269,6 +1311,13 @@ static int serve_one(host_conn_t *c)
         c->in_pipeline = 1;
     }
     r->hdrs = hdrs;
+    /* Why the worker checks: a client that trickles a body or reads a response a little
+     * at a time is reported often enough never to sit parked when the poller sweeps
+     * deadlines. The deadline was set when the step parked. */
+    if (c->step != STEP_READ_HEAD && plat_time_mono_ms() >= c->deadline_ms) {
+        expire(c);
+        return ONE_CLOSE;
+    }
     int outcome = ONE_CLOSE;
     for (;;) {
         host_step_rc rc = pipeline[c->step].run(c, r);
@@ -1312,26 +1361,6 @@ static int serve_one(host_conn_t *c)
     c->in_pipeline = 0;
     req_reset(r);
     return outcome;
-}
-
-/* A connection parked past its deadline: an idle keep-alive connection, a request head
- * that did not arrive in time, a body that did not, or a client that does not read. */
-static void expire(host_conn_t *c)
-{
-    if (c->in_pipeline) {
-        host_req_t *r = c->req;
-        if (!r->ended && c->in_request)
-            isapi_notify_end_of_request(c->ic);
-        if (!r->logged && c->in_request)
-            log_request(c, 1);
-        c->in_pipeline = 0;
-        req_reset(r);
-    } else if (c->in_request && c->len > 0) {
-        reject_raw(c, 408);
-        out_flush(c);
-    } else if (c->in_request) {
-        finish_request(c, 0);
-    }
 }
 
 host_serve_result_t host_http1_serve(host_conn_t *c)

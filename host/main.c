@@ -67,13 +67,20 @@ static int fail(const char *msg)
 static isapi_engine *load_filters(const host_config_t *cfg)
 {
     char err[1024];
+    /* Filters see paths in their own OS's form (os.h: Windows form in the Winelib build). */
+    static char root[4096];
+    if (plat_path_to_filter(cfg->root, root, sizeof root) < 0) {
+        fail("the site root is too long");
+        return NULL;
+    }
     isapi_config icfg = {
         .server_filter_version = cfg->server_filter_version,
         .alloc_cap = cfg->allocmem_per_connection,
         .log = host_log_from_engine,
         .log_ctx = NULL,
         .server_software = cfg->server_software,
-        .appl_physical_path = cfg->root,
+        .appl_physical_path = root,
+        .loader_path = plat_path_to_filter,
     };
     isapi_engine *engine = isapi_engine_create(&icfg);
     if (!engine) {
@@ -146,6 +153,11 @@ static int become_serving_account(const host_config_t *cfg, int *as_root, char *
         *as_root = 1;
     }
     return 0;
+}
+
+static void supervisor_log(int level, const char *line)
+{
+    host_log(level, "%s", line);
 }
 
 int main(int argc, char **argv)
@@ -227,7 +239,16 @@ int main(int argc, char **argv)
     }
 
     serve_ctx_t ctx = { &cfg, &listeners };
-    int rc = host_supervise(serve, &ctx, HOST_SUPERVISE_MAX_RESTARTS, cfg.error_log);
+    host_supervise_opts_t sup = {
+        .crash_log = cfg.error_log,
+        .rapid_fail_max = cfg.rapid_fail_max,
+        .rapid_fail_window_ms = cfg.rapid_fail_window_ms,
+        .listeners = listeners.sock,
+        .nlisteners = listeners.n,
+        .log = supervisor_log,
+        .describe_call = isapi_describe_current_call,
+    };
+    int rc = host_supervise(serve, &ctx, &sup);
     host_listeners_close(&listeners);
     host_w3c_close();
     host_log_close();

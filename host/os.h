@@ -259,11 +259,19 @@ int plat_poller_wait(plat_poller_t *p, int timeout_ms, plat_ready_t *ready, int 
  * async-signal-safe on POSIX (one write to a pipe). Wakeups coalesce. */
 int plat_poller_wakeup(plat_poller_t *p);
 
+/* Asks the supervisor for a new serving process beside this one (which then stops
+ * gracefully): the hung-call watchdog's way out. POSIX: SIGUSR2 to the supervisor (the
+ * parent). Returns 0, or PLAT_ENOTSUP where no supervisor runs (Windows). */
+int plat_request_recycle(void);
+
 /* ---- threads ------------------------------------------------------------------------ */
 
 typedef struct plat_thread plat_thread_t;
 
-/* Starts fn(arg) on a new thread. Returns 0 with *out set, or an error. */
+/* Starts fn(arg) on a new thread. Returns 0 with *out set, or an error. Every thread of
+ * the server is made here: in the Winelib build (PLAT_WIN32_THREADS) it is a Wine thread
+ * made with CreateThread (host/posix/os_winelib.c), because filter code run on a plain pthread
+ * crashes the process. */
 int plat_thread_create(plat_thread_t **out, void (*fn)(void *arg), void *arg);
 
 /* Waits for the thread to finish and frees *t. Returns 0 or an error. */
@@ -471,6 +479,26 @@ int plat_identity_drop(const char *user, const char *group, char *err, size_t er
 
 /* The account's name the process runs as now, into out (for messages). */
 void plat_identity_name(char *out, size_t cap);
+
+/* ---- paths as filters see them ------------------------------------------------------ */
+
+/* PLAT_FILTER_PATHS_WIN32 is 1 in the Winelib build (set by the build): the host works with
+ * Linux paths, while the filters are Windows DLLs that expect Windows paths. */
+#ifndef PLAT_FILTER_PATHS_WIN32
+#define PLAT_FILTER_PATHS_WIN32 0
+#endif
+
+/* Writes host_path as filters see it (the DLL path given to LoadLibraryA, URL_MAP's
+ * pszPhysicalPath, APPL_PHYSICAL_PATH, PATH_TRANSLATED): unchanged natively and on
+ * Windows; in the Winelib build the same file on Wine's Z: drive, which maps the Linux
+ * root ("/srv/site/a.htm" -> "Z:\srv\site\a.htm"), a relative path made absolute
+ * first. Returns the length, or PLAT_ENAMETOOLONG if it does not fit outlen bytes. */
+int plat_path_to_filter(const char *host_path, char *out, size_t outlen);
+
+/* The reverse, for a path a filter handed back (URL_MAP): "Z:\srv\a.htm" -> "/srv/a.htm",
+ * another drive letter through Wine's own mapping, a host path unchanged. Returns the
+ * length, PLAT_ENAMETOOLONG, or PLAT_EINVAL for a path with no Linux equivalent. */
+int plat_path_from_filter(const char *filter_path, char *out, size_t outlen);
 
 /* ---- internal: shared by os_common.c and the platform file ---------------------- */
 

@@ -287,3 +287,25 @@ int plat__path_within(const char *real, const char *within, const char *rest)
         rest += b;
     }
 }
+
+#if !PLAT_FILTER_PATHS_WIN32
+/* Filters see the host's own paths (the Winelib build has its own: host/posix/os_winelib.c). */
+static int copy_path(const char *in, char *out, size_t outlen)
+{
+    size_t n = strlen(in);
+    if (n >= outlen)
+        return PLAT_ENAMETOOLONG;
+    memcpy(out, in, n + 1);
+    return (int)n;
+}
+
+int plat_path_to_filter(const char *host_path, char *out, size_t outlen)
+{
+    return copy_path(host_path, out, outlen);
+}
+
+int plat_path_from_filter(const char *filter_path, char *out, size_t outlen)
+{
+    return copy_path(filter_path, out, outlen);
+}
+#endif

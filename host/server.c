@@ -368,10 +368,29 @@ static void poll_shard(host_shard_t *sh)
     batch_append_to(&sh->pending, &sh->pending_tail, &b);
 }
 
+/* The worker running on this thread (NULL elsewhere), for host_worker_note_url(). */
+static _Thread_local host_worker_t *this_worker;
+
+void host_worker_note_url(const char *url)
+{
+    host_worker_t *w = this_worker;
+    if (!w)
+        return;
+    plat_mutex_lock(&w->url_lock);
+    size_t n = strlen(url);
+    if (n >= sizeof w->url)
+        n = sizeof w->url - 1;
+    memcpy(w->url, url, n);
+    w->url[n] = '\0';
+    plat_mutex_unlock(&w->url_lock);
+}
+
 static void serve(host_conn_t *c)
 {
     struct host_server *s = c->srv;
     atomic_fetch_add(&s->busy, 1);
+    if (this_worker)
+        atomic_store(&this_worker->busy_since_ms, plat_time_mono_ms());
     for (;;) {
         host_serve_result_t r = host_http1_serve(c);
         if (r == HOST_SERVE_CLOSE || (atomic_load(&s->stopping) && !c->in_pipeline)) {
@@ -383,6 +402,8 @@ static void serve(host_conn_t *c)
             break;
         c->may_have_data = 1;
     }
+    if (this_worker)
+        atomic_store(&this_worker->busy_since_ms, 0);
     atomic_fetch_sub(&s->busy, 1);
 }
 
@@ -423,6 +444,8 @@ static void worker_main(void *arg)
 {
     host_worker_t *w = arg;
     struct host_server *s = w->srv;
+    this_worker = w;
+    w->call = isapi_thread_call_record();
     plat_mutex_lock(&s->qlock);
     for (;;) {
         if (s->qhead) {
@@ -458,12 +481,59 @@ static void worker_main(void *arg)
     host_thread_buffers_free();
 }
 
+/* The hung-call watchdog, as IIS pings its worker process and recycles one that stopped
+ * answering: when calls have stayed in filter code longer than hung_call_timeout and the
+ * workers left fall below hung_workers_floor, it logs each stuck call (filter,
+ * notification, url) and asks the supervisor for a new serving process on the same
+ * listeners; this one then stops accepting and ends when its calls return or its
+ * shutdown time is up. Once per process. */
+static void watch_hung_calls(struct host_server *s, uint64_t now)
+{
+    const host_config_t *cfg = s->cfg;
+    if (!cfg->hung_call_timeout_ms || s->recycle_requested || atomic_load(&s->stopping))
+        return;
+    size_t hung = 0;
+    for (size_t i = 0; i < s->nworkers; i++) {
+        host_worker_t *w = &s->workers[i];
+        uint64_t since = atomic_load(&w->busy_since_ms);
+        char what[8];
+        if (since && now - since >= cfg->hung_call_timeout_ms && w->call
+            && isapi_describe_call(w->call, what, sizeof what) > 0)
+            hung++;
+    }
+    if (hung == 0 || s->nworkers - hung >= cfg->hung_workers_floor)
+        return;
+    s->recycle_requested = 1;
+    for (size_t i = 0; i < s->nworkers; i++) {
+        host_worker_t *w = &s->workers[i];
+        uint64_t since = atomic_load(&w->busy_since_ms);
+        char what[700], url[sizeof w->url];
+        if (!since || now - since < cfg->hung_call_timeout_ms || !w->call
+            || isapi_describe_call(w->call, what, sizeof what) == 0)
+            continue;
+        plat_mutex_lock(&w->url_lock);
+        memcpy(url, w->url, sizeof url);
+        plat_mutex_unlock(&w->url_lock);
+        host_log(HOST_LOG_ERROR, "hung call: worker %lu has been in %s for %lu s, url %s",
+                 (unsigned long)i, what, (unsigned long)((now - since) / 1000),
+                 url[0] ? url : "-");
+    }
+    int rc = plat_request_recycle();
+    host_log(HOST_LOG_ERROR, "%lu of %lu workers are stuck in filter calls (floor %u): %s",
+             (unsigned long)hung, (unsigned long)s->nworkers, cfg->hung_workers_floor,
+             rc == 0 ? "asking the supervisor for a new serving process; this one stops"
+                     : "no supervisor to start a new serving process");
+    if (rc == 0)
+        host_server_wake(s);
+}
+
 static void monitor_main(void *arg)
 {
     struct host_server *s = arg;
     for (;;) {
         plat_sleep_ms(HOST_MONITOR_MS);
         uint64_t now = plat_time_mono_ms();
+        watch_hung_calls(s, now);
         plat_mutex_lock(&s->qlock);
         if (s->draining) {
             plat_mutex_unlock(&s->qlock);
@@ -634,6 +704,7 @@ int host_server_run(host_server_t *s)
     for (size_t i = 0; i < cfg->workers; i++) {
         host_worker_t *w = &s->workers[i];
         w->srv = s;
+        plat_mutex_init(&w->url_lock);
         if (plat_thread_create(&w->thread, worker_main, w) != 0) {
             host_log(HOST_LOG_ERROR, "cannot start worker thread %lu", (unsigned long)i);
             atomic_store(&s->stopping, 1);

@@ -20,11 +20,25 @@ function(isapi_add_filter name)
     message(FATAL_ERROR "isapi_add_filter(${name}): DEF file ${def} does not exist")
   endif()
 
+  if(ISAPIHOST_WINELIB)
+    # The Winelib build loads real DLLs: the mingw-w64 sub-build (win32/Winelib.cmake)
+    # builds this filter with the branch below into ISAPIHOST_PE_DIR.
+    add_library(${name} MODULE IMPORTED GLOBAL)
+    set_target_properties(${name} PROPERTIES IMPORTED_LOCATION "${ISAPIHOST_PE_DIR}/${name}.dll")
+    set_property(GLOBAL APPEND PROPERTY ISAPIHOST_PE_FILTERS ${name})
+    return()
+  endif()
   if(WIN32)
     add_library(${name} MODULE ${F_SOURCES} "${def}")
     set_target_properties(${name} PROPERTIES PREFIX "" SUFFIX ".dll")
     # The .def names are undecorated; let ld match them to the _Name@N stdcall symbols.
     target_link_options(${name} PRIVATE -Wl,--enable-stdcall-fixup -static-libgcc)
+    if(ISAPIHOST_FILTER_OUTPUT_DIR)
+      # The Winelib build's sub-build: every filter DLL in one folder.
+      set_target_properties(${name} PROPERTIES
+        LIBRARY_OUTPUT_DIRECTORY "${ISAPIHOST_FILTER_OUTPUT_DIR}"
+        RUNTIME_OUTPUT_DIRECTORY "${ISAPIHOST_FILTER_OUTPUT_DIR}")
+    endif()
   else()
     add_library(${name} MODULE ${F_SOURCES})
     set_target_properties(${name} PROPERTIES PREFIX "" SUFFIX ".so")

@@ -47,22 +47,6 @@ static isapi__slot *slot_of(HTTP_FILTER_CONTEXT *pfc)
     return &s->fc == pfc ? s : NULL;
 }
 
-BOOL isapi__size_result(const char *value, size_t len, void *buf, DWORD *size)
-{
-    DWORD need = (DWORD)len + 1;
-    if (*size < need) {
-        *size = need;
-        return fail(ERROR_INSUFFICIENT_BUFFER);
-    }
-    if (!buf)
-        return fail(ERROR_INVALID_PARAMETER);
-    memcpy(buf, value, len);
-    ((char *)buf)[len] = '\0';
-    *size = need;
-    SetLastError(ERROR_SUCCESS);
-    return TRUE;
-}
-
 /* "<code> <reason>" or "HTTP/x.y <code> <reason>" -> code and reason. Returns 0, or -1
  * when there is no three-digit code. */
 static int parse_status(const char *s, DWORD *code, const char **reason)

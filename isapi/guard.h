@@ -5,9 +5,9 @@
  * Windows CE's httpd catches exceptions around every filter call, logs them and fails the
  * request (docs/isapi-reference.md, "Crashes in filters"). isapihost does the latter
  * where the platform lets a process survive a fault: on Windows, structured exception
- * handling around the call (isapi/guard_win32.c). On POSIX the call is plain
- * (isapi/guard_posix.c): a signal in filter code cannot be recovered from safely inside
- * the process.
+ * handling around the call (isapi/guard_win32.c), and the same through Wine in the
+ * Winelib build (isapi/guard_winelib.c). On POSIX the call is plain (isapi/guard_posix.c):
+ * a signal in filter code cannot be recovered from safely inside the process.
  *
  * The build picks one implementation file (isapi/CMakeLists.txt); nothing else in the
  * engine depends on the platform.

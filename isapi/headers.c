@@ -1,5 +1,6 @@
 /*
- * headers.c - ordered header lists and the small string helpers the engine shares.
+ * headers.c - ordered header lists, and the check every header text a filter hands in
+ * passes (isapi__header_input_fault).
  *
  * A list is an array of {name, value} pairs in arrival order; names keep their original
  * case and carry no colon. Every lookup compares the full name case-insensitively after
@@ -8,8 +9,8 @@
  * all instances in place of the first one, so a header keeps its position; "get joined"
  * concatenates repeated headers with ", " (the list form HTTP defines for them).
  *
- * The case-insensitive comparisons here are ASCII only on purpose: header names are
- * tokens, and locale-dependent folding would make matching differ between hosts.
+ * Entries come from the request-string block cache (strings.c); the case-insensitive
+ * comparisons are strings.c's, ASCII only.
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -17,139 +18,12 @@
 
 #include "internal.h"
 
-static int lower(int ch)
-{
-    return ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch;
-}
-
-int isapi__ieqn(const char *a, size_t alen, const char *b, size_t blen)
-{
-    if (alen != blen)
-        return 0;
-    for (size_t i = 0; i < alen; i++)
-        if (lower((unsigned char)a[i]) != lower((unsigned char)b[i]))
-            return 0;
-    return 1;
-}
-
-int isapi__ieq(const char *a, const char *b)
-{
-    return isapi__ieqn(a, strlen(a), b, strlen(b));
-}
-
-char *isapi__strndup(const char *s, size_t n)
-{
-    char *p = malloc(n + 1);
-    if (p) {
-        memcpy(p, s, n);
-        p[n] = '\0';
-    }
-    return p;
-}
-
-/* ---- request strings ----------------------------------------------------------------
- *
- * A request sets a dozen strings and headers and drops them all when it ends, and the next
- * request on the thread wants the same sizes again. glibc's per-thread cache keeps only 7
- * blocks per size, so most of those frees took its slower, locked path (callgrind: its
- * _int_free was a tenth of a request's instructions). Request strings therefore come in
- * two block sizes, and each thread keeps up to STR_KEEP blocks of each for reuse; longer
- * strings are plain allocations. Every block carries its size class in front. Threads
- * hand their blocks back with isapi_thread_cache_release() before they exit. */
-
-#define STR_CLASSES 2
-#define STR_KEEP 64
-static const size_t str_class_size[STR_CLASSES] = { 64, 256 };
-
-typedef union str_head {
-    size_t cls;                 /* index into str_class_size, or STR_CLASSES: plain */
-    max_align_t align;
-} str_head;
-
-static _Thread_local str_head *str_cache[STR_CLASSES];   /* linked through the block */
-static _Thread_local unsigned str_cached[STR_CLASSES];
-
-static char *str_alloc(size_t n)
-{
-    size_t cls = 0;
-    while (cls < STR_CLASSES && n > str_class_size[cls])
-        cls++;
-    str_head *h;
-    if (cls < STR_CLASSES && (h = str_cache[cls]) != NULL) {
-        memcpy(&str_cache[cls], h + 1, sizeof h);
-        str_cached[cls]--;
-        return (char *)(h + 1);
-    }
-    h = malloc(sizeof *h + (cls < STR_CLASSES ? str_class_size[cls] : n));
-    if (!h)
-        return NULL;
-    h->cls = cls;
-    return (char *)(h + 1);
-}
-
-static void str_release(char *p)
-{
-    if (!p)
-        return;
-    str_head *h = (str_head *)p - 1;
-    size_t cls = h->cls;
-    if (cls < STR_CLASSES && str_cached[cls] < STR_KEEP) {
-        memcpy(p, &str_cache[cls], sizeof(str_head *));
-        str_cache[cls] = h;
-        str_cached[cls]++;
-        return;
-    }
-    free(h);
-}
-
-void isapi_thread_cache_release(void)
-{
-    for (size_t cls = 0; cls < STR_CLASSES; cls++) {
-        while (str_cache[cls]) {
-            str_head *h = str_cache[cls];
-            memcpy(&str_cache[cls], h + 1, sizeof h);
-            free(h);
-        }
-        str_cached[cls] = 0;
-    }
-}
-
-/* Why one shared empty string: every request sets several fields to "" (anonymous
- * authentication, no password, no query), and pointing them all at this one byte saves a
- * block each. It is writable so that a caller storing '\0' at [0] is harmless. */
-char isapi__empty_str[1];
-
-void isapi__str_free(char *p)
-{
-    if (p != isapi__empty_str)
-        str_release(p);
-}
-
-int isapi_str_set(char **field, const char *s, size_t n)
-{
-    char *p = NULL;
-    if (s) {
-        if (n == (size_t)-1)
-            n = strlen(s);
-        p = n == 0 ? isapi__empty_str : str_alloc(n + 1);
-        if (!p)
-            return -1;
-        if (n) {
-            memcpy(p, s, n);
-            p[n] = '\0';
-        }
-    }
-    isapi__str_free(*field);
-    *field = p;
-    return 0;
-}
-
 /* A header is one allocation: the name, its NUL, the value, its NUL. The value pointer
  * points into the name's block, so only the name is ever freed. */
 static char *header_block(const char *name, size_t nlen, const char *value, size_t vlen,
                           char **value_out)
 {
-    char *b = str_alloc(nlen + vlen + 2);
+    char *b = isapi__str_alloc(nlen + vlen + 2);
     if (!b)
         return NULL;
     memcpy(b, name, nlen);
@@ -166,10 +40,13 @@ static char *header_block(const char *name, size_t nlen, const char *value, size
  * rule set decides what reaches the wire (docs/semantics.md, "Header text from filters"):
  * a name is an RFC 9110 token (section 5.1), a value is field-value (section 5.5: VCHAR,
  * obs-text, SP, HTAB; no control byte), and a block of lines is "Name: value" lines each
- * ending in CRLF, the last CRLF optional, one blank line allowed at the very end. A lone CR
- * or LF is refused. Why strict: a filter's text is spliced into a header block shared with
- * the host and the other filters, and a lone CR read as a line end let one filter's text end
- * the block and drop every header added after it. */
+ * ending in CRLF or a bare LF, the last line end optional, one blank line allowed at the
+ * very end. A lone CR is refused. Why strict about CR: a filter's text is spliced into a
+ * header block shared with the host and the other filters, and a lone CR read as a line end
+ * let one filter's text end the block and drop every header added after it. Why a bare LF
+ * is a line end: filters written with "\n" alone work under IIS (RFC 9112 section 2.2 lets
+ * a recipient take LF as the line terminator), and the host re-serialises every header
+ * with CRLF, so no bare LF reaches the wire. */
 
 static int is_tchar(unsigned char ch)
 {
@@ -183,9 +60,10 @@ static int is_value_char(unsigned char ch)
     return ch == '\t' || (ch >= 0x20 && ch != 0x7f);
 }
 
-static const char *line_end_fault(const char *p)
+/* The length of the line end at p: 2 for CRLF, 1 for a bare LF, 0 for none. */
+static size_t line_end(const char *p)
 {
-    return *p == '\r' ? "a CR not followed by LF" : "an LF not preceded by CR";
+    return p[0] == '\r' && p[1] == '\n' ? 2 : p[0] == '\n' ? 1 : 0;
 }
 
 static const char *block_fault(const char *text, size_t *keep)
@@ -193,8 +71,9 @@ static const char *block_fault(const char *text, size_t *keep)
     const char *p = text;
     *keep = 0;
     while (*p) {
-        if (p[0] == '\r' && p[1] == '\n') {
-            if (p[2] != '\0')
+        size_t blank = line_end(p);
+        if (blank) {
+            if (p[blank] != '\0')
                 return "text after a blank line (the blank line ends a header block)";
             break;
         }
@@ -203,7 +82,7 @@ static const char *block_fault(const char *text, size_t *keep)
             p++;
         if (p == name)
             return *p == ' ' || *p == '\t' ? "a line starting with white space (folding)"
-                   : *p == '\r' || *p == '\n' ? line_end_fault(p)
+                   : *p == '\r' ? "a CR not followed by LF"
                    : "a header name that is not a token";
         if (*p != ':')
             return *p == '\r' || *p == '\n' ? "a line without a colon"
@@ -218,9 +97,10 @@ static const char *block_fault(const char *text, size_t *keep)
             *keep = (size_t)(p - text);
             break;
         }
-        if (p[0] != '\r' || p[1] != '\n')
-            return line_end_fault(p);
-        p += 2;
+        size_t end = line_end(p);
+        if (!end)
+            return "a CR not followed by LF";
+        p += end;
         *keep = (size_t)(p - text);
     }
     return NULL;
@@ -257,18 +137,6 @@ const char *isapi__header_input_fault(enum isapi__hin kind, const char *text, si
         return NULL;
     }
     return "an unknown kind of header text";
-}
-
-int isapi__append_n(char **dst, const char *text, size_t add)
-{
-    size_t old = *dst ? strlen(*dst) : 0;
-    char *p = realloc(*dst, old + add + 1);
-    if (!p)
-        return -1;
-    memcpy(p + old, text, add);
-    p[old + add] = '\0';
-    *dst = p;
-    return 0;
 }
 
 static size_t key_len(const char *name)
@@ -312,7 +180,7 @@ size_t isapi_headers_del(isapi_headers *h, const char *name)
     size_t nlen = key_len(name), out = 0, removed = 0;
     for (size_t i = 0; i < h->n; i++) {
         if (matches(&h->v[i], name, nlen)) {
-            str_release(h->v[i].name);
+            isapi__str_release(h->v[i].name);
             removed++;
         } else {
             h->v[out++] = h->v[i];
@@ -333,14 +201,14 @@ int isapi_headers_set(isapi_headers *h, const char *name, const char *value)
                                strlen(value), &v);
         if (!n)
             return -1;
-        str_release(h->v[i].name);
+        isapi__str_release(h->v[i].name);
         h->v[i].name = n;
         h->v[i].value = v;
         /* drop the later instances */
         size_t out = i + 1;
         for (size_t j = i + 1; j < h->n; j++) {
             if (matches(&h->v[j], name, nlen)) {
-                str_release(h->v[j].name);
+                isapi__str_release(h->v[j].name);
             } else {
                 h->v[out++] = h->v[j];
             }
@@ -422,7 +290,7 @@ int isapi_headers_parse_block(isapi_headers *h, const char *text)
 void isapi_headers_reset(isapi_headers *h)
 {
     for (size_t i = 0; i < h->n; i++)
-        str_release(h->v[i].name);
+        isapi__str_release(h->v[i].name);
     h->n = 0;
 }
 

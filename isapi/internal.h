@@ -7,7 +7,7 @@
 
 #include "isapi.h"
 
-/* Notification slots: one ordered call list per slot (notify.c). */
+/* Notification slots: one ordered call list per slot (dispatch.c). */
 enum isapi__notif {
     ISAPI__N_READ_RAW, ISAPI__N_PREPROC, ISAPI__N_URL_MAP, ISAPI__N_AUTHENT,
     ISAPI__N_AUTH_COMPLETE, ISAPI__N_ACCESS_DENIED, ISAPI__N_SEND_RESPONSE,
@@ -44,6 +44,7 @@ struct isapi_engine {
     size_t alloc_cap;
     isapi_log_fn log;
     void *log_ctx;
+    int (*loader_path)(const char *path, char *out, size_t outlen);
     char *server_software;
     char *appl_physical_path;
     isapi__filter *filters;     /* load order */
@@ -114,7 +115,12 @@ struct isapi_conn {
     int closing;
 };
 
-/* The one function through which every call into filter code goes (notify.c). kind:
+/* ---- The functions the engine's files share, by the file that defines them. The call
+ * graph between the files has one cycle, callbacks.c <-> dispatch.c (a filter's
+ * WriteClient raises SEND_RAW_DATA); tests/unit/isapi/check_cycles.py keeps it so. ---- */
+
+/* dispatch.c: raising notifications.
+ * isapi__invoke is the one function through which every call into filter code goes. kind:
  * 0 = GetFilterVersion(pv), 1 = HttpFilterProc(slot, notif, pv), 2 = TerminateFilter.
  * Returns the filter's return value; for HttpFilterProc an SF_STATUS_REQ_ERROR also
  * records GetLastError() in the connection. A contained crash (guard.h) is logged and
@@ -124,29 +130,36 @@ struct isapi_conn {
 enum { ISAPI__CALL_VERSION, ISAPI__CALL_PROC, ISAPI__CALL_TERMINATE };
 DWORD isapi__invoke(isapi_engine *e, isapi__filter *f, isapi__slot *s, int kind,
                     DWORD notif, void *pv);
-
-/* notify.c */
 const char *isapi__notif_name(DWORD bit);   /* "SF_NOTIFY_PREPROC_HEADERS" */
 int isapi__build_lists(isapi_engine *e);   /* 0, or -1 (out of memory, lists unchanged) */
 isapi_rc isapi__walk(isapi_conn *c, int ni, void *pv, size_t from, int limit,
                      size_t *stopped_at);
+/* isapi_notify_read_raw for a request already begun (conn.c begins it when needed). */
+isapi_rc isapi__raise_read_raw(isapi_conn *c, const void *data, size_t len,
+                               const void **out, size_t *out_len);
 
 /* callbacks.c: the function pointers handed to filters */
 void isapi__init_context(isapi_conn *c, isapi__slot *s, size_t filter);
 void isapi__fill_preproc(HTTP_FILTER_PREPROC_HEADERS *p);
 void isapi__fill_send_response(HTTP_FILTER_SEND_RESPONSE *p);
 void isapi__fill_auth_complete(HTTP_FILTER_AUTH_COMPLETE_INFO *p);
-BOOL isapi__size_result(const char *value, size_t len, void *buf, DWORD *size);
 
-/* headers.c */
+/* strings.c */
 int isapi__ieq(const char *a, const char *b);
 int isapi__ieqn(const char *a, size_t alen, const char *b, size_t blen);
 char *isapi__strndup(const char *s, size_t n);
-extern char isapi__empty_str[1];
-void isapi__str_free(char *p);   /* frees a request field (not the shared empty string) */
 /* Appends `add` bytes of text to the malloc'ed string *dst. Returns 0 or -1 (out of memory). */
 int isapi__append_n(char **dst, const char *text, size_t add);
-/* What a filter hands in as header text, and the rule it is checked by (headers.c). */
+/* The exact-size protocol: value and its NUL into buf, or ERROR_INSUFFICIENT_BUFFER with
+ * the size needed in *size. */
+BOOL isapi__size_result(const char *value, size_t len, void *buf, DWORD *size);
+/* Request strings and header entries: blocks from the per-thread cache, n bytes usable. */
+char *isapi__str_alloc(size_t n);
+void isapi__str_release(char *p);    /* NULL is ignored */
+extern char isapi__empty_str[1];
+void isapi__str_free(char *p);   /* frees a request field (not the shared empty string) */
+
+/* headers.c: what a filter hands in as header text, and the rule it is checked by. */
 enum isapi__hin {
     ISAPI__HIN_BLOCK,   /* "Name: value\r\n..." lines: AddResponseHeaders, the header text of
                            SEND_RESPONSE_HEADER and ADD_HEADERS_ON_DENIAL */
@@ -161,21 +174,24 @@ enum isapi__hin {
  * final blank line. */
 const char *isapi__header_input_fault(enum isapi__hin kind, const char *text, size_t *keep);
 
-/* arena.c */
+/* arena.c: AllocMem */
 void *isapi__arena_alloc(isapi_conn *c, DWORD cb);
 void isapi__arena_free(isapi_conn *c);
 /* When p points into one of the connection's AllocMem blocks: returns 1 and stores in
  * *room how many bytes from p to the block's end. Else 0. */
 int isapi__arena_room(const isapi_conn *c, const void *p, size_t *room);
 
-/* loader.c */
+/* log.c */
 void isapi__log(isapi_engine *e, const isapi_conn *c, int level, const char *filter,
                 const char *fmt, ...);
 void isapi__error_text(DWORD code, char *buf, size_t len);
 
-/* servervars.c */
-/* SF_REQ_NORMALIZE_URL in place: isapi_url_normalize's path, then "?query" as given.
- * Returns 0, or -1 when the URL is refused or out of memory. */
+/* image.c: puts into `out` the reason, in words, why LoadLibrary failed with `code` for
+ * `path` (reads the file's PE or ELF header). */
+void isapi__explain_load_failure(const char *path, DWORD code, char *out, size_t len);
+
+/* urlnorm.c: SF_REQ_NORMALIZE_URL in place: isapi_url_normalize's path, then "?query" as
+ * given. Returns 0, or -1 when the URL is refused or out of memory. */
 int isapi__normalize_url(char *url);
 
 #endif

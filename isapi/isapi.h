@@ -141,6 +141,10 @@ typedef struct isapi_config {
     const char *server_software;  /* SERVER_SOFTWARE; NULL = "isapihost/<version>" */
     const char *appl_physical_path; /* APPL_PHYSICAL_PATH (site root); NULL = ""; the engine
                                        appends a separator when it lacks one (IIS's form) */
+    /* Turns a filter's path as configured into the form LoadLibraryA takes (the Winelib
+     * build: a Linux path into its Windows form). Returns the length, or < 0 when it does
+     * not fit outlen. NULL = the path as given. Messages always name the configured path. */
+    int (*loader_path)(const char *path, char *out, size_t outlen);
 } isapi_config;
 
 typedef struct isapi_engine isapi_engine;
@@ -238,8 +242,9 @@ void isapi_conn_close(isapi_conn *c);
 /* Starts a request on the connection: resets DISABLE_NOTIFICATIONS masks, the
  * AddResponseHeaders / ADD_HEADERS_ON_DENIAL buffers and the "response header sent"
  * state, and returns the empty request model the host fills (valid until
- * isapi_request_end). Call it before the request's first READ_RAW_DATA. Returns NULL when
- * out of memory. A request still open is ended first. */
+ * isapi_request_end). Call it before the request's first READ_RAW_DATA (which begins one
+ * itself when none is open). Never NULL: beginning a request allocates nothing, the
+ * connection holds the model. A request still open is ended first. */
 isapi_request *isapi_request_begin(isapi_conn *c);
 isapi_request *isapi_conn_request(isapi_conn *c);   /* current request or NULL */
 /* Frees the request model and its LOG copies. */
@@ -346,6 +351,13 @@ isapi_rc isapi_notify_log(isapi_conn *c, HTTP_FILTER_LOG *log);
  * length, or 0 when no filter call is in progress on this thread. Async-signal-safe: a
  * crash handler uses it to name the filter that faulted. */
 size_t isapi_describe_current_call(char *buf, size_t len);
+
+/* The calling thread's record of its filter call in progress: stable for the thread's
+ * life, so a watchdog thread can describe what another thread is stuck in with
+ * isapi_describe_call() (same text and return as isapi_describe_current_call). */
+typedef struct isapi_call_record isapi_call_record;
+isapi_call_record *isapi_thread_call_record(void);
+size_t isapi_describe_call(isapi_call_record *rec, char *buf, size_t len);
 
 /* ======================================================================================
  * URL normalisation (isapi/urlnorm.c): the one rule set for routing and NORMALIZE_URL

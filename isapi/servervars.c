@@ -1,7 +1,6 @@
 /*
  * servervars.c - GetServerVariable: every server variable, computed from the request
- * model (isapi_request) and the connection facts, plus SF_REQ_NORMALIZE_URL (the rules of
- * isapi_url_normalize, urlnorm.c).
+ * model (isapi_request) and the connection facts.
  *
  * Lookup is a table of names (case-insensitive, Why: the ASP ServerVariables convention
  * filters are written against) with a scope: connection variables (addresses, ports,
@@ -18,7 +17,7 @@
  * for "does not exist").
  *
  * Values are built into a temporary string and returned through the exact-size protocol
- * of isapi__size_result (callbacks.c).
+ * of isapi__size_result (strings.c).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -280,38 +279,4 @@ BOOL isapi_get_server_variable(isapi_conn *c, const char *name, void *buf, DWORD
     BOOL ok = isapi__size_result(o.s ? o.s : "", o.len, buf, size);
     free(o.s);
     return ok;
-}
-
-/* Why the router's rules: a filter that decides on the normalised URL (an access check, a
- * rewrite) must see the very path the server will serve; a normaliser more lenient than the
- * router (decoding %2F, passing control bytes or overlong UTF-8) lets a request look like
- * another URL to the filter than to the server. The result is never longer than the input
- * (Why: pubcookie passes a fixed buffer). */
-int isapi__normalize_url(char *url)
-{
-    size_t len = strlen(url);
-    char *path = malloc(len + 3);
-    if (!path)
-        return -1;
-    const char *query;
-    int st = isapi_url_normalize(url, path, len + 3, &query);
-    size_t plen = st ? 0 : strlen(path);
-    /* a query found in url itself (never in the "/" the normaliser supplies itself) */
-    int has_query = !st && (uintptr_t)query > (uintptr_t)url &&
-                    (uintptr_t)query <= (uintptr_t)(url + len);
-    size_t qlen = has_query ? strlen(query) : 0;
-    if (st || plen + (has_query ? 1 + qlen : 0) > len) {
-        free(path);
-        return -1;
-    }
-    /* the query lies in url itself, after the path part: move it first */
-    if (has_query) {
-        memmove(url + plen + 1, query, qlen + 1);
-        url[plen] = '?';
-    } else {
-        url[plen] = '\0';
-    }
-    memcpy(url, path, plen);
-    free(path);
-    return 0;
 }

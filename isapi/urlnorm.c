@@ -9,11 +9,14 @@
  * the root. The host's platform layer then refuses whatever the OS itself would misread
  * (device names, trailing dots on Windows), so two independent checks stand between a URL
  * and the disk.
+ *
+ * isapi__normalize_url applies it in place for SF_REQ_NORMALIZE_URL, the query kept.
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "isapi.h"
+#include "internal.h"
 
 static int hexval(int ch)
 {
@@ -140,5 +143,39 @@ int isapi_url_normalize(const char *target, char *out, size_t outlen, const char
     if (w == 0 || trailing)
         out[w++] = '/';
     out[w] = '\0';
+    return 0;
+}
+
+/* Why the router's rules: a filter that decides on the normalised URL (an access check, a
+ * rewrite) must see the very path the server will serve; a normaliser more lenient than the
+ * router (decoding %2F, passing control bytes or overlong UTF-8) lets a request look like
+ * another URL to the filter than to the server. The result is never longer than the input
+ * (Why: pubcookie passes a fixed buffer). */
+int isapi__normalize_url(char *url)
+{
+    size_t len = strlen(url);
+    char *path = malloc(len + 3);
+    if (!path)
+        return -1;
+    const char *query;
+    int st = isapi_url_normalize(url, path, len + 3, &query);
+    size_t plen = st ? 0 : strlen(path);
+    /* a query found in url itself (never in the "/" the normaliser supplies itself) */
+    int has_query = !st && (uintptr_t)query > (uintptr_t)url &&
+                    (uintptr_t)query <= (uintptr_t)(url + len);
+    size_t qlen = has_query ? strlen(query) : 0;
+    if (st || plen + (has_query ? 1 + qlen : 0) > len) {
+        free(path);
+        return -1;
+    }
+    /* the query lies in url itself, after the path part: move it first */
+    if (has_query) {
+        memmove(url + plen + 1, query, qlen + 1);
+        url[plen] = '?';
+    } else {
+        url[plen] = '\0';
+    }
+    memcpy(url, path, plen);
+    free(path);
     return 0;
 }

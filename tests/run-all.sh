@@ -3,13 +3,14 @@
 #   1. installs what the build and tests need (tests/setup-debian.sh test; a no-op when present),
 #   2. builds and tests each preset in turn: native, asan (AddressSanitizer and UBSan),
 #      tsan (ThreadSanitizer), fuzz (bounded libFuzzer runs), win32 (under 32-bit Wine),
-#      win64 (under 64-bit Wine),
+#      win64 (under 64-bit Wine), winelib64 and winelib32 (the Winelib build, real DLLs in
+#      a Linux server: docs/winelib.md),
 #   3. stops at the first failing preset with its ctest output.
 # Run one preset alone with: tests/run-all.sh --only win32
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-presets=(native asan tsan fuzz win32 win64)
+presets=(native asan tsan fuzz win32 win64 winelib64 winelib32)
 if [ "${1:-}" = "--only" ] && [ -n "${2:-}" ]; then presets=("$2"); fi
 
 bash tests/setup-debian.sh test

@@ -6,7 +6,8 @@
 #                                 build and run the native server
 #   tests/setup-debian.sh test    everything the test suite needs: Check, mingw-w64, Wine 32
 #                                 and 64, curl, netcat, clang with its sanitizer runtimes,
-#                                 python3 (integration tests), nginx and wrk (benchmarks)
+#                                 python3 (integration tests), nginx and wrk (benchmarks),
+#                                 winegcc for both bitnesses (the Winelib build)
 #
 # Idempotent: packages already installed are not touched, and apt sources are changed only
 # when the 32-bit Wine packages cannot be installed because the security suite's i386 index
@@ -23,9 +24,12 @@ esac
 build_pkgs=(cmake gcc make pkg-config libc6-dev libssl-dev libxml2-dev check python3)
 test_pkgs=(check curl netcat-openbsd mingw-w64 clang libclang-rt-14-dev llvm libssl-dev libxml2-dev
            python3 nginx-light wrk
-           wine64 libwine)
+           wine64 libwine gcc-multilib libwine-dev)
+# Why wine32-tools:i386 and not wine64-tools: the two conflict on Debian 12, and the 32-bit
+# package's winegcc builds both -m32 and -m64 programs once gcc-multilib and libwine-dev for
+# both architectures are installed (docs/winelib.md).
 i386_pkgs=(wine32:i386 libwine:i386 libgstreamer-plugins-base1.0-0:i386
-           libgstreamer-plugins-base1.0-0)
+           libgstreamer-plugins-base1.0-0 wine32-tools:i386 libwine-dev:i386)
 
 say() { echo "setup-debian: $*"; }
 
@@ -67,7 +71,7 @@ $SUDO apt-get update -q || say "apt-get update reported errors; going on with wh
 
 plain=() ; multi=()
 for p in $need; do
-  case " ${i386_pkgs[*]} wine64 libwine " in
+  case " ${i386_pkgs[*]} wine64 libwine libwine-dev " in
     *" $p "*) multi+=("$p") ;;
     *) plain+=("$p") ;;
   esac

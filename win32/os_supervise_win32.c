@@ -5,10 +5,8 @@
  */
 #include "supervise.h"
 
-int host_supervise(int (*serve)(void *arg), void *arg, unsigned max_restarts,
-                   const char *crash_log)
+int host_supervise(int (*serve)(void *arg), void *arg, const host_supervise_opts_t *opts)
 {
-    (void)max_restarts;
-    (void)crash_log;
+    (void)opts;
     return serve(arg);
 }

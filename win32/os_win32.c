@@ -240,6 +240,11 @@ static unsigned __stdcall raise_thread(void *arg)
     return 0;
 }
 
+int plat_request_recycle(void)
+{
+    return PLAT_ENOTSUP;   /* one process: no supervisor to start another */
+}
+
 int plat_shutdown_raise(void)
 {
     uintptr_t h = _beginthreadex(NULL, 0, raise_thread, NULL, 0, NULL);

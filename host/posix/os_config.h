@@ -55,6 +55,12 @@ typedef pthread_cond_t plat_cond_t;
 #endif
 #endif
 
+/* Threads are started with CreateThread instead of pthread_create (the Winelib build sets
+ * it: host/posix/os_winelib.c). */
+#if !defined(PLAT_WIN32_THREADS)
+#define PLAT_WIN32_THREADS 0
+#endif
+
 /* File names follow Win32 rules (device names such as CON and NUL, trailing dots and
  * spaces dropped, ':' for streams); plat_path_join refuses such URL segments when 1. */
 #define PLAT_WIN32_NAME_RULES 0

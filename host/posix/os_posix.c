@@ -252,6 +252,16 @@ int plat_shutdown_requested(void)
     return atomic_load(&shutdown_flag);
 }
 
+int plat_request_recycle(void)
+{
+    /* Only the supervisor of host/posix/os_supervise_posix.c understands SIGUSR2; it names
+     * itself to its serving process (another parent, e.g. a shell, would just die of it). */
+    const char *sup = getenv("ISAPIHOST_SUPERVISOR_PID");
+    if (!sup || atol(sup) != (long)getppid())
+        return PLAT_ENOTSUP;
+    return kill(getppid(), SIGUSR2) == 0 ? 0 : fail_errno();
+}
+
 int plat_shutdown_raise(void)
 {
     if (kill(getpid(), SIGTERM) != 0)
@@ -692,18 +702,31 @@ int plat__poll_failure(void)
 
 /* ---- threads ------------------------------------------------------------------------ */
 
+#if PLAT_WIN32_THREADS
+/* The Winelib build starts every thread with CreateThread (host/posix/os_winelib.c): a pthread
+ * has no Wine thread block, and PE code it calls into crashes the whole process. */
+int plat__win32_thread_start(void **handle, void (*fn)(void *arg), void *arg);
+int plat__win32_thread_join(void *handle);
+#endif
+
 struct plat_thread {
+#if PLAT_WIN32_THREADS
+    void *handle;
+#else
     pthread_t tid;
+#endif
     void (*fn)(void *);
     void *arg;
 };
 
+#if !PLAT_WIN32_THREADS
 static void *thread_main(void *a)
 {
     plat_thread_t *t = a;
     t->fn(t->arg);
     return NULL;
 }
+#endif
 
 int plat_thread_create(plat_thread_t **out, void (*fn)(void *arg), void *arg)
 {
@@ -712,7 +735,11 @@ int plat_thread_create(plat_thread_t **out, void (*fn)(void *arg), void *arg)
         return PLAT_ENOMEM;
     t->fn = fn;
     t->arg = arg;
+#if PLAT_WIN32_THREADS
+    int e = plat__win32_thread_start(&t->handle, fn, arg);
+#else
     int e = pthread_create(&t->tid, NULL, thread_main, t);
+#endif
     if (e != 0) {
         free(t);
         return map_errno(e);
@@ -723,7 +750,11 @@ int plat_thread_create(plat_thread_t **out, void (*fn)(void *arg), void *arg)
 
 int plat_thread_join(plat_thread_t *t)
 {
+#if PLAT_WIN32_THREADS
+    int e = plat__win32_thread_join(t->handle);
+#else
     int e = pthread_join(t->tid, NULL);
+#endif
     free(t);
     return e != 0 ? map_errno(e) : 0;
 }

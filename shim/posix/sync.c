@@ -231,7 +231,7 @@ static int shim__tls_key(DWORD index, pthread_key_t *key)
 /*** TlsGetValue (shim kernel32) ***/
 LPVOID WINAPI TlsGetValue(DWORD dwTlsIndex)
 {
-    pthread_key_t key;
+    pthread_key_t key = 0;
     int err = shim__tls_key(dwTlsIndex, &key);
 
     if (!shim_set_errno(err))
@@ -245,7 +245,7 @@ LPVOID WINAPI TlsGetValue(DWORD dwTlsIndex)
 /*** TlsSetValue (shim kernel32) ***/
 BOOL WINAPI TlsSetValue(DWORD dwTlsIndex, LPVOID lpTlsValue)
 {
-    pthread_key_t key;
+    pthread_key_t key = 0;
     int err = shim__tls_key(dwTlsIndex, &key);
 
     if (!err)

@@ -7,7 +7,11 @@
 # isapihost against nginx on 127.0.0.1, alternated, every run bounded, every process it
 # starts stopped on exit. With BENCH_W64=<dir> it also builds the x86_64 Windows tree in
 # <dir> (Release) and adds scenario S6 (isapihost.exe under Wine against the native build).
-# Needs wrk, nginx (any path: --nginx), python3; S6 needs mingw-w64 and Wine.
+# With BENCH_WINELIB64=<dir> and/or BENCH_WINELIB32=<dir> it builds those Winelib trees
+# (Release) and adds W2 and W3 (the Winelib build with mingw-w64 DLLs against the native
+# build with .so filters; docs/winelib.md).
+# Needs wrk, nginx (any path: --nginx), python3; S6 needs mingw-w64 and Wine; W2/W3 also
+# winegcc (tests/setup-debian.sh test).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${BENCH_BUILD:-$src/build/release}
@@ -20,6 +24,14 @@ if [ -n "${BENCH_W64:-}" ]; then
   cmake --build "$BENCH_W64" -j"${BENCH_JOBS:-2}" --target isapihost >/dev/null
   extra=(--w64 "$BENCH_W64")
 fi
+for bits in 64 32; do
+  var=BENCH_WINELIB$bits
+  if [ -n "${!var:-}" ]; then
+    cmake --preset winelib$bits -B "${!var}" -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake --build "${!var}" -j"${BENCH_JOBS:-2}" --target isapihost pe_filters >/dev/null
+    extra+=(--winelib "${!var}")
+  fi
+done
 # The servers need one descriptor per connection (scenario S5 holds 10,000).
 ulimit -n "$(ulimit -Hn)"
-exec python3 "$src/tests/bench/run.py" --build "$build" "${extra[@]}" "$@"
+exec python3 "$src/tests/bench/run.py" --build "$build" ${extra[@]+"${extra[@]}"} "$@"

@@ -2,7 +2,7 @@
 """isapihost against nginx: the benchmark of docs/performance.md.
 
     python3 tests/bench/run.py --build build/release [--rounds 3] [--duration 5]
-                               [--w64 /path/to/win64-build] [--out FILE]
+                               [--w64 /path/to/win64-build] [--winelib TREE]... [--out FILE]
     python3 tests/bench/run.py --build <native tree> --quick      (the CTest test)
 
 How it works. A temporary folder holds the site (small.txt, 64 bytes; upcase/page.html,
@@ -26,6 +26,9 @@ Scenarios: S1 static keep-alive; S2 S1 + the no-op filter; S3 the upcase filter 
 bare peer); S4a a new connection per request (wrk, "Connection: close"); S4b an HTTP/0.9
 flood (bench_flood09); S5 10,000 idle keep-alive connections (bench_idle), memory per
 connection; S6 (with --w64) isapihost.exe under Wine against the native isapihost on S1;
+W2 and W3 (with --winelib, a winelib64 or winelib32 tree): S2 and S3 served by the Winelib
+build with the mingw-w64 DLLs (bench_noop.dll, upcase.dll) through win32/isapihost-wine,
+against the native isapihost with the .so builds of the same sources (target >= 0.9);
 and the engine dispatch microbenchmark (bench_dispatch).
 
 --quick runs each scenario once for about a second with small counts and asserts only
@@ -186,8 +189,9 @@ class Server:
 class Isapihost(Server):
     name = 'isapihost'
 
-    def __init__(self, ctx, filters=(), wine=None, tag='isapihost'):
+    def __init__(self, ctx, filters=(), wine=None, tag='isapihost', winelib=None):
         self.ctx, self.filters, self.wine, self.tag = ctx, filters, wine, tag
+        self.winelib = winelib   # (isapihost.exe, prefix, bits) of a Winelib tree
 
     def start(self):
         c = self.ctx
@@ -201,6 +205,12 @@ class Isapihost(Server):
                     '--timeout', '900', exe, '--listen', '127.0.0.1:0',
                     '--port-file', z(portfile), '--root', z(c.site), '--log', z(log),
                     '--error-log', z(os.path.join(d, 'error.log'))] + c.thread_args
+        elif self.winelib:
+            exe, prefix, bits = self.winelib
+            argv = ['env', f'WINEPREFIX={prefix}', f'ISAPIHOST_WINELIB{bits}={exe}',
+                    os.path.join(SOURCE, 'win32', 'isapihost-wine'), '--listen', '127.0.0.1:0',
+                    '--port-file', portfile, '--root', c.site, '--log', log,
+                    '--error-log', os.path.join(d, 'error.log')] + c.thread_args
         else:
             argv = [c.isapihost, '--listen', '127.0.0.1:0', '--port-file', portfile,
                     '--root', c.site, '--log', log,
@@ -211,7 +221,7 @@ class Isapihost(Server):
             argv += ['--filter', z(f) if self.wine else f]
         self.proc = spawn(argv, stdout=subprocess.DEVNULL,
                           stderr=open(os.path.join(d, 'stderr'), 'w'))
-        end = time.monotonic() + (120 if self.wine else 15)
+        end = time.monotonic() + (120 if self.wine or self.winelib else 15)
         while time.monotonic() < end and self.proc.poll() is None:
             try:
                 with open(portfile) as f:
@@ -230,7 +240,7 @@ class Isapihost(Server):
     def pids(self):
         # Under Wine: the process running isapihost.exe (not wine-run/timeout/wineserver).
         pids = descendants(self.proc.pid)
-        if not self.wine:
+        if not self.wine and not self.winelib:
             return pids
         out = []
         for pid in pids:
@@ -472,7 +482,8 @@ def paired_ratios(sa, sb):
 
 
 TARGETS = {'S1': ('rps', '>=', 1.0), 'S2': ('rps', '>=', 0.95), 'S3': ('rps', '>=', 0.85),
-           'S4a': ('rps', '>=', 1.0), 'S4b': ('rps', '>=', 1.0)}
+           'S4a': ('rps', '>=', 1.0), 'S4b': ('rps', '>=', 1.0),
+           'W2': ('rps', '>=', 0.9), 'W3': ('rps', '>=', 0.9)}
 
 
 def main():
@@ -491,6 +502,8 @@ def main():
     ap.add_argument('--idle', type=int, default=10000, help='S5 idle connections')
     ap.add_argument('--only', default='', help='comma-separated scenarios (S1,...,S6,D)')
     ap.add_argument('--w64', default='', help='win64 build tree for S6 (isapihost.exe)')
+    ap.add_argument('--winelib', action='append', default=[],
+                    help='winelib64/winelib32 build tree for W2 and W3 (repeatable)')
     ap.add_argument('--quick', action='store_true', help='a few seconds, no targets')
     ap.add_argument('--out', default='', help='write the table (Markdown) here')
     a = ap.parse_args()
@@ -554,6 +567,28 @@ def main():
                       f'native {rb[-1]["rps"]:.0f}/s', flush=True)
             rows.append(('S6', 'S1, isapihost.exe (x86_64) under Wine', 'native isapihost',
                          summarise(ra), summarise(rb)))
+        for tree in a.winelib:
+            tree = os.path.abspath(tree)
+            exe = os.path.join(tree, 'host', 'isapihost.exe')
+            with open(exe + '.so', 'rb') as f:
+                bits = 64 if f.read(5)[4] == 2 else 32
+            wl = (exe, os.path.join(tree, 'wineprefix'), bits)
+            dll = lambda n: os.path.join(tree, 'pe-filters', n + '.dll')
+            for sid, desc, so, url in (
+                    ('W2', 'S2 no-op filter', 'bench_noop', '/small.txt'),
+                    ('W3', 'S3 upcase filter, 4 KiB HTML', 'upcase', '/upcase/page.html')):
+                if only and sid not in only and 'W' not in only:
+                    continue
+                drive = lambda s, url=url: run_wrk(ctx, s.port, url, ctx.connections)
+                ra, rb = [], []
+                for rnd in range(ctx.rounds):
+                    ra.append(measure(ctx, lambda: Isapihost(ctx, [dll(so)], tag=f'winelib{bits}',
+                                                             winelib=wl), drive))
+                    rb.append(measure(ctx, lambda: Isapihost(ctx, [ctx.filter_path(so)]), drive))
+                    print(f'{sid} ({bits}-bit) round {rnd + 1}: winelib {ra[-1]["rps"]:.0f}/s '
+                          f'native {rb[-1]["rps"]:.0f}/s', flush=True)
+                rows.append((f'{sid}/{bits}', f'{desc}: Winelib {bits}-bit, {so}.dll',
+                             f'native isapihost, {so}.so', summarise(ra), summarise(rb)))
         dispatch = None
         if not only or 'D' in only:
             out = subprocess.run([ctx.tool('bench_dispatch'), ctx.filter_path('bench_noop'),
@@ -612,8 +647,8 @@ def table(ctx, rows, dispatch, a):
     for sid, desc, peer, sa, sb in rows:
         r = ratio(sa['rps'], sb['rps'])
         target = ''
-        if sid in TARGETS:
-            _, _, t = TARGETS[sid]
+        if sid.split('/')[0] in TARGETS:
+            _, _, t = TARGETS[sid.split('/')[0]]
             target = f'>= {t} ' + ('met' if r >= t else 'MISSED')
         elif sid == 'S6':
             target = 'reported'

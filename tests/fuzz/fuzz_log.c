@@ -28,6 +28,7 @@
 #include "conn.h"
 #include "log.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -282,11 +283,18 @@ static void run_pipeline(char *const fields[4], unsigned flags)
     shutdown(sv[1], SHUT_WR);
     c->may_have_data = 1;
     for (int round = 0; round < 64; round++) {
-        if (host_http1_serve(c) == HOST_SERVE_CLOSE)
+        host_serve_result_t r = host_http1_serve(c);
+        if (r == HOST_SERVE_CLOSE)
             break;
+        if (r == HOST_SERVE_WAIT_WRITE) {
+            struct pollfd pfd = { sv[0], POLLOUT, 0 };
+            poll(&pfd, 1, 1000);
+            continue;
+        }
         c->expired = 1;
     }
     isapi_conn_close(c->ic);
+    host_conn_pipeline_free(c);
     shutdown(sv[0], SHUT_RDWR);
     pthread_join(th, NULL);
     close(sv[0]);

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "parse.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -166,9 +167,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         host_serve_result_t r = host_http1_serve(c);
         if (r == HOST_SERVE_CLOSE)
             break;
+        if (r == HOST_SERVE_WAIT_WRITE) {
+            /* what the poller does when the reader has made room */
+            struct pollfd pfd = { sv[0], POLLOUT, 0 };
+            poll(&pfd, 1, 1000);
+            continue;
+        }
         c->expired = 1;   /* what the poller does at the deadline */
     }
     isapi_conn_close(c->ic);
+    host_conn_pipeline_free(c);
     shutdown(sv[0], SHUT_RDWR);
     pthread_join(th, NULL);
     close(sv[0]);

@@ -4,8 +4,10 @@
 # the integration harness (tests/integration/harness.py) with the flavour of the build
 # tree: native, or wine32/wine64 on the Windows builds, where the tests also get the labels
 # wine and wine32/wine64, the Wine runner with the tree's prefix and the CTest fixture
-# "wineserver" (win32/WineServer.cmake). The test filters named are built here when
-# tests/unit (native only) did not already add them, and each is passed with --test-filter.
+# "wineserver" (win32/WineServer.cmake), or winelib32/winelib64 on the Winelib builds
+# (labels winelib and winelib32/winelib64, run by the launcher). The test filters named
+# are built here when tests/unit (native only) did not already add them, and each is
+# passed with --test-filter.
 find_package(Python3 COMPONENTS Interpreter REQUIRED)
 
 function(harness_tests)
@@ -20,7 +22,12 @@ function(harness_tests)
   endforeach()
 
   set(labels ${H_LABEL})
-  if(WIN32)
+  if(ISAPIHOST_WINELIB)
+    # The Winelib server, run by its launcher with the tree's prefix (win32/Winelib.cmake).
+    set(flavour winelib${ISAPIHOST_WINELIB})
+    list(APPEND labels winelib ${flavour})
+    set(wine --wine-run ${ISAPIHOST_WINE_LAUNCHER} --prefix ${ISAPIHOST_WINEPREFIX})
+  elseif(WIN32)
     if(CMAKE_SIZEOF_VOID_P EQUAL 8)
       set(flavour wine64)
     else()

@@ -1,7 +1,8 @@
 """harness.py - runs the real isapihost binary on 127.0.0.1 for the integration tests.
 
 One test script = one Suite. The suite reads its command line (written by
-tests/integration/CMakeLists.txt): the flavour (native, wine32, wine64), the server binary,
+tests/integration/CMakeLists.txt): the flavour (native, wine32, wine64, winelib32,
+winelib64), the server binary,
 the folders holding the sample filters and the test filters, the source tree, and for the
 Windows flavours the Wine runner and the build tree's prefix. Cases are plain functions
 registered with @suite.case; each check is counted, and the script ends with one line
@@ -13,7 +14,10 @@ server, waits for the port file, and always stops it: gracefully first (SIGTERM 
 SIGINT under Wine, which Wine turns into the console's Ctrl+C event, so the server's
 console handler runs its graceful shutdown - SIGTERM would end the Wine process at once),
 then by killing its process group when the graceful stop does not finish in time.
-Under Wine every path the server sees is written in its Z:\\ form.
+Under Wine every path the server sees is written in its Z:\\ form. The Winelib server
+(winelib32/64) is a Linux program that loads the DLLs through Wine: it takes Linux paths
+and stops on SIGTERM like the native one, runs under its launcher (win32/isapihost-wine,
+given as --wine-run), and its filters see Z:\\ paths (fpath).
 
 Filters are copied into the server's folder because a filter finds its .ini beside its own
 DLL: a copy lets a test give it other settings without touching the build tree.
@@ -35,6 +39,7 @@ import traceback
 import urllib.parse
 
 WINE = ("wine32", "wine64")
+WINELIB = ("winelib32", "winelib64")
 
 
 # ---- configuration of the run ---------------------------------------------------------
@@ -44,7 +49,7 @@ class Env:
 
     def __init__(self, argv=None):
         ap = argparse.ArgumentParser()
-        ap.add_argument("--flavour", choices=("native",) + WINE, required=True)
+        ap.add_argument("--flavour", choices=("native",) + WINE + WINELIB, required=True)
         ap.add_argument("--server", required=True, help="isapihost or isapihost.exe")
         ap.add_argument("--samples", required=True, help="folder of the sample filters")
         ap.add_argument("--test-filter", action="append", default=[],
@@ -57,6 +62,7 @@ class Env:
         a = ap.parse_args(argv)
         self.flavour = a.flavour
         self.wine = a.flavour in WINE
+        self.winelib = a.flavour in WINELIB
         self.server = os.path.abspath(a.server)
         self.samples = os.path.abspath(a.samples)
         self.test_filters = {os.path.splitext(os.path.basename(p))[0]: os.path.abspath(p)
@@ -66,9 +72,9 @@ class Env:
         self.prefix = a.prefix
         self.keep = a.keep
         self.only = a.only
-        self.ext = ".dll" if self.wine else ".so"
+        self.ext = ".dll" if self.wine or self.winelib else ".so"
         # Generous: the first start of a Wine prefix creates it (20 s and more).
-        self.start_timeout = 120.0 if self.wine else 15.0
+        self.start_timeout = 120.0 if self.wine or self.winelib else 15.0
 
     def spath(self, path):
         """A path as the server sees it: Z:\\... under Wine."""
@@ -77,6 +83,12 @@ class Env:
             return "Z:" + path.replace("/", "\\")
         return path
 
+    def fpath(self, path):
+        """A path as the filters see it: Z:\\... whenever they are Windows DLLs."""
+        if self.winelib:
+            return "Z:" + os.path.abspath(path).replace("/", "\\")
+        return self.spath(path)
+
     def filter_file(self, name):
         """The built filter `name`: a sample or a test filter."""
         if name in self.test_filters:
@@ -84,6 +96,10 @@ class Env:
         return os.path.join(self.samples, name + self.ext)
 
     def server_command(self, args):
+        if self.winelib:
+            bits = self.flavour[-2:]
+            return ["env", f"WINEPREFIX={self.prefix}", f"ISAPIHOST_WINELIB{bits}={self.server}",
+                    self.wine_run] + args
         if self.wine:
             return [self.wine_run, "--prefix", self.prefix, "--timeout", "900",
                     self.server] + args
@@ -486,7 +502,7 @@ class Server:
     def process_env(self):
         e = dict(os.environ)
         if self.use_trace:
-            e["ISAPI_TRACE_FILE"] = self.env.spath(self.trace_path)
+            e["ISAPI_TRACE_FILE"] = self.env.fpath(self.trace_path)
         e.update(self.extra_env)
         return e
 

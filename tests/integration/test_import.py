@@ -59,9 +59,9 @@ def noted(t, lines, *parts, what):
 
 
 def skip_wine(t):
-    if t.env.wine:
-        t.skip("--import-iis", "the Windows builds have no XML parser (no libxml2 for "
-               "mingw-w64 in Debian): import with the native build")
+    if t.env.wine or t.env.winelib:
+        t.skip("--import-iis", "the Windows and Winelib builds have no XML parser (no "
+               "libxml2 for mingw-w64 in Debian): import with the native build")
         return True
     return False
 

@@ -8,7 +8,7 @@ and must serve through them; the installed default configuration must pass --che
 folder; the package must list the binary, the systemd unit, the default configuration
 (as a conffile), the sample filters and the headers, and its postinst must create the
 account and enable the unit where systemd runs. The package is not installed. Native
-only: the Windows builds have no install rules (isapihost.exe is copied as it is).
+only: the Windows and Winelib builds have no install rules.
 """
 import os
 import pwd
@@ -39,8 +39,8 @@ def install_prefix(build):
 
 
 def skip_unless_native(t):
-    if t.env.wine:
-        t.skip("install and package", "the Windows builds have no install rules")
+    if t.env.wine or t.env.winelib:
+        t.skip("install and package", "only the native build has install rules")
         return None
     b = build_dir(t.env)
     if not b:

@@ -10,6 +10,7 @@ was sent, so there the client must have received the whole response. The time un
 after each crash is measured and printed.
 """
 import os
+import signal
 import sys
 import time
 
@@ -77,6 +78,55 @@ def crashes_are_contained(s):
               f"max {max(times):.1f} ms over {len(times)} crashes", flush=True)
     rc = srv.stop()
     s.eq(rc, 0, "the server stops cleanly after the crashes")
+
+
+@suite.case
+def rapid_fail_protection(s):
+    """Natively: two crashes within the window (rapid_fail_max 2, rapid_fail_window 4 s) stop
+    the restarts; the port stays open and answers 503 with Retry-After, the log says so;
+    SIGHUP brings a serving process back at once, and after the window passes without a
+    reload the server serves again by itself."""
+    if s.env.wine:
+        s.skip("rapid-fail protection", "the Windows build contains crashes in-process")
+        return
+    if s.env.winelib:
+        s.skip("rapid-fail protection", "the Winelib build is supervised by its launcher "
+               "(win32/isapihost-wine), which restarts it with rules of its own")
+        return
+    if os.environ.get("ISAPIHOST_SANITIZE", ""):
+        s.skip("rapid-fail protection", "sanitizer builds end the process themselves")
+        return
+    srv = s.server(filters=["crasher"], settings={"rapid_fail_max": "2",
+                                                   "rapid_fail_window": "4"})
+    for round_ in ("reload", "window"):
+        for _ in range(2):
+            srv.get("/crash/null", timeout=10.0)
+        t0 = time.monotonic()
+        r = None
+        while time.monotonic() - t0 < 5:
+            r = srv.get("/a.txt", timeout=5.0)
+            if r is not None and r.status == 503:
+                break
+        s.check(r is not None and r.status == 503 and r.header("Retry-After") is not None
+                and 0 < int(r.header("Retry-After")) <= 4,
+                f"{round_}: 503 with Retry-After while the protection holds", repr(r))
+        s.check("rapid-fail protection" in srv.error_log() + srv.stderr_text(),
+                f"{round_}: the log says so")
+        if round_ == "reload":
+            os.kill(srv.proc.pid, signal.SIGHUP)
+        t0 = time.monotonic()
+        ok = False
+        while time.monotonic() - t0 < 8:
+            r = srv.get("/a.txt", timeout=5.0)
+            if r is not None and r.status == 200:
+                ok = True
+                break
+        dt = time.monotonic() - t0
+        s.check(ok, f"{round_}: served again after {dt:.1f} s")
+        if round_ == "reload":
+            s.check(dt < 2, f"reload: SIGHUP lifts the protection at once ({dt:.1f} s)")
+    rc = srv.stop()
+    s.eq(rc, 0, "the server stops cleanly")
 
 
 if __name__ == "__main__":

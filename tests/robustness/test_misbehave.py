@@ -323,7 +323,9 @@ def appl_physical_path_trailing_separator(s):
     r = srv.get("/mb/applpath")
     got = r.body.decode("utf-8", "replace").rstrip("\n") if r is not None else None
     root = s.env.spath(srv.site)
-    sep = "\\" if s.env.wine else "/"
+    if s.env.winelib:   # filters see Windows paths there (docs/winelib.md)
+        root = s.env.fpath(srv.site)
+    sep = "\\" if s.env.wine or s.env.winelib else "/"
     s.eq(got, root.rstrip("/\\") + sep,
          "APPL_PHYSICAL_PATH is the site root with a trailing separator")
 

@@ -2,7 +2,8 @@
 """Windows-specific server tests: one case per run (--case), the server as a black box.
 
 --mode wine runs isapihost.exe through win32/wine-run.sh (paths handed to it as Z:\\...);
---mode native runs the native isapihost. Every server is started on 127.0.0.1 port 0 with a
+--mode native runs the native isapihost; --mode winelib runs the Winelib build through its
+launcher, win32/isapihost-wine (given as --wine-run; Linux paths). Every server is started on 127.0.0.1 port 0 with a
 port file, every wait is bounded, and the process is always ended at the end (SIGINT, the
 Ctrl+C Wine turns into CTRL_C_EVENT, then SIGKILL to its process group if it hangs).
 
@@ -25,6 +26,14 @@ Cases:
                server lives, the next connection is served, the error log names the filter,
                the exception and the notification
   crashload    (wine) crasher faults in GetFilterVersion: --check fails with one line
+  withdep      (winelib) needsdep.dll with dep.dll beside it loads: the DLL's own folder
+               is searched first for its dependencies
+  mixed        (winelib) the launcher refuses DLLs of both bitnesses with one line naming
+               them, before starting anything
+  nobuild      (winelib) the launcher names the missing Winelib build and how to make it
+  relative     (winelib) a relative --filter path and a relative INI work from the
+               caller's folder (the launcher passes absolute paths)
+The wine-mode cases marked (wine) also run in winelib mode.
 """
 import argparse
 import os
@@ -50,7 +59,10 @@ def win(path):
     return "Z:" + path.replace("/", "\\") if A.mode == "wine" else path
 
 
-def command(args):
+def command(args, env_extra=None):
+    if A.mode == "winelib":
+        env = ["env", "WINEPREFIX=" + A.prefix, "ISAPIHOST_WINELIB%d=%s" % (A.bits, A.server)]
+        return env + ["%s=%s" % kv for kv in (env_extra or {}).items()] + [A.wine_run] + args
     if A.mode == "wine":
         return [A.wine_run, "--prefix", A.prefix, "--timeout", "180", A.server] + args
     return [A.server] + args
@@ -211,7 +223,22 @@ def case_decorated():
 
 
 def case_otherbits():
-    if A.mode == "wine":
+    if A.mode == "winelib":
+        # Past the launcher (which would pick the other build): the server's own message.
+        other = 64 if A.bits == 32 else 32
+        machine = {32: "i386", 64: "x86-64"}
+        path = ext_path(other)
+        p = subprocess.run(["env", "WINEPREFIX=" + A.prefix, A.wine_run, "--exec", A.server,
+                            "--listen", "127.0.0.1:0", "--root", A.site, "--filter", path,
+                            "--check"], capture_output=True, text=True, timeout=120)
+        lines = [l for l in p.stderr.split("\n") if l.startswith("isapihost: filter ")]
+        print("exit %d, stderr: %r" % (p.returncode, p.stderr))
+        want = ("is a %d-bit Windows DLL (%s)" % (other, machine[other]),
+                "isapihost.exe is %d-bit (%s)" % (A.bits, machine[A.bits]), path)
+        if p.returncode == 0 or len(lines) != 1 or not all(w in lines[0] for w in want):
+            fail("expected one line with %r" % (want,))
+        print("ok: " + lines[0])
+    elif A.mode == "wine":
         other = 64 if A.bits == 32 else 32
         machine = {32: "i386", 64: "x86-64"}
         expect_refused(win(ext_path(other)),
@@ -244,7 +271,7 @@ def case_notfilter():
 
 
 def case_missingdep():
-    if A.mode == "wine":
+    if A.mode != "native":
         expect_refused(win(os.path.join(A.dir, "nodep", "needsdep.dll")),
                        "a DLL it depends on could not be found: dep.dll")
     else:
@@ -270,7 +297,7 @@ def case_registry():
         f.write("REGEDIT4\n\n[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\W3SVC"
                 "\\Parameters]\n\"MajorVersion\"=dword:0000000a\n\"MinorVersion\"=dword:%08x\n"
                 % minor)
-    ext = win(ext_path(A.bits)) if A.mode == "wine" else A.ext
+    ext = win(ext_path(A.bits)) if A.mode != "native" else A.ext
     srv = Server(["--registry", win(reg), "--filter", ext])
     try:
         r = get(srv.port, "/")
@@ -338,11 +365,76 @@ def case_crashload():
                    "in GetFilterVersion", env=env)
 
 
+def case_withdep():
+    srv = Server(["--filter", os.path.join(A.dir, "withdep", "needsdep.dll")])
+    try:
+        r = get(srv.port, "/")
+        print("response: %r" % (r[:2] if r else r,))
+        if not r or r[0] != 200:
+            fail("GET / with needsdep.dll loaded did not answer 200: " + srv.output())
+    finally:
+        rc = srv.stop()
+    if rc != 0:
+        fail("the server did not stop cleanly (exit %s)" % rc)
+    print("ok: needsdep.dll found dep.dll in its own folder")
+
+
+def launcher(args, env_extra=None, cwd=None):
+    p = subprocess.run(command(args, env_extra), capture_output=True, text=True, timeout=120,
+                       cwd=cwd)
+    return p.returncode, [l for l in p.stderr.split("\n") if l.strip()], p.stdout
+
+
+def case_mixed():
+    a, b = ext_path(32), ext_path(64)
+    rc, lines, _ = launcher(["--listen", "127.0.0.1:0", "--root", A.site, "--filter", a,
+                             "--filter", b, "--check"])
+    print("exit %d, stderr: %r" % (rc, lines))
+    if rc == 0 or len(lines) != 1:
+        fail("expected a refusal in one line")
+    for n in ("isapihost-wine: ", "mix bitnesses", a, b):
+        if n not in lines[0]:
+            fail("%r not in %r" % (n, lines[0]))
+    print("ok: " + lines[0])
+
+
+def case_nobuild():
+    other = 64 if A.bits == 32 else 32
+    rc, lines, _ = launcher(["--listen", "127.0.0.1:0", "--root", A.site, "--filter",
+                             ext_path(other), "--check"],
+                            {"ISAPIHOST_WINELIB%d" % other: "/nonexistent/isapihost.exe"})
+    print("exit %d, stderr: %r" % (rc, lines))
+    if rc == 0 or not lines or "no %d-bit Winelib build" % other not in lines[0] \
+            or not any("--preset winelib%d" % other in l for l in lines):
+        fail("the missing build is not named with the way to build it")
+    print("ok: " + " / ".join(lines))
+
+
+def case_relative():
+    work = tempfile.mkdtemp(prefix="wintest-")
+    os.makedirs(os.path.join(work, "conf", "dlls"))
+    dll = os.path.join(work, "conf", "dlls", "ext.dll")
+    with open(ext_path(A.bits), "rb") as src, open(dll, "wb") as dst:
+        dst.write(src.read())
+    with open(os.path.join(work, "conf", "site.ini"), "w") as f:
+        f.write("[server]\nlisten = 127.0.0.1:0\nroot = %s\n[filters]\next = dlls/ext.dll\n"
+                % A.site)
+    rc, lines, out = launcher(["--config", "conf/site.ini", "--check"], cwd=work)
+    print("exit %d, stdout %r, stderr: %r" % (rc, out, lines))
+    if rc != 0 or "1 filter(s) loaded" not in out:
+        fail("a relative INI naming a DLL relative to itself did not load")
+    rc, lines, out = launcher(["--listen", "127.0.0.1:0", "--root", A.site, "--filter",
+                               "conf/dlls/ext.dll", "--check"], cwd=work)
+    if rc != 0 or "1 filter(s) loaded" not in out:
+        fail("a relative --filter did not load: %r" % lines)
+    print("ok: relative INI and --filter paths load")
+
+
 def main():
     global A
     p = argparse.ArgumentParser()
     p.add_argument("--case", required=True)
-    p.add_argument("--mode", choices=("wine", "native"), required=True)
+    p.add_argument("--mode", choices=("wine", "native", "winelib"), required=True)
     p.add_argument("--wine-run")
     p.add_argument("--prefix")
     p.add_argument("--server", required=True)

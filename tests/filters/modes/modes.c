@@ -116,7 +116,11 @@ static DWORD OnSendResponse(HTTP_FILTER_CONTEXT *pfc, HTTP_FILTER_SEND_RESPONSE 
             if (sr->GetHeader(pfc, (LPSTR)names[i], value, &cb)) {
                 if (saw[0])
                     lstrcatA(saw, ",");
-                strncat(saw, names[i], strlen(names[i]) - 1);
+                size_t have = strlen(saw), n = strlen(names[i]) - 1;   /* without the ':' */
+                if (have + n < sizeof saw) {
+                    memcpy(saw + have, names[i], n);
+                    saw[have + n] = '\0';
+                }
             }
         }
         sr->SetHeader(pfc, "Server:", "modes-edited");

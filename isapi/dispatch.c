@@ -1,5 +1,12 @@
 /*
- * notify.c - connections, requests, and raising notifications in IIS order.
+ * dispatch.c - raising notifications: the per-notification call lists, walking them in IIS
+ * order, the one function every filter call goes through (isapi__invoke, with its crash
+ * accounting), and each notification's entry point (isapi_notify_*, isapi_send): build the
+ * structure the filters see, walk, read back what they changed.
+ *
+ * The connection and request life cycle around these calls is conn.c; what filters call
+ * back is callbacks.c. The two call each other by nature: a filter's WriteClient
+ * (callbacks.c) raises SEND_RAW_DATA here, which calls filters again.
  *
  * Ordering rule (docs/isapi-reference.md, "Order between filters"), fixed when filters
  * are loaded: every filter gets a rank,
@@ -41,6 +48,8 @@
 #include "guard.h"
 #include "internal.h"
 
+#include <stdatomic.h>
+
 static const DWORD notif_bits[ISAPI__N_COUNT] = {
     SF_NOTIFY_READ_RAW_DATA, SF_NOTIFY_PREPROC_HEADERS, SF_NOTIFY_URL_MAP,
     SF_NOTIFY_AUTHENTICATION, SF_NOTIFY_AUTH_COMPLETE, SF_NOTIFY_ACCESS_DENIED,
@@ -66,10 +75,19 @@ const char *isapi__notif_name(DWORD bit)
     }
 }
 
-/* The filter call in progress on this thread, for isapi_describe_current_call(). Plain
- * pointers set and restored around each call, so a signal handler can read them. */
-static _Thread_local const char *current_filter;
-static _Thread_local const char *current_notification;
+/* The filter call in progress on this thread, for isapi_describe_current_call() and for
+ * a watchdog on another thread (isapi_thread_call_record). Atomic pointers, set and
+ * restored around each call: lock-free, so a signal handler can read them too. */
+struct isapi_call_record {
+    _Atomic(const char *) filter;
+    _Atomic(const char *) notification;
+};
+static _Thread_local isapi_call_record current_call;
+
+isapi_call_record *isapi_thread_call_record(void)
+{
+    return &current_call;
+}
 
 static size_t append_text(char *buf, size_t len, size_t at, const char *text)
 {
@@ -80,7 +98,13 @@ static size_t append_text(char *buf, size_t len, size_t at, const char *text)
 
 size_t isapi_describe_current_call(char *buf, size_t len)
 {
-    const char *filter = current_filter, *what = current_notification;
+    return isapi_describe_call(&current_call, buf, len);
+}
+
+size_t isapi_describe_call(isapi_call_record *rec, char *buf, size_t len)
+{
+    const char *filter = atomic_load_explicit(&rec->filter, memory_order_relaxed);
+    const char *what = atomic_load_explicit(&rec->notification, memory_order_relaxed);
     if (!filter || len == 0)
         return 0;
     size_t n = append_text(buf, len, 0, "filter ");
@@ -138,14 +162,17 @@ DWORD isapi__invoke(isapi_engine *e, isapi__filter *f, isapi__slot *s, int kind,
         c->cur_notif = notif;
         c->cur_slot = s;
     }
-    const char *outer_filter = current_filter, *outer_notification = current_notification;
-    current_filter = f->path;
-    current_notification = kind == ISAPI__CALL_VERSION ? "GetFilterVersion"
-                           : kind == ISAPI__CALL_TERMINATE ? "TerminateFilter"
-                           : isapi__notif_name(notif);
+    const char *outer_filter = atomic_load_explicit(&current_call.filter, memory_order_relaxed);
+    const char *outer_notification =
+        atomic_load_explicit(&current_call.notification, memory_order_relaxed);
+    atomic_store_explicit(&current_call.notification,
+                          kind == ISAPI__CALL_VERSION ? "GetFilterVersion"
+                          : kind == ISAPI__CALL_TERMINATE ? "TerminateFilter"
+                          : isapi__notif_name(notif), memory_order_relaxed);
+    atomic_store_explicit(&current_call.filter, f->path, memory_order_relaxed);
     int crashed = isapi__guard_call(call_filter, &a, &fault);
-    current_filter = outer_filter;
-    current_notification = outer_notification;
+    atomic_store_explicit(&current_call.filter, outer_filter, memory_order_relaxed);
+    atomic_store_explicit(&current_call.notification, outer_notification, memory_order_relaxed);
     if (c) {
         c->cur_notif = saved_notif;
         c->cur_slot = saved_slot;
@@ -365,155 +392,13 @@ isapi_rc isapi__walk(isapi_conn *c, int ni, void *pv, size_t from, int limit,
     return walk_range(c, ni, pv, from, (size_t)-1, limit, stopped_at);
 }
 
-/* ---- connections ------------------------------------------------------------------ */
-
-/* Copies s ("" for NULL) to *at and advances it. */
-static char *place_string(char **at, const char *s)
-{
-    size_t n = s ? strlen(s) + 1 : 1;
-    char *p = *at;
-    memcpy(p, s ? s : "", n);
-    *at += n;
-    return p;
-}
-
-isapi_conn *isapi_conn_open(isapi_engine *e, void *host_conn, const isapi_ops *ops,
-                            const isapi_conn_info *info)
-{
-    isapi_conn_info none = {0};
-    if (!info)
-        info = &none;
-    /* One allocation: the connection, its filter slots, then the five address strings
-     * (a connection per request must cost little; reference: docs/performance.md). */
-    const char *server_name = info->server_name ? info->server_name : info->local_addr;
-    const char *texts[5] = { info->local_addr, info->local_port, info->remote_addr,
-                             info->remote_port, server_name };
-    size_t nslots = e->nfilters ? e->nfilters : 1;
-    size_t text_bytes = 0;
-    for (int i = 0; i < 5; i++)
-        text_bytes += (texts[i] ? strlen(texts[i]) : 0) + 1;
-    size_t slots_at = (sizeof(isapi_conn) + _Alignof(isapi__slot) - 1)
-                      / _Alignof(isapi__slot) * _Alignof(isapi__slot);
-    isapi_conn *c = calloc(1, slots_at + nslots * sizeof(isapi__slot) + text_bytes);
-    if (!c)
-        return NULL;
-    c->e = e;
-    c->host = host_conn;
-    c->ops = ops;
-    c->secure = info->secure ? 1 : 0;
-    c->instance_id = info->instance_id ? info->instance_id : 1;
-    c->read_next_at = (size_t)-1;
-    c->slots = (isapi__slot *)((char *)c + slots_at);
-    char *at = (char *)(c->slots + nslots);
-    c->local_addr = place_string(&at, texts[0]);
-    c->local_port = place_string(&at, texts[1]);
-    c->remote_addr = place_string(&at, texts[2]);
-    c->remote_port = place_string(&at, texts[3]);
-    c->server_name = place_string(&at, texts[4]);
-    for (size_t i = 0; i < e->nfilters; i++)
-        isapi__init_context(c, &c->slots[i], i);
-    return c;
-}
-
-void isapi_conn_close(isapi_conn *c)
-{
-    if (!c)
-        return;
-    if (c->have_req)
-        isapi_request_end(c);
-    isapi_headers_clear(&c->req.headers);
-    isapi_headers_clear(&c->req.resp_headers);
-    if (!c->closing) {
-        c->closing = 1;
-        isapi__walk(c, ISAPI__N_END_OF_NET_SESSION, NULL, 0, 0x7fffffff, NULL);
-    }
-    /* Why after END_OF_NET_SESSION: filters read their AllocMem'd state there. */
-    isapi__arena_free(c);
-    free(c->rbuf);
-    free(c->pending);
-    free(c);   /* the slots and the address strings live in the same block */
-}
-
-int isapi_conn_must_close(const isapi_conn *c) { return c->must_close; }
-int isapi_conn_response_started(const isapi_conn *c) { return c->resp_sent; }
-DWORD isapi_conn_filter_error(const isapi_conn *c) { return c->filter_error; }
-DWORD isapi_next_read_size(const isapi_conn *c) { return c->next_read_size; }
+/* ---- notifications ---------------------------------------------------------------- */
 
 isapi_send_origin isapi_origin_host(void)
 {
     isapi_send_origin o = { 0x7fffffff };
     return o;
 }
-
-/* ---- requests --------------------------------------------------------------------- */
-
-static void reset_request_state(isapi_conn *c)
-{
-    /* Why: DISABLE_NOTIFICATIONS lasts for the current request only (IIS 6 SDK,
-     * SF_REQ_DISABLE_NOTIFICATIONS); END_OF_NET_SESSION, raised after the last request
-     * ended, therefore always reaches every filter registered for it. */
-    for (size_t i = 0; i < c->e->nfilters; i++)
-        c->slots[i].disabled = 0;
-    free(c->added);
-    free(c->denial);
-    isapi__str_free(c->url_before_preproc);
-    c->added = c->denial = c->url_before_preproc = NULL;
-    c->resp_sent = c->ssrh_done = c->output_dead = c->req_parsed = c->in_preproc = 0;
-    c->dead_rc = ISAPI_CONTINUE;
-    c->send_error = 0;
-    c->filter_error = 0;
-    c->proxy = 0;
-    free(c->pending);
-    c->pending = NULL;
-    c->npending = 0;
-    c->read_next_at = (size_t)-1;
-    for (int i = 0; i < 6; i++) {
-        free(c->log_copy[i]);
-        c->log_copy[i] = NULL;
-    }
-}
-
-isapi_request *isapi_request_begin(isapi_conn *c)
-{
-    if (c->have_req)
-        isapi_request_end(c);
-    reset_request_state(c);
-    isapi_headers keep_headers = c->req.headers, keep_resp = c->req.resp_headers;
-    memset(&c->req, 0, sizeof c->req);
-    c->req.headers = keep_headers;         /* empty, with the previous request's storage */
-    c->req.resp_headers = keep_resp;
-    c->req.has_header_block = 1;
-    c->req.status = 200;
-    c->req.start_ms = GetTickCount64();
-    c->have_req = 1;
-    return &c->req;
-}
-
-isapi_request *isapi_conn_request(isapi_conn *c)
-{
-    return c->have_req ? &c->req : NULL;
-}
-
-void isapi_request_end(isapi_conn *c)
-{
-    if (!c->have_req)
-        return;
-    isapi_request *r = &c->req;
-    char **fields[] = { &r->method, &r->url, &r->version, &r->path, &r->reason,
-                        &r->auth_type, &r->auth_user, &r->auth_password, &r->logon_user,
-                        &r->logon_password, &r->physical_path };
-    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-        isapi__str_free(*fields[i]);
-        *fields[i] = NULL;
-    }
-    /* The lists keep their storage for the connection's next request. */
-    isapi_headers_reset(&r->headers);
-    isapi_headers_reset(&r->resp_headers);
-    reset_request_state(c);
-    c->have_req = 0;
-}
-
-/* ---- notifications ---------------------------------------------------------------- */
 
 static int ensure_rbuf(isapi_conn *c, size_t need)
 {
@@ -553,13 +438,11 @@ static int take_raw_result(isapi_conn *c, HTTP_FILTER_RAW_DATA *raw, size_t *len
     return 0;
 }
 
-isapi_rc isapi_notify_read_raw(isapi_conn *c, const void *data, size_t len,
+isapi_rc isapi__raise_read_raw(isapi_conn *c, const void *data, size_t len,
                                const void **out, size_t *out_len)
 {
     *out = NULL;
     *out_len = 0;
-    if (!c->have_req)
-        isapi_request_begin(c);
     c->next_read_size = 0;
     /* No READ_RAW_DATA filter on this port and none waiting for more bytes: the bytes
      * are the result as they are. No copy, and no read buffer kept per connection. */
@@ -699,26 +582,6 @@ isapi_rc isapi_notify_access_denied(isapi_conn *c, const char *url, const char *
         return ISAPI_ERROR;
     HTTP_FILTER_ACCESS_DENIED d = { url ? url : "", phys ? phys : "", reason };
     return isapi__walk(c, ISAPI__N_ACCESS_DENIED, &d, 0, 0x7fffffff, NULL);
-}
-
-static int take_text(char **text, isapi_headers *dst)
-{
-    int r = 0;
-    if (*text)
-        r = isapi_headers_parse_block(dst, *text) == -1 ? -1 : 0;
-    free(*text);
-    *text = NULL;
-    return r;
-}
-
-int isapi_take_added_headers(isapi_conn *c, isapi_headers *dst)
-{
-    return take_text(&c->added, dst);
-}
-
-int isapi_take_denial_headers(isapi_conn *c, isapi_headers *dst)
-{
-    return take_text(&c->denial, dst);
 }
 
 isapi_rc isapi_notify_send_response(isapi_conn *c)
