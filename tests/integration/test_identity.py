@@ -54,8 +54,8 @@ def check_ini_lines(t, settings, want):
     """--check with settings: it must fail with one line holding every piece of want."""
     s = t.server(settings=settings, start=False)
     ini = s.write_ini()
-    rc, out, err = run_server_once(t.env, ["--config", ini, "--check"])
-    lines = [l for l in err.splitlines() if l]
+    rc, out, err = run_server_once(t.env, ["--config", t.env.spath(ini), "--check"])
+    lines = [l for l in err.replace("\r", "").splitlines() if l]
     t.check(rc == 1 and len(lines) == 1 and all(w in lines[0] for w in want),
             f"refused with one line naming {want}", f"rc {rc}: {lines!r}")
 
@@ -99,7 +99,18 @@ def serves_as_nobody(t):
 
 
 @suite.case
+def user_refused_on_windows(t):
+    if not t.env.wine:
+        return
+    check_ini_lines(t, {"user": "nobody"}, ["user", "'nobody'", "not supported on Windows"])
+
+
+@suite.case
 def root_needs_saying_so(t):
+    if t.env.winelib and os.geteuid() == 0:
+        # the switch itself cannot be tried there (see skip), the refusal can
+        check_ini_lines(t, {"run_as_root": None}, ["user", "run_as_root = yes"])
+        return
     if skip(t):
         return
     check_ini_lines(t, {"run_as_root": None}, ["isapihost.ini", "user", "run_as_root = yes"])

@@ -179,6 +179,17 @@ def metabase_xml(t):
 
 
 @suite.case
+def refused_without_xml_parser(t):
+    if not (t.env.wine or t.env.winelib):
+        return
+    rc, so, se = run_server_once(t.env, ["--import-iis", t.env.spath(
+        os.path.join(HERE, "applicationHost.config"))])
+    lines = [l for l in se.replace("\r", "").splitlines() if l]
+    t.check(rc == 1 and len(lines) == 1 and "no XML parser" in lines[0],
+            "this build refuses --import-iis with one line saying why", (rc, lines))
+
+
+@suite.case
 def not_xml_is_one_line(t):
     if skip_wine(t):
         return

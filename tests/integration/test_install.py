@@ -71,6 +71,25 @@ def get(port, path):
 
 
 @suite.case
+def no_install_rules_elsewhere(t):
+    """The Windows and Winelib trees have no install rules (and no libshim to install):
+    `cmake --install` must succeed and stage no server."""
+    if not (t.env.wine or t.env.winelib):
+        return
+    build = os.path.dirname(os.path.dirname(t.env.server))
+    stage = tempfile.mkdtemp(prefix="isapihost-stage-")
+    try:
+        p = subprocess.run(["cmake", "--install", build], capture_output=True, text=True,
+                           env=dict(os.environ, DESTDIR=stage), timeout=120)
+        t.eq(p.returncode, 0, f"cmake --install of the {t.env.flavour} tree: {p.stderr[-300:]}")
+        staged = [os.path.join(dp, f) for dp, _, fs in os.walk(stage) for f in fs]
+        t.check(not any(os.path.basename(f).startswith("isapihost") for f in staged),
+                "nothing of the server staged", staged[:5])
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+@suite.case
 def staged_install_serves(t):
     build = skip_unless_native(t)
     if not build:
