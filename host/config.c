@@ -10,6 +10,7 @@
  */
 #include "config.h"
 #include "mime.h"
+#include "log.h"
 #include "os.h"
 
 #include <ctype.h>
@@ -19,7 +20,7 @@
 #include <string.h>
 
 typedef enum { K_LISTEN, K_PATH, K_STRING, K_UINT, K_SIZE, K_U64, K_MS, K_HTTP09, K_DOCS,
-               K_FILTER, K_HEX32, K_FLAG, K_SYMLINKS, K_ACCESS } kind_t;
+               K_FILTER, K_HEX32, K_FLAG, K_SYMLINKS, K_ACCESS, K_PERIOD } kind_t;
 
 typedef struct {
     const char *key;      /* INI key in [server] */
@@ -42,6 +43,17 @@ static const setting_t host_settings[] = {
     { "concurrency", "--concurrency", K_UINT, F(concurrency),
       "N  workers running at once when none is blocked (0: one per processor)" },
     { "log", "--log", K_PATH, F(access_log), "FILE  W3C extended log (- for stdout)" },
+    { "log_dir", "--log-dir", K_PATH, F(log_dir),
+      "DIR  W3C log files named as IIS names them (u_exYYMMDD.log), rolled over" },
+    { "log_period", "--log-period", K_PERIOD, 0, 0,
+      "daily|hourly|weekly|monthly|size|none  when log_dir starts a new file (default daily)" },
+    { "log_truncate_size", NULL, K_U64, F(log_truncate_size), NULL },
+    { "log_local_time", NULL, K_FLAG, F(log_local_time), NULL },
+    { "user", "--user", K_STRING, F(user),
+      "NAME  serve as this account once the listeners are bound (POSIX, started as root)" },
+    { "group", "--group", K_STRING, F(group), "NAME  serve with this group (default: the user's)" },
+    { "run_as_root", "--run-as-root", K_FLAG, F(run_as_root),
+      "  keep serving as root with no user set (filters then run as root)" },
     { "error_log", "--error-log", K_PATH, F(error_log), "FILE  server messages (default stderr)" },
     { "http09", "--http09", K_HTTP09, 0, 0,
       "strict|http10  answer simple requests with the body only (strict) or with HTTP/1.0 headers" },
@@ -102,6 +114,8 @@ void host_config_defaults(host_config_t *cfg)
     cfg->send_timeout_ms = 60000;
     cfg->min_bytes_per_second = 240;     /* IIS minBytesPerSecond default */
     cfg->shutdown_timeout_ms = 10000;
+    cfg->log_period = HOST_LOG_PERIOD_DAILY;        /* IIS's default period */
+    cfg->log_truncate_size = 20971520;              /* IIS's default truncateSize, 20 MB */
     cfg->rapid_fail_max = 5;             /* IIS rapidFailProtectionMaxCrashes */
     cfg->rapid_fail_window_ms = 300000;  /* IIS rapidFailProtectionInterval, 5 minutes */
     cfg->hung_call_timeout_ms = 90000;   /* IIS pingResponseTime */
@@ -512,6 +526,18 @@ static int set_value(host_config_t *cfg, const setting_t *s, const char *v,
     }
     case K_ACCESS:
         return parse_access(v, (unsigned *)field, why);
+    case K_PERIOD: {
+        static const char *const names[] = { "none", "hourly", "daily", "weekly", "monthly",
+                                             "size" };
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+            if (strcmp(v, names[i]) == 0) {
+                cfg->log_period = (int)i;   /* the order of host_log_period_t */
+                cfg->log_period_set = 1;
+                return 0;
+            }
+        *why = "expected hourly, daily, weekly, monthly, size or none";
+        return -1;
+    }
     case K_FLAG:
         if (*v == '\0' || strcmp(v, "1") == 0 || strcmp(v, "yes") == 0 || strcmp(v, "true") == 0)
             *(int *)field = 1;
@@ -731,6 +757,36 @@ int host_config_validate(host_config_t *cfg, char *err, size_t errlen)
                  cfg->root, plat_strerror(rc, why, sizeof why));
         return -1;
     }
+    if (cfg->access_log[0] && cfg->log_dir[0]) {
+        snprintf(err, errlen, "%s: log_dir: set either log (one file) or log_dir (files named "
+                 "by period), not both", where);
+        return -1;
+    }
+    if (cfg->log_period_set && !cfg->log_dir[0]) {
+        snprintf(err, errlen, "%s: log_period: needs log_dir (log names one fixed file; rotate "
+                 "it with logrotate and SIGUSR1)", where);
+        return -1;
+    }
+    /* Why 4096 and not IIS's 1 MiB minimum: small devices and tests roll small files; a
+     * file below one line's room would roll on every record. */
+    if (cfg->log_dir[0] && cfg->log_period == HOST_LOG_PERIOD_SIZE
+        && cfg->log_truncate_size < 4096) {
+        snprintf(err, errlen, "%s: log_truncate_size: %llu: must be at least 4096 bytes", where,
+                 (unsigned long long)cfg->log_truncate_size);
+        return -1;
+    }
+    if (cfg->log_dir[0]) {
+        plat_file_info_t dinfo;
+        if (plat_file_stat(cfg->log_dir, &dinfo) != 0 || !dinfo.exists || !dinfo.is_directory) {
+            snprintf(err, errlen, "%s: log_dir: '%s' is not an existing folder", where,
+                     cfg->log_dir);
+            return -1;
+        }
+    }
+    if (cfg->group[0] && !cfg->user[0]) {
+        snprintf(err, errlen, "%s: group: needs user", where);
+        return -1;
+    }
     if (cfg->ndefault_docs == 0) {
         snprintf(err, errlen, "%s: default_documents: the list is empty", where);
         return -1;
@@ -756,7 +812,9 @@ const char *host_config_usage(void)
         "Serves a site and runs ISAPI filters with IIS semantics.\n"
         "With no options it reads the isapihost.ini that CMake generated in its build tree:\n"
         "the bundled sample site and filters on 127.0.0.1:8080.\n\n"
-        "  --config FILE  read an INI file ([server] settings, [filters] in load order)\n");
+        "  --config FILE  read an INI file ([server] settings, [filters] in load order)\n"
+        "  --import-iis FILE [--out INI] [--site NAME|ID] [--map WINPATH=PATH]...\n"
+        "                 write an INI from IIS's applicationHost.config or MetaBase.xml\n");
     for (size_t i = 0; i < NSETTINGS && n < sizeof text; i++) {
         if (!host_settings[i].option || !host_settings[i].help)
             continue;

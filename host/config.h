@@ -92,6 +92,14 @@ typedef struct {
     char default_docs[HOST_MAX_DEFAULT_DOCS][64];
     size_t ndefault_docs;
     char access_log[HOST_PATH_MAX];   /* W3C log; "" = none, "-" = stdout */
+    char log_dir[HOST_PATH_MAX];      /* W3C log files with IIS names, rolled over */
+    int log_period;                   /* host_log_period_t (log.h) */
+    int log_period_set;               /* given in the file or on the command line */
+    uint64_t log_truncate_size;       /* log_period = size: bytes per file */
+    int log_local_time;               /* IIS localTimeRollover */
+    char user[64];                    /* POSIX: the account to serve as (after binding) */
+    char group[64];                   /* its group ("" = the user's own) */
+    int run_as_root;                  /* serve (and run filters) as root, knowingly */
     char error_log[HOST_PATH_MAX];    /* "" or "-" = stderr */
     char registry[HOST_PATH_MAX];     /* registry values presented to filters (.reg) */
     char port_file[HOST_PATH_MAX];    /* write "port\n" per listener once listening (tests) */

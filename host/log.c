@@ -12,6 +12,16 @@
  * HOST_W3C_LINE_MAX is cut text field by text field (the longest ones first), never in
  * its numbers: it always has every field, ends with all its numeric fields and a newline.
  *
+ * Rollover and reopening (docs/configuration.md, "Logs"). The access log may start a new
+ * IIS-named file each hour, day, week or month, or once it holds log_truncate_size bytes;
+ * SIGUSR1 (plat_reopen_generation) asks both logs to reopen their paths, for logrotate.
+ * Neither takes a lock on the hot path: a writer compares the time with the next period's
+ * start (one atomic load) and the count of reopen requests with the one its file was
+ * opened at; the first writer that sees a change takes the log's lock, opens the new file,
+ * writes its directives there, and swaps it in place behind the same descriptor
+ * (plat_file_reopen_append), so a line another thread is appending at that moment lands
+ * whole in the old file or the new one.
+ *
  * The error log folds repeats (docs/robustness.md): a message with the same level and the
  * same text (the filter's name included) as one of the last 16 different messages, written
  * less than the repeat window ago, is counted, not written. A count is written in one line
@@ -19,24 +29,31 @@
  * its window ends (seen when any message arrives), and at close.
  */
 #include "log.h"
+#include "config.h"
 #include "fmt.h"
 #include "os.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct {
     FILE *f;                /* standard output or error, written under the lock */
     plat_file_t file;       /* a log file: lines appended without a lock */
     int owned;
-    plat_mutex_t lock;
+    plat_mutex_t lock;      /* stdout/stderr writes; the file's switches and reopens */
     int ready;
+    char path[HOST_PATH_MAX];        /* the file now written (reopened at that path) */
+    _Atomic unsigned reopened_at;    /* plat_reopen_generation() when it was last opened */
 } host_logfile_t;
 
 static host_logfile_t error_log, access_log;
 static int error_max_level = HOST_LOG_INFO;
+
+static int w3c_start_file(const char *path, int first);
 
 static int logfile_open(host_logfile_t *l, const char *path, FILE *dflt, char *err, size_t errlen)
 {
@@ -49,6 +66,10 @@ static int logfile_open(host_logfile_t *l, const char *path, FILE *dflt, char *e
         l->owned = 0;
         return 0;
     }
+    if (strlen(path) >= sizeof l->path) {
+        snprintf(err, errlen, "%s: the path is too long", path);
+        return -1;
+    }
     int rc = plat_file_open_append(path, &l->file);
     if (rc != 0) {
         char why[256];
@@ -56,9 +77,30 @@ static int logfile_open(host_logfile_t *l, const char *path, FILE *dflt, char *e
                  plat_strerror(rc, why, sizeof why));
         return -1;
     }
+    strcpy(l->path, path);
+    atomic_store(&l->reopened_at, plat_reopen_generation());
     l->f = NULL;
     l->owned = 1;
     return 0;
+}
+
+/* After SIGUSR1: the file at l->path again (logrotate moved the old one away). Called by
+ * the writer that noticed the request, never in the signal handler. A failure keeps the
+ * old file. */
+static void logfile_reopen_if_asked(host_logfile_t *l)
+{
+    unsigned gen = plat_reopen_generation();
+    if (atomic_load_explicit(&l->reopened_at, memory_order_relaxed) == gen)
+        return;
+    plat_mutex_lock(&l->lock);
+    if (atomic_load(&l->reopened_at) != gen) {
+        atomic_store(&l->reopened_at, gen);
+        if (l == &access_log)
+            w3c_start_file(l->path, 0);
+        else
+            plat_file_reopen_append(&l->file, l->path, NULL, 0);
+    }
+    plat_mutex_unlock(&l->lock);
 }
 
 static void logfile_close(host_logfile_t *l)
@@ -77,6 +119,7 @@ static void logfile_write(host_logfile_t *l, const char *line, size_t n)
     if (!l->ready)
         return;
     if (l->owned) {
+        logfile_reopen_if_asked(l);
         plat_file_append(l->file, line, n);
         return;
     }
@@ -316,40 +359,274 @@ void host_log_from_engine(void *ctx, int level, const char *filter, const char *
 
 /* ---- the W3C access log ------------------------------------------------------------- */
 
-int host_w3c_open(const char *path, const char *software, char *err, size_t errlen)
+/* The access log's rollover state. period, local_time, truncate_size and dir are set at
+ * open, before any thread; the rest changes under access_log.lock. */
+static struct {
+    host_log_period_t period;
+    int local_time;
+    uint64_t truncate_size;
+    char dir[HOST_PATH_MAX];
+    char software[128];
+    _Atomic int64_t next_switch_ms;   /* the next period's start; INT64_MAX: none */
+    _Atomic uint64_t size;            /* bytes in the current file (size periods) */
+    _Atomic uint64_t directives_len;  /* the directives' share of it */
+    unsigned seq;                     /* u_extendN */
+} w3c;
+
+static int64_t (*w3c_clock)(void) = plat_time_unix_ms;
+
+void host_w3c_set_clock(int64_t (*now_ms)(void))
 {
-    if (path[0] == '\0')
-        return 0;
-    if (logfile_open(&access_log, path, stdout, err, errlen) != 0)
-        return -1;
-    char head[512];
-    host_out_t o = host_out_make(head, sizeof head);
+    w3c_clock = now_ms ? now_ms : plat_time_unix_ms;
+}
+
+/* "YYYY-MM-DD HH:MM:SS" */
+static void put_datetime(host_out_t *o, const plat_tm_t *tm)
+{
+    host_out_padded(o, (unsigned)tm->year, 4);
+    host_out_char(o, '-');
+    host_out_padded(o, (unsigned)tm->month, 2);
+    host_out_char(o, '-');
+    host_out_padded(o, (unsigned)tm->day, 2);
+    host_out_char(o, ' ');
+    host_out_padded(o, (unsigned)tm->hour, 2);
+    host_out_char(o, ':');
+    host_out_padded(o, (unsigned)tm->min, 2);
+    host_out_char(o, ':');
+    host_out_padded(o, (unsigned)tm->sec, 2);
+}
+
+/* The directives that start every access-log file (and, as IIS does, appear again where
+ * the server reopened an existing one). Returns their length in head[0, cap). */
+static size_t w3c_directives(char *head, size_t cap)
+{
+    host_out_t o = host_out_make(head, cap);
     plat_tm_t tm;
-    plat_time_utc_now(&tm);
+    plat_time_utc_from_ms(w3c_clock(), &tm);
     host_out_str(&o, "#Software: ");
-    host_out_str(&o, software);
+    host_out_str(&o, w3c.software);
     host_out_str(&o, "\n#Version: 1.0\n#Date: ");
-    host_out_padded(&o, (unsigned)tm.year, 4);
-    host_out_char(&o, '-');
-    host_out_padded(&o, (unsigned)tm.month, 2);
-    host_out_char(&o, '-');
-    host_out_padded(&o, (unsigned)tm.day, 2);
-    host_out_char(&o, ' ');
-    host_out_padded(&o, (unsigned)tm.hour, 2);
-    host_out_char(&o, ':');
-    host_out_padded(&o, (unsigned)tm.min, 2);
-    host_out_char(&o, ':');
-    host_out_padded(&o, (unsigned)tm.sec, 2);
+    put_datetime(&o, &tm);
     host_out_str(&o, "\n#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port "
                      "cs-username c-ip cs(User-Agent) sc-status sc-win32-status sc-bytes "
                      "cs-bytes time-taken\n");
-    logfile_write(&access_log, head, host_out_len(&o, head));
+    return host_out_len(&o, head);
+}
+
+/* Opens path in place of the access log's file (at start, at a switch, after SIGUSR1) with
+ * the directives already at its end, so no other thread's line can come before them.
+ * first: the file was just opened by logfile_open (nothing to swap). Under access_log.lock
+ * or before any thread. Returns 0 or an error. */
+static int w3c_start_file(const char *path, int first)
+{
+    char head[512];
+    size_t n = w3c_directives(head, sizeof head);
+    if (!access_log.owned) {
+        if (access_log.f) {
+            fwrite(head, 1, n, access_log.f);
+            fflush(access_log.f);
+        }
+        return 0;
+    }
+    int rc = first ? plat_file_append(access_log.file, head, n)
+                   : plat_file_reopen_append(&access_log.file, path, head, n);
+    if (rc != 0)
+        return rc;
+    atomic_store(&w3c.directives_len, n);
+    atomic_store(&w3c.size, n);
     return 0;
+}
+
+/* The calendar fields a period is named after: UTC, or local time with localTimeRollover.
+ * Why localtime() and mktime() under access_log.lock: they are the C library's, on every
+ * OS, and only the switch (one thread at a time) calls them. */
+static void period_fields(int local_time, int64_t unix_ms, plat_tm_t *out)
+{
+    if (!local_time) {
+        plat_time_utc_from_ms(unix_ms, out);
+        return;
+    }
+    time_t t = (time_t)(unix_ms / 1000);
+    struct tm *lt = localtime(&t);
+    if (!lt) {
+        plat_time_utc_from_ms(unix_ms, out);
+        return;
+    }
+    out->year = lt->tm_year + 1900;
+    out->month = lt->tm_mon + 1;
+    out->day = lt->tm_mday;
+    out->hour = lt->tm_hour;
+    out->min = lt->tm_min;
+    out->sec = lt->tm_sec;
+    out->msec = 0;
+    out->wday = lt->tm_wday;
+}
+
+/* The start of the period after the one holding unix_ms, in Unix milliseconds. Weeks
+ * start on Sunday, as IIS's weekly files do. */
+static int64_t period_next_ms(host_log_period_t period, int local_time, int64_t unix_ms)
+{
+    if (period == HOST_LOG_PERIOD_NONE || period == HOST_LOG_PERIOD_SIZE)
+        return INT64_MAX;
+    plat_tm_t tm;
+    period_fields(local_time, unix_ms, &tm);
+    if (local_time) {
+        struct tm n;
+        memset(&n, 0, sizeof n);
+        n.tm_year = tm.year - 1900;
+        n.tm_mon = tm.month - 1;
+        n.tm_mday = tm.day;
+        n.tm_hour = tm.hour;
+        n.tm_isdst = -1;   /* across a daylight-saving change: mktime decides */
+        switch (period) {
+        case HOST_LOG_PERIOD_HOURLY: n.tm_hour++; break;
+        case HOST_LOG_PERIOD_DAILY: n.tm_hour = 0; n.tm_mday++; break;
+        case HOST_LOG_PERIOD_WEEKLY: n.tm_hour = 0; n.tm_mday += 7 - tm.wday; break;
+        default: n.tm_hour = 0; n.tm_mday = 1; n.tm_mon++; break;
+        }
+        time_t t = mktime(&n);
+        int64_t next = (int64_t)t * 1000;
+        /* an hour repeated when the clocks go back: never a start in the past */
+        return t == (time_t)-1 || next <= unix_ms ? (unix_ms / 3600000 + 1) * 3600000 : next;
+    }
+    const int64_t hour = 3600000, day = 24 * hour;
+    int64_t days = unix_ms >= 0 ? unix_ms / day : (unix_ms - day + 1) / day;
+    switch (period) {
+    case HOST_LOG_PERIOD_HOURLY:
+        return (unix_ms >= 0 ? unix_ms / hour : (unix_ms - hour + 1) / hour) * hour + hour;
+    case HOST_LOG_PERIOD_DAILY: return (days + 1) * day;
+    case HOST_LOG_PERIOD_WEEKLY: return (days + 7 - tm.wday) * day;
+    default: {
+        plat_tm_t first = { .year = tm.month == 12 ? tm.year + 1 : tm.year,
+                            .month = tm.month == 12 ? 1 : tm.month + 1, .day = 1 };
+        int64_t sec;
+        return plat_time_utc_to_unix(&first, &sec) == 0 ? sec * 1000 : INT64_MAX;
+    }
+    }
+}
+
+size_t host_w3c_file_name(host_log_period_t period, int local_time, int64_t unix_ms,
+                          unsigned seq, char *out, size_t cap)
+{
+    if (cap == 0)
+        return 0;
+    host_out_t o = host_out_make(out, cap - 1);
+    plat_tm_t tm;
+    period_fields(local_time, unix_ms, &tm);
+    /* Why "u_": IIS 7 and later write UTF-8 logs and mark them so in the name
+     * (learn.microsoft.com, "Log Files <logFile>"); the rest is HTTP_LOGGING_ROLLOVER_TYPE's
+     * table (exyymmddhh, exyymmdd, exyymmww, exyymm, extendnn). */
+    host_out_str(&o, "u_ex");
+    if (period == HOST_LOG_PERIOD_SIZE) {
+        host_out_str(&o, "tend");
+        host_out_u64(&o, seq);
+    } else if (period != HOST_LOG_PERIOD_NONE) {
+        host_out_padded(&o, (unsigned)(tm.year % 100), 2);
+        host_out_padded(&o, (unsigned)tm.month, 2);
+        if (period == HOST_LOG_PERIOD_WEEKLY) {
+            /* the week of the month, from 01; a week starts on Sunday */
+            unsigned first_wday = (unsigned)((tm.wday - (tm.day - 1) % 7 + 7) % 7);
+            host_out_padded(&o, (unsigned)(tm.day - 1 + (int)first_wday) / 7 + 1, 2);
+        } else if (period != HOST_LOG_PERIOD_MONTHLY) {
+            host_out_padded(&o, (unsigned)tm.day, 2);
+            if (period == HOST_LOG_PERIOD_HOURLY)
+                host_out_padded(&o, (unsigned)tm.hour, 2);
+        }
+    }
+    host_out_str(&o, ".log");
+    size_t n = host_out_len(&o, out);
+    out[n] = '\0';
+    return n;
+}
+
+static int w3c_path(int64_t now_ms, char *out, size_t cap)
+{
+    char name[64];
+    host_w3c_file_name(w3c.period, w3c.local_time, now_ms, w3c.seq, name, sizeof name);
+    int n = snprintf(out, cap, "%s%c%s", w3c.dir, PLAT_PATH_SEP, name);
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+/* Starts the file for now_ms (a new period, or the next size-rolled file). Under
+ * access_log.lock. A file that cannot be opened is reported once per attempt and the
+ * records keep going to the current one. */
+static void w3c_switch(int64_t now_ms)
+{
+    char path[HOST_PATH_MAX];
+    if (w3c_path(now_ms, path, sizeof path) != 0)
+        return;
+    int rc = w3c_start_file(path, 0);
+    if (rc != 0) {
+        char why[256];
+        host_log(HOST_LOG_ERROR, "access log: %s: cannot open for appending: %s; records go "
+                 "on to %s", path, plat_strerror(rc, why, sizeof why), access_log.path);
+        return;
+    }
+    strcpy(access_log.path, path);
+}
+
+int host_w3c_open_rolling(const host_w3c_options_t *o, char *err, size_t errlen)
+{
+    memset(&w3c, 0, sizeof w3c);
+    snprintf(w3c.software, sizeof w3c.software, "%s", o->software ? o->software : "");
+    w3c.period = o->period;
+    w3c.local_time = o->local_time;
+    w3c.truncate_size = o->truncate_size;
+    atomic_store(&w3c.next_switch_ms, INT64_MAX);
+    const char *dir = o->dir ? o->dir : "";
+    if (dir[0] == '\0') {
+        if (!o->file || o->file[0] == '\0')
+            return 0;
+        w3c.period = HOST_LOG_PERIOD_NONE;
+        if (logfile_open(&access_log, o->file, stdout, err, errlen) != 0)
+            return -1;
+        w3c_start_file(o->file, 1);
+        return 0;
+    }
+    if (strlen(dir) >= sizeof w3c.dir) {
+        snprintf(err, errlen, "%s: the path is too long", dir);
+        return -1;
+    }
+    strcpy(w3c.dir, dir);
+    int64_t now = w3c_clock();
+    char path[HOST_PATH_MAX];
+    if (w3c.period == HOST_LOG_PERIOD_SIZE) {
+        /* Go on with the last file written before (it rolls over at once when full). */
+        w3c.seq = 1;
+        for (;;) {
+            w3c.seq++;
+            plat_file_info_t info;
+            if (w3c_path(now, path, sizeof path) != 0 || plat_file_stat(path, &info) != 0
+                || !info.exists || w3c.seq > 1000000) {
+                w3c.seq--;
+                break;
+            }
+        }
+    }
+    if (w3c_path(now, path, sizeof path) != 0) {
+        snprintf(err, errlen, "%s: the path is too long", dir);
+        return -1;
+    }
+    plat_file_info_t info;
+    uint64_t existing = plat_file_stat(path, &info) == 0 && info.exists ? info.size : 0;
+    if (logfile_open(&access_log, path, stdout, err, errlen) != 0)
+        return -1;
+    w3c_start_file(path, 1);
+    atomic_fetch_add(&w3c.size, existing);
+    atomic_store(&w3c.next_switch_ms, period_next_ms(w3c.period, w3c.local_time, now));
+    return 0;
+}
+
+int host_w3c_open(const char *path, const char *software, char *err, size_t errlen)
+{
+    host_w3c_options_t o = { .dir = "", .file = path, .software = software };
+    return host_w3c_open_rolling(&o, err, errlen);
 }
 
 void host_w3c_close(void)
 {
     logfile_close(&access_log);
+    atomic_store(&w3c.next_switch_ms, INT64_MAX);
 }
 
 /* The text fields of a line, in their order, and the room their contents share. */
@@ -451,29 +728,43 @@ void host_w3c_write(const host_w3c_record_t *r)
 {
     if (!access_log.ready || (!access_log.f && !access_log.owned))
         return;
+    int64_t now_ms = w3c_clock();
+    if (now_ms >= atomic_load_explicit(&w3c.next_switch_ms, memory_order_acquire)) {
+        plat_mutex_lock(&access_log.lock);
+        if (now_ms >= atomic_load(&w3c.next_switch_ms)) {
+            w3c_switch(now_ms);
+            atomic_store(&w3c.next_switch_ms, period_next_ms(w3c.period, w3c.local_time, now_ms));
+        }
+        plat_mutex_unlock(&access_log.lock);
+    }
     /* "YYYY-MM-DD HH:MM:SS ", formatted once per second per thread. */
-    static _Thread_local int64_t stamp_sec = -1;
-    static _Thread_local char stamp[W3C_STAMP_LEN];
-    int64_t sec = plat_time_unix_ms() / 1000;
+    static _Thread_local int64_t stamp_sec = INT64_MIN;
+    static _Thread_local char stamp[W3C_STAMP_LEN + 1];
+    int64_t sec = now_ms / 1000;
     if (sec != stamp_sec) {
         plat_tm_t tm;
         plat_time_utc_from_ms(sec * 1000, &tm);
         host_out_t o = host_out_make(stamp, sizeof stamp);
-        host_out_padded(&o, (unsigned)tm.year, 4);
-        host_out_char(&o, '-');
-        host_out_padded(&o, (unsigned)tm.month, 2);
-        host_out_char(&o, '-');
-        host_out_padded(&o, (unsigned)tm.day, 2);
-        host_out_char(&o, ' ');
-        host_out_padded(&o, (unsigned)tm.hour, 2);
-        host_out_char(&o, ':');
-        host_out_padded(&o, (unsigned)tm.min, 2);
-        host_out_char(&o, ':');
-        host_out_padded(&o, (unsigned)tm.sec, 2);
+        put_datetime(&o, &tm);
         host_out_char(&o, ' ');
         stamp_sec = sec;
     }
     char line[HOST_W3C_LINE_MAX];
     size_t n = host_w3c_format(r, stamp, line, sizeof line);
+    if (w3c.period == HOST_LOG_PERIOD_SIZE && access_log.owned) {
+        /* The line that would pass the size starts the next file; a file holding only its
+         * directives takes any line, however small the size. */
+        uint64_t held = atomic_load(&w3c.size);
+        if (held + n > w3c.truncate_size && held > w3c.directives_len) {
+            plat_mutex_lock(&access_log.lock);
+            held = atomic_load(&w3c.size);
+            if (held + n > w3c.truncate_size && held > w3c.directives_len) {
+                w3c.seq++;
+                w3c_switch(now_ms);
+            }
+            plat_mutex_unlock(&access_log.lock);
+        }
+        atomic_fetch_add(&w3c.size, n);
+    }
     logfile_write(&access_log, line, n);
 }

@@ -66,8 +66,45 @@ typedef struct host_w3c_record {
 } host_w3c_record_t;
 
 /* Opens the access log ("" = none, "-" = stdout), appending, and writes the #Software,
- * #Version, #Date and #Fields directives. Returns 0 or -1 with the reason in err. */
+ * #Version, #Date and #Fields directives. No rollover. Returns 0 or -1 with the reason in
+ * err. */
 int host_w3c_open(const char *path, const char *software, char *err, size_t errlen);
+
+/* When a new access-log file starts (IIS's logFile period). */
+typedef enum {
+    HOST_LOG_PERIOD_NONE,      /* one file, rotated from outside (logrotate + SIGUSR1) */
+    HOST_LOG_PERIOD_HOURLY,    /* u_exYYMMDDHH.log */
+    HOST_LOG_PERIOD_DAILY,     /* u_exYYMMDD.log */
+    HOST_LOG_PERIOD_WEEKLY,    /* u_exYYMMWW.log, WW the week of the month from 01 */
+    HOST_LOG_PERIOD_MONTHLY,   /* u_exYYMM.log */
+    HOST_LOG_PERIOD_SIZE       /* u_extendN.log, a new N once the file holds truncate_size */
+} host_log_period_t;
+
+typedef struct host_w3c_options {
+    const char *dir;            /* the folder of the IIS-named files; "" = use file */
+    const char *file;           /* the one file when dir is "" ("-" = stdout) */
+    host_log_period_t period;   /* with dir only */
+    int local_time;             /* names and switches by local time (IIS localTimeRollover);
+                                   the records' date and time stay UTC, as in IIS */
+    uint64_t truncate_size;     /* HOST_LOG_PERIOD_SIZE: bytes per file */
+    const char *software;       /* #Software */
+} host_w3c_options_t;
+
+/* Opens the access log as the options say and writes the directives. Every later record
+ * goes to the file of its period: the first record at or after a period's start opens
+ * the new file (with its own directives at the top) and the others follow it; records
+ * written by other threads during the switch land whole in one file or the other, never
+ * lost or torn. Returns 0 or -1 with the reason in err. */
+int host_w3c_open_rolling(const host_w3c_options_t *o, char *err, size_t errlen);
+
+/* The IIS file name of the period holding unix_ms ("u_ex26120219.log"); seq numbers the
+ * size-rolled files. Writes at most cap bytes with the NUL; returns the length. */
+size_t host_w3c_file_name(host_log_period_t period, int local_time, int64_t unix_ms,
+                          unsigned seq, char *out, size_t cap);
+
+/* Tests: the clock the access log reads (milliseconds since 1970, UTC); NULL restores the
+ * real one. Set it before opening. */
+void host_w3c_set_clock(int64_t (*now_ms)(void));
 /* Formats one record as a W3C line into line[0, cap) and returns its length; stamp is the
  * 20-byte "YYYY-MM-DD HH:MM:SS " prefix. The line always ends with every numeric field
  * and a newline: with cap >= HOST_W3C_LINE_MAX, text fields that do not fit together are

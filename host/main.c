@@ -1,20 +1,28 @@
 /*
  * main.c - isapihost: configuration, filters, serving, shutdown.
  *
+ * `isapihost --import-iis FILE [--out INI] [--site S] [--map WIN=PATH]` only converts an
+ * IIS configuration (iis_import.h) and exits.
+ *
  * Order of work, each step ending the process with one clear line on failure:
  *   1. configuration: defaults, then isapihost.ini beside the build (no arguments) or the
  *      INI file and options given, then validation;
- *   2. the logs (filters' OutputDebugStringA text goes to the error log at debug level)
- *      and the registry values filters read;
- *   3. the filters, in load order (a filter whose GetFilterVersion declines is skipped
- *      with a warning, as IIS does; one that cannot be loaded stops the start);
- *   4. the listeners; --check loads the filters and stops here, successfully;
+ *   2. the listeners, while the process may be root; then the serving account (user,
+ *      group: setgroups, setgid, setuid), or a refusal to go on as root unless
+ *      run_as_root = yes says so;
+ *   3. the logs, created by that account (filters' OutputDebugStringA text goes to the
+ *      error log at debug level; the access log rolls over by period or size, SIGUSR1
+ *      reopens both) and the registry values filters read;
+ *   4. the filters, in load order (a filter whose GetFilterVersion declines is skipped
+ *      with a warning, as IIS does; one that cannot be loaded stops the start); --check
+ *      loads them and stops here, successfully;
  *   5. serving, in a supervised process on POSIX (supervise.h: a filter that crashes it
  *      is logged and a new serving process takes over the same listening sockets), until
  *      SIGINT/SIGTERM (or the console's Ctrl+C), then graceful shutdown, TerminateFilter
  *      and FreeLibrary in reverse load order, exit 0.
  */
 #include "config.h"
+#include "iis_import.h"
 #include "isapi.h"
 #include "log.h"
 #include "os.h"
@@ -132,6 +140,33 @@ static int serve(void *arg)
     return 0;
 }
 
+/* Gives root up before any filter is loaded: the configured user (and group), or, as
+ * root with no user, a refusal unless run_as_root says so. *as_root tells the caller to
+ * warn once the error log is open. Returns 0, or -1 with "FILE: setting: reason". */
+static int become_serving_account(const host_config_t *cfg, int *as_root, char *err,
+                                  size_t errlen)
+{
+    const char *where = cfg->config_file[0] ? cfg->config_file : "command line";
+    char why[512];
+    *as_root = 0;
+    if (cfg->user[0]) {
+        if (plat_identity_drop(cfg->user, cfg->group, why, sizeof why) != 0) {
+            snprintf(err, errlen, "%s: user: '%s': %s", where, cfg->user, why);
+            return -1;
+        }
+        return 0;
+    }
+    if (plat_identity_is_root()) {
+        if (!cfg->run_as_root) {
+            snprintf(err, errlen, "%s: user: running as root with no user: filters would run "
+                     "as root; set user = ACCOUNT (or run_as_root = yes)", where);
+            return -1;
+        }
+        *as_root = 1;
+    }
+    return 0;
+}
+
 static void supervisor_log(int level, const char *line)
 {
     host_log(level, "%s", line);
@@ -144,6 +179,13 @@ int main(int argc, char **argv)
 
     if (plat_init() != 0)
         return fail("cannot initialise the platform layer (sockets)");
+    if (argc >= 2 && strcmp(argv[1], "--import-iis") == 0) {
+        host_iis_import_options_t io;
+        if (host_iis_import_args(argc, argv, &io, err, sizeof err) != 0
+            || host_iis_import(&io, err, sizeof err) != 0)
+            return fail(err);
+        return 0;
+    }
     host_config_defaults(&cfg);
     if (argc == 1 && ISAPIHOST_DEFAULT_CONFIG[0]) {
         plat_file_info_t info;
@@ -163,17 +205,38 @@ int main(int argc, char **argv)
     }
     if (host_config_validate(&cfg, err, sizeof err) != 0)
         return fail(err);
+
+    /* The listeners first, while the process may still be root (ports below 1024). */
+    host_listeners_t listeners;
+    if (host_listeners_open(&cfg, &listeners, err, sizeof err) != 0)
+        return fail(err);
+    int as_root = 0;
+    if (become_serving_account(&cfg, &as_root, err, sizeof err) != 0) {
+        host_listeners_close(&listeners);
+        return fail(err);
+    }
+
+    /* The logs now, as the serving account: it owns the files it creates (mode 0640) and
+     * can reopen them after logrotate. */
     if (host_log_open(cfg.error_log, cfg.verbose ? HOST_LOG_DEBUG : HOST_LOG_INFO, err,
                       sizeof err) != 0)
         return fail(err);
     plat_debug_output_set(debug_output_to_log);
-    if (host_w3c_open(cfg.access_log, cfg.server_software, err, sizeof err) != 0)
+    host_w3c_options_t logopt = {
+        .dir = cfg.log_dir, .file = cfg.access_log, .period = (host_log_period_t)cfg.log_period,
+        .local_time = cfg.log_local_time, .truncate_size = cfg.log_truncate_size,
+        .software = cfg.server_software,
+    };
+    if (host_w3c_open_rolling(&logopt, err, sizeof err) != 0)
         return fail(err);
+    /* SIGUSR1 reopens both logs (logrotate); installed before the supervisor forks so
+     * the signal reaches the serving process whichever process it is sent to. */
+    if (plat_reopen_signal_install() != 0)
+        host_log(HOST_LOG_WARN, "cannot install the log reopen signal (SIGUSR1)");
+    if (as_root)
+        host_log(HOST_LOG_WARN, "serving as root (run_as_root = yes): every filter runs with "
+                 "root's privileges");
     if (cfg.registry[0] && host_registry_load(cfg.registry, err, sizeof err) != 0)
-        return fail(err);
-
-    host_listeners_t listeners;
-    if (host_listeners_open(&cfg, &listeners, err, sizeof err) != 0)
         return fail(err);
 
     if (cfg.check_only) {

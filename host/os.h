@@ -380,6 +380,30 @@ int plat_file_open_append(const char *path, plat_file_t *out);
 /* Appends len bytes. Returns 0 or an error. */
 int plat_file_append(plat_file_t f, const void *buf, size_t len);
 
+/* Replaces the file behind *f, in place, by `path` opened for appending (created if
+ * needed; POSIX mode 0640), after appending head[0, head_len) to it (a log's directives,
+ * which must come before any line another thread appends to the new file). Threads appending to *f meanwhile lose nothing and tear
+ * nothing: each append lands whole in the old file or in the new one. POSIX: the new file
+ * is dup2()ed over the same descriptor, so *f keeps its value. Windows: the appends and the
+ * swap share the append lock, and the old handle is closed by the next swap but one (an
+ * append that read the old value before the swap finishes on it first). Returns 0 or an
+ * error (then *f is unchanged). */
+int plat_file_reopen_append(plat_file_t *f, const char *path, const void *head,
+                            size_t head_len);
+
+/* ---- log reopening (logrotate) ------------------------------------------------------ */
+
+/* Installs the "reopen the logs" request: POSIX SIGUSR1, as nginx. The handler only adds
+ * one to a counter in memory shared with the processes forked afterwards (the supervisor
+ * and its serving child see the same count, whichever of them the signal reached); the
+ * log writer notices the change on its next line and reopens the files on its own
+ * thread. Windows: no signal, no effect, returns 0. Call once, before forking and before
+ * any thread starts. */
+int plat_reopen_signal_install(void);
+/* The number of reopen requests so far (0 when none or not installed). Any thread,
+ * async-signal-safe. */
+unsigned plat_reopen_generation(void);
+
 /* Writes the real path of the existing folder `path` into out: absolute, every symbolic
  * link (and, on Windows, junction) resolved, as the OS names the folder once opened
  * (POSIX: realpath; Windows: GetFinalPathNameByHandleW on the opened folder, "\\?\" prefix
@@ -437,6 +461,24 @@ int plat_path_is_absolute(const char *path);
  * (Windows also splits at '\\' and keeps "C:\"). Returns its length, or
  * PLAT_ENAMETOOLONG if it does not fit outlen bytes with its NUL. */
 int plat_path_dirname(const char *path, char *out, size_t outlen);
+
+/* ---- identity ----------------------------------------------------------------------- */
+
+/* 1 when the process has root's privileges (POSIX: effective uid 0), else 0. Windows: 0
+ * (the account is the service's, chosen by the service manager). */
+int plat_identity_is_root(void);
+
+/* Serves from now on as account `user`, with `group` (NULL or "": the user's primary
+ * group): POSIX setgroups() to that one group, setgid(), setuid(), in that order, each
+ * checked, then checks that the ids took and that root cannot be regained. Call before
+ * any thread starts (the ids are per process only when no thread runs). Returns 0, or -1
+ * with the reason in err ("no such user", "setgid: Operation not permitted"). Windows:
+ * -1, not supported. Implemented in host/posix/os_identity_posix.c and
+ * win32/os_identity_win32.c. */
+int plat_identity_drop(const char *user, const char *group, char *err, size_t errlen);
+
+/* The account's name the process runs as now, into out (for messages). */
+void plat_identity_name(char *out, size_t cap);
 
 /* ---- paths as filters see them ------------------------------------------------------ */
 

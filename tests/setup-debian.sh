@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what isapihost needs on Debian 12 (bookworm), and nothing when it is all there.
 #
-#   tests/setup-debian.sh build   compiler, CMake, OpenSSL, Check, Python: enough to configure,
+#   tests/setup-debian.sh build   compiler, CMake, OpenSSL, libxml2 (--import-iis), Check,
+#                                 Python: enough to configure,
 #                                 build and run the native server
 #   tests/setup-debian.sh test    everything the test suite needs: Check, mingw-w64, Wine 32
 #                                 and 64, curl, netcat, clang with its sanitizer runtimes,
@@ -20,8 +21,8 @@ case "$mode" in
   *) echo "usage: $0 [build|test]" >&2; exit 2 ;;
 esac
 
-build_pkgs=(cmake gcc make pkg-config libc6-dev libssl-dev check python3)
-test_pkgs=(check curl netcat-openbsd mingw-w64 clang libclang-rt-14-dev llvm libssl-dev
+build_pkgs=(cmake gcc make pkg-config libc6-dev libssl-dev libxml2-dev check python3)
+test_pkgs=(check curl netcat-openbsd mingw-w64 clang libclang-rt-14-dev llvm libssl-dev libxml2-dev
            python3 nginx-light wrk
            wine64 libwine gcc-multilib libwine-dev)
 # Why wine32-tools:i386 and not wine64-tools: the two conflict on Debian 12, and the 32-bit

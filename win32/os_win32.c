@@ -943,6 +943,50 @@ int plat_file_append(plat_file_t f, const void *buf, size_t len)
     return rc;
 }
 
+/* The handle value changes on Windows, so a writer that read the old one just before the
+ * swap may still append through it: the old handle stays open until the swap after next
+ * (retired[] keeps it), and its appends take the same lock as before. */
+enum { RETIRED_HANDLES = 2 };
+static HANDLE retired_handles[RETIRED_HANDLES];
+static SRWLOCK retired_lock = SRWLOCK_INIT;
+
+int plat_file_reopen_append(plat_file_t *f, const char *path, const void *head,
+                            size_t head_len)
+{
+    plat_file_t fresh;
+    int rc = plat_file_open_append(path, &fresh);
+    if (rc != 0)
+        return rc;
+    if (head_len > 0 && (rc = plat_file_append(fresh, head, head_len)) != 0) {
+        CloseHandle(fresh);
+        return rc;
+    }
+    AcquireSRWLockExclusive(&retired_lock);
+    HANDLE oldest = retired_handles[0];
+    retired_handles[0] = retired_handles[1];
+    retired_handles[1] = *f;
+    *f = fresh;
+    ReleaseSRWLockExclusive(&retired_lock);
+    if (oldest) {
+        SRWLOCK *lock = append_lock_for(oldest);
+        AcquireSRWLockExclusive(lock);
+        CloseHandle(oldest);
+        ReleaseSRWLockExclusive(lock);
+    }
+    return 0;
+}
+
+/* No signals on Windows: logs are reopened by rollover only. */
+int plat_reopen_signal_install(void)
+{
+    return 0;
+}
+
+unsigned plat_reopen_generation(void)
+{
+    return 0;
+}
+
 int plat_file_info(plat_file_t f, plat_file_info_t *info)
 {
     BY_HANDLE_FILE_INFORMATION bh;

@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -204,6 +205,46 @@ int plat_shutdown_handler_set(void (*fn)(void *arg), void *arg)
     if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
         return fail_errno();
     return 0;
+}
+
+/* The reopen count lives in one shared page (mapped from /dev/zero, which POSIX allows
+ * without MAP_ANONYMOUS) so the supervisor and its serving child, forked later, count
+ * together: `kill -USR1 <main pid>` reaches the child's log writer too. */
+static _Atomic unsigned *reopen_count;
+
+static void on_reopen_signal(int sig)
+{
+    (void)sig;
+    if (reopen_count)
+        atomic_fetch_add(reopen_count, 1u);
+}
+
+int plat_reopen_signal_install(void)
+{
+    if (!reopen_count) {
+        int fd = open("/dev/zero", O_RDWR | O_CLOEXEC);
+        if (fd < 0)
+            return fail_errno();
+        void *page = mmap(NULL, sizeof *reopen_count, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        int saved = errno;
+        close(fd);
+        if (page == MAP_FAILED)
+            return plat__native_code(saved);
+        reopen_count = page;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_reopen_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGUSR1, &sa, NULL) != 0)
+        return fail_errno();
+    return 0;
+}
+
+unsigned plat_reopen_generation(void)
+{
+    return reopen_count ? atomic_load(reopen_count) : 0u;
 }
 
 int plat_shutdown_requested(void)
@@ -911,12 +952,37 @@ int plat_file_open_append(const char *path, plat_file_t *out)
 {
     int fd;
     do
-        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
     while (fd < 0 && errno == EINTR);
     if (fd < 0)
         return fail_errno();
     *out = fd;
     return 0;
+}
+
+/* dup2 swaps the open file behind the descriptor in one step: a write() already running
+ * holds its own reference to the old file and finishes there, every later one goes to the
+ * new file, and no thread ever sees a closed or reused descriptor. */
+int plat_file_reopen_append(plat_file_t *f, const char *path, const void *head,
+                            size_t head_len)
+{
+    plat_file_t fresh;
+    int rc = plat_file_open_append(path, &fresh);
+    if (rc != 0)
+        return rc;
+    if (head_len > 0 && (rc = plat_file_append(fresh, head, head_len)) != 0) {
+        close(fresh);
+        return rc;
+    }
+    int r;
+    do
+        r = dup2(fresh, *f);
+    while (r < 0 && errno == EINTR);
+    rc = r < 0 ? fail_errno() : 0;
+    if (rc == 0)
+        fcntl(*f, F_SETFD, FD_CLOEXEC);   /* dup2 clears it; the server never execs */
+    close(fresh);
+    return rc;
 }
 
 int plat_file_append(plat_file_t f, const void *buf, size_t len)

@@ -215,6 +215,8 @@ class Isapihost(Server):
             argv = [c.isapihost, '--listen', '127.0.0.1:0', '--port-file', portfile,
                     '--root', c.site, '--log', log,
                     '--error-log', os.path.join(d, 'error.log')] + c.thread_args
+            if os.geteuid() == 0:
+                argv.append('--run-as-root')   # filters as root only when told so
         for f in self.filters:
             argv += ['--filter', z(f) if self.wine else f]
         self.proc = spawn(argv, stdout=subprocess.DEVNULL,

@@ -71,6 +71,8 @@ def command(args, env_extra=None):
 def run_check(filter_path, extra=None, env=None):
     """isapihost --check with one filter; returns (exit code, stdout, stderr lines)."""
     args = ["--listen", "127.0.0.1:0", "--root", win(A.site), "--filter", filter_path, "--check"]
+    if A.mode == "native" and os.geteuid() == 0:
+        args.append("--run-as-root")   # natively as root: filters as root only when told
     p = subprocess.run(command(args + (extra or [])), capture_output=True, text=True,
                        timeout=120, env=env)
     lines = [l for l in p.stderr.replace("\r", "").split("\n") if l.strip()]
@@ -99,6 +101,8 @@ class Server:
         self.errlog = os.path.join(self.tmp, "error.log")
         full = ["--listen", "127.0.0.1:0", "--port-file", win(self.portfile),
                 "--root", win(A.site), "--error-log", win(self.errlog)] + args
+        if A.mode == "native" and os.geteuid() == 0:
+            full.append("--run-as-root")   # natively as root: filters as root only when told
         self.out = open(os.path.join(self.tmp, "stdout"), "w")
         self.proc = subprocess.Popen(command(full), stdout=self.out, stderr=subprocess.STDOUT,
                                      start_new_session=True, env=env)
