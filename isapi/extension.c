@@ -312,11 +312,78 @@ static isapi__ecb *from_conn_id(HCONN h)
     return b;
 }
 
+static BOOL WINAPI ext_get_server_variable(HCONN h, LPSTR name, LPVOID buf, LPDWORD size);
+
+/* The variable `name` (narrow) into a malloc'ed string, or NULL with the last error set. */
+static char *narrow_variable(HCONN h, const char *name)
+{
+    DWORD size = 256;
+    for (int tries = 0; tries < 4; tries++) {
+        char *v = malloc(size);
+        if (!v) {
+            SetLastError(ERROR_NOT_ENOUGH_MEMORY);
+            return NULL;
+        }
+        DWORD got = size;
+        if (ext_get_server_variable(h, (LPSTR)name, v, &got))
+            return v;
+        free(v);
+        if (GetLastError() != ERROR_INSUFFICIENT_BUFFER)
+            return NULL;
+        size = got;
+    }
+    return NULL;
+}
+
+/* UTF-8 text into a WCHAR buffer of *size bytes with the GetServerVariable protocol: the
+ * size in bytes with the 2-byte terminator. */
+static BOOL wide_result(const char *text, void *buf, DWORD *size)
+{
+    int units = MultiByteToWideChar(CP_UTF8, 0, text, -1, NULL, 0);
+    if (units <= 0)
+        return fail(ERROR_INVALID_DATA);
+    DWORD need = (DWORD)units * (DWORD)sizeof(WCHAR);
+    if (*size < need) {
+        *size = need;
+        return fail(ERROR_INSUFFICIENT_BUFFER);
+    }
+    if (!buf)
+        return fail(ERROR_INVALID_PARAMETER);
+    MultiByteToWideChar(CP_UTF8, 0, text, -1, buf, units);
+    *size = need;
+    SetLastError(ERROR_SUCCESS);
+    return TRUE;
+}
+
+/* Why these: IIS 6 defines UNICODE_<VAR> for the path-like and user variables and not for
+ * headers (HTTP_*, HEADER_*); the size is in bytes. */
+static int has_unicode_form(const char *var)
+{
+    static const char *const names[] = { "URL", "PATH_INFO", "PATH_TRANSLATED", "SCRIPT_NAME",
+                                         "SCRIPT_TRANSLATED", "QUERY_STRING", "REMOTE_USER",
+                                         "AUTH_USER", "LOGON_USER", "APPL_MD_PATH",
+                                         "APPL_PHYSICAL_PATH" };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (isapi__ieq(var, names[i]))
+            return 1;
+    return 0;
+}
+
 static BOOL WINAPI ext_get_server_variable(HCONN h, LPSTR name, LPVOID buf, LPDWORD size)
 {
     isapi__ecb *b = from_conn_id(h);
     if (!b || !name || !size)
         return fail(ERROR_INVALID_PARAMETER);
+    if (strlen(name) > 8 && isapi__ieqn(name, 8, "UNICODE_", 8)) {
+        if (!has_unicode_form(name + 8))
+            return fail(ERROR_INVALID_INDEX);
+        char *v = narrow_variable(h, name + 8);
+        if (!v)
+            return FALSE;
+        BOOL ok = wide_result(v, buf, size);
+        free(v);
+        return ok;
+    }
     const isapi_ext_request *rq = b->rq;
     /* Variables only an extension request has; the rest are the filters' (servervars.c). */
     static const char *const names[] = { "SCRIPT_NAME", "PATH_INFO", "PATH_TRANSLATED",
@@ -677,6 +744,46 @@ static BOOL map_url(isapi__ecb *b, char *url_buf, DWORD *size, HSE_URL_MAPEX_INF
     return TRUE;
 }
 
+/* Codes 1023 and 1024: the URL and the path in UTF-16, otherwise as 1001 and 1012. */
+static BOOL map_unicode_url(isapi__ecb *b, WCHAR *url, DWORD *size,
+                            HSE_UNICODE_URL_MAPEX_INFO *ex)
+{
+    size_t units = 0;
+    while (units < MAX_PATH * 4 && url[units])
+        units++;
+    char narrow[MAX_PATH * 4 * 3 + 1];
+    int n = WideCharToMultiByte(CP_UTF8, 0, url, (int)units, narrow, (int)sizeof narrow - 1,
+                                NULL, NULL);
+    if (n < 0 || (units && n == 0))
+        return fail(ERROR_INVALID_PARAMETER);
+    narrow[n] = '\0';
+    HSE_URL_MAPEX_INFO info;
+    memset(&info, 0, sizeof info);
+    DWORD dummy = sizeof narrow;
+    if (!map_url(b, narrow, &dummy, &info, 1) && GetLastError() != ERROR_INSUFFICIENT_BUFFER)
+        return FALSE;
+    int need = MultiByteToWideChar(CP_UTF8, 0, info.lpszPath, -1, NULL, 0);
+    if (need <= 0)
+        return fail(ERROR_INVALID_DATA);
+    if (ex) {
+        if (need > MAX_PATH)
+            return fail(ERROR_INSUFFICIENT_BUFFER);
+        MultiByteToWideChar(CP_UTF8, 0, info.lpszPath, -1, ex->lpszPath, MAX_PATH);
+        ex->dwFlags = info.dwFlags;
+        ex->cchMatchingPath = info.cchMatchingPath;
+        ex->cchMatchingURL = info.cchMatchingURL;
+        return TRUE;
+    }
+    DWORD bytes = (DWORD)need * (DWORD)sizeof(WCHAR);
+    if (*size < bytes) {
+        *size = bytes;
+        return fail(ERROR_INSUFFICIENT_BUFFER);
+    }
+    MultiByteToWideChar(CP_UTF8, 0, info.lpszPath, -1, url, need);
+    *size = bytes;
+    return TRUE;
+}
+
 static BOOL vector_send(isapi__ecb *b, HSE_RESPONSE_VECTOR *v)
 {
     if (!v || (v->nElementCount && !v->lpElementArray))
@@ -756,6 +863,12 @@ static BOOL WINAPI ext_server_support(HCONN h, DWORD code, LPVOID buf, LPDWORD s
         if (!buf || !type)
             return fail(ERROR_INVALID_PARAMETER);
         return map_url(b, buf, size, (HSE_URL_MAPEX_INFO *)type, 1);
+    case HSE_REQ_MAP_UNICODE_URL_TO_PATH:
+    case HSE_REQ_MAP_UNICODE_URL_TO_PATH_EX:
+        if (!buf || (code == HSE_REQ_MAP_UNICODE_URL_TO_PATH ? !size : !type))
+            return fail(ERROR_INVALID_PARAMETER);
+        return map_unicode_url(b, buf, size, code == HSE_REQ_MAP_UNICODE_URL_TO_PATH_EX
+                                                 ? (HSE_UNICODE_URL_MAPEX_INFO *)type : NULL);
     case HSE_APPEND_LOG_PARAMETER:
         if (!buf)
             return fail(ERROR_INVALID_PARAMETER);
@@ -852,8 +965,6 @@ static BOOL WINAPI ext_server_support(HCONN h, DWORD code, LPVOID buf, LPDWORD s
     case HSE_REQ_EXEC_URL:
     case HSE_REQ_EXEC_UNICODE_URL:
     case HSE_REQ_GET_EXEC_URL_STATUS:
-    case HSE_REQ_MAP_UNICODE_URL_TO_PATH:
-    case HSE_REQ_MAP_UNICODE_URL_TO_PATH_EX:
     case HSE_REQ_GET_CACHE_INVALIDATION_CALLBACK:
     case HSE_REQ_GET_TRACE_INFO:
     case HSE_REQ_GET_TRACE_INFO_EX:

@@ -408,6 +408,18 @@ def server_support_functions(s):
             "MAP_URL_TO_PATH: the physical path, size with its NUL", ok)
     s.check(f.get("small", "").startswith("0/122/"), "MAP_URL_TO_PATH: a short buffer",
             f.get("small"))
+    r = srv.get("/s%C3%A9.probe?unicode")
+    f = fields(r.body) if r is not None else {}
+    s.eq(f.get("script"), f"1/{2 * (len('/sé.probe') + 1)}//sé.probe".encode().decode("latin-1"),
+         "UNICODE_SCRIPT_NAME: UTF-16, size in bytes with the terminator")
+    s.eq(f.get("small"), "0/122/20", "UNICODE_URL in a short buffer: the size in bytes")
+    s.eq(f.get("header"), "0/1413", "no UNICODE_ form of a header: ERROR_INVALID_INDEX")
+    um = f.get("umap", "").replace("\\", "/")
+    s.check(um.startswith("1/") and um.endswith("/site/sub/x.txt"),
+            "MAP_UNICODE_URL_TO_PATH", um)
+    umx = f.get("umapex", "").replace("\\", "/")
+    s.check(umx.startswith("1/") and "/site/sub/x.txt/0x201" in umx,
+            "MAP_UNICODE_URL_TO_PATH_EX", umx)
     _, f = get("mapex=/sub/file.txt")
     s.check(f.get("ok", "").startswith("1 path=") and "flags=0x201" in f.get("ok", ""),
             "MAP_URL_TO_PATH_EX: path and the folder's access flags", f.get("ok"))

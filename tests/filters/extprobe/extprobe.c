@@ -520,6 +520,34 @@ DWORD WINAPI HttpExtensionProc(EXTENSION_CONTROL_BLOCK *ecb)
         }
         return respond_out(ecb, &o) ? HSE_STATUS_SUCCESS : HSE_STATUS_ERROR;
     }
+    if (is(q, "unicode")) {
+        WCHAR w[512];
+        char back[1024];
+        DWORD size = sizeof w;
+        BOOL ok = ecb->GetServerVariable(id, "UNICODE_SCRIPT_NAME", w, &size);
+        int n = ok ? WideCharToMultiByte(CP_UTF8, 0, w, -1, back, sizeof back, NULL, NULL) : 0;
+        add(&o, "script=%d/%lu/%s\n", ok, (unsigned long)size, n > 0 ? back : "");
+        DWORD small = 4;
+        ok = ecb->GetServerVariable(id, "UNICODE_URL", w, &small);
+        add(&o, "small=%d/%lu/%lu\n", ok, (unsigned long)GetLastError(), (unsigned long)small);
+        size = sizeof w;
+        ok = ecb->GetServerVariable(id, "UNICODE_HTTP_HOST", w, &size);
+        add(&o, "header=%d/%lu\n", ok, (unsigned long)GetLastError());
+        WCHAR url[MAX_PATH];
+        MultiByteToWideChar(CP_UTF8, 0, "/sub/x.txt", -1, url, MAX_PATH);
+        size = sizeof url;
+        ok = ecb->ServerSupportFunction(id, HSE_REQ_MAP_UNICODE_URL_TO_PATH, url, &size, NULL);
+        n = ok ? WideCharToMultiByte(CP_UTF8, 0, url, -1, back, sizeof back, NULL, NULL) : 0;
+        add(&o, "umap=%d/%lu/%s\n", ok, (unsigned long)size, n > 0 ? back : "");
+        HSE_UNICODE_URL_MAPEX_INFO mi;
+        memset(&mi, 0, sizeof mi);
+        MultiByteToWideChar(CP_UTF8, 0, "/sub/x.txt", -1, url, MAX_PATH);
+        ok = ecb->ServerSupportFunction(id, HSE_REQ_MAP_UNICODE_URL_TO_PATH_EX, url, NULL,
+                                        (LPDWORD)&mi);
+        n = ok ? WideCharToMultiByte(CP_UTF8, 0, mi.lpszPath, -1, back, sizeof back, NULL, NULL) : 0;
+        add(&o, "umapex=%d/%s/0x%lx\n", ok, n > 0 ? back : "", (unsigned long)mi.dwFlags);
+        return respond_out(ecb, &o) ? HSE_STATUS_SUCCESS : HSE_STATUS_ERROR;
+    }
     if (is(q, "normalize")) {
         char buf[512];
         lstrcpynA(buf, arg(q), sizeof buf);
