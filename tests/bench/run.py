@@ -211,6 +211,8 @@ class Isapihost(Server):
                     os.path.join(SOURCE, 'win32', 'isapihost-wine'), '--listen', '127.0.0.1:0',
                     '--port-file', portfile, '--root', c.site, '--log', log,
                     '--error-log', os.path.join(d, 'error.log')] + c.thread_args
+            if os.geteuid() == 0:
+                argv.append('--run-as-root')   # a Linux process: as root only when told so
         else:
             argv = [c.isapihost, '--listen', '127.0.0.1:0', '--port-file', portfile,
                     '--root', c.site, '--log', log,

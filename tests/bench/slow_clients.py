@@ -172,7 +172,9 @@ def main():
     servers = []
     port = free_port()
     servers.append(("isapihost", [os.path.abspath(a.isapihost), "--listen", f"127.0.0.1:{port}",
-                                  "--root", site], port))
+                                  "--root", site]
+                    # as root, filters run as root only when the configuration says so
+                    + (["--run-as-root"] if os.geteuid() == 0 else []), port))
     if os.path.exists(a.nginx):
         port = free_port()
         d = os.path.join(tmp, "nginx")

@@ -68,11 +68,15 @@ def command(args, env_extra=None):
     return [A.server] + args
 
 
+def as_root_args():
+    """As root (CI), a Linux server runs filters as root only when told so."""
+    return ["--run-as-root"] if A.mode in ("native", "winelib") and os.geteuid() == 0 else []
+
+
 def run_check(filter_path, extra=None, env=None):
     """isapihost --check with one filter; returns (exit code, stdout, stderr lines)."""
     args = ["--listen", "127.0.0.1:0", "--root", win(A.site), "--filter", filter_path, "--check"]
-    if A.mode == "native" and os.geteuid() == 0:
-        args.append("--run-as-root")   # natively as root: filters as root only when told
+    args += as_root_args()
     p = subprocess.run(command(args + (extra or [])), capture_output=True, text=True,
                        timeout=120, env=env)
     lines = [l for l in p.stderr.replace("\r", "").split("\n") if l.strip()]
@@ -101,8 +105,7 @@ class Server:
         self.errlog = os.path.join(self.tmp, "error.log")
         full = ["--listen", "127.0.0.1:0", "--port-file", win(self.portfile),
                 "--root", win(A.site), "--error-log", win(self.errlog)] + args
-        if A.mode == "native" and os.geteuid() == 0:
-            full.append("--run-as-root")   # natively as root: filters as root only when told
+        full += as_root_args()
         self.out = open(os.path.join(self.tmp, "stdout"), "w")
         self.proc = subprocess.Popen(command(full), stdout=self.out, stderr=subprocess.STDOUT,
                                      start_new_session=True, env=env)
@@ -230,7 +233,8 @@ def case_otherbits():
         path = ext_path(other)
         p = subprocess.run(["env", "WINEPREFIX=" + A.prefix, A.wine_run, "--exec", A.server,
                             "--listen", "127.0.0.1:0", "--root", A.site, "--filter", path,
-                            "--check"], capture_output=True, text=True, timeout=120)
+                            "--check"] + as_root_args(), capture_output=True, text=True,
+                           timeout=120)
         lines = [l for l in p.stderr.split("\n") if l.startswith("isapihost: filter ")]
         print("exit %d, stderr: %r" % (p.returncode, p.stderr))
         want = ("is a %d-bit Windows DLL (%s)" % (other, machine[other]),
@@ -417,14 +421,14 @@ def case_relative():
     with open(ext_path(A.bits), "rb") as src, open(dll, "wb") as dst:
         dst.write(src.read())
     with open(os.path.join(work, "conf", "site.ini"), "w") as f:
-        f.write("[server]\nlisten = 127.0.0.1:0\nroot = %s\n[filters]\next = dlls/ext.dll\n"
-                % A.site)
+        f.write("[server]\nlisten = 127.0.0.1:0\nroot = %s\n%s[filters]\next = dlls/ext.dll\n"
+                % (A.site, "run_as_root = yes\n" if as_root_args() else ""))
     rc, lines, out = launcher(["--config", "conf/site.ini", "--check"], cwd=work)
     print("exit %d, stdout %r, stderr: %r" % (rc, out, lines))
     if rc != 0 or "1 filter(s) loaded" not in out:
         fail("a relative INI naming a DLL relative to itself did not load")
     rc, lines, out = launcher(["--listen", "127.0.0.1:0", "--root", A.site, "--filter",
-                               "conf/dlls/ext.dll", "--check"], cwd=work)
+                               "conf/dlls/ext.dll", "--check"] + as_root_args(), cwd=work)
     if rc != 0 or "1 filter(s) loaded" not in out:
         fail("a relative --filter did not load: %r" % lines)
     print("ok: relative INI and --filter paths load")
