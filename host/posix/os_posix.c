@@ -966,7 +966,7 @@ int plat_file_open_append(const char *path, plat_file_t *out)
 int plat_file_reopen_append(plat_file_t *f, const char *path, const void *head,
                             size_t head_len)
 {
-    plat_file_t fresh;
+    plat_file_t fresh = PLAT_INVALID_FILE;
     int rc = plat_file_open_append(path, &fresh);
     if (rc != 0)
         return rc;
