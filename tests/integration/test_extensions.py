@@ -141,8 +141,8 @@ def ecb_members_and_variables(s):
     if not s.check(r is not None and r.status == 200, "POST to a script map: 200", repr(r)):
         return
     f = fields(r.body)
-    wine32 = s.env.flavour == "wine32"
-    s.eq(f.get("cbSize"), "144" if wine32 else "192", "cbSize is sizeof the ECB")
+    bits32 = s.env.flavour in ("wine32", "winelib32")   # the 32-bit control block
+    s.eq(f.get("cbSize"), "144" if bits32 else "192", "cbSize is sizeof the ECB")
     s.eq(f.get("dwVersion"), "0x00060000", "dwVersion HSE_VERSION (6.0)")
     s.eq(f.get("ConnID"), "set", "ConnID set")
     s.eq(f.get("dwHttpStatusCode"), "200", "dwHttpStatusCode starts at 200")
