@@ -259,7 +259,7 @@ static int carry_path(import_t *imp, text_t *notes, const char *what, const char
 {
     int mapped = map_path(imp, in, out, cap);
     if (mapped < 0) {
-        snprintf(imp->err, sizeof imp->err, "%s: the path '%s' is too long", what, in);
+        snprintf(imp->err, sizeof imp->err, "%.64s: the path '%.300s...' is too long", what, in);
         return -1;
     }
     if (!mapped && PLAT_PATH_SEP == '/' && (strchr(out, '\\') || strchr(out, ':')))

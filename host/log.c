@@ -67,7 +67,7 @@ static int logfile_open(host_logfile_t *l, const char *path, FILE *dflt, char *e
         return 0;
     }
     if (strlen(path) >= sizeof l->path) {
-        snprintf(err, errlen, "%s: the path is too long", path);
+        snprintf(err, errlen, "%.300s...: the path is too long", path);
         return -1;
     }
     int rc = plat_file_open_append(path, &l->file);
@@ -584,7 +584,7 @@ int host_w3c_open_rolling(const host_w3c_options_t *o, char *err, size_t errlen)
         return 0;
     }
     if (strlen(dir) >= sizeof w3c.dir) {
-        snprintf(err, errlen, "%s: the path is too long", dir);
+        snprintf(err, errlen, "%.300s...: the path is too long", dir);
         return -1;
     }
     strcpy(w3c.dir, dir);
@@ -604,7 +604,7 @@ int host_w3c_open_rolling(const host_w3c_options_t *o, char *err, size_t errlen)
         }
     }
     if (w3c_path(now, path, sizeof path) != 0) {
-        snprintf(err, errlen, "%s: the path is too long", dir);
+        snprintf(err, errlen, "%.300s...: the path is too long", dir);
         return -1;
     }
     plat_file_info_t info;

@@ -151,15 +151,15 @@ static int become_serving_account(const host_config_t *cfg, int *as_root, char *
     *as_root = 0;
     if (cfg->user[0]) {
         if (plat_identity_drop(cfg->user, cfg->group, why, sizeof why) != 0) {
-            snprintf(err, errlen, "%s: user: '%s': %s", where, cfg->user, why);
+            snprintf(err, errlen, "%.400s: user: '%.64s': %.400s", where, cfg->user, why);
             return -1;
         }
         return 0;
     }
     if (plat_identity_is_root()) {
         if (!cfg->run_as_root) {
-            snprintf(err, errlen, "%s: user: running as root with no user: filters would run "
-                     "as root; set user = ACCOUNT (or run_as_root = yes)", where);
+            snprintf(err, errlen, "%.400s: user: running as root with no user: filters would "
+                     "run as root; set user = ACCOUNT (or run_as_root = yes)", where);
             return -1;
         }
         *as_root = 1;
