@@ -172,18 +172,31 @@ def sigusr1_reopens_both_logs(t):
     os.rename(err, err + ".1")
     # to the main process, as `kill -USR1 $(cat pidfile)` does: the supervisor
     os.kill(srv.proc.pid, signal.SIGUSR1)
-    # the signal is counted at once, but is only seen by the next line written: send
-    # requests until one shows up in a new file
-    got = wait_for(lambda: srv.get("/index.html?after") and os.path.exists(acc)
-                   and any("after" in l for l in read_records(acc)[1]), 10.0)
+    # the signal reaches the server a moment after kill() returns, and is seen by the next
+    # line written: send numbered requests until one shows up in a new file; the ones sent
+    # before the signal arrived may still go to the renamed file
+    sent = []
+
+    def one_more():
+        sent.append(f"after{len(sent)}")
+        srv.get(f"/index.html?{sent[-1]}")
+        return os.path.exists(acc) and any("after" in l for l in read_records(acc)[1])
+    got = wait_for(one_more, 10.0)
     t.check(got, "a new access.log at the original path with the new requests",
             sorted(os.listdir(srv.dir)))
     if os.path.exists(acc):
         head, _ = read_records(acc)
         t.check(len(head) == 4 and head[3].startswith("#Fields:"), "its directives first", head)
     old = read_records(acc + ".1")[1]
-    t.check(any("before" in l for l in old) and not any("after" in l for l in old),
-            "the renamed file keeps the earlier records only", old[-3:])
+    new_records = read_records(acc)[1] if os.path.exists(acc) else []
+    where = [("old" if any(f" {q} " in l for l in old) else "")
+             + ("new" if any(f" {q} " in l for l in new_records) else "") for q in sent]
+    t.check(any("before" in l for l in old), "the renamed file keeps the earlier records",
+            old[-3:])
+    t.check(all(w in ("old", "new") for w in where) and "old" not in where[where.index("new"):]
+            if "new" in where else False,
+            "every record is in one file, and once a record went to the new file every later "
+            "one did", str(list(zip(sent, where))))
     t.eq(srv.stop(), 0, "graceful stop")
     t.check(os.path.exists(err) and "stopped" in open(err).read(),
             "the error log's later lines go to a new error.log", sorted(os.listdir(srv.dir)))
