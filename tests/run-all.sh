@@ -5,7 +5,10 @@
 #      tsan (ThreadSanitizer), fuzz (bounded libFuzzer runs), win32 (under 32-bit Wine),
 #      win64 (under 64-bit Wine), winelib64 and winelib32 (the Winelib build, real DLLs in
 #      a Linux server: docs/winelib.md),
-#   3. stops at the first failing preset with its ctest output.
+#   3. stops at the first failing preset with its ctest output,
+#   4. with ISAPIHOST_SYSTEM_TESTS=1 (CI's throwaway machine; .ci/run sets it), builds the
+#      Debian package, installs it and checks its service on port 80, then purges it
+#      (tests/package/deb-service.sh: it changes the machine, so it is not run otherwise).
 # Run one preset alone with: tests/run-all.sh --only win32
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,4 +26,8 @@ for p in "${presets[@]}"; do
   echo "=== preset $p: test"
   ctest --preset "$p" -j"$jobs"
 done
+if [ "${ISAPIHOST_SYSTEM_TESTS:-}" = 1 ] && [ "${1:-}" != "--only" ]; then
+  echo "=== package: install the .deb and serve on port 80 as its account"
+  bash tests/package/deb-service.sh
+fi
 echo "=== all presets passed: ${presets[*]}"
