@@ -43,7 +43,9 @@ function(isapi_add_filter name)
     add_library(${name} MODULE ${F_SOURCES})
     set_target_properties(${name} PROPERTIES PREFIX "" SUFFIX ".so")
     target_link_libraries(${name} PRIVATE shim)
-    # Turn the .def EXPORTS list into a linker version script.
+    # Turn the .def EXPORTS list into a linker version script. It is read when CMake
+    # configures, so an edited .def makes the build configure again.
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${def}")
     file(STRINGS "${def}" def_lines)
     set(in_exports OFF)
     set(globals "DllMain;")

@@ -17,24 +17,20 @@
  *      buffer of exactly HOST_W3C_LINE_MAX bytes (ASan sees one byte past it): the line
  *      is bounded, has one newline, at its end, 15 columns, and ends with the record's
  *      numbers.
- *   2. The whole pipeline (as fuzz_pipeline.c: a host_conn_t on a socketpair, served
- *      inline) with the W3C log enabled into a file: the request is built from the same
+ *   2. The whole pipeline (one connection served inline on a socketpair: fuzz_serve.h) with the W3C log enabled into a file: the request is built from the same
  *      fields (path and query without bytes that end a request line, user name through
  *      "Authorization: Basic"), and every line the server logged must be well-formed the
  *      same way. The file is emptied after each input.
  * Findings: any sanitizer report or crash, or a malformed line (__builtin_trap).
  */
-#define _POSIX_C_SOURCE 200809L   /* mkdtemp */
-#include "conn.h"
+#define _POSIX_C_SOURCE 200809L   /* truncate */
+#include "fuzz_serve.h"
 #include "log.h"
 
-#include <poll.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -42,63 +38,32 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 enum { HEADER_LEN = 41, FIELD_MAX = 16383 };
 
-static host_config_t cfg;
-static struct host_server srv;
-static host_listener_t listener;
+static fuzz_site_t site;
 static char log_path[600];
-
-static void *drain_main(void *arg)
-{
-    int fd = *(int *)arg;
-    char buf[65536];
-    while (recv(fd, buf, sizeof buf, 0) > 0) {
-    }
-    return NULL;
-}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
     char err[1024];
-    if (plat_init() != 0)
-        abort();
-    host_config_defaults(&cfg);
-    char dir[] = "/tmp/fuzz-log-XXXXXX";
-    if (!mkdtemp(dir))
-        abort();
-    snprintf(cfg.root, sizeof cfg.root, "%s", dir);
-    char file[512];
-    snprintf(file, sizeof file, "%s/index.html", dir);
-    FILE *f = fopen(file, "w");
-    if (!f)
-        abort();
-    fputs("<html><body>fuzz</body></html>\n", f);
-    fclose(f);
+    fuzz_site_create(&site, "fuzz-log");
     /* room for every field this target builds: they reach the log, not a 414 */
-    cfg.max_request_line = 4 * (FIELD_MAX + 1);
-    cfg.max_header_bytes = 8 * (FIELD_MAX + 1);
-    cfg.header_timeout_ms = cfg.body_timeout_ms = cfg.send_timeout_ms = 1000;
-    host_log_open("/dev/null", HOST_LOG_ERROR, err, sizeof err);
-    snprintf(log_path, sizeof log_path, "%s/access.log", dir);
-    if (host_w3c_open(log_path, cfg.server_software, err, sizeof err) != 0) {
+    site.cfg.max_request_line = 4 * (FIELD_MAX + 1);
+    site.cfg.max_header_bytes = 8 * (FIELD_MAX + 1);
+    snprintf(log_path, sizeof log_path, "%s/access.log", site.dir);
+    if (host_w3c_open(log_path, site.cfg.server_software, err, sizeof err) != 0) {
         fprintf(stderr, "fuzz_log: %s\n", err);
         abort();
     }
     if (truncate(log_path, 0) != 0)
         abort();
 
-    isapi_config icfg = { .server_software = cfg.server_software, .appl_physical_path = cfg.root };
-    srv.engine = isapi_engine_create(&icfg);
-    if (!srv.engine)
+    isapi_config icfg = { .server_software = site.cfg.server_software,
+                          .appl_physical_path = site.cfg.root };
+    isapi_engine *engine = isapi_engine_create(&icfg);
+    if (!engine)
         abort();
-    srv.cfg = &cfg;
-    srv.limits.max_request_line = cfg.max_request_line;
-    srv.limits.max_header_line = cfg.max_header_bytes;
-    srv.limits.max_header_bytes = cfg.max_header_bytes;
-    srv.limits.max_headers = cfg.max_headers;
-    listener.srv = &srv;
-    snprintf(listener.conf.address, sizeof listener.conf.address, "127.0.0.1");
+    fuzz_site_ready(&site, engine);
     return 0;
 }
 
@@ -249,58 +214,8 @@ static void run_pipeline(char *const fields[4], unsigned flags)
     p += sprintf(p, "Connection: close\r\n\r\n");
     size_t size = (size_t)(p - req);
 
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
-        abort();
-    host_conn_t *c = calloc(1, sizeof *c);
-    if (!c)
-        abort();
-    c->srv = &srv;
-    c->listener = &listener;
-    c->sock = sv[0];
-    snprintf(c->peer.addr, sizeof c->peer.addr, "127.0.0.1");
-    c->peer.port = 40000;
-    snprintf(c->local.addr, sizeof c->local.addr, "127.0.0.1");
-    c->local.port = 80;
-    snprintf(c->peer_port, sizeof c->peer_port, "40000");
-    snprintf(c->local_port, sizeof c->local_port, "80");
-    isapi_conn_info info = { .local_addr = "127.0.0.1", .local_port = "80",
-                             .remote_addr = "127.0.0.1", .remote_port = "40000" };
-    c->ic = isapi_conn_open(srv.engine, c, &host_http1_ops, &info);
-    if (!c->ic)
-        abort();
-    pthread_t th;
-    if (pthread_create(&th, NULL, drain_main, &sv[1]) != 0)
-        abort();
-    /* non-blocking: a request larger than the socket buffer is cut there, never stalls */
-    size_t off = 0;
-    while (off < size) {
-        ssize_t n = send(sv[1], req + off, size - off, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n <= 0)
-            break;
-        off += (size_t)n;
-    }
-    shutdown(sv[1], SHUT_WR);
-    c->may_have_data = 1;
-    for (int round = 0; round < 64; round++) {
-        host_serve_result_t r = host_http1_serve(c);
-        if (r == HOST_SERVE_CLOSE)
-            break;
-        if (r == HOST_SERVE_WAIT_WRITE) {
-            struct pollfd pfd = { sv[0], POLLOUT, 0 };
-            poll(&pfd, 1, 1000);
-            continue;
-        }
-        c->expired = 1;
-    }
-    isapi_conn_close(c->ic);
-    host_conn_pipeline_free(c);
-    shutdown(sv[0], SHUT_RDWR);
-    pthread_join(th, NULL);
-    close(sv[0]);
-    close(sv[1]);
-    free(c->buf);
-    free(c);
+    fuzz_output_t out;
+    fuzz_serve_bytes(&site, req, size, &out);
     free(req);
 
     FILE *f = fopen(log_path, "rb");
