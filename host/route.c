@@ -141,8 +141,18 @@ static void select_map(const host_config_t *cfg, const host_script_map_t *map,
 void host_route_select(const host_config_t *cfg, const char *method, const char *path,
                        host_route_t *out)
 {
-    memset(out, 0, sizeof *out);
+    /* Why not memset: the route holds seven path buffers (about 28 KiB), and clearing them
+     * all for every request evicted the first-level cache on the static path; each buffer
+     * is written before it is read, so an empty string is enough. */
     out->handler = HOST_HANDLER_STATIC;
+    out->status = 0;
+    out->allow = NULL;
+    out->dll = NULL;
+    out->direct = 0;
+    out->access = 0;
+    out->dll_buf[0] = out->script_name[0] = out->path_info[0] = '\0';
+    out->path_translated[0] = out->script_translated[0] = '\0';
+    out->appl_md_path[0] = out->appl_physical_path[0] = '\0';
     host_vdir_match_t vd;
     host_route_vdir(cfg, path, &vd);
     out->access = vd.access;
