@@ -830,7 +830,7 @@ static DWORD file_slice_of(HANDLE file, ULONGLONG offset, ULONGLONG count, file_
 
 /* Reads at an explicit offset through an OVERLAPPED and GetOverlappedResult, which serves
  * handles opened with FILE_FLAG_OVERLAPPED (as IIS asks extensions to open them) and without
- * it alike, and never moves a file pointer the extension may rely on. */
+ * it alike, whatever the handle's file pointer says. */
 static DWORD read_at(HANDLE file, HANDLE event, void *buf, DWORD want, ULONGLONG at, DWORD *got)
 {
     OVERLAPPED ov;
