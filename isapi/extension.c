@@ -18,7 +18,9 @@
  *
  * Output: header blocks go to the host (isapi_ops.ext_send_header), which builds them,
  * raises SEND_RESPONSE and states keep-alive; every other byte goes through isapi_send,
- * so SEND_RAW_DATA filters see the extension's output as they see the server's. Input:
+ * so SEND_RAW_DATA filters see the extension's output as they see the server's; that holds
+ * for the files of TRANSMIT_FILE and VECTOR_SEND too, which are read with ReadFile (the
+ * Win32 API of the build: kernel32, Wine, or libshim natively) and sent in pieces. Input:
  * ReadClient asks the host (isapi_ops.read_client), which reads the body past the
  * read-ahead through READ_RAW_DATA and never past the body's end.
  *
@@ -402,6 +404,23 @@ static BOOL WINAPI ext_get_server_variable(HCONN h, LPSTR name, LPVOID buf, LPDW
     return isapi_get_server_variable(b->c, name, buf, size);
 }
 
+/* Response body bytes from the extension (WriteClient, VECTOR_SEND, TRANSMIT_FILE): through
+ * the SEND_RAW_DATA filters to the client, synchronously. Returns 0 or the Win32 error the
+ * extension sees; after a failed write every later one fails the same way. */
+static DWORD send_body(isapi__ecb *b, const void *data, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (b->res->write_failed)
+        return ERROR_NETNAME_DELETED;
+    if (isapi_send(b->c, isapi_origin_host(), data, n) != ISAPI_CONTINUE) {
+        b->res->write_failed = 1;
+        return ERROR_NETNAME_DELETED;
+    }
+    b->res->body_bytes += n;
+    return 0;
+}
+
 /* ---- asynchronous operations --------------------------------------------------------- */
 
 /* Why performed at once and completed later: the server has no overlapped I/O to hand the
@@ -421,6 +440,15 @@ static BOOL start_async(isapi__ecb *b, PFN_HSE_IO_COMPLETION fn, void *ctx)
         return fail(ERROR_INVALID_PARAMETER);   /* no callback, or one already outstanding */
     (void)ctx;
     return TRUE;
+}
+
+/* Gives back an operation start_async() admitted that failed before any byte went out: the
+ * call then answers FALSE and no completion follows. */
+static void cancel_async(isapi__ecb *b)
+{
+    EnterCriticalSection(&b->lock);
+    b->op_outstanding = 0;
+    LeaveCriticalSection(&b->lock);
 }
 
 static void queue_completion(isapi__ecb *b, PFN_HSE_IO_COMPLETION fn, void *ctx, DWORD bytes,
@@ -444,14 +472,7 @@ static BOOL async_write(isapi__ecb *b, const void *data, DWORD n)
     LeaveCriticalSection(&b->lock);
     if (!start_async(b, fn, ctx))
         return FALSE;
-    DWORD error = 0;
-    if (n && (b->res->write_failed
-              || isapi_send(b->c, isapi_origin_host(), data, n) != ISAPI_CONTINUE)) {
-        b->res->write_failed = 1;
-        error = ERROR_NETNAME_DELETED;
-    } else {
-        b->res->body_bytes += n;
-    }
+    DWORD error = send_body(b, data, n);
     queue_completion(b, fn, ctx, error ? 0 : n, error);
     return TRUE;
 }
@@ -522,16 +543,8 @@ static BOOL WINAPI ext_write_client(HCONN h, LPVOID data, LPDWORD bytes, DWORD f
         return fail(ERROR_INVALID_PARAMETER);
     if (flags & HSE_IO_ASYNC)
         return async_write(b, data, *bytes);
-    if (*bytes == 0)
-        return TRUE;
-    if (b->res->write_failed)
-        return fail(ERROR_NETNAME_DELETED);
-    if (isapi_send(b->c, isapi_origin_host(), data, *bytes) != ISAPI_CONTINUE) {
-        b->res->write_failed = 1;
-        return fail(ERROR_NETNAME_DELETED);
-    }
-    b->res->body_bytes += *bytes;
-    return TRUE;
+    DWORD err = send_body(b, data, *bytes);
+    return err ? fail(err) : TRUE;
 }
 
 static BOOL WINAPI ext_read_client(HCONN h, LPVOID buf, LPDWORD size)
@@ -784,35 +797,217 @@ static BOOL map_unicode_url(isapi__ecb *b, WCHAR *url, DWORD *size,
     return TRUE;
 }
 
+/* ---- file handles: HSE_REQ_TRANSMIT_FILE and VECTOR_SEND file elements ----------------- */
+
+/* Why this code: IIS 6 fails a TransmitFile whose offset lies past the end of the file with
+ * WSAEINVAL (the Winsock TransmitFile error it passes on). */
+#define ISAPI__WSAEINVAL 10022u
+#define ISAPI__FILE_CHUNK 65536u
+
+/* A slice of an extension's open file, checked before any byte of the call goes out. */
+typedef struct file_slice {
+    HANDLE file;
+    ULONGLONG offset, length;
+} file_slice;
+
+/* `count` bytes from `offset`, 0 meaning to the end of the file, as TRANSMIT_FILE's
+ * BytesToWrite and a vector element's cbSize say. Returns 0 or the error for the call. */
+static DWORD file_slice_of(HANDLE file, ULONGLONG offset, ULONGLONG count, file_slice *out)
+{
+    LARGE_INTEGER size;
+    if (!file || file == INVALID_HANDLE_VALUE)
+        return ERROR_INVALID_HANDLE;
+    if (!GetFileSizeEx(file, &size))
+        return GetLastError();
+    ULONGLONG end = (ULONGLONG)size.QuadPart;
+    if (offset > end)
+        return ISAPI__WSAEINVAL;
+    out->file = file;
+    out->offset = offset;
+    out->length = count && count < end - offset ? count : end - offset;
+    return 0;
+}
+
+/* Reads at an explicit offset through an OVERLAPPED and GetOverlappedResult, which serves
+ * handles opened with FILE_FLAG_OVERLAPPED (as IIS asks extensions to open them) and without
+ * it alike, whatever the handle's file pointer says. */
+static DWORD read_at(HANDLE file, HANDLE event, void *buf, DWORD want, ULONGLONG at, DWORD *got)
+{
+    OVERLAPPED ov;
+    memset(&ov, 0, sizeof ov);
+    ov.Offset = (DWORD)at;
+    ov.OffsetHigh = (DWORD)(at >> 32);
+    ov.hEvent = event;
+    *got = 0;
+    DWORD err = 0;
+    if (!ReadFile(file, buf, want, NULL, &ov) && (err = GetLastError()) != ERROR_IO_PENDING)
+        return err == ERROR_HANDLE_EOF ? 0 : err;
+    if (!GetOverlappedResult(file, &ov, got, TRUE)) {
+        err = GetLastError();
+        *got = 0;
+        return err == ERROR_HANDLE_EOF ? 0 : err;
+    }
+    return 0;
+}
+
+/* Sends the slice through SEND_RAW_DATA in chunks, as WriteClient data (IIS raises
+ * SEND_RAW_DATA over TransmitFile data too). A file that shrank ends the slice early.
+ * Adds the bytes sent to *sent. */
+static DWORD send_file_slice(isapi__ecb *b, const file_slice *f, ULONGLONG *sent)
+{
+    if (f->length == 0)
+        return 0;
+    DWORD chunk = f->length < ISAPI__FILE_CHUNK ? (DWORD)f->length : ISAPI__FILE_CHUNK;
+    void *buf = malloc(chunk);
+    HANDLE event = CreateEventA(NULL, TRUE, FALSE, NULL);
+    DWORD err = buf && event ? 0 : ERROR_NOT_ENOUGH_MEMORY;
+    ULONGLONG at = f->offset, left = f->length;
+    while (!err && left > 0) {
+        DWORD want = left < chunk ? (DWORD)left : chunk, got;
+        ResetEvent(event);
+        err = read_at(f->file, event, buf, want, at, &got);
+        if (err || got == 0)
+            break;
+        err = send_body(b, buf, got);
+        at += got;
+        left -= got;
+        *sent += got;
+    }
+    if (event)
+        CloseHandle(event);
+    free(buf);
+    return err;
+}
+
+/* The operation's callback: HSE_TF_INFO's own when it names one, else the request's. */
+static void pick_callback(isapi__ecb *b, PFN_HSE_IO_COMPLETION own, void *own_ctx,
+                          PFN_HSE_IO_COMPLETION *fn, void **ctx)
+{
+    EnterCriticalSection(&b->lock);
+    *fn = own ? own : b->io_fn;
+    *ctx = own ? own_ctx : b->io_ctx;
+    LeaveCriticalSection(&b->lock);
+}
+
+/* HSE_REQ_TRANSMIT_FILE: the head, the file slice and the tail, synchronously, or with
+ * HSE_IO_ASYNC performed at once and completed later like an asynchronous WriteClient
+ * (cbIO: head, file and tail bytes sent). Why both: IIS requires HSE_IO_ASYNC, but
+ * extensions written for other servers pass HSE_IO_SYNC or 0, and a synchronous send serves
+ * them without harm. With HSE_IO_SEND_HEADERS, pszStatusCode and pHead (header text, NUL
+ * terminated) make the response's one header block; without it pHead is body. */
+static BOOL transmit_file(isapi__ecb *b, const HSE_TF_INFO *tf)
+{
+    if (!tf || (!tf->pHead && tf->HeadLength) || (!tf->pTail && tf->TailLength))
+        return fail(ERROR_INVALID_PARAMETER);
+    DWORD flags = tf->dwFlags;
+    file_slice slice;
+    DWORD err = file_slice_of(tf->hFile, tf->Offset, tf->BytesToWrite, &slice);
+    if (err)
+        return fail(err);
+    char *header = NULL;
+    if ((flags & HSE_IO_SEND_HEADERS) && tf->pHead) {
+        /* bounded by HeadLength when the extension gave one */
+        const char *head = tf->pHead;
+        header = isapi__strndup(head, tf->HeadLength ? bounded_len(head, tf->HeadLength)
+                                                     : strlen(head));
+        if (!header)
+            return fail(ERROR_NOT_ENOUGH_MEMORY);
+    }
+    PFN_HSE_IO_COMPLETION fn = NULL;
+    void *ctx = NULL;
+    if (flags & HSE_IO_ASYNC) {
+        pick_callback(b, tf->pfnHseIO, tf->pContext, &fn, &ctx);
+        if (!start_async(b, fn, ctx)) {
+            free(header);
+            return FALSE;
+        }
+    }
+    ULONGLONG sent = 0;
+    if (flags & HSE_IO_SEND_HEADERS) {
+        int keep = !(flags & HSE_IO_DISCONNECT_AFTER_SEND);
+        BOOL ok = send_header(b, tf->pszStatusCode, header, keep);
+        free(header);
+        if (!ok) {
+            if (flags & HSE_IO_ASYNC)
+                cancel_async(b);
+            return FALSE;
+        }
+        sent += tf->HeadLength;
+    } else {
+        err = send_body(b, tf->pHead, tf->HeadLength);
+        if (!err)
+            sent += tf->HeadLength;
+    }
+    if (!err)
+        err = send_file_slice(b, &slice, &sent);
+    if (!err && (err = send_body(b, tf->pTail, tf->TailLength)) == 0)
+        sent += tf->TailLength;
+    if (flags & HSE_IO_DISCONNECT_AFTER_SEND)
+        b->res->close_requested = 1;
+    if (flags & HSE_IO_ASYNC) {
+        queue_completion(b, fn, ctx, err ? 0 : (DWORD)sent, err);
+        return TRUE;
+    }
+    return err ? fail(err) : TRUE;
+}
+
+/* HSE_REQ_VECTOR_SEND: memory and file-handle elements in order, as one logical write. */
 static BOOL vector_send(isapi__ecb *b, HSE_RESPONSE_VECTOR *v)
 {
     if (!v || (v->nElementCount && !v->lpElementArray))
         return fail(ERROR_INVALID_PARAMETER);
-    if (v->dwFlags & HSE_IO_ASYNC)
-        return fail(ERROR_NOT_SUPPORTED);
-    for (DWORD i = 0; i < v->nElementCount; i++) {
+    file_slice *slices = calloc(v->nElementCount ? v->nElementCount : 1, sizeof *slices);
+    if (!slices)
+        return fail(ERROR_NOT_ENOUGH_MEMORY);
+    DWORD err = 0;
+    for (DWORD i = 0; i < v->nElementCount && !err; i++) {
         const HSE_VECTOR_ELEMENT *el = &v->lpElementArray[i];
-        if (el->ElementType != HSE_VECTOR_ELEMENT_TYPE_MEMORY_BUFFER)
-            return fail(ERROR_NOT_SUPPORTED);   /* file handles: see docs/extensions.md */
-        if (!el->pvContext && el->cbSize)
-            return fail(ERROR_INVALID_PARAMETER);
+        if (el->ElementType == HSE_VECTOR_ELEMENT_TYPE_FILE_HANDLE)
+            err = file_slice_of(el->pvContext, el->cbOffset, el->cbSize, &slices[i]);
+        else if (el->ElementType != HSE_VECTOR_ELEMENT_TYPE_MEMORY_BUFFER
+                 || (!el->pvContext && el->cbSize) || el->cbSize > 0xffffffffu)
+            err = ERROR_INVALID_PARAMETER;
+    }
+    if (err) {
+        free(slices);
+        return fail(err);
+    }
+    PFN_HSE_IO_COMPLETION fn = NULL;
+    void *ctx = NULL;
+    if (v->dwFlags & HSE_IO_ASYNC) {
+        pick_callback(b, NULL, NULL, &fn, &ctx);
+        if (!start_async(b, fn, ctx)) {
+            free(slices);
+            return FALSE;
+        }
     }
     if (v->dwFlags & HSE_IO_SEND_HEADERS) {
         int keep = !(v->dwFlags & HSE_IO_DISCONNECT_AFTER_SEND);
-        if (!send_header(b, v->pszStatus, v->pszHeaders, keep))
+        if (!send_header(b, v->pszStatus, v->pszHeaders, keep)) {
+            if (v->dwFlags & HSE_IO_ASYNC)
+                cancel_async(b);
+            free(slices);
             return FALSE;
+        }
     }
-    for (DWORD i = 0; i < v->nElementCount; i++) {
+    ULONGLONG sent = 0;
+    for (DWORD i = 0; i < v->nElementCount && !err; i++) {
         const HSE_VECTOR_ELEMENT *el = &v->lpElementArray[i];
-        if (el->cbSize > 0xffffffffu)
-            return fail(ERROR_INVALID_PARAMETER);
-        DWORD n = (DWORD)el->cbSize;
-        if (n && !ext_write_client(b, (char *)el->pvContext + el->cbOffset, &n, HSE_IO_SYNC))
-            return FALSE;
+        if (el->ElementType == HSE_VECTOR_ELEMENT_TYPE_FILE_HANDLE) {
+            err = send_file_slice(b, &slices[i], &sent);
+        } else if ((err = send_body(b, (char *)el->pvContext + el->cbOffset,
+                                    (size_t)el->cbSize)) == 0) {
+            sent += el->cbSize;
+        }
     }
+    free(slices);
     if (v->dwFlags & HSE_IO_DISCONNECT_AFTER_SEND)
         b->res->close_requested = 1;
-    return TRUE;
+    if (v->dwFlags & HSE_IO_ASYNC) {
+        queue_completion(b, fn, ctx, err ? 0 : (DWORD)sent, err);
+        return TRUE;
+    }
+    return err ? fail(err) : TRUE;
 }
 
 static BOOL WINAPI ext_server_support(HCONN h, DWORD code, LPVOID buf, LPDWORD size,
@@ -932,6 +1127,8 @@ static BOOL WINAPI ext_server_support(HCONN h, DWORD code, LPVOID buf, LPDWORD s
     }
     case HSE_REQ_VECTOR_SEND:
         return vector_send(b, buf);
+    case HSE_REQ_TRANSMIT_FILE:
+        return transmit_file(b, buf);
     case HSE_REQ_GET_CERT_INFO_EX:
         /* Why TRUE with an empty certificate: IIS answers so when the client sent none,
          * and this server never has one (TLS is terminated in front of it). The layout is
@@ -961,7 +1158,6 @@ static BOOL WINAPI ext_server_support(HCONN h, DWORD code, LPVOID buf, LPDWORD s
         return TRUE;
     case HSE_REQ_SET_FLUSH_FLAG:
         return TRUE;
-    case HSE_REQ_TRANSMIT_FILE:
     case HSE_REQ_EXEC_URL:
     case HSE_REQ_EXEC_UNICODE_URL:
     case HSE_REQ_GET_EXEC_URL_STATUS:

@@ -154,6 +154,18 @@ typedef struct _RTL_CRITICAL_SECTION {
     ULONG_PTR SpinCount;
 } CRITICAL_SECTION, *PCRITICAL_SECTION, *LPCRITICAL_SECTION, RTL_CRITICAL_SECTION;
 
+/* Windows' OVERLAPPED layout. The shim completes every file operation before it returns,
+ * so Internal and InternalHigh hold the final status and byte count at once. */
+typedef struct _OVERLAPPED {
+    ULONG_PTR Internal;
+    ULONG_PTR InternalHigh;
+    union {
+        struct { DWORD Offset; DWORD OffsetHigh; };
+        PVOID Pointer;
+    };
+    HANDLE hEvent;
+} OVERLAPPED, *LPOVERLAPPED;
+
 typedef DWORD (WINAPI *PTHREAD_START_ROUTINE)(LPVOID);
 typedef PTHREAD_START_ROUTINE LPTHREAD_START_ROUTINE;
 
@@ -168,6 +180,27 @@ typedef PTHREAD_START_ROUTINE LPTHREAD_START_ROUTINE;
 #define WAIT_FAILED     0xFFFFFFFFu
 #define STILL_ACTIVE    259
 /* WAIT_TIMEOUT (258) comes from winerror.h, as on Windows */
+
+#define GENERIC_READ              0x80000000u
+#define GENERIC_WRITE             0x40000000u
+#define FILE_SHARE_READ           0x00000001
+#define FILE_SHARE_WRITE          0x00000002
+#define FILE_SHARE_DELETE         0x00000004
+#define CREATE_NEW                1
+#define CREATE_ALWAYS             2
+#define OPEN_EXISTING             3
+#define OPEN_ALWAYS               4
+#define TRUNCATE_EXISTING         5
+#define FILE_ATTRIBUTE_READONLY   0x00000001
+#define FILE_ATTRIBUTE_NORMAL     0x00000080
+#define FILE_FLAG_OVERLAPPED      0x40000000
+#define FILE_FLAG_SEQUENTIAL_SCAN 0x08000000
+#define FILE_FLAG_RANDOM_ACCESS   0x10000000
+#define FILE_BEGIN                0
+#define FILE_CURRENT              1
+#define FILE_END                  2
+#define INVALID_SET_FILE_POINTER  ((DWORD)-1)
+#define INVALID_FILE_SIZE         ((DWORD)0xFFFFFFFF)
 
 #define FORMAT_MESSAGE_ALLOCATE_BUFFER 0x00000100
 #define FORMAT_MESSAGE_IGNORE_INSERTS  0x00000200
@@ -286,6 +319,31 @@ LPVOID WINAPI TlsGetValue(DWORD dwTlsIndex);
 BOOL   WINAPI TlsSetValue(DWORD dwTlsIndex, LPVOID lpTlsValue);
 BOOL   WINAPI TlsFree(DWORD dwTlsIndex);
 
+/* ---- kernel32: files ------------------------------------------------------------- */
+/* A file handle is a handle of the shim's table (handles.c) that owns a file descriptor.
+ * Every operation completes before it returns, also on a handle opened with
+ * FILE_FLAG_OVERLAPPED (then ReadFile/WriteFile answer TRUE, fill the OVERLAPPED and set
+ * its event). Sharing modes and security attributes are not enforced. */
+HANDLE WINAPI CreateFileA(LPCSTR lpFileName, DWORD dwDesiredAccess, DWORD dwShareMode,
+                          LPSECURITY_ATTRIBUTES lpSecurityAttributes, DWORD dwCreationDisposition,
+                          DWORD dwFlagsAndAttributes, HANDLE hTemplateFile);
+HANDLE WINAPI CreateFileW(LPCWSTR lpFileName, DWORD dwDesiredAccess, DWORD dwShareMode,
+                          LPSECURITY_ATTRIBUTES lpSecurityAttributes, DWORD dwCreationDisposition,
+                          DWORD dwFlagsAndAttributes, HANDLE hTemplateFile);
+BOOL  WINAPI ReadFile(HANDLE hFile, LPVOID lpBuffer, DWORD nNumberOfBytesToRead,
+                      LPDWORD lpNumberOfBytesRead, LPOVERLAPPED lpOverlapped);
+BOOL  WINAPI WriteFile(HANDLE hFile, LPCVOID lpBuffer, DWORD nNumberOfBytesToWrite,
+                       LPDWORD lpNumberOfBytesWritten, LPOVERLAPPED lpOverlapped);
+DWORD WINAPI SetFilePointer(HANDLE hFile, LONG lDistanceToMove, PLONG lpDistanceToMoveHigh,
+                            DWORD dwMoveMethod);
+BOOL  WINAPI SetFilePointerEx(HANDLE hFile, LARGE_INTEGER liDistanceToMove,
+                              PLARGE_INTEGER lpNewFilePointer, DWORD dwMoveMethod);
+DWORD WINAPI GetFileSize(HANDLE hFile, LPDWORD lpFileSizeHigh);
+BOOL  WINAPI GetFileSizeEx(HANDLE hFile, PLARGE_INTEGER lpFileSize);
+BOOL  WINAPI GetOverlappedResult(HANDLE hFile, LPOVERLAPPED lpOverlapped,
+                                 LPDWORD lpNumberOfBytesTransferred, BOOL bWait);
+BOOL  WINAPI DeleteFileA(LPCSTR lpFileName);
+
 /* ---- kernel32: time --------------------------------------------------------------- */
 DWORD     WINAPI GetTickCount(void);
 ULONGLONG WINAPI GetTickCount64(void);
@@ -366,6 +424,8 @@ BOOL   WINAPI DeregisterEventSource(HANDLE hEventLog);
 #define GetModuleHandle         GetModuleHandleA
 #define CreateEvent             CreateEventA
 #define CreateMutex             CreateMutexA
+#define CreateFile              CreateFileA
+#define DeleteFile              DeleteFileA
 #define lstrlen                 lstrlenA
 #define lstrcpy                 lstrcpyA
 #define lstrcpyn                lstrcpynA

@@ -77,6 +77,7 @@ DWORD shim_win32_error(int status)
     case SHIM_E_NOT_SUPPORTED: return ERROR_NOT_SUPPORTED;
     case SHIM_E_CALL_NOT_IMPLEMENTED: return ERROR_CALL_NOT_IMPLEMENTED;
     case SHIM_E_TOO_MANY_POSTS: return ERROR_TOO_MANY_POSTS;
+    case SHIM_E_HANDLE_EOF: return ERROR_HANDLE_EOF;
     default: return ERROR_GEN_FAILURE;
     }
 }

@@ -1,12 +1,14 @@
 /*
- * handles.c - kernel object handles: events, mutexes and threads, WaitForSingleObject,
+ * handles.c - kernel object handles: events, mutexes, threads and files, WaitForSingleObject,
  * CloseHandle, Sleep, GetCurrentProcessId.
  *
  * A HANDLE is an index into one process-wide table, encoded as (index + 1) * 4 like
  * Windows' handle values, so a stale or invented handle is detected and fails with
  * ERROR_INVALID_HANDLE instead of crashing. Each object is reference counted: one
  * reference per open handle, plus one held by a running thread for its own object, so
- * closing a thread handle neither stops nor leaks the thread.
+ * closing a thread handle neither stops nor leaks the thread. A file object owns a file
+ * descriptor (file.c does the I/O), closed with its last reference, so a CloseHandle on
+ * another thread never closes a descriptor a ReadFile is still using.
  *
  * All object state is guarded by one lock (shim_objects_lock); each object has its own
  * condition variable, signalled when its state changes, and waits use CLOCK_MONOTONIC so a
@@ -27,7 +29,7 @@
 
 #include "shim_private.h"
 
-enum shim_obj_type { SHIM_OBJ_EVENT = 1, SHIM_OBJ_MUTEX, SHIM_OBJ_THREAD };
+enum shim_obj_type { SHIM_OBJ_EVENT = 1, SHIM_OBJ_MUTEX, SHIM_OBJ_THREAD, SHIM_OBJ_FILE };
 
 struct shim_object {
     enum shim_obj_type type;
@@ -42,6 +44,7 @@ struct shim_object {
             DWORD id, exit_code;
             BOOL finished;
         } thread;
+        struct { int fd; DWORD flags; } file;
     } u;
 };
 
@@ -70,6 +73,8 @@ static void shim__object_release(struct shim_object *obj)
 {
     if (--obj->refs > 0)
         return;
+    if (obj->type == SHIM_OBJ_FILE)
+        close(obj->u.file.fd);
     pthread_cond_destroy(&obj->cond);
     free(obj);
 }
@@ -175,6 +180,47 @@ BOOL WINAPI SetEvent(HANDLE hEvent)
 BOOL WINAPI ResetEvent(HANDLE hEvent)
 {
     return shim_set_errno(shim__event_set(hEvent, FALSE));
+}
+
+HANDLE shim__file_handle_new(int fd, DWORD flags)
+{
+    struct shim_object *obj = shim__object_new(SHIM_OBJ_FILE);
+    if (!obj) {
+        close(fd);
+        shim_set_errno(ENOMEM);
+        return INVALID_HANDLE_VALUE;
+    }
+    obj->u.file.fd = fd;
+    obj->u.file.flags = flags;
+    HANDLE h = shim__handle_create(obj);   /* closes fd through the release on failure */
+    return h ? h : INVALID_HANDLE_VALUE;
+}
+
+int shim__file_acquire(HANDLE h, int *fd, DWORD *flags, void **ref)
+{
+    struct shim_object *obj;
+    int err = 0;
+
+    pthread_mutex_lock(&shim_objects_lock);
+    obj = shim__handle_get(h);
+    if (!obj || obj->type != SHIM_OBJ_FILE) {
+        err = SHIM_E_INVALID_HANDLE;
+    } else {
+        obj->refs++;
+        *fd = obj->u.file.fd;
+        if (flags)
+            *flags = obj->u.file.flags;
+        *ref = obj;
+    }
+    pthread_mutex_unlock(&shim_objects_lock);
+    return err;
+}
+
+void shim__file_release(void *ref)
+{
+    pthread_mutex_lock(&shim_objects_lock);
+    shim__object_release(ref);
+    pthread_mutex_unlock(&shim_objects_lock);
 }
 
 /*** CreateMutexA (shim kernel32) ***/
@@ -338,6 +384,11 @@ static BOOL shim__try_acquire(struct shim_object *obj, DWORD *result)
             return FALSE;
         *result = WAIT_OBJECT_0;
         return TRUE;
+    case SHIM_OBJ_FILE:
+        /* Why signalled: a file handle is signalled when no I/O is in progress on it, and
+         * the shim's file I/O is finished before each call returns. */
+        *result = WAIT_OBJECT_0;
+        return TRUE;
     }
     return FALSE;
 }
@@ -385,7 +436,7 @@ DWORD WINAPI WaitForSingleObject(HANDLE hHandle, DWORD dwMilliseconds)
     }
     /* Auto-reset events and mutexes release one waiter per signal; a waiter that timed out
      * while a signal arrived passes it on. */
-    if (result == WAIT_TIMEOUT && obj->type != SHIM_OBJ_THREAD)
+    if (result == WAIT_TIMEOUT && obj->type != SHIM_OBJ_THREAD && obj->type != SHIM_OBJ_FILE)
         pthread_cond_signal(&obj->cond);
     shim__object_release(obj);
     pthread_mutex_unlock(&shim_objects_lock);

@@ -32,6 +32,7 @@ enum shim_status {
     SHIM_E_NOT_SUPPORTED,                /* ERROR_NOT_SUPPORTED */
     SHIM_E_CALL_NOT_IMPLEMENTED,         /* ERROR_CALL_NOT_IMPLEMENTED */
     SHIM_E_TOO_MANY_POSTS,               /* ERROR_TOO_MANY_POSTS */
+    SHIM_E_HANDLE_EOF,                   /* ERROR_HANDLE_EOF */
     SHIM_E_LAST
 };
 
@@ -54,6 +55,14 @@ void shim_fixme_log(int *once, const char *func, const char *what);
 DWORD shim__thread_id(void);
 void shim__thread_id_set(DWORD id);
 DWORD shim__thread_id_new(void);
+
+/* File handles (handles.c): a new handle owning fd (closed on failure, then
+ * INVALID_HANDLE_VALUE with the last error set); the descriptor and CreateFile flags behind
+ * a file handle, with a reference held until shim__file_release(ref), or
+ * SHIM_E_INVALID_HANDLE for anything that is not an open file handle. */
+HANDLE shim__file_handle_new(int fd, DWORD flags);
+int shim__file_acquire(HANDLE h, int *fd, DWORD *flags, void **ref);
+void shim__file_release(void *ref);
 
 /* ASCII case folding, locale independent (Windows compares ANSI names this way for the
  * ASCII range). */

@@ -29,7 +29,9 @@ connection; S6 (with --w64) isapihost.exe under Wine against the native isapihos
 W2 and W3 (with --winelib, a winelib64 or winelib32 tree): S2 and S3 served by the Winelib
 build with the mingw-w64 DLLs (bench_noop.dll, upcase.dll) through win32/isapihost-wine,
 against the native isapihost with the .so builds of the same sources (target >= 0.9);
-and the engine dispatch microbenchmark (bench_dispatch).
+X1 a hello-world ISAPI extension (bench_hello, 64 bytes with Content-Length, keep-alive,
+reached by a script map) against nginx answering the same 64 bytes with `return 200`
+(target >= 0.9); and the engine dispatch microbenchmark (bench_dispatch).
 
 --quick runs each scenario once for about a second with small counts and asserts only
 that each produced a non-zero count and that the table was written.
@@ -189,9 +191,10 @@ class Server:
 class Isapihost(Server):
     name = 'isapihost'
 
-    def __init__(self, ctx, filters=(), wine=None, tag='isapihost', winelib=None):
+    def __init__(self, ctx, filters=(), wine=None, tag='isapihost', winelib=None, ini=''):
         self.ctx, self.filters, self.wine, self.tag = ctx, filters, wine, tag
         self.winelib = winelib   # (isapihost.exe, prefix, bits) of a Winelib tree
+        self.ini = ini           # INI text read first (--config), for what has no option
 
     def start(self):
         c = self.ctx
@@ -221,6 +224,11 @@ class Isapihost(Server):
                 argv.append('--run-as-root')   # filters as root only when told so
         for f in self.filters:
             argv += ['--filter', z(f) if self.wine else f]
+        if self.ini:
+            ini = os.path.join(d, 'isapihost.ini')
+            with open(ini, 'w') as f:
+                f.write(self.ini)
+            argv[1:1] = ['--config', z(ini) if self.wine else ini]
         self.proc = spawn(argv, stdout=subprocess.DEVNULL,
                           stderr=open(os.path.join(d, 'stderr'), 'w'))
         end = time.monotonic() + (120 if self.wine or self.winelib else 15)
@@ -283,6 +291,11 @@ http {{
     server {{
         listen 127.0.0.1:{port};
         root {root};
+        # scenario X1: the hello-world extension's 64 bytes, answered from memory
+        location = /hello.hello {{
+            default_type text/plain;
+            return 200 "{hello}";
+        }}
     }}
 }}
 """
@@ -307,7 +320,8 @@ class Nginx(Server):
         conf = os.path.join(d, 'nginx.conf')
         with open(conf, 'w') as f:
             f.write(NGINX_CONF.format(user=user, workers=c.nginx_workers, nofile=nofile, d=d,
-                                      conns=self.conns, port=self.port, root=c.site))
+                                      conns=self.conns, port=self.port, root=c.site,
+                                      hello=HELLO_ANSWER.replace('\n', '\\n')))
         self.proc = spawn([c.nginx, '-p', d, '-c', conf, '-e', os.path.join(d, 'error.log')],
                           stdout=subprocess.DEVNULL,
                           stderr=open(os.path.join(d, 'stderr'), 'w'))
@@ -321,6 +335,11 @@ class Nginx(Server):
         stop(self.proc)
 
 
+# The answer of tests/bench/filters/hello/hello.c, byte for byte (64 bytes).
+HELLO_ANSWER = 'isapihost benchmark: hello, world, from an ISAPI extension.....\n'
+assert len(HELLO_ANSWER) == 64
+
+
 # ---- load generators ------------------------------------------------------------------
 
 def parse_wrk_ms(text):
@@ -329,6 +348,22 @@ def parse_wrk_ms(text):
         return float('nan')
     v = float(m.group(1))
     return v / 1000 if m.group(2) == 'us' else v * 1000 if m.group(2) == 's' else v
+
+
+def same_answer(port, path, want):
+    """Fetches path once and checks that the body is `want`: both servers of a scenario
+    must answer the same bytes for the ratio to mean anything."""
+    with socket.create_connection(('127.0.0.1', port), timeout=5) as s:
+        s.sendall(f'GET {path} HTTP/1.0\r\n\r\n'.encode())
+        data = b''
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    body = data.partition(b'\r\n\r\n')[2]
+    if body != want:
+        raise RuntimeError(f'{path} on port {port} answered {body!r}, not {want!r}')
 
 
 def run_wrk(ctx, port, path, connections, extra=()):
@@ -420,6 +455,7 @@ def make_site(root):
 def scenarios(ctx):
     noop = ctx.filter_path('bench_noop')
     upcase = ctx.filter_path('upcase')
+    hello_ini = f'[script_maps]\n.hello = {ctx.filter_path("bench_hello")},1\n'
     close_hdr = ('-H', 'Connection: close')
     c = ctx.connections
     return [
@@ -436,6 +472,10 @@ def scenarios(ctx):
          lambda: Isapihost(ctx), lambda s: run_flood(ctx, s.port, 'GET /small.txt\\r\\n')),
         ('S5', f'{ctx.idle_conns} idle keep-alive connections',
          lambda: Isapihost(ctx), lambda s: run_idle(ctx, s)),
+        ('X1', 'hello-world extension, 64 B, keep-alive (nginx: return 200)',
+         lambda: Isapihost(ctx, ini=hello_ini),
+         lambda s: (same_answer(s.port, '/hello.hello', HELLO_ANSWER.encode()),
+                    run_wrk(ctx, s.port, '/hello.hello', c))[1]),
     ]
 
 
@@ -485,7 +525,7 @@ def paired_ratios(sa, sb):
 
 TARGETS = {'S1': ('rps', '>=', 1.0), 'S2': ('rps', '>=', 0.95), 'S3': ('rps', '>=', 0.85),
            'S4a': ('rps', '>=', 1.0), 'S4b': ('rps', '>=', 1.0),
-           'W2': ('rps', '>=', 0.9), 'W3': ('rps', '>=', 0.9)}
+           'W2': ('rps', '>=', 0.9), 'W3': ('rps', '>=', 0.9), 'X1': ('rps', '>=', 0.9)}
 
 
 def main():
@@ -502,7 +542,7 @@ def main():
     ap.add_argument('--nginx-workers', type=int, default=os.cpu_count() or 2)
     ap.add_argument('--flood-threads', type=int, default=8)
     ap.add_argument('--idle', type=int, default=10000, help='S5 idle connections')
-    ap.add_argument('--only', default='', help='comma-separated scenarios (S1,...,S6,D)')
+    ap.add_argument('--only', default='', help='comma-separated scenarios (S1,...,S6,X1,D)')
     ap.add_argument('--w64', default='', help='win64 build tree for S6 (isapihost.exe)')
     ap.add_argument('--winelib', action='append', default=[],
                     help='winelib64/winelib32 build tree for W2 and W3 (repeatable)')

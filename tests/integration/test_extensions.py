@@ -423,7 +423,7 @@ def server_support_functions(s):
     _, f = get("mapex=/sub/file.txt")
     s.check(f.get("ok", "").startswith("1 path=") and "flags=0x201" in f.get("ok", ""),
             "MAP_URL_TO_PATH_EX: path and the folder's access flags", f.get("ok"))
-    for code, want in ((1005, "1 err=0"), (1010, "0 err=87"), (1026, "0 err=50"), (1006, "0 err=50"),
+    for code, want in ((1005, "1 err=0"), (1010, "0 err=87"), (1026, "0 err=50"), (1006, "0 err=6"),
                        (1007, "1 err=0"), (9999, "0 err=87"), (1002, "0 err=50")):
         _, f = get(f"ssf={code}")
         s.eq(f.get("code"), f"{code} ok={want}", f"ServerSupportFunction {code}")
@@ -556,10 +556,15 @@ def pending_and_async_io(s):
     srv = ext_server(s, MAPS)
     body = bytes((i * 29) & 0xff for i in range(300_000))
     with srv.conn(timeout=30) as c:
-        c.send(b"GET /p.probe?pending HTTP/1.1\r\nHost: x\r\n\r\n")
-        r = c.response(timeout=15)
-        s.check(r is not None and r.status == 200 and r.body == b"answered from another thread\n",
-                "HSE_STATUS_PENDING: another thread answers, DONE_WITH_SESSION ends it", repr(r))
+        # DONE_WITH_SESSION from another thread, before and after HttpExtensionProc returned
+        # HSE_STATUS_PENDING (extprobe orders the two by events, not by time)
+        for order in ("before", "after"):
+            c.send(b"GET /p.probe?pending=%s HTTP/1.1\r\nHost: x\r\n\r\n" % order.encode())
+            r = c.response(timeout=15)
+            s.check(r is not None and r.status == 200
+                    and r.body == b"answered from another thread\n",
+                    f"HSE_STATUS_PENDING, DONE_WITH_SESSION {order} the return: another thread "
+                    "answers and ends the request", repr(r))
         c.send(b"GET /p.probe?asyncwrite HTTP/1.1\r\nHost: x\r\n\r\n")
         r = c.response(timeout=15)
         s.check(r is not None and r.status == 200 and r.body == b"async body\r\n",
@@ -579,6 +584,12 @@ def pending_and_async_io(s):
         r = c.response()
         s.check(r is not None and r.status == 200, "the connection serves on", repr(r))
     log = srv.wait_probe("async write completed, reentered")
+    before_done = log.find("pending before: session done, write 1")
+    before_ret = log.find("pending before: returning HSE_STATUS_PENDING")
+    s.check(0 <= before_done < before_ret, "before: the session ended, then PENDING was returned",
+            log[-800:])
+    s.check("pending after: session done, write 1" in log and "no completion came" not in log,
+            "after: the thread ended the session once the request's thread was back", log[-800:])
     s.check("async write completed, 12 bytes" in log and "completed, error 0" in log
             and "reentered 0" in log, "the write completion: bytes, no error, not re-entered",
             log[-600:])
@@ -586,6 +597,83 @@ def pending_and_async_io(s):
             "an async write without HSE_REQ_IO_COMPLETION fails", log[-600:])
     s.check("second async write while one is outstanding 0" in log,
             "a second async operation while one is outstanding fails", log[-600:])
+
+
+FILE_DATA = bytes((i * 7 + (i >> 8)) & 0xff for i in range(300_000))
+
+
+def tf_site():
+    site = dict(harness.SITE)
+    site["files/tf.bin"] = FILE_DATA
+    return site
+
+
+@suite.case
+def transmit_file_and_vector_files(s):
+    srv = ext_server(s, MAPS, site=tf_site())
+    whole = len(FILE_DATA)
+    with srv.conn(timeout=30) as c:
+        # as IIS wants it: HSE_IO_ASYNC with HSE_IO_SEND_HEADERS, the whole file
+        c.send(b"GET /f.probe?transmit=/files/tf.bin&hdr&async&own HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = c.response(timeout=30)
+        s.check(r is not None and r.status == 200 and r.body == FILE_DATA
+                and r.header("Content-Type") == "application/octet-stream",
+                "TRANSMIT_FILE, async, SEND_HEADERS: the header block from pszStatusCode and "
+                "pHead, then the whole file", repr(r)[:300])
+        # synchronous, head and tail buffers around a slice, the header block sent before
+        c.send(b"GET /f.probe?transmit=/files/tf.bin&head&tail&off=1000&len=5000 HTTP/1.1\r\n"
+               b"Host: x\r\n\r\n")
+        r = c.response(timeout=30)
+        s.check(r is not None and r.status == 200
+                and r.body == b"<head>" + FILE_DATA[1000:6000] + b"<tail>\n",
+                "TRANSMIT_FILE, sync: pHead, Offset/BytesToWrite, pTail", repr(r)[:300])
+        # the callback of HSE_REQ_IO_COMPLETION, BytesToWrite 0: to the end of the file
+        c.send(b"GET /f.probe?transmit=/files/tf.bin&hdr&async&off=299990 HTTP/1.1\r\n"
+               b"Host: x\r\n\r\n")
+        r = c.response(timeout=30)
+        s.check(r is not None and r.status == 200 and r.body == FILE_DATA[299990:],
+                "TRANSMIT_FILE: BytesToWrite 0 sends to the end; the request's callback",
+                repr(r)[:300])
+        # an offset past the end: refused before anything is sent (WSAEINVAL, as IIS 6)
+        c.send(b"GET /f.probe?transmit=/files/tf.bin&hdr&async&off=400000 HTTP/1.1\r\n"
+               b"Host: x\r\n\r\n")
+        r = c.response(timeout=30)
+        s.check(r is not None and r.status == 200 and fields(r.body).get("failed") == "10022",
+                "TRANSMIT_FILE past the end of the file: FALSE, WSAEINVAL", repr(r)[:300])
+        # VECTOR_SEND with a file-handle element between memory elements, sync and async
+        c.send(b"GET /f.probe?vectorfile=/files/tf.bin&off=10&len=20 HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = c.response(timeout=30)
+        s.check(r is not None and r.status == 200 and r.body == b"[" + FILE_DATA[10:30] + b"]\n",
+                "VECTOR_SEND: a file-handle element with cbOffset and cbSize", repr(r)[:300])
+        c.send(b"GET /f.probe?vectorfile=/files/tf.bin&async HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = c.response(timeout=30)
+        s.check(r is not None and r.status == 200 and r.body == b"[" + FILE_DATA + b"]\n",
+                "VECTOR_SEND, async: cbSize 0 sends the whole file", repr(r)[:300])
+        # every response above was framed: one connection served them all
+        c.send(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = c.response()
+        s.check(r is not None and r.status == 200, "keep-alive across file sends", repr(r))
+    log = srv.wait_probe("file send completed, error")
+    head = f"Content-Type: application/octet-stream\r\nContent-Length: {whole}\r\n\r\n"
+    s.check(f"file send completed, {len(head) + whole} bytes" in log,
+            "the completion's cbIO: the head and the file bytes sent", log[-800:])
+    s.check("file send completed, error 0" in log and "error 10022" not in log,
+            "completions without error; the refused call got none", log[-800:])
+    # HSE_IO_DISCONNECT_AFTER_SEND: the response, then the server closes
+    r, closed = conn_outcome(srv, "/f.probe?transmit=/files/tf.bin&hdr&async&disc&len=100")
+    s.check(r is not None and r.body == FILE_DATA[:100]
+            and (r.header("Connection") or "").lower() == "close" and closed,
+            "HSE_IO_DISCONNECT_AFTER_SEND: Connection: close, and the connection closes",
+            repr(r)[:300])
+    # the bytes pass the SEND_RAW_DATA filters, as WriteClient data
+    tsrv = ext_server(s, MAPS, filters=["trace"], site=tf_site())
+    r = tsrv.get("/f.probe?transmit=/files/tf.bin&hdr&async&off=100&len=70000&tail")
+    s.check(r is not None and r.body == FILE_DATA[100:70100] + b"<tail>\n",
+            "TRANSMIT_FILE with a SEND_RAW_DATA filter", repr(r)[:300])
+    recs = tsrv.wait_trace(0, lambda rs: any(x.get("notify") == "LOG" for x in rs), timeout=15)
+    raw = [int(x.get("cbInData", 0)) for x in recs if x.get("notify") == "SEND_RAW_DATA"]
+    s.check(len(raw) >= 2 and sum(raw[1:]) == 70000 + len(b"<tail>\n"),
+            "SEND_RAW_DATA: the header block, then every file and tail byte", repr(raw))
 
 
 class Backend:

@@ -14,6 +14,14 @@
  *   error, error_after, empty, crash, twice, redirect, sendurl, custom, vector, cert,
  *   token, unhealthy, log, keepconn, map=<url>, mapex=<url>, normalize=<url>,
  *   ssf=<code>, wait (ReadClient until the client goes away)
+ *   pending=before / pending=after  HSE_STATUS_PENDING, another thread answers and calls
+ *                DONE_WITH_SESSION before HttpExtensionProc returned / after it returned
+ *   transmit=<url>  HSE_REQ_TRANSMIT_FILE of the file the URL maps to, with the options
+ *                &hdr (HSE_IO_SEND_HEADERS), &async (HSE_IO_ASYNC; &own: the callback in
+ *                HSE_TF_INFO, else HSE_REQ_IO_COMPLETION's), &disc
+ *                (HSE_IO_DISCONNECT_AFTER_SEND), &head, &tail, &off=<n>, &len=<n>
+ *   vectorfile=<url>  HSE_REQ_VECTOR_SEND with memory and file-handle elements (&off, &len,
+ *                &async)
  * The filter half (SF_NOTIFY_PREPROC_HEADERS) adds "X-Filter-Module: <module handle>" and
  * "X-Set-By-Filter: yes" to every request; the extension compares the handle with its
  * own: one module for both roles. DllMain counts its PROCESS_ATTACH calls. Life-cycle
@@ -177,15 +185,249 @@ static out g_big;   /* only ecb uses it, one request at a time in the tests */
 
 /* ---- asynchronous cases ------------------------------------------------------------------ */
 
-/* pending: another thread answers and ends the session */
+/* pending: another thread answers and ends the session, in one of two orders.
+ * "before": the thread calls DONE_WITH_SESSION and then sets `answered`, which
+ * HttpExtensionProc waits for before it returns HSE_STATUS_PENDING: the end of the session
+ * comes first, for certain. "after": the thread waits for `returned`, which the completion
+ * of an asynchronous WriteClient started in HttpExtensionProc sets. The server delivers
+ * completions on the request's own thread, which is busy in HttpExtensionProc until it
+ * returned: the session ends after the return, for certain. */
+typedef struct pending_state {
+    EXTENSION_CONTROL_BLOCK *ecb;
+    HANDLE answered, returned;
+    int after;
+} pending_state;
+
 static DWORD WINAPI pending_thread(LPVOID p)
 {
-    EXTENSION_CONTROL_BLOCK *ecb = p;
-    Sleep(50);   /* HttpExtensionProc has returned HSE_STATUS_PENDING by now, usually */
-    respond(ecb, "200 OK", "answered from another thread\n", 29, TRUE);
+    pending_state *ps = p;
+    EXTENSION_CONTROL_BLOCK *ecb = ps->ecb;
+    if (ps->after && WaitForSingleObject(ps->returned, 30000) != WAIT_OBJECT_0)
+        say("extprobe: pending after: no completion came", 0);
+    static const char body[] = "answered from another thread\n";
+    DWORD n = sizeof body - 1;
+    BOOL ok = ecb->WriteClient(ecb->ConnID, (LPVOID)body, &n, HSE_IO_SYNC);
     DWORD status = HSE_STATUS_SUCCESS_AND_KEEP_CONN;
     ecb->ServerSupportFunction(ecb->ConnID, HSE_REQ_DONE_WITH_SESSION, &status, NULL, NULL);
+    say(ps->after ? "extprobe: pending after: session done, write %lu"
+                  : "extprobe: pending before: session done, write %lu", (DWORD)ok);
+    if (ps->after) {
+        CloseHandle(ps->returned);
+        CloseHandle(ps->answered);
+        free(ps);
+    } else {
+        SetEvent(ps->answered);   /* HttpExtensionProc frees the state */
+    }
     return 0;
+}
+
+static void WINAPI pending_returned(EXTENSION_CONTROL_BLOCK *ecb, PVOID ctx, DWORD cb, DWORD err)
+{
+    pending_state *ps = ctx;
+    (void)ecb;
+    (void)cb;
+    (void)err;
+    SetEvent(ps->returned);
+}
+
+/* The whole "pending" case; returns what HttpExtensionProc returns. */
+static DWORD pending_case(EXTENSION_CONTROL_BLOCK *ecb, int after)
+{
+    pending_state *ps = calloc(1, sizeof *ps);
+    if (!ps)
+        return HSE_STATUS_ERROR;
+    ps->ecb = ecb;
+    ps->after = after;
+    ps->answered = CreateEventA(NULL, TRUE, FALSE, NULL);
+    ps->returned = CreateEventA(NULL, TRUE, FALSE, NULL);
+    /* the header block first, on this thread: the thread writes only the body */
+    HSE_SEND_HEADER_EX_INFO hi = { "200 OK", "Content-Type: text/plain\r\nContent-Length: 29\r\n\r\n",
+                                   6, 48, TRUE };
+    ecb->ServerSupportFunction(ecb->ConnID, HSE_REQ_SEND_RESPONSE_HEADER_EX, &hi, NULL, NULL);
+    if (after) {
+        DWORD n = 0;
+        ecb->ServerSupportFunction(ecb->ConnID, HSE_REQ_IO_COMPLETION, (LPVOID)pending_returned,
+                                   NULL, (LPDWORD)ps);
+        if (!ecb->WriteClient(ecb->ConnID, "", &n, HSE_IO_ASYNC))
+            return HSE_STATUS_ERROR;
+    }
+    HANDLE t = CreateThread(NULL, 0, pending_thread, ps, 0, NULL);
+    if (!t)
+        return HSE_STATUS_ERROR;
+    CloseHandle(t);
+    if (!after) {
+        if (WaitForSingleObject(ps->answered, 30000) != WAIT_OBJECT_0)
+            say("extprobe: pending before: the thread did not answer", 0);
+        say("extprobe: pending before: returning HSE_STATUS_PENDING", 0);
+        CloseHandle(ps->answered);
+        CloseHandle(ps->returned);
+        free(ps);
+    }
+    return HSE_STATUS_PENDING;
+}
+
+/* ---- files: TRANSMIT_FILE and VECTOR_SEND file elements --------------------------------- */
+
+/* The value of "&name=value" in the query (after its first word), or "" for "&name"
+ * alone; NULL when absent. */
+static const char *opt(const char *q, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = strchr(q, '&'); p; p = strchr(p + 1, '&')) {
+        if (strncmp(p + 1, name, n) == 0 && (p[1 + n] == '\0' || p[1 + n] == '&'))
+            return "";
+        if (strncmp(p + 1, name, n) == 0 && p[1 + n] == '=')
+            return p + 2 + n;
+    }
+    return NULL;
+}
+
+static DWORD opt_num(const char *q, const char *name)
+{
+    const char *v = opt(q, name);
+    return v ? (DWORD)strtoul(v, NULL, 10) : 0;
+}
+
+/* Opens the file the first word's URL maps to, the way IIS asks for TransmitFile. */
+static HANDLE open_mapped(EXTENSION_CONTROL_BLOCK *ecb, const char *q)
+{
+    char path[MAX_PATH];
+    const char *url = arg(q);
+    size_t n = strcspn(url, "&");
+    if (n >= sizeof path)
+        return INVALID_HANDLE_VALUE;
+    memcpy(path, url, n);
+    path[n] = '\0';
+    DWORD size = sizeof path;
+    if (!ecb->ServerSupportFunction(ecb->ConnID, HSE_REQ_MAP_URL_TO_PATH, path, &size, NULL))
+        return INVALID_HANDLE_VALUE;
+    return CreateFileA(path, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING,
+                       FILE_FLAG_SEQUENTIAL_SCAN | FILE_FLAG_OVERLAPPED, NULL);
+}
+
+/* How many bytes of the file a slice (offset, count; 0 = to the end) holds. */
+static DWORD slice_len(HANDLE f, DWORD off, DWORD count)
+{
+    LARGE_INTEGER size;
+    if (!GetFileSizeEx(f, &size) || (LONGLONG)off > size.QuadPart)
+        return 0;
+    DWORD left = (DWORD)(size.QuadPart - off);
+    return count && count < left ? count : left;
+}
+
+static void WINAPI file_sent(EXTENSION_CONTROL_BLOCK *ecb, PVOID ctx, DWORD cb, DWORD err)
+{
+    HANDLE f = ctx;
+    say("extprobe: file send completed, %lu bytes", cb);
+    say("extprobe: file send completed, error %lu", err);
+    CloseHandle(f);
+    DWORD status = HSE_STATUS_SUCCESS_AND_KEEP_CONN;
+    ecb->ServerSupportFunction(ecb->ConnID, HSE_REQ_DONE_WITH_SESSION, &status, NULL, NULL);
+}
+
+static DWORD file_failed(EXTENSION_CONTROL_BLOCK *ecb, HANDLE f, DWORD err)
+{
+    out o;
+    o.len = 0;
+    add(&o, "failed=%lu\n", (unsigned long)err);
+    if (f != INVALID_HANDLE_VALUE)
+        CloseHandle(f);
+    return respond_out(ecb, &o) ? HSE_STATUS_SUCCESS : HSE_STATUS_ERROR;
+}
+
+static DWORD transmit_case(EXTENSION_CONTROL_BLOCK *ecb, const char *q)
+{
+    static const char head[] = "<head>", tail[] = "<tail>\n";
+    HANDLE f = open_mapped(ecb, q);
+    if (f == INVALID_HANDLE_VALUE)
+        return file_failed(ecb, f, GetLastError());
+    DWORD off = opt_num(q, "off"), len = opt_num(q, "len");
+    int with_head = opt(q, "head") != NULL, with_tail = opt(q, "tail") != NULL;
+    int async = opt(q, "async") != NULL;
+    DWORD body = slice_len(f, off, len) + (with_tail ? sizeof tail - 1 : 0);
+    char hdr[200];
+    HSE_TF_INFO tf;
+    memset(&tf, 0, sizeof tf);
+    tf.hFile = f;
+    tf.Offset = off;
+    tf.BytesToWrite = len;
+    tf.dwFlags = async ? HSE_IO_ASYNC : HSE_IO_SYNC;
+    if (opt(q, "disc"))
+        tf.dwFlags |= HSE_IO_DISCONNECT_AFTER_SEND;
+    if (opt(q, "hdr")) {
+        _snprintf(hdr, sizeof hdr - 1, "Content-Type: application/octet-stream\r\n"
+                  "Content-Length: %lu\r\n\r\n", (unsigned long)body);
+        hdr[sizeof hdr - 1] = '\0';
+        tf.dwFlags |= HSE_IO_SEND_HEADERS;
+        tf.pszStatusCode = "200 OK";
+        tf.pHead = hdr;
+        tf.HeadLength = (DWORD)lstrlenA(hdr);
+    } else {
+        body += with_head ? sizeof head - 1 : 0;
+        _snprintf(hdr, sizeof hdr - 1, "Content-Length: %lu\r\n\r\n", (unsigned long)body);
+        hdr[sizeof hdr - 1] = '\0';
+        HSE_SEND_HEADER_EX_INFO hi = { "200 OK", hdr, 6, (DWORD)lstrlenA(hdr), TRUE };
+        if (!ecb->ServerSupportFunction(ecb->ConnID, HSE_REQ_SEND_RESPONSE_HEADER_EX, &hi, NULL,
+                                        NULL))
+            return HSE_STATUS_ERROR;
+        if (with_head) {
+            tf.pHead = (PVOID)head;
+            tf.HeadLength = sizeof head - 1;
+        }
+    }
+    if (with_tail) {
+        tf.pTail = (PVOID)tail;
+        tf.TailLength = sizeof tail - 1;
+    }
+    if (async && opt(q, "own")) {
+        tf.pfnHseIO = file_sent;
+        tf.pContext = f;
+    } else if (async) {
+        ecb->ServerSupportFunction(ecb->ConnID, HSE_REQ_IO_COMPLETION, (LPVOID)file_sent, NULL,
+                                   (LPDWORD)f);
+    }
+    if (!ecb->ServerSupportFunction(ecb->ConnID, HSE_REQ_TRANSMIT_FILE, &tf, NULL, NULL)) {
+        DWORD err = GetLastError();
+        say("extprobe: transmit failed %lu", err);
+        return file_failed(ecb, f, err);
+    }
+    if (async)
+        return HSE_STATUS_PENDING;
+    say("extprobe: transmit returned %lu", 1);
+    CloseHandle(f);
+    return HSE_STATUS_SUCCESS_AND_KEEP_CONN;
+}
+
+static DWORD vector_file_case(EXTENSION_CONTROL_BLOCK *ecb, const char *q)
+{
+    HANDLE f = open_mapped(ecb, q);
+    if (f == INVALID_HANDLE_VALUE)
+        return file_failed(ecb, f, GetLastError());
+    DWORD off = opt_num(q, "off"), len = opt_num(q, "len");
+    int async = opt(q, "async") != NULL;
+    char hdr[200];
+    _snprintf(hdr, sizeof hdr - 1, "Content-Type: application/octet-stream\r\n"
+              "Content-Length: %lu\r\n\r\n", (unsigned long)(slice_len(f, off, len) + 3));
+    hdr[sizeof hdr - 1] = '\0';
+    HSE_VECTOR_ELEMENT el[3] = {
+        { HSE_VECTOR_ELEMENT_TYPE_MEMORY_BUFFER, "[", 0, 1 },
+        { HSE_VECTOR_ELEMENT_TYPE_FILE_HANDLE, f, off, len },
+        { HSE_VECTOR_ELEMENT_TYPE_MEMORY_BUFFER, "]\n", 0, 2 },
+    };
+    HSE_RESPONSE_VECTOR v = { (async ? HSE_IO_ASYNC : HSE_IO_SYNC) | HSE_IO_SEND_HEADERS,
+                              "200 OK", hdr, 3, el };
+    if (async)
+        ecb->ServerSupportFunction(ecb->ConnID, HSE_REQ_IO_COMPLETION, (LPVOID)file_sent, NULL,
+                                   (LPDWORD)f);
+    if (!ecb->ServerSupportFunction(ecb->ConnID, HSE_REQ_VECTOR_SEND, &v, NULL, NULL)) {
+        DWORD err = GetLastError();
+        say("extprobe: vector send failed %lu", err);
+        return file_failed(ecb, f, err);
+    }
+    if (async)
+        return HSE_STATUS_PENDING;
+    CloseHandle(f);
+    return HSE_STATUS_SUCCESS_AND_KEEP_CONN;
 }
 
 typedef struct async_state {
@@ -334,13 +576,12 @@ DWORD WINAPI HttpExtensionProc(EXTENSION_CONTROL_BLOCK *ecb)
         respond_out(ecb, &o);
         return HSE_STATUS_SUCCESS;
     }
-    if (is(q, "pending")) {
-        HANDLE t = CreateThread(NULL, 0, pending_thread, ecb, 0, NULL);
-        if (!t)
-            return HSE_STATUS_ERROR;
-        CloseHandle(t);
-        return HSE_STATUS_PENDING;
-    }
+    if (is(q, "pending"))
+        return pending_case(ecb, strncmp(arg(q), "after", 5) == 0);
+    if (is(q, "transmit"))
+        return transmit_case(ecb, q);
+    if (is(q, "vectorfile"))
+        return vector_file_case(ecb, q);
     if (is(q, "asyncwrite")) {
         async_state *st = calloc(1, sizeof *st);
         BOOL nocb_write;
@@ -557,7 +798,7 @@ DWORD WINAPI HttpExtensionProc(EXTENSION_CONTROL_BLOCK *ecb)
     }
     if (is(q, "ssf")) {
         DWORD code = (DWORD)strtoul(arg(q), NULL, 10);
-        char buf[64] = "";
+        char buf[128] = "";   /* zeroes, larger than any structure a code reads */
         DWORD n = sizeof buf;
         DWORD type = 0;
         SetLastError(0);
