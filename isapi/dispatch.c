@@ -124,6 +124,156 @@ void isapi__current_call_swap(const char *dll, const char *what, const char **sa
     atomic_store_explicit(&current_call.filter, dll, memory_order_relaxed);
 }
 
+/* ---- call statistics ---------------------------------------------------------------
+ *
+ * Off until isapi_engine_stats_enable(). Then every HttpFilterProc call is timed with the
+ * performance counter (two reads) and lands in one cell per (filter, notification): a
+ * histogram of call times in counter ticks and their sum. Cells are kept per shard, and
+ * each thread writes the shard it drew on its first call, so the request path takes no
+ * lock and, below ISAPI__STATS_SHARDS threads, shares no cache line; the adds are relaxed
+ * atomics all the same, for threads that share a shard. A reader sums the shards. The
+ * count of calls is the sum of the buckets, so a histogram read while calls run is still
+ * cumulative and its +Inf bucket equals its count. */
+
+#define ISAPI__STATS_SHARDS 32
+
+const unsigned isapi_stats_bucket_us[ISAPI_STATS_BUCKETS] = {
+    1, 2, 5, 10, 25, 50, 100, 250, 1000, 10000, 100000, 1000000,
+};
+
+typedef struct isapi__stat_cell {
+    _Atomic uint64_t ticks;                              /* time in the filter */
+    _Atomic uint64_t bucket[ISAPI_STATS_BUCKETS + 1];    /* calls per bucket, last: +Inf */
+} isapi__stat_cell;
+
+struct isapi__stats {
+    size_t nfilters;
+    size_t shard_cells;         /* cells per shard: one more than used, as padding */
+    uint64_t freq;              /* performance counter ticks per second */
+    uint64_t bound_ticks[ISAPI_STATS_BUCKETS];
+    _Atomic uint64_t *crashes;  /* per filter */
+    isapi__stat_cell cells[];   /* [shard][filter * ISAPI__N_COUNT + notification] */
+};
+
+static atomic_uint stats_next_shard;
+static _Thread_local unsigned stats_shard_plus1;   /* 0: not drawn yet */
+
+static int notif_index(DWORD bit)
+{
+    for (int i = 0; i < ISAPI__N_COUNT; i++)
+        if (notif_bits[i] == bit)
+            return i;
+    return -1;
+}
+
+int isapi_engine_stats_enable(isapi_engine *e)
+{
+    if (e->stats)
+        return 0;
+    LARGE_INTEGER freq;
+    if (!QueryPerformanceFrequency(&freq) || freq.QuadPart <= 0)
+        return -1;
+    size_t per_shard = e->nfilters * ISAPI__N_COUNT + 1;
+    struct isapi__stats *st = calloc(1, sizeof *st + ISAPI__STATS_SHARDS * per_shard
+                                                     * sizeof(isapi__stat_cell));
+    _Atomic uint64_t *crashes = calloc(e->nfilters ? e->nfilters : 1, sizeof *crashes);
+    if (!st || !crashes) {
+        free(st);
+        free(crashes);
+        return -1;
+    }
+    st->nfilters = e->nfilters;
+    st->shard_cells = per_shard;
+    st->freq = (uint64_t)freq.QuadPart;
+    for (int b = 0; b < ISAPI_STATS_BUCKETS; b++)
+        st->bound_ticks[b] = (uint64_t)isapi_stats_bucket_us[b] * st->freq / 1000000u;
+    st->crashes = crashes;
+    e->stats = st;
+    return 0;
+}
+
+void isapi__stats_free(isapi_engine *e)
+{
+    if (!e->stats)
+        return;
+    free(e->stats->crashes);
+    free(e->stats);
+    e->stats = NULL;
+}
+
+static uint64_t stats_now(void)
+{
+    LARGE_INTEGER t;
+    QueryPerformanceCounter(&t);
+    return (uint64_t)t.QuadPart;
+}
+
+static void stats_record(struct isapi__stats *st, size_t filter, DWORD notif, uint64_t ticks)
+{
+    int ni = notif_index(notif);
+    if (ni < 0 || filter >= st->nfilters)
+        return;
+    unsigned shard = stats_shard_plus1;
+    if (shard == 0) {
+        shard = atomic_fetch_add_explicit(&stats_next_shard, 1, memory_order_relaxed)
+                % ISAPI__STATS_SHARDS + 1;
+        stats_shard_plus1 = shard;
+    }
+    isapi__stat_cell *cell = &st->cells[(shard - 1) * st->shard_cells
+                                        + filter * ISAPI__N_COUNT + (size_t)ni];
+    int b = 0;
+    while (b < ISAPI_STATS_BUCKETS && ticks > st->bound_ticks[b])
+        b++;
+    atomic_fetch_add_explicit(&cell->bucket[b], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&cell->ticks, ticks, memory_order_relaxed);
+}
+
+size_t isapi_notification_count(void)
+{
+    return ISAPI__N_COUNT;
+}
+
+DWORD isapi_notification_bit(size_t i)
+{
+    return i < ISAPI__N_COUNT ? notif_bits[i] : 0;
+}
+
+const char *isapi_notification_name(size_t i)
+{
+    return isapi__notif_name(isapi_notification_bit(i));
+}
+
+int isapi_engine_call_stats(const isapi_engine *e, size_t i, size_t n, isapi_call_stats *out)
+{
+    const struct isapi__stats *st = e->stats;
+    memset(out, 0, sizeof *out);
+    if (!st || i >= st->nfilters || n >= ISAPI__N_COUNT)
+        return -1;
+    uint64_t per_bucket[ISAPI_STATS_BUCKETS + 1] = {0}, ticks = 0;
+    for (size_t shard = 0; shard < ISAPI__STATS_SHARDS; shard++) {
+        const isapi__stat_cell *cell = &st->cells[shard * st->shard_cells
+                                                  + i * ISAPI__N_COUNT + n];
+        for (int b = 0; b <= ISAPI_STATS_BUCKETS; b++)
+            per_bucket[b] += atomic_load_explicit(&cell->bucket[b], memory_order_relaxed);
+        ticks += atomic_load_explicit(&cell->ticks, memory_order_relaxed);
+    }
+    uint64_t running = 0;
+    for (int b = 0; b < ISAPI_STATS_BUCKETS; b++) {
+        running += per_bucket[b];
+        out->le[b] = running;
+    }
+    out->calls = running + per_bucket[ISAPI_STATS_BUCKETS];
+    out->seconds = (double)ticks / (double)st->freq;
+    return 0;
+}
+
+uint64_t isapi_engine_filter_crashes(const isapi_engine *e, size_t i)
+{
+    if (!e->stats || i >= e->stats->nfilters)
+        return 0;
+    return atomic_load_explicit(&e->stats->crashes[i], memory_order_relaxed);
+}
+
 /* One filter call, run under isapi__guard_call(). */
 typedef struct invoke_call {
     isapi__filter *f;
@@ -179,7 +329,15 @@ DWORD isapi__invoke(isapi_engine *e, isapi__filter *f, isapi__slot *s, int kind,
                           : kind == ISAPI__CALL_TERMINATE ? "TerminateFilter"
                           : isapi__notif_name(notif), memory_order_relaxed);
     atomic_store_explicit(&current_call.filter, f->path, memory_order_relaxed);
+    struct isapi__stats *stats = kind == ISAPI__CALL_PROC ? e->stats : NULL;
+    uint64_t started = stats ? stats_now() : 0;
     int crashed = isapi__guard_call(call_filter, &a, &fault);
+    if (stats) {
+        size_t filter = (size_t)(f - e->filters);
+        stats_record(stats, filter, notif, stats_now() - started);
+        if (crashed && filter < stats->nfilters)
+            atomic_fetch_add_explicit(&stats->crashes[filter], 1, memory_order_relaxed);
+    }
     atomic_store_explicit(&current_call.filter, outer_filter, memory_order_relaxed);
     atomic_store_explicit(&current_call.notification, outer_notification, memory_order_relaxed);
     if (c) {
