@@ -7,6 +7,7 @@
 #   tests/setup-debian.sh test    everything the test suite needs: Check, mingw-w64, Wine 32
 #                                 and 64, curl, netcat, clang with its sanitizer runtimes,
 #                                 python3 (integration tests), nginx and wrk (benchmarks),
+#                                 haproxy (the scale-out test),
 #                                 winegcc for both bitnesses (the Winelib build)
 #
 # Idempotent: packages already installed are not touched, and apt sources are changed only
@@ -23,7 +24,7 @@ esac
 
 build_pkgs=(cmake gcc make pkg-config libc6-dev libssl-dev libxml2-dev check python3)
 test_pkgs=(check curl netcat-openbsd mingw-w64 clang libclang-rt-14-dev llvm libssl-dev libxml2-dev
-           python3 nginx-light wrk
+           python3 nginx-light wrk haproxy
            wine64 libwine gcc-multilib libwine-dev)
 # Why wine32-tools:i386 and not wine64-tools: the two conflict on Debian 12, and the 32-bit
 # package's winegcc builds both -m32 and -m64 programs once gcc-multilib and libwine-dev for
