@@ -101,6 +101,7 @@ static const setting_t admin_settings[] = {
       "ADDR:PORT  listener for /metrics and /healthz ([admin] listen; none by default)" },
     { "drain_delay", "--drain-delay", K_MS, F(drain_delay_ms),
       "SECONDS  on a stop, serve this long more with /healthz at 503 ([admin])" },
+    { "filter_timing", NULL, K_FLAG, F(filter_timing), NULL },
 };
 
 #define NADMIN_SETTINGS (sizeof admin_settings / sizeof admin_settings[0])
@@ -132,6 +133,7 @@ void host_config_defaults(host_config_t *cfg)
     cfg->rapid_fail_window_ms = 300000;  /* IIS rapidFailProtectionInterval, 5 minutes */
     cfg->hung_call_timeout_ms = 90000;   /* IIS pingResponseTime */
     cfg->hung_workers_floor = 2;
+    cfg->filter_timing = 1;
     strcpy(cfg->default_docs[0], "default.htm");
     strcpy(cfg->default_docs[1], "index.html");
     cfg->ndefault_docs = 2;
@@ -688,7 +690,7 @@ int host_config_read_ini(host_config_t *cfg, const char *path, char *err, size_t
         const setting_t *st = find_setting(key, 0, section == ADMIN);
         if (!st) {
             snprintf(err, errlen, "%s:%u: %s: unknown setting%s", path, lineno, key,
-                     section == ADMIN ? " in [admin] (listen, drain_delay)" : "");
+                     section == ADMIN ? " in [admin] (listen, drain_delay, filter_timing)" : "");
             rc = -1;
             break;
         }

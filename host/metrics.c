@@ -207,9 +207,10 @@ static void render_filters(text_t *t, const isapi_engine *e)
             put(t, "\n");
         }
     }
-    put_family(t, "isapihost_filter_call_seconds", "histogram",
-               "Time spent in HttpFilterProc, by filter and notification.");
-    for (size_t i = 0; i < nf; i++) {
+    if (isapi_engine_stats_timed(e))
+        put_family(t, "isapihost_filter_call_seconds", "histogram",
+                   "Time spent in HttpFilterProc, by filter and notification.");
+    for (size_t i = 0; i < nf && isapi_engine_stats_timed(e); i++) {
         filter_label(isapi_engine_filter_path(e, i), name, sizeof name);
         DWORD flags = isapi_engine_filter_flags(e, i);
         for (size_t n = 0; n < nn; n++) {

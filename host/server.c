@@ -664,7 +664,7 @@ int host_server_start(const host_config_t *cfg, isapi_engine *engine,
     if (ls->has_admin) {
         /* Counting starts with the admin listener that reports it: without one, the
          * request path reads no clock and adds to no counter. */
-        if (isapi_engine_stats_enable(engine) != 0) {
+        if (isapi_engine_stats_enable(engine, cfg->filter_timing) != 0) {
             snprintf(err, errlen, "out of memory for the filter call statistics");
             free(s);
             return -1;

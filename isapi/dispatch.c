@@ -25,6 +25,9 @@
  * too (rank <= caller's rank). The limit strictly shrinks on every nested WriteClient, so
  * a filter never receives its own bytes back and the recursion is bounded.
  *
+ * Call statistics (for the host's /metrics): when enabled, the walk times each call and
+ * counts it per filter and notification in per-thread shards ("call statistics" below).
+ *
  * Every filter call goes through isapi__invoke(), which counts calls in flight (unloading
  * waits for zero), records the current notification and caller for the callbacks (saved
  * and restored around nested calls), and reads the filter's last error after an
@@ -126,9 +129,12 @@ void isapi__current_call_swap(const char *dll, const char *what, const char **sa
 
 /* ---- call statistics ---------------------------------------------------------------
  *
- * Off until isapi_engine_stats_enable(). Then every HttpFilterProc call is timed with the
- * performance counter (two reads) and lands in one cell per (filter, notification): a
- * histogram of call times in counter ticks and their sum. Cells are kept per shard, and
+ * Off until isapi_engine_stats_enable(). Then the walk times every HttpFilterProc call
+ * with the performance counter (two reads around isapi__invoke, so the time counted is the
+ * filter's plus the engine's bookkeeping around the call) and adds it to one cell per
+ * (filter, notification): a histogram of call times in counter ticks, and their sum.
+ * The walk knows the filter's index and the notification's slot, so recording costs no
+ * lookup. Cells are kept per shard, and
  * each thread writes the shard it drew on its first call, so the request path takes no
  * lock and, below ISAPI__STATS_SHARDS threads, shares no cache line; the adds are relaxed
  * atomics all the same, for threads that share a shard. A reader sums the shards. The
@@ -147,6 +153,7 @@ typedef struct isapi__stat_cell {
 } isapi__stat_cell;
 
 struct isapi__stats {
+    int timed;                  /* calls are timed; else all land in the +Inf bucket */
     size_t nfilters;
     size_t shard_cells;         /* cells per shard: one more than used, as padding */
     uint64_t freq;              /* performance counter ticks per second */
@@ -158,15 +165,7 @@ struct isapi__stats {
 static atomic_uint stats_next_shard;
 static _Thread_local unsigned stats_shard_plus1;   /* 0: not drawn yet */
 
-static int notif_index(DWORD bit)
-{
-    for (int i = 0; i < ISAPI__N_COUNT; i++)
-        if (notif_bits[i] == bit)
-            return i;
-    return -1;
-}
-
-int isapi_engine_stats_enable(isapi_engine *e)
+int isapi_engine_stats_enable(isapi_engine *e, int timed)
 {
     if (e->stats)
         return 0;
@@ -182,6 +181,7 @@ int isapi_engine_stats_enable(isapi_engine *e)
         free(crashes);
         return -1;
     }
+    st->timed = timed != 0;
     st->nfilters = e->nfilters;
     st->shard_cells = per_shard;
     st->freq = (uint64_t)freq.QuadPart;
@@ -190,6 +190,11 @@ int isapi_engine_stats_enable(isapi_engine *e)
     st->crashes = crashes;
     e->stats = st;
     return 0;
+}
+
+int isapi_engine_stats_timed(const isapi_engine *e)
+{
+    return e->stats && e->stats->timed;
 }
 
 void isapi__stats_free(isapi_engine *e)
@@ -208,10 +213,10 @@ static uint64_t stats_now(void)
     return (uint64_t)t.QuadPart;
 }
 
-static void stats_record(struct isapi__stats *st, size_t filter, DWORD notif, uint64_t ticks)
+/* Called by the walk, which knows the filter's index and the notification's slot. */
+static void stats_record(struct isapi__stats *st, size_t filter, int ni, uint64_t ticks)
 {
-    int ni = notif_index(notif);
-    if (ni < 0 || filter >= st->nfilters)
+    if (filter >= st->nfilters)
         return;
     unsigned shard = stats_shard_plus1;
     if (shard == 0) {
@@ -221,7 +226,7 @@ static void stats_record(struct isapi__stats *st, size_t filter, DWORD notif, ui
     }
     isapi__stat_cell *cell = &st->cells[(shard - 1) * st->shard_cells
                                         + filter * ISAPI__N_COUNT + (size_t)ni];
-    int b = 0;
+    int b = st->timed ? 0 : ISAPI_STATS_BUCKETS;
     while (b < ISAPI_STATS_BUCKETS && ticks > st->bound_ticks[b])
         b++;
     atomic_fetch_add_explicit(&cell->bucket[b], 1, memory_order_relaxed);
@@ -329,15 +334,10 @@ DWORD isapi__invoke(isapi_engine *e, isapi__filter *f, isapi__slot *s, int kind,
                           : kind == ISAPI__CALL_TERMINATE ? "TerminateFilter"
                           : isapi__notif_name(notif), memory_order_relaxed);
     atomic_store_explicit(&current_call.filter, f->path, memory_order_relaxed);
-    struct isapi__stats *stats = kind == ISAPI__CALL_PROC ? e->stats : NULL;
-    uint64_t started = stats ? stats_now() : 0;
     int crashed = isapi__guard_call(call_filter, &a, &fault);
-    if (stats) {
-        size_t filter = (size_t)(f - e->filters);
-        stats_record(stats, filter, notif, stats_now() - started);
-        if (crashed && filter < stats->nfilters)
-            atomic_fetch_add_explicit(&stats->crashes[filter], 1, memory_order_relaxed);
-    }
+    if (crashed && kind == ISAPI__CALL_PROC && e->stats
+        && (size_t)(f - e->filters) < e->stats->nfilters)
+        atomic_fetch_add_explicit(&e->stats->crashes[f - e->filters], 1, memory_order_relaxed);
     atomic_store_explicit(&current_call.filter, outer_filter, memory_order_relaxed);
     atomic_store_explicit(&current_call.notification, outer_notification, memory_order_relaxed);
     if (c) {
@@ -522,7 +522,11 @@ static isapi_rc walk_range(isapi_conn *c, int ni, void *pv, size_t from, size_t 
         isapi__slot *s = &c->slots[list[i]];
         if (f->rank >= limit || (s->disabled & bit))
             continue;
+        struct isapi__stats *stats = e->stats;
+        uint64_t started = stats && stats->timed ? stats_now() : 0;
         DWORD r = isapi__invoke(e, f, s, ISAPI__CALL_PROC, bit, pv);
+        if (stats)
+            stats_record(stats, list[i], ni, stats->timed ? stats_now() - started : 0);
         if (ni == ISAPI__N_READ_RAW || ni == ISAPI__N_SEND_RAW)
             contain_raw(c, f, bit, pv);
         switch (r) {

@@ -195,6 +195,28 @@ def metrics_after_known_traffic(t):
 
 
 @suite.case
+def counts_without_timing(t):
+    s = t.server(filters=["trace"], sections={"admin": {"listen": "127.0.0.1:0",
+                                                        "filter_timing": "no"}})
+    aport = admin_port(s)
+    mark = s.trace_mark()
+    for path in ("/a.txt", "/b.txt", "/nothing"):
+        s.get(path)
+    recs = s.wait_trace(mark, lambda rs: sum(r.get("notify") == "END_OF_NET_SESSION"
+                                             for r in rs) >= 3)
+    r = admin_get(aport, "/metrics")
+    types, samples = parse_exposition(t, r.body.decode("utf-8") if r else "")
+    t.check("isapihost_filter_call_seconds" not in types, "no call-time histogram")
+    got = {dict(l)["notification"][len("SF_NOTIFY_"):]: v for (n, l), v in samples.items()
+           if n == "isapihost_filter_calls_total" and v}
+    want = {}
+    for rec in recs:
+        want[rec["notify"]] = want.get(rec["notify"], 0) + 1.0
+    t.eq(got, want, "calls per notification are still counted, exactly")
+    t.eq(samples.get(("isapihost_requests_total", (("code", "404"),))), 1.0, "one 404")
+
+
+@suite.case
 def health_runs_no_filter_and_drains(t):
     s = t.server(filters=["trace"], sections={"admin": {"listen": "127.0.0.1:0",
                                                         "drain_delay": "3"}})
@@ -242,6 +264,7 @@ def bad_admin_settings(t):
         ("[admin]\nlisten = 127.0.0.1:http\n", "listen", "the port must be a number"),
         ("[admin]\nlisten = 127.0.0.1:0,secure\n", "listen", "takes no \",secure\""),
         ("[admin]\nbogus = 1\n", "bogus", "unknown setting in [admin]"),
+        ("[admin]\nfilter_timing = maybe\n", "filter_timing", "expected yes or no"),
         ("[admin]\ndrain_delay = 0\n", "drain_delay", "from 1 to 86400"),
     ]
     for extra, setting, reason in cases:
