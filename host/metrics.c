@@ -393,7 +393,6 @@ static void admin_main(void *arg)
 int host_admin_start(struct host_server *s, plat_socket_t sock)
 {
     s->admin_sock = sock;
-    atomic_store(&s->admin_stop, 0);
     if (plat_thread_create(&s->admin_thread, admin_main, s) != 0) {
         s->admin_thread = NULL;
         return -1;

@@ -525,7 +525,7 @@ static void watch_hung_calls(struct host_server *s, uint64_t now)
              rc == 0 ? "asking the supervisor for a new serving process; this one stops"
                      : "no supervisor to start a new serving process");
     if (rc == 0)
-        host_server_wake(s);
+        host_server_hand_over(s);
 }
 
 static void monitor_main(void *arg)
@@ -722,6 +722,16 @@ void host_server_wake(host_server_t *s)
     atomic_store(&s->stopping, 1);
     for (size_t i = 0; i < s->nshards; i++)
         plat_poller_wakeup(s->shards[i].poller);
+}
+
+void host_server_hand_over(host_server_t *s)
+{
+    /* Why no drain: the new process serves the same listeners, so a load balancer has
+     * nothing to move away from; and the admin listener is shared with it, so this one
+     * stops answering there, and every health check reaches the process that serves. */
+    atomic_store(&s->drain_done, 1);
+    atomic_store(&s->admin_stop, 1);
+    host_server_wake(s);
 }
 
 static int shards_running(struct host_server *s)

@@ -50,6 +50,11 @@ int host_server_run(host_server_t *s);
  * only turns /healthz to 503: the server serves on for drain_delay, then stops. */
 void host_server_wake(host_server_t *s);
 
+/* Stops a running server that another serving process replaces on the same listeners
+ * (the watchdog's recycling, a reload): no drain, and it stops answering on the admin
+ * listener at once, which the new process shares. Async-signal-safe. */
+void host_server_hand_over(host_server_t *s);
+
 void host_server_destroy(host_server_t *s);
 
 #endif

@@ -162,9 +162,9 @@ def stop_one_instance_under_load(t):
         t.skip("two instances behind HAProxy",
                "haproxy is not installed (tests/setup-debian.sh test installs it)")
         return
-    admin = {"admin": {"listen": "127.0.0.1:0", "drain_delay": "2"}}
-    a = t.server(sections=admin, settings={"keepalive_timeout": "30"})
-    b = t.server(sections=admin, settings={"keepalive_timeout": "30"})
+    admin = {"listen": "127.0.0.1:0", "drain_delay": "2"}
+    a = t.server(admin=admin, settings={"keepalive_timeout": "30"})
+    b = t.server(admin=admin, settings={"keepalive_timeout": "30"})
     folder = tempfile.mkdtemp(prefix="isapihost-haproxy-")
     ports = {"port_a": a.port, "admin_a": admin_port(a), "port_b": b.port,
              "admin_b": admin_port(b)}

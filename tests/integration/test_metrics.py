@@ -22,7 +22,7 @@ from harness import Conn, Suite, parse_responses, run_server_once  # noqa: E402
 
 suite = Suite("integration_metrics")
 
-ADMIN = {"admin": {"listen": "127.0.0.1:0"}}
+ADMIN = {"listen": "127.0.0.1:0"}
 
 NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
 LABEL_VALUE = r'"(?:[^"\\\n]|\\\\|\\"|\\n)*"'
@@ -120,7 +120,7 @@ def admin_get(port, path, method="GET"):
 
 @suite.case
 def metrics_after_known_traffic(t):
-    s = t.server(filters=["trace", "trace:trace2"], sections=ADMIN,
+    s = t.server(filters=["trace", "trace:trace2"], admin=ADMIN,
                  ini={"trace2": "[trace]\nnotifications = PREPROC_HEADERS, LOG\n"})
     aport = admin_port(s)
     mark = s.trace_mark()
@@ -196,8 +196,7 @@ def metrics_after_known_traffic(t):
 
 @suite.case
 def counts_without_timing(t):
-    s = t.server(filters=["trace"], sections={"admin": {"listen": "127.0.0.1:0",
-                                                        "filter_timing": "no"}})
+    s = t.server(filters=["trace"], admin={"listen": "127.0.0.1:0", "filter_timing": "no"})
     aport = admin_port(s)
     mark = s.trace_mark()
     for path in ("/a.txt", "/b.txt", "/nothing"):
@@ -218,8 +217,7 @@ def counts_without_timing(t):
 
 @suite.case
 def health_runs_no_filter_and_drains(t):
-    s = t.server(filters=["trace"], sections={"admin": {"listen": "127.0.0.1:0",
-                                                        "drain_delay": "3"}})
+    s = t.server(filters=["trace"], admin={"listen": "127.0.0.1:0", "drain_delay": "3"})
     aport = admin_port(s)
     r = s.get("/a.txt")
     t.eq(r.status if r else None, 200, "served")
@@ -283,7 +281,7 @@ def bad_admin_settings(t):
         line = lines[0] if lines else ""
         t.check(line.startswith(f"isapihost: {s.env.spath(ini)}:{nline}: {setting}: ")
                 and reason in line, f"{setting}: names the file, line, setting, reason", line)
-    s = t.server(start=False, sections={"admin": {"drain_delay": "2"}})
+    s = t.server(start=False, admin={"drain_delay": "2"})
     ini = s.write_ini()
     rc, out, err = run_server_once(s.env, ["--config", s.env.spath(ini), "--check"])
     t.eq(rc, 1, "drain_delay without listen: exit 1")
