@@ -6,7 +6,8 @@
  * argument parser both go through set_value(), so a setting behaves the same wherever it is
  * given and every error names the setting the same way. [filters] lists filters in load
  * order, like IIS's FilterLoadOrder: "name = path". Paths read from an INI file are made
- * relative to that file's folder; paths on the command line stay as given.
+ * relative to that file's folder; paths on the command line stay as given. [admin] holds
+ * the settings of the metrics and health listener (the table's entries marked admin).
  */
 #include "config.h"
 #include "mime.h"
@@ -20,7 +21,8 @@
 #include <string.h>
 
 typedef enum { K_LISTEN, K_PATH, K_STRING, K_UINT, K_SIZE, K_U64, K_MS, K_HTTP09, K_DOCS,
-               K_FILTER, K_HEX32, K_FLAG, K_SYMLINKS, K_ACCESS, K_PERIOD } kind_t;
+               K_FILTER, K_HEX32, K_FLAG, K_SYMLINKS, K_ACCESS, K_PERIOD,
+               K_ADMIN_LISTEN } kind_t;
 
 typedef struct {
     const char *key;      /* INI key in [server] */
@@ -93,6 +95,17 @@ static const setting_t host_settings[] = {
 
 #define NSETTINGS (sizeof host_settings / sizeof host_settings[0])
 
+/* [admin]: the metrics and health listener (host/metrics.h). */
+static const setting_t admin_settings[] = {
+    { "listen", "--admin-listen", K_ADMIN_LISTEN, 0, 0,
+      "ADDR:PORT  listener for /metrics and /healthz ([admin] listen; none by default)" },
+    { "drain_delay", "--drain-delay", K_MS, F(drain_delay_ms),
+      "SECONDS  on a stop, serve this long more with /healthz at 503 ([admin])" },
+    { "filter_timing", NULL, K_FLAG, F(filter_timing), NULL },
+};
+
+#define NADMIN_SETTINGS (sizeof admin_settings / sizeof admin_settings[0])
+
 void host_config_defaults(host_config_t *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -120,6 +133,7 @@ void host_config_defaults(host_config_t *cfg)
     cfg->rapid_fail_window_ms = 300000;  /* IIS rapidFailProtectionInterval, 5 minutes */
     cfg->hung_call_timeout_ms = 90000;   /* IIS pingResponseTime */
     cfg->hung_workers_floor = 2;
+    cfg->filter_timing = 1;
     strcpy(cfg->default_docs[0], "default.htm");
     strcpy(cfg->default_docs[1], "index.html");
     cfg->ndefault_docs = 2;
@@ -418,6 +432,15 @@ static int set_value(host_config_t *cfg, const setting_t *s, const char *v,
             return -1;
         cfg->nlisten++;
         return 0;
+    case K_ADMIN_LISTEN:
+        if (parse_listen(v, &cfg->admin_listen, why) != 0)
+            return -1;
+        if (cfg->admin_listen.secure) {
+            *why = "the admin listener takes no \",secure\"";
+            return -1;
+        }
+        cfg->admin_enabled = 1;
+        return 0;
     case K_FILTER:
         return add_filter(cfg, NULL, base_dir, v, why);
     case K_PATH:
@@ -553,12 +576,19 @@ static int set_value(host_config_t *cfg, const setting_t *s, const char *v,
     return -1;
 }
 
-static const setting_t *find_setting(const char *key, int by_option)
+/* By option (any section), or by INI key within [server] (admin 0) or [admin] (admin 1). */
+static const setting_t *find_setting(const char *key, int by_option, int admin)
 {
-    for (size_t i = 0; i < NSETTINGS; i++) {
-        const char *name = by_option ? host_settings[i].option : host_settings[i].key;
-        if (name && strcmp(name, key) == 0)
-            return &host_settings[i];
+    for (int table = 0; table < 2; table++) {
+        if (!by_option && table != admin)
+            continue;
+        const setting_t *v = table ? admin_settings : host_settings;
+        size_t n = table ? NADMIN_SETTINGS : NSETTINGS;
+        for (size_t i = 0; i < n; i++) {
+            const char *name = by_option ? v[i].option : v[i].key;
+            if (name && strcmp(name, key) == 0)
+                return &v[i];
+        }
     }
     return NULL;
 }
@@ -577,7 +607,7 @@ int host_config_read_ini(host_config_t *cfg, const char *path, char *err, size_t
     /* A listen or filter list in the file replaces the defaults rather than adding to them. */
     int listens_seen = 0;
     char line[4096];
-    enum { NONE, SERVER, FILTERS, MIME, EXTENSIONS, SCRIPT_MAPS, VDIRS } section = NONE;
+    enum { NONE, SERVER, ADMIN, FILTERS, MIME, EXTENSIONS, SCRIPT_MAPS, VDIRS } section = NONE;
     unsigned lineno = 0;
     int rc = 0;
     while (fgets(line, sizeof line, f)) {
@@ -601,6 +631,8 @@ int host_config_read_ini(host_config_t *cfg, const char *path, char *err, size_t
             *close = '\0';
             if (strcmp(s + 1, "server") == 0)
                 section = SERVER;
+            else if (strcmp(s + 1, "admin") == 0)
+                section = ADMIN;
             else if (strcmp(s + 1, "filters") == 0)
                 section = FILTERS;
             else if (strcmp(s + 1, "mime") == 0)
@@ -613,7 +645,7 @@ int host_config_read_ini(host_config_t *cfg, const char *path, char *err, size_t
                 section = VDIRS;
             else {
                 snprintf(err, errlen, "%s:%u: [%s]: unknown section (expected [server], "
-                         "[filters], [mime], [extensions], [script_maps] or "
+                         "[admin], [filters], [mime], [extensions], [script_maps] or "
                          "[virtual_directories])", path, lineno, s + 1);
                 rc = -1;
                 break;
@@ -650,14 +682,15 @@ int host_config_read_ini(host_config_t *cfg, const char *path, char *err, size_t
             }
             continue;
         }
-        if (section != SERVER) {
+        if (section != SERVER && section != ADMIN) {
             snprintf(err, errlen, "%s:%u: %s: setting outside a section", path, lineno, key);
             rc = -1;
             break;
         }
-        const setting_t *st = find_setting(key, 0);
+        const setting_t *st = find_setting(key, 0, section == ADMIN);
         if (!st) {
-            snprintf(err, errlen, "%s:%u: %s: unknown setting", path, lineno, key);
+            snprintf(err, errlen, "%s:%u: %s: unknown setting%s", path, lineno, key,
+                     section == ADMIN ? " in [admin] (listen, drain_delay, filter_timing)" : "");
             rc = -1;
             break;
         }
@@ -699,7 +732,7 @@ int host_config_parse_args(host_config_t *cfg, int argc, char **argv, char *err,
             continue;
         }
         int is_config = strcmp(opt, "--config") == 0 || strcmp(opt, "-c") == 0;
-        const setting_t *st = is_config ? NULL : find_setting(opt, 1);
+        const setting_t *st = is_config ? NULL : find_setting(opt, 1, 0);
         if (!is_config && !st) {
             snprintf(err, errlen, "command line: %s: unknown option (see --help)", opt);
             return -1;
@@ -783,6 +816,18 @@ int host_config_validate(host_config_t *cfg, char *err, size_t errlen)
             return -1;
         }
     }
+    if (cfg->drain_delay_ms && !cfg->admin_enabled) {
+        snprintf(err, errlen, "%s: drain_delay: needs [admin] listen (the health check a "
+                 "load balancer reads)", where);
+        return -1;
+    }
+    for (size_t i = 0; cfg->admin_enabled && i < cfg->nlisten; i++)
+        if (cfg->listen[i].port != 0 && cfg->listen[i].port == cfg->admin_listen.port
+            && strcmp(cfg->listen[i].address, cfg->admin_listen.address) == 0) {
+            snprintf(err, errlen, "%s: listen: [admin] listen %s:%u is also a [server] "
+                     "listener", where, cfg->admin_listen.address, cfg->admin_listen.port);
+            return -1;
+        }
     if (cfg->group[0] && !cfg->user[0]) {
         snprintf(err, errlen, "%s: group: needs user", where);
         return -1;
@@ -815,11 +860,11 @@ const char *host_config_usage(void)
         "  --config FILE  read an INI file ([server] settings, [filters] in load order)\n"
         "  --import-iis FILE [--out INI] [--site NAME|ID] [--map WINPATH=PATH]...\n"
         "                 write an INI from IIS's applicationHost.config or MetaBase.xml\n");
-    for (size_t i = 0; i < NSETTINGS && n < sizeof text; i++) {
-        if (!host_settings[i].option || !host_settings[i].help)
+    for (size_t i = 0; i < NSETTINGS + NADMIN_SETTINGS && n < sizeof text; i++) {
+        const setting_t *st = i < NSETTINGS ? &host_settings[i] : &admin_settings[i - NSETTINGS];
+        if (!st->option || !st->help)
             continue;
-        n += (size_t)snprintf(text + n, sizeof text - n, "  %s %s\n", host_settings[i].option,
-                              host_settings[i].help);
+        n += (size_t)snprintf(text + n, sizeof text - n, "  %s %s\n", st->option, st->help);
     }
     if (n < sizeof text)
         snprintf(text + n, sizeof text - n,

@@ -127,6 +127,11 @@ typedef struct {
     unsigned rapid_fail_window_ms;
     unsigned hung_call_timeout_ms;  /* a call in filter code longer than this is hung */
     unsigned hung_workers_floor;    /* fewer workers not hung: a new serving process */
+    /* [admin]: the listener answering /metrics and /healthz (host/metrics.h) */
+    host_listen_t admin_listen;
+    int admin_enabled;                /* admin_listen was given */
+    unsigned drain_delay_ms;          /* on a stop: health says 503, serving goes on */
+    int filter_timing;                /* time every filter call (two clock reads) */
     int verbose;
     int check_only;
     int show_help;

@@ -84,6 +84,14 @@ struct host_server {
     size_t nworkers;
     plat_thread_t *monitor_thread;
     int recycle_requested;      /* the watchdog asked for a new serving process (monitor) */
+
+    /* The admin listener (metrics.c) and the drain before a stop (drain_delay). */
+    atomic_int health_down;     /* asked to stop: /healthz answers 503 */
+    atomic_int drain_done;      /* the drain is over (or none): a wake stops at once */
+    atomic_int admin_stop;
+    int has_admin;
+    plat_socket_t admin_sock;
+    plat_thread_t *admin_thread;
 };
 
 /* What the pipeline tells the scheduler when it gives a connection back. */

@@ -32,6 +32,7 @@
 #include "fmt.h"
 #include <httpext.h>
 #include "log.h"
+#include "metrics.h"
 #include "route.h"
 #include "static.h"
 
@@ -601,6 +602,7 @@ static void log_request(host_conn_t *c, int notify)
         .time_taken_ms = log.msTimeForProcessing,
     };
     host_w3c_write(&rec);
+    host_metrics_request(req->status ? req->status : 200, req->bytes_sent, c->raw_bytes_in);
     isapi_request_end(c->ic);
     c->in_request = 0;
 }

@@ -33,6 +33,7 @@
 #include "conn.h"
 #include "fmt.h"
 #include "log.h"
+#include "metrics.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -524,7 +525,7 @@ static void watch_hung_calls(struct host_server *s, uint64_t now)
              rc == 0 ? "asking the supervisor for a new serving process; this one stops"
                      : "no supervisor to start a new serving process");
     if (rc == 0)
-        host_server_wake(s);
+        host_server_hand_over(s);
 }
 
 static void monitor_main(void *arg)
@@ -580,6 +581,22 @@ int host_listeners_open(const host_config_t *cfg, host_listeners_t *out, char *e
         }
         out->n++;
     }
+    out->has_admin = 0;
+    if (cfg->admin_enabled) {
+        const host_listen_t *l = &cfg->admin_listen;
+        int rc = plat_listen(l->address, (uint16_t)l->port, 64, &out->admin_sock,
+                             &out->admin_port);
+        if (rc != 0) {
+            char why[256];
+            plat_strerror(rc, why, sizeof why);
+            int v6 = strchr(l->address, ':') != NULL;
+            snprintf(err, errlen, "%s: [admin] listen: %s%s%s:%u: %s", where, v6 ? "[" : "",
+                     l->address, v6 ? "]" : "", l->port, why);
+            host_listeners_close(out);
+            return -1;
+        }
+        out->has_admin = 1;
+    }
     if (cfg->port_file[0]) {
         /* Binary mode: one "\n" per line on every OS, so readers need no CR handling. */
         FILE *f = fopen(cfg->port_file, "wb");
@@ -590,6 +607,8 @@ int host_listeners_open(const host_config_t *cfg, host_listeners_t *out, char *e
         }
         for (size_t i = 0; i < out->n; i++)
             fprintf(f, "%u\n", (unsigned)out->port[i]);
+        if (out->has_admin)
+            fprintf(f, "%u\n", (unsigned)out->admin_port);
         fclose(f);
     }
     return 0;
@@ -600,6 +619,9 @@ void host_listeners_close(host_listeners_t *ls)
     for (size_t i = 0; i < ls->n; i++)
         plat_sock_close(ls->sock[i]);
     ls->n = 0;
+    if (ls->has_admin)
+        plat_sock_close(ls->admin_sock);
+    ls->has_admin = 0;
 }
 
 int host_server_start(const host_config_t *cfg, isapi_engine *engine,
@@ -638,6 +660,21 @@ int host_server_start(const host_config_t *cfg, isapi_engine *engine,
             l->local_is_wildcard = 1;
     }
     s->nlisteners = ls->n;
+    atomic_store(&s->drain_done, cfg->drain_delay_ms == 0);
+    if (ls->has_admin) {
+        /* Counting starts with the admin listener that reports it: without one, the
+         * request path reads no clock and adds to no counter. */
+        if (isapi_engine_stats_enable(engine, cfg->filter_timing) != 0) {
+            snprintf(err, errlen, "out of memory for the filter call statistics");
+            free(s);
+            return -1;
+        }
+        host_metrics_enable();
+        const char *starts = getenv("ISAPIHOST_SERVING_RESTARTS");
+        host_metrics_set_restarts(starts ? strtoull(starts, NULL, 10) : 0);
+        s->admin_sock = ls->admin_sock;
+        s->has_admin = 1;
+    }
 
     /* Why half the workers at most: a worker blocked in a filter hands its loop to an
      * idle worker, so with as many loops as workers, none would be left to take it. */
@@ -679,9 +716,22 @@ unsigned host_server_port(const host_server_t *s, size_t listener)
 
 void host_server_wake(host_server_t *s)
 {
+    atomic_store(&s->health_down, 1);
+    if (!atomic_load(&s->drain_done))
+        return;   /* host_server_run drains first, then stops */
     atomic_store(&s->stopping, 1);
     for (size_t i = 0; i < s->nshards; i++)
         plat_poller_wakeup(s->shards[i].poller);
+}
+
+void host_server_hand_over(host_server_t *s)
+{
+    /* Why no drain: the new process serves the same listeners, so a load balancer has
+     * nothing to move away from; and the admin listener is shared with it, so this one
+     * stops answering there, and every health check reaches the process that serves. */
+    atomic_store(&s->drain_done, 1);
+    atomic_store(&s->admin_stop, 1);
+    host_server_wake(s);
 }
 
 static int shards_running(struct host_server *s)
@@ -715,6 +765,8 @@ int host_server_run(host_server_t *s)
     plat_mutex_unlock(&s->qlock);
     if (!atomic_load(&s->stopping))
         plat_thread_create(&s->monitor_thread, monitor_main, s);
+    if (s->has_admin && host_admin_start(s, s->admin_sock) != 0)
+        host_log(HOST_LOG_ERROR, "cannot start the admin listener's thread; no metrics");
     host_log(HOST_LOG_INFO, "%lu event loop(s) on %lu worker thread(s)%s",
              (unsigned long)s->nshards, (unsigned long)s->nworkers,
              cfg->concurrency > s->nshards ? " (concurrency is at most half the workers)" : "");
@@ -725,8 +777,21 @@ int host_server_run(host_server_t *s)
                  strchr(s->listeners[i].conf.address, ':') ? "]" : "",
                  (unsigned)s->listeners[i].port, s->listeners[i].conf.secure ? " (secure)" : "");
 
-    while (!atomic_load(&s->stopping) && !plat_shutdown_requested())
-        plat_sleep_ms(100);
+    while (!atomic_load(&s->stopping) && !atomic_load(&s->health_down)
+           && !plat_shutdown_requested())
+        plat_sleep_ms(20);
+    atomic_store(&s->health_down, 1);
+    if (!atomic_load(&s->drain_done)) {
+        /* Why serve on: a load balancer reads /healthz every few hundred milliseconds and
+         * sends new requests here until it sees the 503; stopping at once would refuse
+         * them. drain_delay is the operator's bound on its detection time. */
+        host_log(HOST_LOG_INFO, "draining: /healthz answers 503; serving %u ms more",
+                 cfg->drain_delay_ms);
+        uint64_t drained = plat_time_mono_ms() + cfg->drain_delay_ms;
+        while (!atomic_load(&s->stopping) && plat_time_mono_ms() < drained)
+            plat_sleep_ms(20);
+        atomic_store(&s->drain_done, 1);
+    }
     host_log(HOST_LOG_INFO, "shutting down: no new connections; finishing requests in progress");
     host_server_wake(s);
 
@@ -796,6 +861,7 @@ int host_server_run(host_server_t *s)
     s->draining = 1;
     plat_cond_broadcast(&s->qcond);
     plat_mutex_unlock(&s->qlock);
+    host_admin_stop(s);
     if (s->monitor_thread)
         plat_thread_join(s->monitor_thread);
     for (size_t i = 0; i < s->nworkers; i++)
@@ -818,6 +884,7 @@ void host_server_destroy(host_server_t *s)
         c = next;
     }
     host_thread_buffers_free();
+    host_admin_stop(s);
     for (size_t i = 0; i < s->nshards; i++) {
         free_closed(&s->shards[i]);
         plat_poller_destroy(s->shards[i].poller);

@@ -20,10 +20,14 @@ typedef struct host_listeners {
     plat_socket_t sock[HOST_MAX_LISTENERS];
     uint16_t port[HOST_MAX_LISTENERS];
     size_t n;
+    int has_admin;              /* [admin] listen: metrics and health (metrics.h) */
+    plat_socket_t admin_sock;
+    uint16_t admin_port;
 } host_listeners_t;
 
-/* Opens every configured listener and writes the port file. Returns 0, or -1 with one
- * line in err ("site.ini: listen: 127.0.0.1:8080: address in use"), nothing left open. */
+/* Opens every configured listener, then the admin listener, and writes the port file (one
+ * line per listener, then the admin listener's port). Returns 0, or -1 with one line in
+ * err ("site.ini: listen: 127.0.0.1:8080: address in use"), nothing left open. */
 int host_listeners_open(const host_config_t *cfg, host_listeners_t *out, char *err,
                         size_t errlen);
 void host_listeners_close(host_listeners_t *ls);
@@ -42,8 +46,14 @@ unsigned host_server_port(const host_server_t *s, size_t listener);
  * deadline (the caller must then not unload the filters). */
 int host_server_run(host_server_t *s);
 
-/* Asks a running server to stop; async-signal-safe. */
+/* Asks a running server to stop; async-signal-safe. With drain_delay set, the first call
+ * only turns /healthz to 503: the server serves on for drain_delay, then stops. */
 void host_server_wake(host_server_t *s);
+
+/* Stops a running server that another serving process replaces on the same listeners
+ * (the watchdog's recycling, a reload): no drain, and it stops answering on the admin
+ * listener at once, which the new process shares. Async-signal-safe. */
+void host_server_hand_over(host_server_t *s);
 
 void host_server_destroy(host_server_t *s);
 

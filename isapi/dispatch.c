@@ -25,6 +25,9 @@
  * too (rank <= caller's rank). The limit strictly shrinks on every nested WriteClient, so
  * a filter never receives its own bytes back and the recursion is bounded.
  *
+ * Call statistics (for the host's /metrics): when enabled, the walk times each call and
+ * counts it per filter and notification in per-thread shards ("call statistics" below).
+ *
  * Every filter call goes through isapi__invoke(), which counts calls in flight (unloading
  * waits for zero), records the current notification and caller for the callbacks (saved
  * and restored around nested calls), and reads the filter's last error after an
@@ -124,6 +127,158 @@ void isapi__current_call_swap(const char *dll, const char *what, const char **sa
     atomic_store_explicit(&current_call.filter, dll, memory_order_relaxed);
 }
 
+/* ---- call statistics ---------------------------------------------------------------
+ *
+ * Off until isapi_engine_stats_enable(). Then the walk times every HttpFilterProc call
+ * with the performance counter (two reads around isapi__invoke, so the time counted is the
+ * filter's plus the engine's bookkeeping around the call) and adds it to one cell per
+ * (filter, notification): a histogram of call times in counter ticks, and their sum.
+ * The walk knows the filter's index and the notification's slot, so recording costs no
+ * lookup. Cells are kept per shard, and
+ * each thread writes the shard it drew on its first call, so the request path takes no
+ * lock and, below ISAPI__STATS_SHARDS threads, shares no cache line; the adds are relaxed
+ * atomics all the same, for threads that share a shard. A reader sums the shards. The
+ * count of calls is the sum of the buckets, so a histogram read while calls run is still
+ * cumulative and its +Inf bucket equals its count. */
+
+#define ISAPI__STATS_SHARDS 32
+
+const unsigned isapi_stats_bucket_us[ISAPI_STATS_BUCKETS] = {
+    1, 2, 5, 10, 25, 50, 100, 250, 1000, 10000, 100000, 1000000,
+};
+
+typedef struct isapi__stat_cell {
+    _Atomic uint64_t ticks;                              /* time in the filter */
+    _Atomic uint64_t bucket[ISAPI_STATS_BUCKETS + 1];    /* calls per bucket, last: +Inf */
+} isapi__stat_cell;
+
+struct isapi__stats {
+    int timed;                  /* calls are timed; else all land in the +Inf bucket */
+    size_t nfilters;
+    size_t shard_cells;         /* cells per shard: one more than used, as padding */
+    uint64_t freq;              /* performance counter ticks per second */
+    uint64_t bound_ticks[ISAPI_STATS_BUCKETS];
+    _Atomic uint64_t *crashes;  /* per filter */
+    isapi__stat_cell cells[];   /* [shard][filter * ISAPI__N_COUNT + notification] */
+};
+
+static atomic_uint stats_next_shard;
+static _Thread_local unsigned stats_shard_plus1;   /* 0: not drawn yet */
+
+int isapi_engine_stats_enable(isapi_engine *e, int timed)
+{
+    if (e->stats)
+        return 0;
+    LARGE_INTEGER freq;
+    if (!QueryPerformanceFrequency(&freq) || freq.QuadPart <= 0)
+        return -1;
+    size_t per_shard = e->nfilters * ISAPI__N_COUNT + 1;
+    struct isapi__stats *st = calloc(1, sizeof *st + ISAPI__STATS_SHARDS * per_shard
+                                                     * sizeof(isapi__stat_cell));
+    _Atomic uint64_t *crashes = calloc(e->nfilters ? e->nfilters : 1, sizeof *crashes);
+    if (!st || !crashes) {
+        free(st);
+        free(crashes);
+        return -1;
+    }
+    st->timed = timed != 0;
+    st->nfilters = e->nfilters;
+    st->shard_cells = per_shard;
+    st->freq = (uint64_t)freq.QuadPart;
+    for (int b = 0; b < ISAPI_STATS_BUCKETS; b++)
+        st->bound_ticks[b] = (uint64_t)isapi_stats_bucket_us[b] * st->freq / 1000000u;
+    st->crashes = crashes;
+    e->stats = st;
+    return 0;
+}
+
+int isapi_engine_stats_timed(const isapi_engine *e)
+{
+    return e->stats && e->stats->timed;
+}
+
+void isapi__stats_free(isapi_engine *e)
+{
+    if (!e->stats)
+        return;
+    free(e->stats->crashes);
+    free(e->stats);
+    e->stats = NULL;
+}
+
+static uint64_t stats_now(void)
+{
+    LARGE_INTEGER t;
+    QueryPerformanceCounter(&t);
+    return (uint64_t)t.QuadPart;
+}
+
+/* Called by the walk, which knows the filter's index and the notification's slot. */
+static void stats_record(struct isapi__stats *st, size_t filter, int ni, uint64_t ticks)
+{
+    if (filter >= st->nfilters)
+        return;
+    unsigned shard = stats_shard_plus1;
+    if (shard == 0) {
+        shard = atomic_fetch_add_explicit(&stats_next_shard, 1, memory_order_relaxed)
+                % ISAPI__STATS_SHARDS + 1;
+        stats_shard_plus1 = shard;
+    }
+    isapi__stat_cell *cell = &st->cells[(shard - 1) * st->shard_cells
+                                        + filter * ISAPI__N_COUNT + (size_t)ni];
+    int b = st->timed ? 0 : ISAPI_STATS_BUCKETS;
+    while (b < ISAPI_STATS_BUCKETS && ticks > st->bound_ticks[b])
+        b++;
+    atomic_fetch_add_explicit(&cell->bucket[b], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&cell->ticks, ticks, memory_order_relaxed);
+}
+
+size_t isapi_notification_count(void)
+{
+    return ISAPI__N_COUNT;
+}
+
+DWORD isapi_notification_bit(size_t i)
+{
+    return i < ISAPI__N_COUNT ? notif_bits[i] : 0;
+}
+
+const char *isapi_notification_name(size_t i)
+{
+    return isapi__notif_name(isapi_notification_bit(i));
+}
+
+int isapi_engine_call_stats(const isapi_engine *e, size_t i, size_t n, isapi_call_stats *out)
+{
+    const struct isapi__stats *st = e->stats;
+    memset(out, 0, sizeof *out);
+    if (!st || i >= st->nfilters || n >= ISAPI__N_COUNT)
+        return -1;
+    uint64_t per_bucket[ISAPI_STATS_BUCKETS + 1] = {0}, ticks = 0;
+    for (size_t shard = 0; shard < ISAPI__STATS_SHARDS; shard++) {
+        const isapi__stat_cell *cell = &st->cells[shard * st->shard_cells
+                                                  + i * ISAPI__N_COUNT + n];
+        for (int b = 0; b <= ISAPI_STATS_BUCKETS; b++)
+            per_bucket[b] += atomic_load_explicit(&cell->bucket[b], memory_order_relaxed);
+        ticks += atomic_load_explicit(&cell->ticks, memory_order_relaxed);
+    }
+    uint64_t running = 0;
+    for (int b = 0; b < ISAPI_STATS_BUCKETS; b++) {
+        running += per_bucket[b];
+        out->le[b] = running;
+    }
+    out->calls = running + per_bucket[ISAPI_STATS_BUCKETS];
+    out->seconds = (double)ticks / (double)st->freq;
+    return 0;
+}
+
+uint64_t isapi_engine_filter_crashes(const isapi_engine *e, size_t i)
+{
+    if (!e->stats || i >= e->stats->nfilters)
+        return 0;
+    return atomic_load_explicit(&e->stats->crashes[i], memory_order_relaxed);
+}
+
 /* One filter call, run under isapi__guard_call(). */
 typedef struct invoke_call {
     isapi__filter *f;
@@ -180,6 +335,9 @@ DWORD isapi__invoke(isapi_engine *e, isapi__filter *f, isapi__slot *s, int kind,
                           : isapi__notif_name(notif), memory_order_relaxed);
     atomic_store_explicit(&current_call.filter, f->path, memory_order_relaxed);
     int crashed = isapi__guard_call(call_filter, &a, &fault);
+    if (crashed && kind == ISAPI__CALL_PROC && e->stats
+        && (size_t)(f - e->filters) < e->stats->nfilters)
+        atomic_fetch_add_explicit(&e->stats->crashes[f - e->filters], 1, memory_order_relaxed);
     atomic_store_explicit(&current_call.filter, outer_filter, memory_order_relaxed);
     atomic_store_explicit(&current_call.notification, outer_notification, memory_order_relaxed);
     if (c) {
@@ -364,7 +522,11 @@ static isapi_rc walk_range(isapi_conn *c, int ni, void *pv, size_t from, size_t 
         isapi__slot *s = &c->slots[list[i]];
         if (f->rank >= limit || (s->disabled & bit))
             continue;
+        struct isapi__stats *stats = e->stats;
+        uint64_t started = stats && stats->timed ? stats_now() : 0;
         DWORD r = isapi__invoke(e, f, s, ISAPI__CALL_PROC, bit, pv);
+        if (stats)
+            stats_record(stats, list[i], ni, stats->timed ? stats_now() - started : 0);
         if (ni == ISAPI__N_READ_RAW || ni == ISAPI__N_SEND_RAW)
             contain_raw(c, f, bit, pv);
         switch (r) {

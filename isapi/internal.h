@@ -55,6 +55,7 @@ struct isapi_engine {
     volatile LONG inflight;     /* filter calls in progress */
     char load_fault[512];       /* what crashed GetFilterVersion, for the loader's message */
     struct isapi__extensions *exts;   /* extension.c; NULL until the first is loaded */
+    struct isapi__stats *stats; /* dispatch.c; NULL: calls are neither counted nor timed */
 };
 
 /* One per (connection, filter). `fc` is what the filter sees; fc.ServerContext points back
@@ -139,6 +140,7 @@ void isapi__current_call_swap(const char *dll, const char *what, const char **sa
                               const char **saved_what);
 const char *isapi__notif_name(DWORD bit);   /* "SF_NOTIFY_PREPROC_HEADERS" */
 int isapi__build_lists(isapi_engine *e);   /* 0, or -1 (out of memory, lists unchanged) */
+void isapi__stats_free(isapi_engine *e);
 isapi_rc isapi__walk(isapi_conn *c, int ni, void *pv, size_t from, int limit,
                      size_t *stopped_at);
 /* isapi_notify_read_raw for a request already begun (conn.c begins it when needed). */

@@ -387,6 +387,48 @@ isapi_call_record *isapi_thread_call_record(void);
 size_t isapi_describe_call(isapi_call_record *rec, char *buf, size_t len);
 
 /* ======================================================================================
+ * Call statistics (dispatch.c): per filter and notification, for the host's metrics
+ * ==================================================================================== */
+
+/* Upper bounds of the call-time histogram's buckets, in microseconds; a last bucket
+ * (+Inf) holds the slower calls. */
+#define ISAPI_STATS_BUCKETS 12
+extern const unsigned isapi_stats_bucket_us[ISAPI_STATS_BUCKETS];
+
+/* Starts counting every HttpFilterProc call and every contained crash, and with `timed`
+ * also timing each call with the performance counter (two reads per call). Call once,
+ * after the filters are loaded and before any connection opens; without it the engine
+ * counts nothing and reads no clock. Returns 0, or -1 when out of memory (nothing is
+ * counted then). */
+int isapi_engine_stats_enable(isapi_engine *e, int timed);
+
+/* 1 when the statistics include call times (enabled with timed), else 0. */
+int isapi_engine_stats_timed(const isapi_engine *e);
+
+/* The notifications the engine raises, in a fixed order (i < isapi_notification_count()):
+ * the SF_NOTIFY_* bit and its name ("SF_NOTIFY_PREPROC_HEADERS"). */
+size_t isapi_notification_count(void);
+DWORD isapi_notification_bit(size_t i);
+const char *isapi_notification_name(size_t i);
+
+/* One (filter, notification) pair's calls, summed over every thread: le[k] counts the
+ * calls that took at most isapi_stats_bucket_us[k] (cumulative), calls counts them all
+ * (the +Inf bucket), seconds their total time (untimed statistics: le[] and seconds 0). A read while calls run is not one instant,
+ * but le[] never decreases along k and le[last] <= calls always hold. */
+typedef struct isapi_call_stats {
+    uint64_t calls;
+    uint64_t le[ISAPI_STATS_BUCKETS];
+    double seconds;
+} isapi_call_stats;
+
+/* Fills *out for filter i (load order) and notification n (isapi_notification_bit order).
+ * Returns 0, or -1 when statistics are not enabled or i, n are out of range. */
+int isapi_engine_call_stats(const isapi_engine *e, size_t i, size_t n, isapi_call_stats *out);
+
+/* Crashes contained in filter i's calls (platforms that contain them, guard.h). */
+uint64_t isapi_engine_filter_crashes(const isapi_engine *e, size_t i);
+
+/* ======================================================================================
  * Extensions (isapi/extension.c)
  * ==================================================================================== */
 

@@ -262,6 +262,7 @@ void isapi_engine_destroy(isapi_engine *e)
     for (int s = 0; s < 2; s++)
         for (int n = 0; n < ISAPI__N_COUNT; n++)
             free(e->lists[s][n]);
+    isapi__stats_free(e);
     free(e->filters);
     free(e->server_software);
     free(e->appl_physical_path);

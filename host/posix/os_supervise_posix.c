@@ -170,6 +170,8 @@ static void answer_unavailable(const host_supervise_opts_t *o, uint64_t until)
 /* Forks a serving process. Returns its pid, or -1 (logged). */
 static pid_t start_child(int (*serve)(void *arg), void *arg, const host_supervise_opts_t *o)
 {
+    static unsigned long serving_starts;
+    serving_starts++;
     pid_t child = fork();
     if (child < 0) {
         say(LOG_ERROR, "supervisor: cannot start the serving process: %s",
@@ -180,6 +182,8 @@ static pid_t start_child(int (*serve)(void *arg), void *arg, const host_supervis
         char me[24];
         snprintf(me, sizeof me, "%ld", (long)getppid());
         setenv("ISAPIHOST_SUPERVISOR_PID", me, 1);   /* plat_request_recycle() */
+        snprintf(me, sizeof me, "%lu", serving_starts - 1);
+        setenv("ISAPIHOST_SERVING_RESTARTS", me, 1); /* the metrics' restart count */
         signal(SIGHUP, SIG_DFL);
         signal(SIGUSR2, SIG_DFL);
         install_crash_handlers(o->crash_log);

@@ -413,8 +413,10 @@ class Server:
     """One isapihost process with its own folder. Use as a context manager or call stop()."""
 
     def __init__(self, suite, filters=(), settings=None, listen=("127.0.0.1:0",), ini=None,
-                 files=None, env=None, trace=None, site=None, start=True):
+                 files=None, env=None, trace=None, site=None, start=True, admin=None):
         self.suite = suite
+        # {"listen": "127.0.0.1:0"}: an [admin] section, written after [server]
+        self.admin = dict(admin or {})
         self.env = suite.env
         self.dir = tempfile.mkdtemp(prefix="isapihost-integ-")
         self.proc = None
@@ -491,6 +493,9 @@ class Server:
         for k, v in s.items():
             if v is not None:
                 lines.append(f"{k} = {v}")
+        if self.admin:
+            lines.append("[admin]")
+            lines.extend(f"{k} = {v}" for k, v in self.admin.items())
         lines.append("[filters]")
         for name, p in zip(self.filters, self.filter_paths):
             lines.append(f"{name} = {self.env.spath(p)}")

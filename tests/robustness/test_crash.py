@@ -7,7 +7,8 @@ the filter call (isapi/guard_win32.c). Either way: the crashing request gets no 
 the next request on a new connection is served, the error log names the filter and the
 notification, and the server still stops cleanly. A crash in LOG comes after the response
 was sent, so there the client must have received the whole response. The time until the server serves again
-after each crash is measured and printed.
+after each crash is measured and printed. With an admin listener, /metrics counts the
+crashes: natively as restarts of the serving process, elsewhere per filter.
 """
 import os
 import signal
@@ -37,6 +38,47 @@ def serve_again_ms(srv, limit_s=10.0):
             return (time.monotonic() - t0) * 1000.0
         time.sleep(0.01)
     return None
+
+
+def scrape(srv):
+    """/metrics from the admin listener (its port follows the listeners' in the port
+    file) as {series text: value}."""
+    with open(srv.path("port")) as f:
+        port = int([l for l in f.read().split("\n") if l.strip()][len(srv.listen)])
+    with harness.Conn(port) as c:
+        c.send(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        rs, _ = harness.parse_responses(c.read_until_close())
+    out = {}
+    for line in (rs[0].body.decode() if rs else "").split("\n"):
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            out[name] = float(value)
+    return out
+
+
+@suite.case
+def crashes_in_metrics(s):
+    """The admin listener survives the serving process and counts what crashed: natively
+    the supervisor's restarts (the crashed process's counters died with it), on Windows
+    the crashes the engine contained, per filter."""
+    if os.environ.get("ISAPIHOST_SANITIZE", ""):
+        s.skip("crashes in the metrics", "sanitizer build: the sanitizer ends the process")
+        return
+    srv = s.server(filters=["crasher"], settings={"workers": "4"},
+                   admin={"listen": "127.0.0.1:0"})
+    for _ in range(2):
+        srv.get("/crash/null", timeout=10.0)
+        s.check(serve_again_ms(srv) is not None, "serves again after the crash")
+    m = scrape(srv)
+    # Windows and Winelib catch the fault around the call (isapi/guard_*.c).
+    contained = s.env.wine or s.env.winelib
+    s.eq(m.get("isapihost_serving_process_restarts_total"), 0.0 if contained else 2.0,
+         "restarts of the serving process")
+    s.eq(m.get('isapihost_filter_crashes_total{filter="crasher"}'), 2.0 if contained else 0.0,
+         "crashes contained in the filter's calls")
+    if not contained:
+        s.eq(m.get('isapihost_requests_total{code="200"}'), 1.0,
+             "the serving process counts its own requests only")
 
 
 @suite.case
