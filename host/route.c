@@ -138,29 +138,13 @@ static void select_map(const host_config_t *cfg, const host_script_map_t *map,
         out->path_translated[0] = '\0';
 }
 
-void host_route_select(const host_config_t *cfg, const char *method, const char *path,
-                       host_route_t *out)
+/* The handler of `method` on `path`, whose folder is `vd` (host_route_select's walk). */
+static void choose_handler(const host_config_t *cfg, const char *method, const char *path,
+                           const host_vdir_match_t *vd, host_route_t *out)
 {
-    /* Why not memset: the route holds seven path buffers (about 28 KiB), and clearing them
-     * all for every request evicted the first-level cache on the static path; each buffer
-     * is written before it is read, so an empty string is enough. */
-    out->handler = HOST_HANDLER_STATIC;
-    out->status = 0;
-    out->allow = NULL;
-    out->dll = NULL;
-    out->direct = 0;
-    out->access = 0;
-    out->dll_buf[0] = out->script_name[0] = out->path_info[0] = '\0';
-    out->path_translated[0] = out->script_translated[0] = '\0';
-    out->appl_md_path[0] = out->appl_physical_path[0] = '\0';
-    host_vdir_match_t vd;
-    host_route_vdir(cfg, path, &vd);
-    out->access = vd.access;
-    fill_application(cfg, &vd, out);
-
     const host_script_map_t *wild = find_map(cfg, "*", 1);
     if (wild) {
-        select_map(cfg, wild, method, path, strlen(path), &vd, out);
+        select_map(cfg, wild, method, path, strlen(path), vd, out);
         return;
     }
     for (size_t start = 1; path[start - 1];) {
@@ -171,14 +155,18 @@ void host_route_select(const host_config_t *cfg, const char *method, const char 
         for (size_t i = start; i < end; i++)
             if (path[i] == '.')
                 dot = path + i;
-        if (dot) {
-            const char *ext = dot + 1;
-            size_t el = (size_t)(path + end - ext);
+        const char *ext = dot ? dot + 1 : NULL;
+        size_t el = dot ? (size_t)(path + end - ext) : 0;
+        int is_dll = dot && el == 3 && ieq(ext, "dll", 3);
+        const host_script_map_t *map = dot && !is_dll ? find_map(cfg, ext, el) : NULL;
+        /* Why look further only for a DLL or a mapped extension: every other segment is
+         * part of a static path, and this runs for every request. */
+        if (is_dll || map) {
             host_vdir_match_t seg_vd;
             char seg[HOST_ROUTE_PATH];
             snprintf(seg, sizeof seg, "%.*s", (int)end, path);
             host_route_vdir(cfg, seg, &seg_vd);
-            if (el == 3 && ieq(ext, "dll", 3)) {
+            if (is_dll) {
                 char phys[HOST_ROUTE_PATH];
                 if (host_route_map_path(cfg, seg, phys, sizeof phys, NULL) >= 0
                     && is_file(phys)) {
@@ -210,15 +198,36 @@ void host_route_select(const host_config_t *cfg, const char *method, const char 
                     return;
                 }
             } else {
-                const host_script_map_t *map = find_map(cfg, ext, el);
-                if (map) {
-                    select_map(cfg, map, method, path, end, &seg_vd, out);
-                    return;
-                }
+                select_map(cfg, map, method, path, end, &seg_vd, out);
+                return;
             }
         }
         if (!path[end])
             break;
         start = end + 1;
     }
+}
+
+void host_route_select(const host_config_t *cfg, const char *method, const char *path,
+                       host_route_t *out)
+{
+    /* Why not memset: the route holds seven path buffers (about 28 KiB), and clearing them
+     * all for every request evicted the first-level cache on the static path; each buffer
+     * is written before it is read, so an empty string is enough. */
+    out->handler = HOST_HANDLER_STATIC;
+    out->status = 0;
+    out->allow = NULL;
+    out->dll = NULL;
+    out->direct = 0;
+    out->dll_buf[0] = out->script_name[0] = out->path_info[0] = '\0';
+    out->path_translated[0] = out->script_translated[0] = '\0';
+    out->appl_md_path[0] = out->appl_physical_path[0] = '\0';
+    host_vdir_match_t vd;
+    host_route_vdir(cfg, path, &vd);
+    out->access = vd.access;
+    choose_handler(cfg, method, path, &vd, out);
+    /* APPL_MD_PATH and APPL_PHYSICAL_PATH are read only by extensions (the ECB's server
+     * variables); the static handler never needs them. */
+    if (out->handler == HOST_HANDLER_EXTENSION)
+        fill_application(cfg, &vd, out);
 }
