@@ -53,7 +53,7 @@ function(harness_tests)
                      --source ${PROJECT_SOURCE_DIR}
                      ${wine})
     set_tests_properties(${H_PREFIX}_${stem} PROPERTIES LABELS "${labels}"
-      TIMEOUT ${H_TIMEOUT}
+      TIMEOUT ${H_TIMEOUT} SKIP_RETURN_CODE 77
       ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1;ISAPIHOST_SANITIZE=${ISAPIHOST_SANITIZE}")
     if(WIN32)
       set_tests_properties(${H_PREFIX}_${stem} PROPERTIES FIXTURES_REQUIRED wineserver)
