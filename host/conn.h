@@ -57,7 +57,7 @@ typedef struct host_shard {
     plat_mutex_t lock;          /* the parked and closed lists, and watching sockets */
     host_conn_t *parked;
     host_conn_t *closed;        /* closed edge-triggered connections, freed before a wait */
-    int listeners_unwatched;    /* retiring: the listeners left this poller (owner) */
+    atomic_int listeners_unwatched;   /* retiring: the listeners left this poller */
 } host_shard_t;
 
 #define HOST_MAX_SHARDS 64

@@ -337,7 +337,7 @@ static void stop_accepting(host_shard_t *sh)
     struct host_server *s = sh->srv;
     for (size_t k = 0; k < s->nlisteners; k++)
         plat_poller_remove(sh->poller, s->listeners[k].sock);
-    sh->listeners_unwatched = 1;
+    atomic_store(&sh->listeners_unwatched, 1);
 }
 
 /* Makes c's request in progress, or its next one, the connection's last: http1.c then
@@ -360,7 +360,7 @@ static void poll_shard(host_shard_t *sh)
     plat_ready_t ready[HOST_POLL_BATCH];
     conn_batch_t b = { NULL, NULL, 0 };
     free_closed(sh);
-    if (atomic_load(&s->retiring) && !sh->listeners_unwatched)
+    if (atomic_load(&s->retiring) && !atomic_load(&sh->listeners_unwatched))
         stop_accepting(sh);
     int n = plat_poller_wait(sh->poller, HOST_SWEEP_MS, ready, HOST_POLL_BATCH);
     if (n > 0) {
@@ -387,7 +387,8 @@ static void poll_shard(host_shard_t *sh)
             batch_add(&b, c);
         }
         plat_mutex_unlock(&sh->lock);
-        for (int i = 0; i < n && !atomic_load(&s->stopping) && !sh->listeners_unwatched; i++) {
+        for (int i = 0; i < n && !atomic_load(&s->stopping)
+                        && !atomic_load(&sh->listeners_unwatched); i++) {
             host_listener_t *l = listener_of(s, ready[i].user);
             if (l)
                 accept_batch(sh, l, &b);
@@ -768,9 +769,14 @@ void host_server_retire(host_server_t *s)
  * after shutdown_timeout for a client that keeps an idle connection, or at a stop. */
 static void wait_for_retirement(struct host_server *s)
 {
+    uint64_t deadline = plat_time_mono_ms() + s->cfg->shutdown_timeout_ms;
+    /* The line below is a promise: every event loop let the listeners go first. */
+    for (size_t i = 0; i < s->nshards; i++)
+        while (!atomic_load(&s->shards[i].listeners_unwatched) && !atomic_load(&s->stopping)
+               && !plat_shutdown_requested() && plat_time_mono_ms() < deadline)
+            plat_sleep_ms(5);
     host_log(HOST_LOG_INFO, "retiring: a new serving process took over; no new connections "
              "here, each open one closes after its next response");
-    uint64_t deadline = plat_time_mono_ms() + s->cfg->shutdown_timeout_ms;
     while (atomic_load(&s->nconns) > 0 && !atomic_load(&s->stopping)
            && !plat_shutdown_requested() && plat_time_mono_ms() < deadline)
         plat_sleep_ms(20);

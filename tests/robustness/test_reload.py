@@ -13,6 +13,10 @@ file (M counts END_OF_NET_SESSION). The server loads it as filters/reloadmark.so
                       (no error, no reset), requests sent after the old process ended carry
                       the new build, and each old process ran TerminateFilter with every
                       connection it saw ended, then exited with status 0.
+  retiring_process_accepts_nothing
+                      while an idle keep-alive connection keeps the old process alive,
+                      every new connection is served by the new one; the idle one's next
+                      request gets Connection: close from the old one, which then ends.
   bad_reload_keeps_serving
                       a configuration that does not read, and one that reads but whose
                       filter does not load, each leave the old process serving, with one
@@ -99,6 +103,7 @@ class Load:
         self.lock = threading.Lock()
         self.results = []      # (thread, t_sent, build)
         self.errors = []       # (thread, t_sent, what)
+        self.told_close = [0] * (keepalive + fresh)   # keep-alive answered Connection: close
         self.threads = [threading.Thread(target=self.run, args=(i, i < keepalive), daemon=True)
                         for i in range(keepalive + fresh)]
 
@@ -142,7 +147,11 @@ class Load:
                     self.record(i, t, error=f"status {r.status}, body {r.body[:40]!r}")
                 else:
                     self.record(i, t, build=r.header("X-Reload-Build"))
-                if r is None or not keepalive or "close" in (r.header("Connection") or "").lower():
+                told = r is not None and "close" in (r.header("Connection") or "").lower()
+                if keepalive and told:
+                    with self.lock:
+                        self.told_close[i] += 1
+                if r is None or not keepalive or told:
                     conn.close()
                     conn = None
             except Exception as e:   # a reset, a refused connection, a timeout
@@ -173,6 +182,9 @@ def start_server(s, settings=None):
     report = srv.path("reloadmark.report")
     srv.extra_env["RELOADMARK_REPORT"] = report
     srv.start()
+    # The port file is written by the supervisor before it starts the serving process.
+    s.check(wait_for(lambda: children(srv.proc.pid) and "listening on" in srv.error_log(),
+                     15.0), "the serving process runs", log_of(srv)[-1000:])
     return srv, report
 
 
@@ -184,7 +196,11 @@ def log_of(srv):
 def reload_under_load(s):
     if not native_only(s):
         return
-    srv, report = start_server(s)
+    # A long shutdown_timeout and no cap on requests per connection: the old process must
+    # end because its connections ended after their next response, not because it gave up
+    # waiting for them or a keep-alive connection reached its request cap.
+    srv, report = start_server(s, {"shutdown_timeout": "20",
+                                   "max_requests_per_connection": "1000000000"})
     supervisor = srv.proc.pid
     load = Load(srv)
     load.start()
@@ -228,9 +244,56 @@ def reload_under_load(s):
     finally:
         load.finish()
     s.eq(load.errors[:5], [], "no request failed (no reset, no close without a response)")
+    s.check(all(n >= 2 for n in load.told_close[:3]),
+            "each keep-alive client was told Connection: close once per reload",
+            str(load.told_close))
+    s.check("still open; closing them" not in srv.error_log(),
+            "every connection of the old processes ended after a response, none was cut",
+            srv.error_log()[-1500:])
     total = load.count()
     s.check(total > 200, "the load ran", f"{total} responses")
     print(f"  {total} responses, {len(load.errors)} errors, over two reloads", flush=True)
+
+
+@suite.case
+def retiring_process_accepts_nothing(s):
+    """An idle keep-alive connection holds the old process open after the reload: every
+    new connection meanwhile reaches the new process, and the idle one, when it sends a
+    request at last, is answered by the old process with Connection: close."""
+    if not native_only(s):
+        return
+    srv, report = start_server(s, {"shutdown_timeout": "20"})
+    supervisor = srv.proc.pid
+    old = children(supervisor)
+    idle = srv.conn()
+    ka = b"GET /a.txt HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    idle.send(ka)
+    r = idle.response()
+    s.check(r is not None and r.status == 200 and r.header("X-Reload-Build") == "a",
+            "the idle connection is served by the first process", repr(r))
+    swap_filter(srv, "b")
+    os.kill(supervisor, signal.SIGHUP)
+    s.check(wait_for(lambda: "retiring: a new serving process took over" in srv.error_log(),
+                     30.0), "the old process retires", log_of(srv)[-1000:])
+    builds = []
+    for _ in range(30):
+        r = srv.get("/a.txt")
+        builds.append(r.header("X-Reload-Build") if r is not None and r.status == 200 else r)
+    s.eq(builds, ["b"] * 30, "every new connection reaches the new process")
+    s.check(alive(old[0]) and f"replaced serving process {old[0]} ended" not in log_of(srv),
+            "the old process waits for its idle connection meanwhile")
+    idle.send(ka)
+    r = idle.response()
+    s.check(r is not None and r.status == 200 and r.header("X-Reload-Build") == "a"
+            and (r.header("Connection") or "").lower() == "close",
+            "its next request is answered by the old process, with Connection: close", repr(r))
+    s.check(idle.closed_by_server(10.0), "and the old process closes it")
+    idle.close()
+    s.check(wait_for(lambda: f"replaced serving process {old[0]} ended (status 0)"
+                     in log_of(srv), 30.0), "then the old process ends", log_of(srv)[-1000:])
+    rec = terminate_record(report, old[0])
+    s.check(rec is not None and rec["connections"] == rec["ended"],
+            "after END_OF_NET_SESSION on every connection and TerminateFilter", str(rec))
 
 
 @suite.case
