@@ -88,7 +88,6 @@ struct host_server {
 
     /* Overlapped recycling (server.c, "retiring"): a reload or a recycle limit. */
     atomic_int retiring;        /* a new serving process took over: accept no more */
-    atomic_uint_fast64_t requests_served;   /* for recycle_after_requests */
     uint64_t started_ms;        /* for recycle_after_seconds */
     int recycle_limit_reached;  /* the limits asked for a new process once (monitor) */
     void (*on_ready)(void);     /* host_server_on_ready() */

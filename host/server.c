@@ -428,9 +428,7 @@ static void serve(host_conn_t *c)
     for (;;) {
         if (atomic_load(&s->retiring))
             make_last_request(c);
-        unsigned served_before = c->requests;
         host_serve_result_t r = host_http1_serve(c);
-        atomic_fetch_add(&s->requests_served, c->requests - served_before);
         if (r == HOST_SERVE_CLOSE || (atomic_load(&s->stopping) && !c->in_pipeline)) {
             conn_close(c);
             break;
@@ -575,7 +573,7 @@ static void watch_recycle_limits(struct host_server *s, uint64_t now)
     if (s->recycle_limit_reached || s->recycle_requested || atomic_load(&s->retiring)
         || atomic_load(&s->stopping))
         return;
-    uint64_t served = atomic_load(&s->requests_served);
+    uint64_t served = host_w3c_count();   /* one record per finished request */
     char why[128];
     if (cfg->recycle_after_requests && served >= cfg->recycle_after_requests)
         snprintf(why, sizeof why, "%llu requests served (recycle_after_requests = %u)",

@@ -22,8 +22,9 @@ file (M counts END_OF_NET_SESSION). The server loads it as filters/reloadmark.so
                       filter does not load, each leave the old process serving, with one
                       error-log line saying why.
   recycle_after_requests
-                      recycle_after_requests = 40: after 40 requests the serving process
-                      asks for a new one, which takes over; no request fails.
+                      recycle_after_requests = 40, clients opening a connection per request:
+                      after 40 requests the serving process asks for a new one, which
+                      takes over; no request fails.
 
 Native only: the supervisor is POSIX's (host/supervise.h); Windows has none, and the
 Winelib launcher restarts rather than overlaps (docs/robustness.md, "Reload").
@@ -350,7 +351,8 @@ def recycle_after_requests(s):
     s.eq(len(first), 1, "one serving process")
     if not first:
         return
-    load = Load(srv, keepalive=2, fresh=1)
+    # One connection per request: each is counted though none is kept alive.
+    load = Load(srv, keepalive=0, fresh=2)
     load.start()
     try:
         s.check(wait_for(lambda: "recycling after" in log_of(srv), 30.0),
