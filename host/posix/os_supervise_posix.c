@@ -11,6 +11,14 @@
  * 503 on the listening sockets it keeps, until the window passes or SIGHUP asks for a new
  * serving process (IIS's rapid-fail protection, which also keeps answering).
  *
+ * Overlapped replacement (supervise.h): on SIGHUP the configuration is read on trial in a
+ * short-lived child, then for real; on SIGUSR2 from the current serving process (its
+ * watchdog or a recycle limit) nothing is read. Either way a new child is forked with the
+ * write end of a pipe; its one byte says it serves, and only then does the current child
+ * get SIGQUIT (retire) and join the list of old ones, whose ends are logged. A new child
+ * that ends before its byte leaves the current one in place. One replacement runs at a
+ * time; the 20 ms loop below checks the flags, the pipe and waitpid.
+ *
  * In the child, a handler for the fatal signals writes one line naming the signal and the
  * filter call in progress on the faulting thread (the describe_call the host hands in, which is
  * async-signal-safe) to the error log and standard error with write(2) only, then lets the
