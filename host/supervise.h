@@ -50,12 +50,15 @@ typedef struct host_supervise_opts {
     size_t (*describe_call)(char *buf, size_t len);
     /* A reload (SIGHUP): re-reads and checks the configuration in the supervisor, so that
      * the next serve(arg) uses it. Returns 0, or -1 with one line in err ("FILE: setting:
-     * reason"); then nothing changed and the serving process goes on. NULL: a reload
-     * starts a new serving process with the configuration it has. */
+     * reason"); then nothing changed and the serving process goes on. It runs twice per
+     * reload on POSIX: on trial in a short-lived child, then, if that succeeded, in the
+     * supervisor. NULL: a reload starts a new serving process with the configuration it
+     * has. */
     int (*reload)(void *arg, char *err, size_t errlen);
     /* Puts back the configuration the last successful reload replaced: the new serving
      * process it was read for ended before it served, and the old one goes on with the
-     * old configuration (a later crash restart must use what it runs). */
+     * old configuration (a later crash restart must use what it runs). NULL: nothing to
+     * put back. */
     void (*reload_revert)(void *arg);
 } host_supervise_opts_t;
 
@@ -63,9 +66,9 @@ typedef struct host_supervise_opts {
  * threads before it is called and must create its own poller, engine and threads (they
  * are not shared across processes). A stop request (SIGINT/SIGTERM) is passed to the
  * serving processes, and the supervisor returns the current one's status once every one
- * exited. SIGHUP reloads (above). After a crash
- * the next serving process starts after a back-off that doubles with each crash in the
- * window (none for the first, 100 ms for the second, at most 5 s). On Windows it simply
+ * exited. SIGHUP reloads (above). After a crash the next serving process starts after a
+ * back-off that doubles with each crash in the window (none for the first, 100 ms for
+ * the second, at most 5 s). On Windows it simply
  * returns serve(arg); in the Winelib build it installs the last-chance handler and returns
  * serve(arg) (the launcher restarts the process). */
 int host_supervise(int (*serve)(void *arg), void *arg, const host_supervise_opts_t *opts);

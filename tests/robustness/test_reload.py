@@ -25,9 +25,13 @@ file (M counts END_OF_NET_SESSION). The server loads it as filters/reloadmark.so
                       recycle_after_requests = 40, clients opening a connection per request:
                       after 40 requests the serving process asks for a new one, which
                       takes over; no request fails.
+  recycle_after_seconds
+                      recycle_after_seconds = 1: the same after a second of serving. This
+                      case also runs on the Windows and Winelib builds, which have no
+                      supervisor: the server says so and serves on.
 
-Native only: the supervisor is POSIX's (host/supervise.h); Windows has none, and the
-Winelib launcher restarts rather than overlaps (docs/robustness.md, "Reload").
+The other cases are native only: the supervisor is POSIX's (host/supervise.h); Windows has none, and the
+Winelib launcher has no overlapped replacement (docs/configuration.md, "Reload").
 """
 import os
 import shutil
@@ -172,7 +176,8 @@ class Load:
 def native_only(s):
     if s.env.wine or s.env.winelib:
         s.skip("overlapped recycling", "no supervisor in this build: Windows runs in one "
-               "process, the Winelib launcher restarts instead (docs/robustness.md)")
+               "process, the Winelib launcher stops on SIGHUP (docs/configuration.md, "
+               "\"Reload\")")
         return False
     return True
 
@@ -181,11 +186,12 @@ def start_server(s, settings=None):
     srv = s.server(filters=["reloadmark_a:reloadmark"], start=False,
                    settings=dict({"workers": "8"}, **(settings or {})))
     report = srv.path("reloadmark.report")
-    srv.extra_env["RELOADMARK_REPORT"] = report
+    srv.extra_env["RELOADMARK_REPORT"] = s.env.fpath(report)
     srv.start()
-    # The port file is written by the supervisor before it starts the serving process.
-    s.check(wait_for(lambda: children(srv.proc.pid) and "listening on" in srv.error_log(),
-                     15.0), "the serving process runs", log_of(srv)[-1000:])
+    if not (s.env.wine or s.env.winelib):
+        # The port file is written by the supervisor before it starts the serving process.
+        s.check(wait_for(lambda: children(srv.proc.pid) and "listening on" in srv.error_log(),
+                         15.0), "the serving process runs", log_of(srv)[-1000:])
     return srv, report
 
 
@@ -370,6 +376,31 @@ def recycle_after_requests(s):
     finally:
         load.finish()
     s.eq(load.errors[:5], [], "no request failed")
+
+
+
+@suite.case
+def recycle_after_seconds(s):
+    """recycle_after_seconds = 1: the serving process asks to be replaced after a second of
+    serving, without waiting for a request. With no supervisor (Windows, Winelib) it says
+    it cannot and goes on serving."""
+    srv, report = start_server(s, {"recycle_after_seconds": "1"})
+    if s.env.wine or s.env.winelib:
+        s.check(wait_for(lambda: "no supervisor to start a new serving process" in log_of(srv),
+                         30.0), "the server says no new process can start", log_of(srv)[-800:])
+        r = srv.get("/a.txt")
+        s.check(r is not None and r.status == 200 and r.header("X-Reload-Build") == "a",
+                "and serves on", repr(r))
+        return
+    first = children(srv.proc.pid)
+    s.check(wait_for(lambda: "recycle_after_seconds = 1" in log_of(srv), 30.0),
+            "the serving process asks to be recycled, naming the setting", log_of(srv)[-1000:])
+    s.check(first and wait_for(lambda: f"{first[0]} retires" in log_of(srv), 30.0),
+            "a new serving process takes over", log_of(srv)[-1000:])
+    s.check(first and wait_for(lambda: terminate_record(report, first[0]) is not None, 30.0),
+            "the old process ran TerminateFilter", str(report_lines(report)))
+    r = srv.get("/a.txt")
+    s.check(r is not None and r.status == 200, "the new process serves", repr(r))
 
 
 suite.run()
