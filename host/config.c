@@ -91,6 +91,10 @@ static const setting_t host_settings[] = {
     { "verbose", "--verbose", K_FLAG, F(verbose), "  also log debug messages" },
     { "check", "--check", K_FLAG, F(check_only),
       "  validate the configuration and load the filters, then exit" },
+
+    /* Periodic recycling (docs/configuration.md): 0 = off. */
+    { "recycle_after_requests", NULL, K_UINT, F(recycle_after_requests), NULL },
+    { "recycle_after_seconds", NULL, K_UINT, F(recycle_after_seconds), NULL },
 };
 
 #define NSETTINGS (sizeof host_settings / sizeof host_settings[0])
@@ -466,7 +470,9 @@ static int set_value(host_config_t *cfg, const setting_t *s, const char *v,
             return -1;
         }
         if (n == 0 && s->offset != offsetof(host_config_t, instance_id)
-            && s->offset != offsetof(host_config_t, concurrency)) {
+            && s->offset != offsetof(host_config_t, concurrency)
+            && s->offset != offsetof(host_config_t, recycle_after_requests)
+            && s->offset != offsetof(host_config_t, recycle_after_seconds)) {
             *why = "must be at least 1";
             return -1;
         }

@@ -137,6 +137,10 @@ typedef struct {
     int show_help;
     int show_version;
     char config_file[HOST_PATH_MAX];  /* the INI file that was read, or "" */
+
+    /* Periodic recycling, IIS's periodicRestart (requests, time); 0 = off. */
+    unsigned recycle_after_requests;
+    unsigned recycle_after_seconds;
 } host_config_t;
 
 /* Sets every default: 127.0.0.1:8080, workers 16, strict HTTP/0.9, limits. */

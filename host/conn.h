@@ -57,6 +57,7 @@ typedef struct host_shard {
     plat_mutex_t lock;          /* the parked and closed lists, and watching sockets */
     host_conn_t *parked;
     host_conn_t *closed;        /* closed edge-triggered connections, freed before a wait */
+    atomic_int listeners_unwatched;   /* retiring: the listeners left this poller */
 } host_shard_t;
 
 #define HOST_MAX_SHARDS 64
@@ -92,6 +93,12 @@ struct host_server {
     int has_admin;
     plat_socket_t admin_sock;
     plat_thread_t *admin_thread;
+
+    /* Overlapped recycling (server.c, "retiring"): a reload or a recycle limit. */
+    atomic_int retiring;        /* a new serving process took over: accept no more */
+    uint64_t started_ms;        /* for recycle_after_seconds */
+    int recycle_limit_reached;  /* the limits asked for a new process once (monitor) */
+    void (*on_ready)(void);     /* host_server_on_ready() */
 };
 
 /* What the pipeline tells the scheduler when it gives a connection back. */

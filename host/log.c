@@ -724,8 +724,16 @@ size_t host_w3c_format(const host_w3c_record_t *r, const char *stamp, char *line
     return host_out_len(&o, line);
 }
 
+static _Atomic uint64_t w3c_records;
+
+uint64_t host_w3c_count(void)
+{
+    return atomic_load_explicit(&w3c_records, memory_order_relaxed);
+}
+
 void host_w3c_write(const host_w3c_record_t *r)
 {
+    atomic_fetch_add_explicit(&w3c_records, 1, memory_order_relaxed);
     if (!access_log.ready || (!access_log.f && !access_log.owned))
         return;
     int64_t now_ms = w3c_clock();

@@ -112,6 +112,9 @@ void host_w3c_set_clock(int64_t (*now_ms)(void));
 size_t host_w3c_format(const host_w3c_record_t *r, const char *stamp, char *line, size_t cap);
 /* Appends the record's line to the access log (nothing when none is open). */
 void host_w3c_write(const host_w3c_record_t *r);
+/* Records handed to host_w3c_write in this process, a log file open or not: the requests
+ * it finished (recycle_after_requests). Any thread. */
+uint64_t host_w3c_count(void);
 void host_w3c_close(void);
 
 #endif

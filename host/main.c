@@ -20,6 +20,10 @@
  *      is logged and a new serving process takes over the same listening sockets), until
  *      SIGINT/SIGTERM (or the console's Ctrl+C), then graceful shutdown, TerminateFilter
  *      and FreeLibrary in reverse load order, exit 0.
+ * A reload (SIGHUP to the supervisor, POSIX) repeats step 1 in the supervisor with the same
+ * command line; a configuration that reads and checks well is served by a new serving
+ * process that loads every filter from its file again (step 4), while the old one finishes
+ * its requests and retires.
  */
 #include "config.h"
 #include "iis_import.h"
@@ -50,15 +54,29 @@ static void on_shutdown(void *arg)
         host_server_wake(running_server);
 }
 
+/* The supervisor's word that a new serving process took over (a signal handler). */
+static void on_retire(void *arg)
+{
+    (void)arg;
+    if (running_server)
+        host_server_retire(running_server);
+}
+
 /* Filters' OutputDebugStringA text: one debug-level line of the error log each. */
 static void debug_output_to_log(const char *text, size_t len)
 {
     host_log(HOST_LOG_DEBUG, "OutputDebugString: %.*s", (int)len, text);
 }
 
+/* Set once the error log is open: a serving process started by a reload then leaves
+ * the reason it could not start there too, beside the supervisor's line. */
+static int error_log_open;
+
 static int fail(const char *msg)
 {
     fprintf(stderr, "isapihost: %s\n", msg);
+    if (error_log_open)
+        host_log(HOST_LOG_ERROR, "%s", msg);
     return 1;
 }
 
@@ -110,8 +128,10 @@ static isapi_engine *load_filters(const host_config_t *cfg)
 }
 
 typedef struct serve_ctx {
-    const host_config_t *cfg;
+    host_config_t *cfg;
     const host_listeners_t *listeners;
+    int argc;                    /* the command line, read again on a reload */
+    char **argv;
 } serve_ctx_t;
 
 /* One serving process: filters, worker threads, serving until asked to stop. Under the
@@ -130,6 +150,8 @@ static int serve(void *arg)
     }
     running_server = server;
     plat_shutdown_handler_set(on_shutdown, NULL);
+    host_server_on_ready(server, host_supervise_ready);
+    host_supervise_on_retire(on_retire, NULL);
     int rc = host_server_run(server);
     running_server = NULL;
     if (rc != 0)
@@ -170,6 +192,83 @@ static int become_serving_account(const host_config_t *cfg, int *as_root, char *
 static void supervisor_log(int level, const char *line)
 {
     host_log(level, "%s", line);
+}
+
+/* Step 1 of the start, from the same command line: defaults, the default INI file when
+ * there are no arguments, the options (and the INI file they name), validation. Returns 0,
+ * or -1 with the one-line reason in err. */
+static int read_configuration(host_config_t *cfg, int argc, char **argv, char *err,
+                              size_t errlen)
+{
+    host_config_defaults(cfg);
+    if (argc == 1 && ISAPIHOST_DEFAULT_CONFIG[0]) {
+        plat_file_info_t info;
+        if (plat_file_stat(ISAPIHOST_DEFAULT_CONFIG, &info) == 0 && info.exists
+            && host_config_read_ini(cfg, ISAPIHOST_DEFAULT_CONFIG, err, errlen) != 0)
+            return -1;
+    }
+    if (host_config_parse_args(cfg, argc, argv, err, errlen) != 0)
+        return -1;
+    return host_config_validate(cfg, err, errlen);
+}
+
+/* The configuration a reload replaced, for reload_revert. */
+static host_config_t config_before_reload;
+
+/* Settings a reload cannot change: the listening sockets are the supervisor's, opened
+ * before it gave root up, and the account and the logs were set up once, by it. */
+static const char *restart_only_change(const host_config_t *now, const host_config_t *next)
+{
+    if (now->nlisten != next->nlisten)
+        return "listen";
+    for (size_t i = 0; i < now->nlisten; i++)
+        if (strcmp(now->listen[i].address, next->listen[i].address) != 0
+            || now->listen[i].port != next->listen[i].port
+            || now->listen[i].secure != next->listen[i].secure)
+            return "listen";
+    if (strcmp(now->user, next->user) != 0)
+        return "user";
+    if (strcmp(now->group, next->group) != 0)
+        return "group";
+    if (strcmp(now->error_log, next->error_log) != 0)
+        return "error_log";
+    if (strcmp(now->access_log, next->access_log) != 0)
+        return "log";
+    if (strcmp(now->log_dir, next->log_dir) != 0)
+        return "log_dir";
+    if (strcmp(now->registry, next->registry) != 0)
+        return "registry";
+    return NULL;
+}
+
+/* opts.reload: the supervisor reads the configuration again, and the next serving process
+ * serves it. A reload changes nothing when the file does not read, does not check, or
+ * changes a setting only a restart can change; the reason is one line. */
+static int reload_configuration(void *arg, char *err, size_t errlen)
+{
+    serve_ctx_t *ctx = arg;
+    static host_config_t next;
+    char why[900];
+    if (read_configuration(&next, ctx->argc, ctx->argv, why, sizeof why) != 0) {
+        snprintf(err, errlen, "%s", why);
+        return -1;
+    }
+    const char *fixed = restart_only_change(ctx->cfg, &next);
+    if (fixed) {
+        const char *where = next.config_file[0] ? next.config_file : "command line";
+        snprintf(err, errlen, "%.400s: %s: changed; a restart applies it, a reload cannot",
+                 where, fixed);
+        return -1;
+    }
+    config_before_reload = *ctx->cfg;
+    *ctx->cfg = next;
+    return 0;
+}
+
+static void reload_revert(void *arg)
+{
+    serve_ctx_t *ctx = arg;
+    *ctx->cfg = config_before_reload;
 }
 
 int main(int argc, char **argv)
@@ -221,6 +320,7 @@ int main(int argc, char **argv)
     if (host_log_open(cfg.error_log, cfg.verbose ? HOST_LOG_DEBUG : HOST_LOG_INFO, err,
                       sizeof err) != 0)
         return fail(err);
+    error_log_open = cfg.error_log[0] && strcmp(cfg.error_log, "-") != 0;
     plat_debug_output_set(debug_output_to_log);
     host_w3c_options_t logopt = {
         .dir = cfg.log_dir, .file = cfg.access_log, .period = (host_log_period_t)cfg.log_period,
@@ -250,7 +350,7 @@ int main(int argc, char **argv)
         return 0;
     }
 
-    serve_ctx_t ctx = { &cfg, &listeners };
+    serve_ctx_t ctx = { &cfg, &listeners, argc, argv };
     host_supervise_opts_t sup = {
         .crash_log = cfg.error_log,
         .rapid_fail_max = cfg.rapid_fail_max,
@@ -259,6 +359,8 @@ int main(int argc, char **argv)
         .nlisteners = listeners.n,
         .log = supervisor_log,
         .describe_call = isapi_describe_current_call,
+        .reload = reload_configuration,
+        .reload_revert = reload_revert,
     };
     int rc = host_supervise(serve, &ctx, &sup);
     host_listeners_close(&listeners);

@@ -322,6 +322,37 @@ static void sweep_expired(host_shard_t *sh, uint64_t now, conn_batch_t *b)
     plat_mutex_unlock(&sh->lock);
 }
 
+/* ---- overlapped recycling: the retiring side ----------------------------------------
+ *
+ * A reload (or a recycle limit) starts a new serving process on the same listening
+ * sockets; once it serves, the supervisor tells this one to retire (host_server_retire).
+ * Retiring is not stopping: connections accepted here are still served, so none is lost,
+ * but each one's next response says Connection: close and the connection ends after it,
+ * and the listeners leave the pollers, so clients reconnect to the new process. The
+ * kernel queues connections on the shared listening socket for whichever process
+ * accepts, so none waits on a process that will not accept it. */
+
+/* Why the owner removes them: a poller belongs to the thread that runs its shard. */
+static void stop_accepting(host_shard_t *sh)
+{
+    struct host_server *s = sh->srv;
+    for (size_t k = 0; k < s->nlisteners; k++)
+        plat_poller_remove(sh->poller, s->listeners[k].sock);
+    atomic_store(&sh->listeners_unwatched, 1);
+}
+
+/* Makes c's request in progress, or its next one, the connection's last: http1.c then
+ * answers it with Connection: close and closes the connection after it, exactly as when
+ * max_requests_per_connection is reached. Why not close the idle keep-alive connection at
+ * once: a client may have sent its next request already, and it would find the connection
+ * reset instead of answered. */
+static void make_last_request(host_conn_t *c)
+{
+    unsigned cap = c->srv->cfg->max_requests_per_connection;
+    if (cap > 0 && c->requests + 1 < cap)
+        c->requests = cap - 1;
+}
+
 /* Waits on the shard's poller; what became ready, was accepted or expired goes to the
  * shard's pending list. */
 static void poll_shard(host_shard_t *sh)
@@ -330,6 +361,8 @@ static void poll_shard(host_shard_t *sh)
     plat_ready_t ready[HOST_POLL_BATCH];
     conn_batch_t b = { NULL, NULL, 0 };
     free_closed(sh);
+    if (atomic_load(&s->retiring) && !atomic_load(&sh->listeners_unwatched))
+        stop_accepting(sh);
     int n = plat_poller_wait(sh->poller, HOST_SWEEP_MS, ready, HOST_POLL_BATCH);
     if (n > 0) {
         plat_mutex_lock(&sh->lock);
@@ -355,7 +388,8 @@ static void poll_shard(host_shard_t *sh)
             batch_add(&b, c);
         }
         plat_mutex_unlock(&sh->lock);
-        for (int i = 0; i < n && !atomic_load(&s->stopping); i++) {
+        for (int i = 0; i < n && !atomic_load(&s->stopping)
+                        && !atomic_load(&sh->listeners_unwatched); i++) {
             host_listener_t *l = listener_of(s, ready[i].user);
             if (l)
                 accept_batch(sh, l, &b);
@@ -393,6 +427,8 @@ static void serve(host_conn_t *c)
     if (this_worker)
         atomic_store(&this_worker->busy_since_ms, plat_time_mono_ms());
     for (;;) {
+        if (atomic_load(&s->retiring))
+            make_last_request(c);
         host_serve_result_t r = host_http1_serve(c);
         if (r == HOST_SERVE_CLOSE || (atomic_load(&s->stopping) && !c->in_pipeline)) {
             conn_close(c);
@@ -528,6 +564,35 @@ static void watch_hung_calls(struct host_server *s, uint64_t now)
         host_server_hand_over(s);
 }
 
+/* Periodic recycling, as IIS's application pools recycle after a number of requests or a
+ * time (periodicRestart requests and time): once either limit is reached, this process
+ * asks the supervisor for a new serving process and goes on serving until the supervisor
+ * retires it, once the new one serves. Once per process. */
+static void watch_recycle_limits(struct host_server *s, uint64_t now)
+{
+    const host_config_t *cfg = s->cfg;
+    if (s->recycle_limit_reached || s->recycle_requested || atomic_load(&s->retiring)
+        || atomic_load(&s->stopping))
+        return;
+    uint64_t served = host_w3c_count();   /* one record per finished request */
+    char why[128];
+    if (cfg->recycle_after_requests && served >= cfg->recycle_after_requests)
+        snprintf(why, sizeof why, "%llu requests served (recycle_after_requests = %u)",
+                 (unsigned long long)served, cfg->recycle_after_requests);
+    else if (cfg->recycle_after_seconds
+             && now - s->started_ms >= (uint64_t)cfg->recycle_after_seconds * 1000u)
+        snprintf(why, sizeof why, "%u s of serving (recycle_after_seconds = %u)",
+                 cfg->recycle_after_seconds, cfg->recycle_after_seconds);
+    else
+        return;
+    s->recycle_limit_reached = 1;
+    int rc = plat_request_recycle();
+    host_log(rc == 0 ? HOST_LOG_INFO : HOST_LOG_WARN, "recycling after %s: %s", why,
+             rc == 0 ? "asking the supervisor for a new serving process; this one serves "
+                       "until it takes over"
+                     : "no supervisor to start a new serving process; this one goes on");
+}
+
 static void monitor_main(void *arg)
 {
     struct host_server *s = arg;
@@ -535,6 +600,7 @@ static void monitor_main(void *arg)
         plat_sleep_ms(HOST_MONITOR_MS);
         uint64_t now = plat_time_mono_ms();
         watch_hung_calls(s, now);
+        watch_recycle_limits(s, now);
         plat_mutex_lock(&s->qlock);
         if (s->draining) {
             plat_mutex_unlock(&s->qlock);
@@ -734,6 +800,43 @@ void host_server_hand_over(host_server_t *s)
     host_server_wake(s);
 }
 
+void host_server_on_ready(host_server_t *s, void (*fn)(void))
+{
+    s->on_ready = fn;
+}
+
+void host_server_retire(host_server_t *s)
+{
+    atomic_store(&s->retiring, 1);
+    /* Why no drain and no admin answers: the new serving process took over the shared
+     * listeners and the shared admin listener, so its /healthz is the instance's. */
+    atomic_store(&s->drain_done, 1);
+    atomic_store(&s->admin_stop, 1);
+    for (size_t i = 0; i < s->nshards; i++)
+        plat_poller_wakeup(s->shards[i].poller);
+}
+
+/* Retiring: the connections end one by one after their next response; the stop proper
+ * (END_OF_NET_SESSION for what is left, TerminateFilter) follows once none is open, or
+ * after shutdown_timeout for a client that keeps an idle connection, or at a stop. */
+static void wait_for_retirement(struct host_server *s)
+{
+    uint64_t deadline = plat_time_mono_ms() + s->cfg->shutdown_timeout_ms;
+    /* The line below is a promise: every event loop let the listeners go first. */
+    for (size_t i = 0; i < s->nshards; i++)
+        while (!atomic_load(&s->shards[i].listeners_unwatched) && !atomic_load(&s->stopping)
+               && !plat_shutdown_requested() && plat_time_mono_ms() < deadline)
+            plat_sleep_ms(5);
+    host_log(HOST_LOG_INFO, "retiring: a new serving process took over; no new connections "
+             "here, each open one closes after its next response");
+    while (atomic_load(&s->nconns) > 0 && !atomic_load(&s->stopping)
+           && !plat_shutdown_requested() && plat_time_mono_ms() < deadline)
+        plat_sleep_ms(20);
+    if (atomic_load(&s->nconns) > 0)
+        host_log(HOST_LOG_INFO, "retiring: %d connection(s) still open; closing them",
+                 atomic_load(&s->nconns));
+}
+
 static int shards_running(struct host_server *s)
 {
     plat_mutex_lock(&s->qlock);
@@ -763,6 +866,7 @@ int host_server_run(host_server_t *s)
         s->nworkers = i + 1;
     }
     plat_mutex_unlock(&s->qlock);
+    s->started_ms = plat_time_mono_ms();
     if (!atomic_load(&s->stopping))
         plat_thread_create(&s->monitor_thread, monitor_main, s);
     if (s->has_admin && host_admin_start(s, s->admin_sock) != 0)
@@ -777,9 +881,17 @@ int host_server_run(host_server_t *s)
                  strchr(s->listeners[i].conf.address, ':') ? "]" : "",
                  (unsigned)s->listeners[i].port, s->listeners[i].conf.secure ? " (secure)" : "");
 
+    if (s->on_ready && !atomic_load(&s->stopping))
+        s->on_ready();
+
     while (!atomic_load(&s->stopping) && !atomic_load(&s->health_down)
-           && !plat_shutdown_requested())
+           && !plat_shutdown_requested()) {
+        if (atomic_load(&s->retiring)) {
+            wait_for_retirement(s);
+            break;
+        }
         plat_sleep_ms(20);
+    }
     atomic_store(&s->health_down, 1);
     if (!atomic_load(&s->drain_done)) {
         /* Why serve on: a load balancer reads /healthz every few hundred milliseconds and

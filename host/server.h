@@ -57,4 +57,17 @@ void host_server_hand_over(host_server_t *s);
 
 void host_server_destroy(host_server_t *s);
 
+/* Overlapped recycling (supervise.h): a reload, or a recycle limit reached.
+ *
+ * host_server_on_ready() names a function host_server_run() calls once its event loops
+ * and workers run: the supervisor's signal that this process serves.
+ *
+ * host_server_retire() tells a running server that a new serving process took over the
+ * listeners: it stops accepting, answers each connection's next request with
+ * Connection: close (a request in progress completes), and once no connection is left
+ * (or after shutdown_timeout) it shuts down as on a stop request, END_OF_NET_SESSION and
+ * all. Async-signal-safe. */
+void host_server_on_ready(host_server_t *s, void (*fn)(void));
+void host_server_retire(host_server_t *s);
+
 #endif

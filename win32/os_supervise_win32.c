@@ -10,3 +10,15 @@ int host_supervise(int (*serve)(void *arg), void *arg, const host_supervise_opts
     (void)opts;
     return serve(arg);
 }
+
+/* No supervisor to wait for this process or to ask it to retire. */
+void host_supervise_ready(void)
+{
+}
+
+int host_supervise_on_retire(void (*fn)(void *arg), void *arg)
+{
+    (void)fn;
+    (void)arg;
+    return -1;
+}

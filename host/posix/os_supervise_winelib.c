@@ -63,3 +63,16 @@ int host_supervise(int (*serve)(void *arg), void *arg, const host_supervise_opts
     SetUnhandledExceptionFilter(last_chance);
     return serve(arg);
 }
+
+/* The launcher starts the Wine process anew and neither waits for it to serve nor asks it
+ * to retire: no overlapped recycling in this build (docs/operations, "Reload"). */
+void host_supervise_ready(void)
+{
+}
+
+int host_supervise_on_retire(void (*fn)(void *arg), void *arg)
+{
+    (void)fn;
+    (void)arg;
+    return -1;
+}
