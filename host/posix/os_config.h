@@ -56,6 +56,15 @@ typedef pthread_cond_t plat_cond_t;
 #endif
 #endif
 
+/* glibc's malloc, whose per-thread arena count mallopt(M_ARENA_MAX) sets. */
+#if !defined(PLAT_HAVE_MALLOC_ARENA_MAX)
+#if defined(__GLIBC__)
+#define PLAT_HAVE_MALLOC_ARENA_MAX 1
+#else
+#define PLAT_HAVE_MALLOC_ARENA_MAX 0
+#endif
+#endif
+
 /* pthread_condattr_setclock(CLOCK_MONOTONIC); macOS lacks it. */
 #if !defined(PLAT_HAVE_CONDATTR_SETCLOCK)
 #if defined(__APPLE__)
