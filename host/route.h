@@ -38,6 +38,8 @@ typedef enum host_handler {
     HOST_HANDLER_REFUSE         /* route.status (403, 404, 405 with route.allow) */
 } host_handler_t;
 
+/* host_route_select() sets each field by name (no memset of the path buffers): a field
+ * added here must be set there too. */
 typedef struct host_route {
     host_handler_t handler;
     int status;

@@ -46,6 +46,25 @@ typedef pthread_cond_t plat_cond_t;
 #endif
 #endif
 
+/* openat2(2) with RESOLVE_NO_SYMLINKS (Linux 5.6; the call is made through syscall(2),
+ * and a kernel without it answers ENOSYS, which the code takes in its stride). */
+#if !defined(PLAT_HAVE_OPENAT2)
+#if defined(__linux__)
+#define PLAT_HAVE_OPENAT2 1
+#else
+#define PLAT_HAVE_OPENAT2 0
+#endif
+#endif
+
+/* glibc's malloc, whose per-thread arena count mallopt(M_ARENA_MAX) sets. */
+#if !defined(PLAT_HAVE_MALLOC_ARENA_MAX)
+#if defined(__GLIBC__)
+#define PLAT_HAVE_MALLOC_ARENA_MAX 1
+#else
+#define PLAT_HAVE_MALLOC_ARENA_MAX 0
+#endif
+#endif
+
 /* pthread_condattr_setclock(CLOCK_MONOTONIC); macOS lacks it. */
 #if !defined(PLAT_HAVE_CONDATTR_SETCLOCK)
 #if defined(__APPLE__)

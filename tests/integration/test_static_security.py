@@ -179,6 +179,26 @@ def filter_rewrites_are_checked_too(s):
         site.cleanup()
 
 
+@suite.case
+def parent_segments_in_a_mapped_path(s):
+    """A URL_MAP result with ".." segments and no link on the way: with dotfiles served
+    (else the ".." segment alone refuses it), the containment check must still see through
+    the text to where the path leads."""
+    if s.env.wine or s.env.winelib:
+        s.skip("parent segments in a mapped path", "the mapped path is a Unix path here; "
+               "under Wine the site is Z:\\ and the depth to /tmp differs")
+        return
+    site = Site()
+    try:
+        up = "/.." * 24   # more than the site's depth: ".." at "/" stays at "/"
+        ini = {"rewrite": f"[physical]\n/u/ = {up}/\n"}
+        srv = site.server(s, settings={"serve_dotfiles": "yes"}, filters=["rewrite"], ini=ini)
+        status(s, srv, "/u" + site.outside + "/secret.txt", 404,
+               " (physical path mapped up and out with '..')")
+    finally:
+        site.cleanup()
+
+
 def start_fails(s, args, what, want):
     """Runs the server with args; it must stop at once with one line naming want."""
     cmd = s.env.server_command(args)
