@@ -141,8 +141,17 @@ static void select_map(const host_config_t *cfg, const host_script_map_t *map,
 void host_route_select(const host_config_t *cfg, const char *method, const char *path,
                        host_route_t *out)
 {
-    memset(out, 0, sizeof *out);
+    /* Why field by field and not memset: the route is 25 KiB of path buffers, and clearing
+     * them all was the largest single cost of a request (callgrind); every text starts
+     * empty and is written whole, with its NUL, when it is set. */
     out->handler = HOST_HANDLER_STATIC;
+    out->status = 0;
+    out->allow = NULL;
+    out->dll = NULL;
+    out->direct = 0;
+    out->dll_buf[0] = out->script_name[0] = out->path_info[0] = '\0';
+    out->path_translated[0] = out->script_translated[0] = '\0';
+    out->appl_md_path[0] = out->appl_physical_path[0] = '\0';
     host_vdir_match_t vd;
     host_route_vdir(cfg, path, &vd);
     out->access = vd.access;
