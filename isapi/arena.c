@@ -171,6 +171,11 @@ static long fault_mode(void)
     return m;
 }
 
+const char *isapi__fault_injection(void)
+{
+    return fault_mode() ? getenv("ISAPIHOST_TEST_FAIL_ALLOC") : NULL;
+}
+
 static int fault_hit(isapi_arena *a)
 {
     if (a->fail_countdown == 0 || --a->fail_countdown != 0)
@@ -179,6 +184,11 @@ static int fault_hit(isapi_arena *a)
     return 1;
 }
 #else
+const char *isapi__fault_injection(void)
+{
+    return NULL;
+}
+
 #define fault_hit(a) 0
 #endif
 

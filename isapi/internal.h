@@ -209,6 +209,9 @@ void isapi__strings_begin(isapi_arena *a);
 void isapi__strings_reset(isapi_arena *a);
 /* Frees every chunk (the connection closes or goes idle). */
 void isapi__strings_free(isapi_arena *a);
+/* Test builds: the ISAPIHOST_TEST_FAIL_ALLOC setting in force, else NULL (always NULL in
+ * builds without ISAPI_FAULT_INJECTION). */
+const char *isapi__fault_injection(void);
 
 /* log.c */
 void isapi__log(isapi_engine *e, const isapi_conn *c, int level, const char *filter,
