@@ -13,6 +13,7 @@
  * in the URL it gives the part after the DLL.
  */
 #include "route.h"
+#include "fmt.h"
 #include "os.h"
 
 #include <ctype.h>
@@ -86,13 +87,23 @@ static int verb_allowed(const char *verbs, const char *method)
 static void fill_application(const host_config_t *cfg, const host_vdir_match_t *m,
                              host_route_t *out)
 {
-    snprintf(out->appl_md_path, sizeof out->appl_md_path, "/LM/W3SVC/%u/ROOT%s",
-             cfg->instance_id, m->url);
+    /* Why the bounded writer and not snprintf: this runs for every request, and snprintf
+     * cost 1,500 instructions more per request (callgrind, docs/performance.md). Cut to
+     * fit, as snprintf would. */
+    host_out_t o = host_out_make(out->appl_md_path, sizeof out->appl_md_path - 1);
+    host_out_str(&o, "/LM/W3SVC/");
+    host_out_u64(&o, cfg->instance_id);
+    host_out_str(&o, "/ROOT");
+    host_out_str(&o, m->url);
+    out->appl_md_path[host_out_len(&o, out->appl_md_path)] = '\0';
     size_t n = strlen(m->folder);
     /* Why the separator: IIS's APPL_PHYSICAL_PATH always ends with one. */
     int sep = n > 0 && (m->folder[n - 1] == '/' || m->folder[n - 1] == PLAT_PATH_SEP);
-    snprintf(out->appl_physical_path, sizeof out->appl_physical_path, "%s%s", m->folder,
-             sep ? "" : (char[]){ PLAT_PATH_SEP, '\0' });
+    o = host_out_make(out->appl_physical_path, sizeof out->appl_physical_path - 1);
+    host_out_bytes(&o, m->folder, n);
+    if (!sep)
+        host_out_char(&o, PLAT_PATH_SEP);
+    out->appl_physical_path[host_out_len(&o, out->appl_physical_path)] = '\0';
 }
 
 static int is_file(const char *physical)
