@@ -322,6 +322,8 @@ static DWORD op_write(void *host_conn, const void *data, size_t len)
 /* Records that an allocation of the host's own failed: the pipeline answers it after the
  * step (out_of_memory()). */
 static void note_no_memory(host_conn_t *c);
+/* The connection closes after the request in the pipeline. */
+static void request_must_close(host_conn_t *c);
 
 /* Writes the status line, "Name: value\r\n" for every header, then the blank line, into
  * local (room bytes) when it fits, else into a malloc'ed block the caller frees when it is
@@ -618,6 +620,13 @@ static void log_request(host_conn_t *c, int notify)
     };
     if (notify)
         isapi_notify_log(c->ic, &log);
+    /* The request ends below, and its out-of-memory flag with it: checked here. */
+    if (isapi_request_out_of_memory(req)) {
+        host_log(HOST_LOG_ERROR, "out of memory in the log step of a request from %s port %s; "
+                 "the fields LOG filters set are empty in its log line, and the connection "
+                 "closes", c->peer.addr, c->peer_port);
+        request_must_close(c);
+    }
     const char *ua = isapi_headers_find(&req->headers, "User-Agent");
     host_w3c_record_t rec = {
         .server_ip = log.pszServerName,
@@ -941,6 +950,12 @@ static void note_no_memory(host_conn_t *c)
 {
     if (c->req)
         c->req->out_of_memory = 1;
+}
+
+static void request_must_close(host_conn_t *c)
+{
+    if (c->req)
+        c->req->keep = -1;
 }
 
 /* Step: the request head. READ_RAW_DATA runs over every read (the parser works on what

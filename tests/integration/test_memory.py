@@ -15,7 +15,7 @@ at all; and each 500 or missing response has its line in the error log. A respon
 lacks a header, a 200 where the Range asked for 206 (a request header lost), a 501 (the
 method lost) or a 301 without Location fails the test. The headers sample is loaded, so
 the sweep also passes through what a filter adds (AddResponseHeaders in PREPROC_HEADERS,
-SetHeader in SEND_RESPONSE).
+SetHeader in SEND_RESPONSE), and for the ranged GET the logger sample (LOG).
 """
 import os
 import sys
@@ -34,10 +34,10 @@ def oom_lines(srv):
     return [l for l in srv.error_log().split("\n") if "out of memory" in l]
 
 
-def start_sweep(t):
-    """The server with the headers sample and the sweep, or None (skipped) when the server
+def start_sweep(t, filters):
+    """The server with these filters and the sweep, or None (skipped) when the server
     under test was built without the fault hook."""
-    srv = t.server(filters=["headers"], env={"ISAPIHOST_TEST_FAIL_ALLOC": "sweep"})
+    srv = t.server(filters=filters, env={"ISAPIHOST_TEST_FAIL_ALLOC": "sweep"})
     deadline = time.monotonic() + 10
     while "ISAPIHOST_TEST_FAIL_ALLOC=sweep" not in srv.error_log():
         if time.monotonic() > deadline:
@@ -51,10 +51,11 @@ def start_sweep(t):
 
 def sweep(t, srv, request, whole):
     """Sends `request` on a new connection again and again; `whole(response)` returns what
-    a complete response lacks ("" when nothing). Returns (failures answered, requests run
-    whole at the end) or None when a check failed. The server writes its log line before
+    a complete response lacks ("" when nothing). Returns (failures answered, failures
+    after a complete response, requests run whole at the end) or None when a check
+    failed. The server writes its log line before
     it closes the connection, so the log is complete for a request once it closed."""
-    answered = 0
+    answered = late = 0
     whole_in_a_row = 0
     for k in range(1, MAX_REQUESTS + 1):
         before = len(oom_lines(srv))
@@ -75,6 +76,7 @@ def sweep(t, srv, request, whole):
                 return None
             # A failure after the response went out closes the connection and is logged;
             # a request run whole has no log line.
+            late += 1 if logged else 0
             whole_in_a_row = 0 if logged else whole_in_a_row + 1
             if whole_in_a_row == RUN_WHOLE:
                 break
@@ -88,7 +90,7 @@ def sweep(t, srv, request, whole):
         if not t.check(logged, f"request {k}: the error log names the failed allocation",
                        f"no new 'out of memory' line; log:\n{srv.error_log()[-2000:]}"):
             return None
-    return answered, whole_in_a_row
+    return answered, late, whole_in_a_row
 
 
 def lacks_headers(r, want):
@@ -99,8 +101,10 @@ def lacks_headers(r, want):
 @suite.case
 def range_request_sweep(t):
     """A ranged GET of a file: request headers (Range), the static handler's headers, the
-    server's and the filter's. A lost Range header would give a 200, a lost method a 501."""
-    srv = start_sweep(t)
+    server's and the filter's. A lost Range header would give a 200, a lost method a 501.
+    The logger sample replaces the user name in LOG: its copy is the request's last
+    allocation, after the response went out (logged, and the connection closes)."""
+    srv = start_sweep(t, ["headers", "logger"])
     if not srv:
         return
     data = SITE["bytes.bin"]
@@ -124,16 +128,18 @@ def range_request_sweep(t):
     got = sweep(t, srv, request, whole)
     if got is None:
         return
-    answered, run_whole = got
+    answered, late, run_whole = got
     t.check(answered >= 20, "allocations failed at many points of the request",
             f"{answered} requests answered a failure")
+    t.check(late >= 1, "an allocation failed after the response (the LOG copy), logged",
+            f"{late} such requests")
     t.eq(run_whole, RUN_WHOLE, "the sweep went past the request's last allocation")
 
 
 @suite.case
 def redirect_sweep(t):
     """A folder without its slash: the 301's Location is made from request memory."""
-    srv = start_sweep(t)
+    srv = start_sweep(t, ["headers"])
     if not srv:
         return
     request = (b"GET /upcase?x=1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
@@ -151,7 +157,7 @@ def redirect_sweep(t):
     got = sweep(t, srv, request, whole)
     if got is None:
         return
-    answered, run_whole = got
+    answered, _, run_whole = got
     t.check(answered >= 15, "allocations failed at many points of the request",
             f"{answered} requests answered a failure")
     t.eq(run_whole, RUN_WHOLE, "the sweep went past the request's last allocation")
