@@ -27,6 +27,15 @@
  * Requests refused while parsing (400, 414, 431, 505, ...) are answered here directly, the
  * way HTTP.sys answers them before IIS's filters see a request: no notification fires for
  * them but READ_RAW_DATA (already run) and END_OF_NET_SESSION when the connection closes.
+ *
+ * Memory: every string of a request (its fields, both header lists, the error page, a
+ * Location) comes from the request's arena and is freed once, when the request ends
+ * (isapi.h). A failed allocation there sets the request's out-of-memory flag; the host's
+ * own allocations set r->out_of_memory. The pipeline checks both after every step
+ * (out_of_memory()): before the response a 500 replaces it, after that the connection
+ * closes, and one log line names the step. So a call that adds a header needs no check of
+ * its own, and no header or field can go missing unnoticed; the response builders check
+ * the flag once more before a header block is serialised.
  */
 #include "conn.h"
 #include "fmt.h"
@@ -86,7 +95,6 @@ void host_thread_buffers_free(void)
     spare_buf = NULL;
     free(spare_out);
     spare_out = NULL;
-    isapi_thread_cache_release();
 }
 
 static int buf_reserve(host_conn_t *c, size_t extra)
@@ -156,8 +164,11 @@ static int read_filtered(host_conn_t *c, isapi_rc *filter_rc, int timeout_ms)
     if (rc != ISAPI_CONTINUE)
         return READ_FILTER_DONE;
     if (out_len > 0) {
-        if (buf_reserve(c, out_len) != 0)
+        if (buf_reserve(c, out_len) != 0) {
+            host_log(HOST_LOG_ERROR, "out of memory for the receive buffer of %s port %s; "
+                     "the connection closes", c->peer.addr, c->peer_port);
             return READ_FAIL;
+        }
         memcpy(c->buf + c->len, out, out_len);
         c->len += out_len;
     }
@@ -299,18 +310,27 @@ static DWORD op_write(void *host_conn, const void *data, size_t len)
         c->out_sent = c->out_len = 0;
         return 0;
     }
-    if (out_append(c, data, len) != 0)
+    if (out_append(c, data, len) != 0) {
+        host_log(HOST_LOG_ERROR, "out of memory for the output of %s port %s; the connection "
+                 "closes", c->peer.addr, c->peer_port);
         return ERROR_NOT_ENOUGH_MEMORY;
+    }
     if ((!c->producing || out_pending(c) >= HOST_OUT_LOW) && out_flush(c) < 0)
         return ERROR_NETNAME_DELETED;
     return 0;
 }
 
+/* Records that an allocation of the host's own failed: the pipeline answers it after the
+ * step (out_of_memory()). */
+static void note_no_memory(host_conn_t *c);
+/* The connection closes after the request in the pipeline. */
+static void request_must_close(host_conn_t *c);
+
 /* Writes the status line, "Name: value\r\n" for every header, then the blank line, into
  * local (room bytes) when it fits, else into a malloc'ed block the caller frees when it is
  * not local. The block is sized from the lengths first and written with the bounded
  * writer (host/fmt.h), so a wrong size can only cut it: a cut block is never sent (NULL,
- * as when out of memory). */
+ * as when out of memory, which is noted for the pipeline). */
 static char *serialize_block(host_conn_t *c, const isapi_request *req, size_t *out_len,
                              char *local, size_t room)
 {
@@ -322,8 +342,10 @@ static char *serialize_block(host_conn_t *c, const isapi_request *req, size_t *o
         need += isapi_header_name_len(&req->resp_headers.v[i])
                 + strlen(req->resp_headers.v[i].value) + 4;
     char *b = need <= room ? local : malloc(need);
-    if (!b)
+    if (!b) {
+        note_no_memory(c);
         return NULL;
+    }
     host_out_t o = host_out_make(b, need);
     host_out_bytes(&o, proto, 8);
     host_out_char(&o, ' ');
@@ -361,7 +383,8 @@ static const char *date_now(void)
     return text;
 }
 
-/* Makes the header list say "Connection: close" (replacing whatever a filter wrote). */
+/* Makes the header list say "Connection: close" (replacing whatever a filter wrote). Like
+ * every edit of the request's lists, a failure sets the request's out-of-memory flag. */
 static void need_close_header(isapi_headers *h)
 {
     const char *v = isapi_headers_find(h, "Connection");
@@ -385,11 +408,15 @@ static DWORD op_send_response_header(void *host_conn, isapi_conn *ic,
     (void)status;
     if (!req)
         return ERROR_INVALID_PARAMETER;
-    isapi_headers_clear(&req->resp_headers);
+    isapi_headers_reset(&req->resp_headers);
     standard_headers(c, req);
-    if (added && *added && isapi_headers_parse_block(&req->resp_headers, added) == -1)
-        return ERROR_NOT_ENOUGH_MEMORY;
-    if (extra && *extra && isapi_headers_parse_block(&req->resp_headers, extra) == -1)
+    if (added && *added)
+        isapi_headers_parse_block(&req->resp_headers, added);
+    if (extra && *extra)
+        isapi_headers_parse_block(&req->resp_headers, extra);
+    /* A header missing for lack of memory: the flag stays set and the pipeline answers
+     * the request after the filter's notification. */
+    if (isapi_request_out_of_memory(req))
         return ERROR_NOT_ENOUGH_MEMORY;
     isapi_rc rc = isapi_notify_send_response(ic);
     if (rc != ISAPI_CONTINUE)
@@ -398,6 +425,8 @@ static DWORD op_send_response_header(void *host_conn, isapi_conn *ic,
      * filter_ended), so a "Connection: keep-alive" in the filter's text would be a lie. */
     if (c->version != HOST_HTTP_09)
         need_close_header(&req->resp_headers);
+    if (isapi_request_out_of_memory(req))
+        return ERROR_NOT_ENOUGH_MEMORY;
     /* Why: under the strict HTTP/0.9 policy a response has no header block; the status
      * was recorded for the log and SEND_RESPONSE still fired, but no byte is written. */
     if (!req->has_header_block)
@@ -459,7 +488,9 @@ static int has_token(const char *v, const char *tok)
 /* SEND_RESPONSE and the header block into the output queue, and the body when it is in
  * memory (an error page, a small file read by the handler). A file body stays in *body,
  * with *file_left set, for the send-body step. Returns 0 when the connection may be kept
- * after the response, -1 when it must close. */
+ * after the response, -1 when it must close. A block that lacks a header for want of
+ * memory is never sent: -1, nothing queued, and the out-of-memory flag stays set for the
+ * pipeline (which answers 500 past the filters). */
 static int start_response(host_conn_t *c, host_body_t *body, int *file_left)
 {
     isapi_request *req = isapi_conn_request(c->ic);
@@ -479,6 +510,9 @@ static int start_response(host_conn_t *c, host_body_t *body, int *file_left)
         else if (keep && c->version == HOST_HTTP_10)
             isapi_headers_set(&req->resp_headers, "Connection", "keep-alive");
     }
+    /* SEND_RESPONSE filters never see a block that lacks one of the server's headers. */
+    if (isapi_request_out_of_memory(req))
+        return -1;
 
     isapi_rc rc = isapi_notify_send_response(c->ic);
     if (rc != ISAPI_CONTINUE)
@@ -495,6 +529,8 @@ static int start_response(host_conn_t *c, host_body_t *body, int *file_left)
      * into a reset. The final writer states what it will do. */
     if (!keep && req->has_header_block && c->version != HOST_HTTP_09)
         need_close_header(&req->resp_headers);
+    if (isapi_request_out_of_memory(req))
+        return -1;
 
     if (req->has_header_block) {
         size_t len;
@@ -585,6 +621,13 @@ static void log_request(host_conn_t *c, int notify)
     };
     if (notify)
         isapi_notify_log(c->ic, &log);
+    /* The request ends below, and its out-of-memory flag with it: checked here. */
+    if (isapi_request_out_of_memory(req)) {
+        host_log(HOST_LOG_ERROR, "out of memory in the log step of a request from %s port %s; "
+                 "the fields LOG filters set are empty in its log line, and the connection "
+                 "closes", c->peer.addr, c->peer_port);
+        request_must_close(c);
+    }
     const char *ua = isapi_headers_find(&req->headers, "User-Agent");
     host_w3c_record_t rec = {
         .server_ip = log.pszServerName,
@@ -615,11 +658,12 @@ static void finish_request(host_conn_t *c, int notify)
     log_request(c, notify);
 }
 
-/* Answers a request refused before the filters saw it, on the socket alone (through the
- * output queue, which the caller flushes). Both parts are built with the bounded writer:
- * the page (its length is the Content-Length) first, then the head and the page; a
- * response that would not fit whole is not sent (the connection closes all the same). */
-static void reject_raw(host_conn_t *c, int status)
+/* Queues a whole response of `status` with a small page and "Connection: close", past the
+ * filters, built on the stack (it needs no memory but room in the output queue). Both parts
+ * are built with the bounded writer: the page (its length is the Content-Length) first,
+ * then the head and the page; a response that would not fit whole is not sent (the
+ * connection closes all the same). Records the status and the bytes for the log. */
+static void queue_raw_response(host_conn_t *c, int status)
 {
     const char *reason = host_reason(status);
     char page[256], resp[1024];
@@ -636,13 +680,23 @@ static void reject_raw(host_conn_t *c, int status)
                     status, reason, date_now(), (unsigned long)page_len);
     host_out_bytes(&o, page, page_len);
     size_t n = pg.truncated || o.truncated ? 0 : host_out_len(&o, resp);
-    if (n > 0)
-        out_append(c, resp, n);
+    if (n > 0 && out_append(c, resp, n) != 0) {
+        host_log(HOST_LOG_ERROR, "out of memory queueing a %d response for %s port %s; the "
+                 "connection closes without it", status, c->peer.addr, c->peer_port);
+        n = 0;
+    }
     isapi_request *req = isapi_conn_request(c->ic);
     if (req) {
         req->status = (DWORD)status;
         req->bytes_sent = n;
     }
+}
+
+/* Answers a request refused before the filters saw it, on the socket alone (through the
+ * output queue, which the caller flushes), as HTTP.sys does. */
+static void reject_raw(host_conn_t *c, int status)
+{
+    queue_raw_response(c, status);
     finish_request(c, 0);
 }
 
@@ -673,7 +727,8 @@ static int deny(host_conn_t *c, DWORD reason)
     host_body_t body = HOST_BODY_INIT;
     host_error_page(req, 401, &body);
     isapi_headers denial = { 0 };
-    isapi_take_denial_headers(c->ic, &denial);
+    if (isapi_take_denial_headers(c->ic, &denial) != 0)
+        note_no_memory(c);
     /* Why: a filter that supplies its own WWW-Authenticate challenge on denial (the
      * usual reason for ADD_HEADERS_ON_DENIAL) replaces the server's default one. */
     if (!isapi_headers_find(&denial, "WWW-Authenticate"))
@@ -706,11 +761,12 @@ static int b64val(int ch)
 }
 
 /* Decodes "Basic <base64 user:password>" into the request model; anything else is
- * anonymous. Returns 0, or -1 when out of memory. */
+ * anonymous. Returns 0, or -1 when out of memory (the request's flag is set). */
 static int parse_basic_credentials(isapi_request *req)
 {
-    if (isapi_str_set(&req->auth_type, "", 0) != 0 || isapi_str_set(&req->auth_user, "", 0) != 0
-        || isapi_str_set(&req->auth_password, "", 0) != 0)
+    if (isapi_str_set(req, &req->auth_type, "", 0) != 0
+        || isapi_str_set(req, &req->auth_user, "", 0) != 0
+        || isapi_str_set(req, &req->auth_password, "", 0) != 0)
         return -1;
     const char *v = isapi_headers_find(&req->headers, "Authorization");
     if (!v || strncmp(v, "Basic ", 6) != 0)
@@ -740,9 +796,9 @@ static int parse_basic_credentials(isapi_request *req)
     if (!colon || memchr(dec, '\0', n))
         return 0;
     *colon = '\0';
-    if (isapi_str_set(&req->auth_type, "Basic", (size_t)-1) != 0
-        || isapi_str_set(&req->auth_user, dec, (size_t)-1) != 0
-        || isapi_str_set(&req->auth_password, colon + 1, (size_t)-1) != 0)
+    if (isapi_str_set(req, &req->auth_type, "Basic", (size_t)-1) != 0
+        || isapi_str_set(req, &req->auth_user, dec, (size_t)-1) != 0
+        || isapi_str_set(req, &req->auth_password, colon + 1, (size_t)-1) != 0)
         return -1;
     return 0;
 }
@@ -751,7 +807,7 @@ static int parse_basic_credentials(isapi_request *req)
 
 /* Decodes the (possibly rewritten) url and raises URL_MAP. Returns ISAPI_CONTINUE with
  * req->path and req->physical_path set, a filter's result, or ISAPI_ERROR with *status
- * set for a refused path. */
+ * set for a refused path (or out of memory: the request's flag is set). */
 static isapi_rc route_and_map(host_conn_t *c, int *status)
 {
     isapi_request *req = isapi_conn_request(c->ic);
@@ -762,7 +818,7 @@ static isapi_rc route_and_map(host_conn_t *c, int *status)
         *status = st;
         return ISAPI_ERROR;
     }
-    if (isapi_str_set(&req->path, path, (size_t)-1) != 0) {
+    if (isapi_str_set(req, &req->path, path, (size_t)-1) != 0) {
         *status = 500;
         return ISAPI_ERROR;
     }
@@ -823,8 +879,9 @@ typedef struct host_req {
     isapi_rc filter_rc;         /* how a filter ended the request (STEP_FILTER_ENDED) */
     int rerouted;               /* AUTH_COMPLETE changed the url: routing runs again */
     BOOL reset_auth;            /* ... and asked for authentication again (fResetAuth) */
-    char *url_before_auth;      /* the url AUTH_COMPLETE was given */
-    int out_of_memory;          /* a step could not allocate: the request gets a 500 */
+    const char *url_before_auth;  /* the url AUTH_COMPLETE was given (request memory) */
+    int out_of_memory;          /* an allocation of the host's own failed (the request's
+                                   strings have their own flag); out_of_memory() answers */
     int ended;                  /* END_OF_REQUEST has fired */
     int logged;                 /* LOG and the W3C line are done (a refusal logs at once) */
     int keep;                   /* after the response: 0 keep the connection, -1 close */
@@ -841,7 +898,8 @@ typedef struct host_req {
     int64_t ext_length;         /* its Content-Length, or -1 */
     int ext_self_framed;        /* chunked or a status without a body */
     DWORD ext_win32;            /* sc-win32-status of a failed extension */
-    char *ext_log;              /* HSE_APPEND_LOG_PARAMETER + lpszLogData, for the log */
+    char *ext_log;              /* HSE_APPEND_LOG_PARAMETER + lpszLogData, for the log
+                                   (request memory) */
 } host_req_t;
 
 /* What a step tells the pipeline. Every step returns one of these and nothing else. */
@@ -890,11 +948,16 @@ static host_step_rc after_notification(host_conn_t *c, host_req_t *r, isapi_rc r
     }
 }
 
-/* Records an allocation's result: the pipeline answers 500 after the step. */
-static void need_memory(host_req_t *r, int rc)
+static void note_no_memory(host_conn_t *c)
 {
-    if (rc != 0)
-        r->out_of_memory = 1;
+    if (c->req)
+        c->req->out_of_memory = 1;
+}
+
+static void request_must_close(host_conn_t *c)
+{
+    if (c->req)
+        c->req->keep = -1;
 }
 
 /* Step: the request head. READ_RAW_DATA runs over every read (the parser works on what
@@ -960,19 +1023,18 @@ static host_step_rc step_request_model(host_conn_t *c, host_req_t *r)
     isapi_request *req = isapi_conn_request(c->ic);
     c->version = rl->version;
     c->head_only = rl->method_id == HOST_METHOD_HEAD;
-    need_memory(r, isapi_str_set(&req->method, rl->method.base, rl->method.len));
-    need_memory(r, isapi_str_set(&req->url, rl->target.base, rl->target.len));
+    /* A failure sets the request's out-of-memory flag: the pipeline answers 500. */
+    isapi_str_set(req, &req->method, rl->method.base, rl->method.len);
+    isapi_str_set(req, &req->url, rl->target.base, rl->target.len);
     if (req->url)
         host_worker_note_url(req->url);
     if (rl->version == HOST_HTTP_09)
-        need_memory(r, isapi_str_set(&req->version, "HTTP/0.9", (size_t)-1));
+        isapi_str_set(req, &req->version, "HTTP/0.9", (size_t)-1);
     else
-        need_memory(r, isapi_str_set(&req->version, rl->version_token.base,
-                                     rl->version_token.len));
+        isapi_str_set(req, &req->version, rl->version_token.base, rl->version_token.len);
     for (size_t i = 0; i < r->nh; i++)
-        need_memory(r, isapi_headers_add(&req->headers, r->hdrs[i].name.base,
-                                         r->hdrs[i].name.len, r->hdrs[i].value.base,
-                                         r->hdrs[i].value.len));
+        isapi_headers_add(&req->headers, r->hdrs[i].name.base, r->hdrs[i].name.len,
+                          r->hdrs[i].value.base, r->hdrs[i].value.len);
     /* Why: RFC 1945 and IIS 7 answer a simple request with the body alone; the http10
      * policy answers it as IIS 6 did, with an HTTP/1.0 status line and headers. */
     req->has_header_block = rl->version != HOST_HTTP_09
@@ -1037,7 +1099,7 @@ static host_step_rc step_authenticate(host_conn_t *c, host_req_t *r)
 {
     if (r->rerouted && !r->reset_auth)
         return STEP_NEXT;
-    need_memory(r, parse_basic_credentials(isapi_conn_request(c->ic)));
+    parse_basic_credentials(isapi_conn_request(c->ic));
     return after_notification(c, r, isapi_notify_authentication(c->ic));
 }
 
@@ -1050,7 +1112,9 @@ static host_step_rc step_auth_complete(host_conn_t *c, host_req_t *r)
     if (r->rerouted)
         return STEP_NEXT;
     isapi_request *req = isapi_conn_request(c->ic);
-    need_memory(r, isapi_str_set(&r->url_before_auth, req->url, (size_t)-1));
+    /* No copy: a url a filter replaces stays in the request's memory until the request
+     * ends ("freed once"), and nothing edits it in place. */
+    r->url_before_auth = req->url;
     host_step_rc next = after_notification(c, r,
                                            isapi_notify_auth_complete(c->ic, &r->reset_auth));
     if (next != STEP_NEXT)
@@ -1145,6 +1209,19 @@ static ptrdiff_t body_take(host_conn_t *c, host_req_t *r, void *dst, size_t cap)
     return (ptrdiff_t)take;
 }
 
+/* The interim 100 Continue, written directly (docs/semantics.md). Returns 0, or -1 when
+ * the connection must end (the client is gone, or no memory for the queue: logged). */
+static int send_continue(host_conn_t *c)
+{
+    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    if (out_append(c, cont, sizeof cont - 1) != 0) {
+        host_log(HOST_LOG_ERROR, "out of memory queueing 100 Continue for %s port %s; the "
+                 "connection closes", c->peer.addr, c->peer_port);
+        return -1;
+    }
+    return out_flush(c) < 0 ? -1 : 0;
+}
+
 /* The read-ahead of an extension request: up to upload_read_ahead body bytes, through
  * READ_RAW_DATA, before HttpExtensionProc runs (IIS's UploadReadAheadSize); the
  * connection parks while they have not arrived. */
@@ -1165,11 +1242,9 @@ static host_step_rc read_ahead(host_conn_t *c, host_req_t *r)
             r->out_of_memory = 1;
             return STEP_NEXT;
         }
-        if (r->expect_continue && c->len == 0 && !r->body_done) {
-            static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-            if (out_append(c, cont, sizeof cont - 1) != 0 || out_flush(c) < 0)
-                return STEP_ABORT;
-        }
+        if (r->expect_continue && c->len == 0 && !r->body_done
+            && send_continue(c) != 0)
+            return STEP_ABORT;
     }
     uint64_t limit = cfg->upload_read_ahead;
     if (r->framing.kind == HOST_BODY_LENGTH && r->framing.content_length < limit)
@@ -1288,11 +1363,12 @@ static DWORD op_ext_send_header(void *host_conn, isapi_conn *ic, const char *hea
     isapi_headers ext = { 0 };
     if (isapi_headers_parse_block(&ext, headers) == -1) {
         isapi_headers_clear(&ext);
+        note_no_memory(c);
         return ERROR_NOT_ENOUGH_MEMORY;
     }
     /* Why: IIS puts Server and Date first, and not twice when the extension wrote its own
      * (IIRF sends its own Date). */
-    isapi_headers_clear(&req->resp_headers);
+    isapi_headers_reset(&req->resp_headers);
     if (!isapi_headers_find(&ext, "Server"))
         isapi_headers_set(&req->resp_headers, "Server", c->srv->cfg->server_software);
     if (!isapi_headers_find(&ext, "Date"))
@@ -1305,6 +1381,10 @@ static DWORD op_ext_send_header(void *host_conn, isapi_conn *ic, const char *hea
     int keep = ext_header_keep(c, req, keep_conn);
     if (req->has_header_block && c->version == HOST_HTTP_10 && keep)
         isapi_headers_set(&req->resp_headers, "Connection", "keep-alive");
+    /* A header missing for lack of memory: the extension's call fails, and the pipeline
+     * answers once HttpExtensionProc returned. */
+    if (isapi_request_out_of_memory(req))
+        return ERROR_NOT_ENOUGH_MEMORY;
     isapi_rc rc = isapi_notify_send_response(ic);
     if (rc != ISAPI_CONTINUE)
         return ERROR_OPERATION_ABORTED;
@@ -1314,6 +1394,8 @@ static DWORD op_ext_send_header(void *host_conn, isapi_conn *ic, const char *hea
      * or a client that believed "keep-alive" would wait on a connection about to close. */
     if (!keep && req->has_header_block && c->version != HOST_HTTP_09)
         need_close_header(&req->resp_headers);
+    if (isapi_request_out_of_memory(req))
+        return ERROR_NOT_ENOUGH_MEMORY;
     const char *te = isapi_headers_find(&req->resp_headers, "Transfer-Encoding");
     r->ext_keep_header = keep;
     r->ext_length = content_length_of(&req->resp_headers);
@@ -1345,9 +1427,8 @@ static DWORD op_map_url(void *host_conn, isapi_conn *ic, const char *url,
     host_vdir_match_t vd;
     if (host_route_map_path(c->srv->cfg, path, phys, sizeof phys, &vd) < 0)
         return ERROR_INVALID_PARAMETER;
-    char *saved = NULL;
-    if (req->physical_path && isapi_str_set(&saved, req->physical_path, (size_t)-1) != 0)
-        return ERROR_NOT_ENOUGH_MEMORY;
+    /* URL_MAP sets a new physical_path; the request's own stays in request memory. */
+    char *saved = req->physical_path;
     HTTP_FILTER_URL_MAP_EX map = {
         .pszURL = path,
         .pszPhysicalPath = phys,
@@ -1358,7 +1439,6 @@ static DWORD op_map_url(void *host_conn, isapi_conn *ic, const char *url,
         .pszScriptMapEntry = NULL,
     };
     isapi_rc rc = isapi_notify_url_map(ic, &map);
-    isapi_str_set(&req->physical_path, NULL, 0);
     req->physical_path = saved;
     if (rc != ISAPI_CONTINUE)
         return ERROR_OPERATION_ABORTED;
@@ -1375,13 +1455,14 @@ static DWORD op_map_url(void *host_conn, isapi_conn *ic, const char *url,
     return pl >= sizeof info->lpszPath ? ERROR_INSUFFICIENT_BUFFER : 0;
 }
 
-/* The log texts of an extension request: HSE_APPEND_LOG_PARAMETER, then lpszLogData. */
-static void keep_ext_log(host_req_t *r, const isapi_ext_result *res)
+/* The log texts of an extension request: HSE_APPEND_LOG_PARAMETER, then lpszLogData, in
+ * request memory (a failure sets the request's out-of-memory flag). */
+static void keep_ext_log(isapi_request *req, host_req_t *r, const isapi_ext_result *res)
 {
     size_t a = strlen(res->log_param), b = strlen(res->log_data);
     if (a + b == 0)
         return;
-    r->ext_log = malloc(a + b + 1);
+    r->ext_log = isapi_request_alloc(req, a + b + 1);
     if (!r->ext_log)
         return;
     memcpy(r->ext_log, res->log_param, a);
@@ -1426,7 +1507,7 @@ static host_step_rc run_extension(host_conn_t *c, host_req_t *r)
         c->keep_alive = 0;
         return STEP_RESPOND;
     }
-    keep_ext_log(r, &res);
+    keep_ext_log(req, r, &res);
     int sent = res.header_sent || req->bytes_sent > 0 || isapi_conn_response_started(c->ic);
     if (res.hse_status == HSE_STATUS_ERROR) {
         r->ext_win32 = res.win32_error;
@@ -1444,7 +1525,7 @@ static host_step_rc run_extension(host_conn_t *c, host_req_t *r)
     if (!sent) {
         /* Success without a byte: an empty response with the extension's status. */
         req->status = res.status ? res.status : 200;
-        isapi_str_set(&req->reason, NULL, 0);
+        req->reason = NULL;
         isapi_headers_set(&req->resp_headers, "Content-Length", "0");
         if (!r->body_done)
             c->keep_alive = 0;
@@ -1478,11 +1559,8 @@ static host_step_rc step_read_body(host_conn_t *c, host_req_t *r)
         r->body_left = r->framing.content_length;
         host_chunked_init(&r->chunked, cfg->max_body);
         rate_begin(c);
-        if (r->expect_continue && c->len == 0) {
-            static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-            if (out_append(c, cont, sizeof cont - 1) != 0 || out_flush(c) < 0)
-                return STEP_ABORT;
-        }
+        if (r->expect_continue && c->len == 0 && send_continue(c) != 0)
+            return STEP_ABORT;
     }
     for (;;) {
         if (r->framing.kind == HOST_BODY_LENGTH) {
@@ -1712,6 +1790,54 @@ static const host_step_t pipeline[STEP_COUNT] = {
     [STEP_LOG]             = { "log",             step_log },             /* LOG */
 };
 
+/* Reads and clears the request's one out-of-memory flag: the arena's (every request
+ * string and header) or the host's own (r->out_of_memory). */
+static int take_out_of_memory(host_conn_t *c, host_req_t *r)
+{
+    isapi_request *req = isapi_conn_request(c->ic);
+    int oom = r->out_of_memory;
+    r->out_of_memory = 0;
+    if (req && isapi_request_out_of_memory(req)) {
+        isapi_request_clear_out_of_memory(req);
+        oom = 1;
+    }
+    return oom;
+}
+
+/* A step could not allocate, so something of the request (a field, a header, a page) is
+ * missing: it never goes on as if nothing happened. Before any response: a 500 through
+ * the filters, on a response list emptied of what the failed attempt had put there. When
+ * the response was being built (or a filter's SEND_RESPONSE_HEADER failed) and nothing
+ * is out yet: a 500 written past the filters, which would need memory too. Once bytes
+ * are out: the request runs to its end and the connection closes. The connection closes
+ * in every case, and one line says which step failed. */
+static host_step_rc out_of_memory(host_conn_t *c, host_req_t *r, host_step_rc rc)
+{
+    isapi_request *req = isapi_conn_request(c->ic);
+    const char *step = pipeline[c->step].name;
+    c->keep_alive = 0;
+    r->keep = -1;
+    if (req && req->bytes_sent == 0 && c->step < STEP_RESPOND_INDEX
+        && !isapi_conn_response_started(c->ic)) {
+        host_log(HOST_LOG_ERROR, "out of memory in the %s step of a request from %s port %s; "
+                 "answered 500", step, c->peer.addr, c->peer_port);
+        isapi_headers_reset(&req->resp_headers);
+        r->status = 500;
+        return STEP_RESPOND;
+    }
+    if (req && req->bytes_sent == 0 && !r->ended) {
+        host_log(HOST_LOG_ERROR, "out of memory in the %s step of a request from %s port %s; "
+                 "answered 500 without the filters", step, c->peer.addr, c->peer_port);
+        host_body_free(&r->body);
+        r->file_left = 0;
+        queue_raw_response(c, 500);
+        return STEP_ANSWERED;
+    }
+    host_log(HOST_LOG_ERROR, "out of memory in the %s step of a request from %s port %s; "
+             "the connection closes", step, c->peer.addr, c->peer_port);
+    return rc == STEP_DONE ? STEP_CLOSE : rc;
+}
+
 /* What serve_one() tells host_http1_serve(). */
 enum { ONE_KEEP, ONE_PARK, ONE_WAIT_WRITE, ONE_CLOSE };
 
@@ -1720,8 +1846,6 @@ static void req_reset(host_req_t *r)
     host_body_free(&r->body);
     free(r->route);
     free(r->ahead);
-    free(r->ext_log);
-    isapi_str_set(&r->url_before_auth, NULL, 0);
     memset(r, 0, sizeof *r);
     host_body_t none = HOST_BODY_INIT;
     r->body = none;
@@ -1789,14 +1913,8 @@ static int serve_one(host_conn_t *c)
     int outcome = ONE_CLOSE;
     for (;;) {
         host_step_rc rc = pipeline[c->step].run(c, r);
-        if (r->out_of_memory && c->step < STEP_RESPOND_INDEX) {
-            host_log(HOST_LOG_ERROR, "out of memory in the %s step of %s; answered 500",
-                     pipeline[c->step].name, c->peer.addr);
-            r->out_of_memory = 0;
-            r->status = 500;
-            c->keep_alive = 0;
-            rc = STEP_RESPOND;
-        }
+        if (take_out_of_memory(c, r))
+            rc = out_of_memory(c, r, rc);
         if (rc == STEP_NEXT) {
             c->step++;
         } else if (rc == STEP_ROUTE_AGAIN) {
@@ -1844,8 +1962,11 @@ host_serve_result_t host_http1_serve(host_conn_t *c)
             return HOST_SERVE_CLOSE;
         int r = serve_one(c);
         if (r == ONE_PARK) {
-            if (!c->in_request)
+            if (!c->in_request) {
                 c->deadline_ms = plat_time_mono_ms() + c->srv->cfg->keepalive_timeout_ms;
+                /* An idle connection keeps no request storage (docs/performance.md, S5). */
+                isapi_conn_trim(c->ic);
+            }
             return HOST_SERVE_PARK;
         }
         if (r == ONE_WAIT_WRITE)

@@ -12,6 +12,11 @@
  * descriptor; http1.c serialises and sends. Files are opened here and closed by
  * host_body_free() after the body was sent.
  *
+ * Every string this file makes (the reason, the headers, an error page, a Location) is
+ * request memory, freed once with the request (isapi.h). Nothing here checks an allocation
+ * itself: a failure sets the request's out-of-memory flag, and the pipeline (http1.c)
+ * answers 500 after the step instead of sending a response that lacks a header or a page.
+ *
  * What the server's account can read is more than the site should show, so two rules
  * stand between a mapped path and the disk: names starting with '.' (.git, .htpasswd) are
  * not served unless serve_dotfiles says so, and every file is opened through
@@ -32,8 +37,7 @@ void host_body_free(host_body_t *b)
     if (b->file != PLAT_INVALID_FILE)
         plat_file_close(b->file);
     b->file = PLAT_INVALID_FILE;
-    free(b->mem);
-    b->mem = NULL;
+    b->mem = NULL;   /* request memory: freed with the request */
     b->mem_len = 0;
     b->offset = b->length = 0;
 }
@@ -67,7 +71,7 @@ const char *host_reason(int status)
 static void set_status(isapi_request *req, int status)
 {
     req->status = (DWORD)status;
-    isapi_str_set(&req->reason, host_reason(status), (size_t)-1);
+    isapi_str_set(req, &req->reason, host_reason(status), (size_t)-1);
 }
 
 static void set_length(isapi_request *req, uint64_t n)
@@ -87,7 +91,7 @@ void host_error_page(isapi_request *req, int status, host_body_t *body)
                      "<html><head><title>%d %s</title></head>"
                      "<body><h1>%d %s</h1></body></html>\r\n",
                      status, reason, status, reason);
-    body->mem = malloc((size_t)n);
+    body->mem = isapi_request_alloc(req, (size_t)n);
     if (body->mem) {
         memcpy(body->mem, page, (size_t)n);
         body->mem_len = (size_t)n;
@@ -309,12 +313,15 @@ void host_static_respond(const host_config_t *cfg, isapi_request *req, host_meth
         /* Why: IIS answers a folder URL without its slash with a redirect to the slashed
          * URL, so relative links in the default document resolve. */
         const char *q = strchr(req->url ? req->url : "", '?');
-        char *loc = malloc(ulen + 2 + (q ? strlen(q) : 0));
+        size_t qlen = q ? strlen(q) : 0;
+        char *loc = isapi_request_alloc(req, ulen + 2 + qlen);
         host_error_page(req, 301, body);
         if (loc) {
-            sprintf(loc, "%s/%s", url_path, q ? q : "");
+            memcpy(loc, url_path, ulen);
+            loc[ulen] = '/';
+            memcpy(loc + ulen + 1, q ? q : "", qlen);
+            loc[ulen + 1 + qlen] = '\0';
             isapi_headers_set(&req->resp_headers, "Location", loc);
-            free(loc);
         }
         return;
     }

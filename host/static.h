@@ -16,7 +16,9 @@
 
 #include <stdint.h>
 
-/* The body of a response: a file range, a memory buffer (malloc'ed, owned), or nothing. */
+/* The body of a response: a file range (owned: host_body_free closes it), a memory buffer
+ * (request memory, from the request's arena: it lives as long as the request), or
+ * nothing. */
 typedef struct host_body {
     plat_file_t file;
     uint64_t offset, length;
@@ -49,8 +51,9 @@ int host_path_has_dot_segment(const char *path);
 void host_static_respond(const host_config_t *cfg, isapi_request *req, host_method_t method,
                          const char *url_path, const char *physical, host_body_t *body);
 
-/* A small HTML error page for `status` as the body, with Content-Type and Content-Length;
- * sets req->status and reason. */
+/* A small HTML error page for `status` as the body (in request memory), with Content-Type
+ * and Content-Length; sets req->status and reason. A failed allocation sets the request's
+ * out-of-memory flag. */
 void host_error_page(isapi_request *req, int status, host_body_t *body);
 
 /* The reason phrase of a status code ("Not Found"), "Unknown" for codes it does not know. */

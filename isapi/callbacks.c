@@ -77,7 +77,7 @@ static int set_status(isapi_conn *c, const char *value)
     const char *reason;
     if (parse_status(value, &code, &reason) != 0)
         return -1;
-    if (isapi_str_set(&c->req.reason, reason, (size_t)-1) != 0)
+    if (isapi_str_set(&c->req, &c->req.reason, reason, (size_t)-1) != 0)
         return -2;
     c->req.status = code;
     return 0;
@@ -416,7 +416,7 @@ static BOOL edit_header(HTTP_FILTER_CONTEXT *pfc, LPSTR name, LPSTR value, int a
                                           : ISAPI__HIN_TARGET, value, NULL);
         if (fault)
             return refuse_header_text(s, call, value, fault);
-        if (isapi_str_set(special, value, (size_t)-1) != 0)
+        if (isapi_str_set(r, special, value, (size_t)-1) != 0)
             return fail(ERROR_NOT_ENOUGH_MEMORY);
         SetLastError(ERROR_SUCCESS);
         return TRUE;

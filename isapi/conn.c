@@ -4,6 +4,10 @@
  * closing it after END_OF_NET_SESSION; plus what the host reads back from the connection
  * (must-close, the filter's error, AddResponseHeaders text).
  *
+ * The request model lives in the connection, and every string of it in the connection's
+ * request arena (arena.c): ending a request empties the arena in one go ("freed once",
+ * isapi.h), keeping its first block for the next request until the connection goes idle.
+ *
  * Raising the notifications themselves is dispatch.c.
  */
 #include <stdlib.h>
@@ -56,6 +60,9 @@ isapi_conn *isapi_conn_open(isapi_engine *e, void *host_conn, const isapi_ops *o
     c->remote_addr = place_string(&at, texts[2]);
     c->remote_port = place_string(&at, texts[3]);
     c->server_name = place_string(&at, texts[4]);
+    c->req.arena = &c->strings;
+    c->req.headers.arena = &c->strings;
+    c->req.resp_headers.arena = &c->strings;
     for (size_t i = 0; i < e->nfilters; i++)
         isapi__init_context(c, &c->slots[i], i);
     return c;
@@ -75,6 +82,7 @@ void isapi_conn_close(isapi_conn *c)
     }
     /* Why after END_OF_NET_SESSION: filters read their AllocMem'd state there. */
     isapi__arena_free(c);
+    isapi__strings_free(&c->strings);
     free(c->rbuf);
     free(c->pending);
     free(c);   /* the slots and the address strings live in the same block */
@@ -96,7 +104,6 @@ static void reset_request_state(isapi_conn *c)
         c->slots[i].disabled = 0;
     free(c->added);
     free(c->denial);
-    isapi__str_free(c->url_before_preproc);
     c->added = c->denial = c->url_before_preproc = NULL;
     c->resp_sent = c->ssrh_done = c->output_dead = c->req_parsed = c->in_preproc = 0;
     c->dead_rc = ISAPI_CONTINUE;
@@ -107,10 +114,6 @@ static void reset_request_state(isapi_conn *c)
     c->pending = NULL;
     c->npending = 0;
     c->read_next_at = (size_t)-1;
-    for (int i = 0; i < 6; i++) {
-        free(c->log_copy[i]);
-        c->log_copy[i] = NULL;
-    }
 }
 
 isapi_request *isapi_request_begin(isapi_conn *c)
@@ -122,6 +125,8 @@ isapi_request *isapi_request_begin(isapi_conn *c)
     memset(&c->req, 0, sizeof c->req);
     c->req.headers = keep_headers;         /* empty, with the previous request's storage */
     c->req.resp_headers = keep_resp;
+    c->req.arena = &c->strings;
+    isapi__strings_begin(&c->strings);
     c->req.has_header_block = 1;
     c->req.status = 200;
     c->req.start_ms = GetTickCount64();
@@ -139,18 +144,22 @@ void isapi_request_end(isapi_conn *c)
     if (!c->have_req)
         return;
     isapi_request *r = &c->req;
-    char **fields[] = { &r->method, &r->url, &r->version, &r->path, &r->reason,
-                        &r->auth_type, &r->auth_user, &r->auth_password, &r->logon_user,
-                        &r->logon_password, &r->physical_path };
-    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
-        isapi__str_free(*fields[i]);
-        *fields[i] = NULL;
-    }
+    r->method = r->url = r->version = r->path = r->reason = NULL;
+    r->auth_type = r->auth_user = r->auth_password = NULL;
+    r->logon_user = r->logon_password = r->physical_path = NULL;
     /* The lists keep their storage for the connection's next request. */
     isapi_headers_reset(&r->headers);
     isapi_headers_reset(&r->resp_headers);
     reset_request_state(c);
+    /* Freed once: every string of the request goes here, together. */
+    isapi__strings_reset(&c->strings);
     c->have_req = 0;
+}
+
+void isapi_conn_trim(isapi_conn *c)
+{
+    if (!c->have_req)
+        isapi__strings_free(&c->strings);
 }
 
 isapi_rc isapi_notify_read_raw(isapi_conn *c, const void *data, size_t len,

@@ -689,7 +689,7 @@ isapi_rc isapi_notify_preproc_headers(isapi_conn *c)
      * to stash the URL itself for this reason; docs/isapi-reference.md, "Server
      * variables"). */
     const char *u = c->req.url ? c->req.url : "";
-    if (isapi_str_set(&c->url_before_preproc, u, (size_t)-1) != 0)
+    if (isapi_str_set(&c->req, &c->url_before_preproc, u, (size_t)-1) != 0)
         return ISAPI_ERROR;
     HTTP_FILTER_PREPROC_HEADERS p;
     isapi__fill_preproc(&p);
@@ -705,7 +705,7 @@ isapi_rc isapi_notify_url_map(isapi_conn *c, HTTP_FILTER_URL_MAP_EX *map)
         return ISAPI_ERROR;
     isapi_rc rc = isapi__walk(c, ISAPI__N_URL_MAP, map, 0, 0x7fffffff, NULL);
     map->pszPhysicalPath[map->cbPathBuff - 1] = '\0';
-    if (isapi_str_set(&c->req.physical_path, map->pszPhysicalPath, (size_t)-1) != 0)
+    if (isapi_str_set(&c->req, &c->req.physical_path, map->pszPhysicalPath, (size_t)-1) != 0)
         return ISAPI_ERROR;
     return rc;
 }
@@ -728,8 +728,8 @@ isapi_rc isapi_notify_authentication(isapi_conn *c)
      * structures"). */
     user[sizeof user - 1] = '\0';
     pass[sizeof pass - 1] = '\0';
-    if (isapi_str_set(&c->req.logon_user, a.pszUser ? a.pszUser : "", (size_t)-1) != 0 ||
-        isapi_str_set(&c->req.logon_password, a.pszPassword ? a.pszPassword : "", (size_t)-1) != 0)
+    if (isapi_str_set(&c->req, &c->req.logon_user, a.pszUser ? a.pszUser : "", (size_t)-1) != 0 ||
+        isapi_str_set(&c->req, &c->req.logon_password, a.pszPassword ? a.pszPassword : "", (size_t)-1) != 0)
         return ISAPI_ERROR;
     return rc;
 }
@@ -860,27 +860,19 @@ isapi_rc isapi_notify_log(isapi_conn *c, HTTP_FILTER_LOG *log)
     /* Why copies: a replaced pointer may be filter memory that is gone after the next
      * notification; the host never frees what it did not allocate (docs/isapi-reference.md,
      * "The other notification structures"). A
-     * field no filter replaced still points at the caller's own string: no copy. */
-    char *copies[6] = { NULL };
+     * field no filter replaced still points at the caller's own string: no copy. The
+     * copies are request strings, freed when the request ends. */
     for (int i = 0; i < 6; i++) {
         if (*fields[i] == given[i])
             continue;
         const char *s = *fields[i] ? *fields[i] : "";
-        copies[i] = isapi__strndup(s, strlen(s));
-        if (!copies[i]) {
-            for (int j = 0; j < 6; j++) {
-                free(copies[j]);
+        char *copy = isapi__strings_dup(&c->strings, s, strlen(s));
+        if (!copy) {
+            for (int j = 0; j < 6; j++)
                 *fields[j] = "";
-            }
             return ISAPI_ERROR;
         }
-    }
-    for (int i = 0; i < 6; i++) {
-        if (!copies[i])
-            continue;
-        free(c->log_copy[i]);
-        c->log_copy[i] = copies[i];
-        *fields[i] = copies[i];
+        *fields[i] = copy;
     }
     return rc;
 }

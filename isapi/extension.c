@@ -665,7 +665,7 @@ static BOOL send_header(isapi__ecb *b, const char *status, const char *text, int
     }
     isapi_request *req = &c->req;
     req->status = code;
-    if (isapi_str_set(&req->reason, reason, reason ? strlen(reason) : 0) != 0) {
+    if (isapi_str_set(req, &req->reason, reason, reason ? strlen(reason) : 0) != 0) {
         free(lines);
         return fail(ERROR_NOT_ENOUGH_MEMORY);
     }

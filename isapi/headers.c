@@ -9,8 +9,11 @@
  * all instances in place of the first one, so a header keeps its position; "get joined"
  * concatenates repeated headers with ", " (the list form HTTP defines for them).
  *
- * Entries come from the request-string block cache (strings.c); the case-insensitive
- * comparisons are strings.c's, ASCII only.
+ * The entries of a request's lists come from its arena (arena.c): removing or replacing
+ * one frees nothing, the request's end frees them all at once; a failed allocation sets
+ * the request's out-of-memory flag as well as returning -1. A list of one's own (no
+ * arena) allocates and frees each entry. The case-insensitive comparisons are
+ * strings.c's, ASCII only.
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -19,11 +22,12 @@
 #include "internal.h"
 
 /* A header is one allocation: the name, its NUL, the value, its NUL. The value pointer
- * points into the name's block, so only the name is ever freed. */
-static char *header_block(const char *name, size_t nlen, const char *value, size_t vlen,
-                          char **value_out)
+ * points into the name's block, so only the name is ever freed (in a list of one's own). */
+static char *header_block(isapi_headers *h, const char *name, size_t nlen, const char *value,
+                          size_t vlen, char **value_out)
 {
-    char *b = isapi__str_alloc(nlen + vlen + 2);
+    char *b = h->arena ? isapi__strings_alloc(h->arena, nlen + vlen + 2)
+                       : malloc(nlen + vlen + 2);
     if (!b)
         return NULL;
     memcpy(b, name, nlen);
@@ -139,6 +143,12 @@ const char *isapi__header_input_fault(enum isapi__hin kind, const char *text, si
     return "an unknown kind of header text";
 }
 
+static void release_entry(const isapi_headers *h, isapi_header *e)
+{
+    if (!h->arena)
+        free(e->name);
+}
+
 static size_t key_len(const char *name)
 {
     size_t n = strlen(name);
@@ -160,13 +170,16 @@ int isapi_headers_add(isapi_headers *h, const char *name, size_t nlen,
     if (h->n == h->cap) {
         size_t cap = h->cap ? h->cap * 2 : 8;
         isapi_header *v = realloc(h->v, cap * sizeof *v);
-        if (!v)
+        if (!v) {
+            if (h->arena)
+                h->arena->failed = 1;
             return -1;
+        }
         h->v = v;
         h->cap = cap;
     }
     char *val;
-    char *n = header_block(name, nlen, value, vlen, &val);
+    char *n = header_block(h, name, nlen, value, vlen, &val);
     if (!n)
         return -1;
     h->v[h->n].name = n;
@@ -180,7 +193,7 @@ size_t isapi_headers_del(isapi_headers *h, const char *name)
     size_t nlen = key_len(name), out = 0, removed = 0;
     for (size_t i = 0; i < h->n; i++) {
         if (matches(&h->v[i], name, nlen)) {
-            isapi__str_release(h->v[i].name);
+            release_entry(h, &h->v[i]);
             removed++;
         } else {
             h->v[out++] = h->v[i];
@@ -197,18 +210,18 @@ int isapi_headers_set(isapi_headers *h, const char *name, const char *value)
         if (!matches(&h->v[i], name, nlen))
             continue;
         char *v;
-        char *n = header_block(h->v[i].name, isapi_header_name_len(&h->v[i]), value,
+        char *n = header_block(h, h->v[i].name, isapi_header_name_len(&h->v[i]), value,
                                strlen(value), &v);
         if (!n)
             return -1;
-        isapi__str_release(h->v[i].name);
+        release_entry(h, &h->v[i]);
         h->v[i].name = n;
         h->v[i].value = v;
         /* drop the later instances */
         size_t out = i + 1;
         for (size_t j = i + 1; j < h->n; j++) {
             if (matches(&h->v[j], name, nlen)) {
-                isapi__str_release(h->v[j].name);
+                release_entry(h, &h->v[j]);
             } else {
                 h->v[out++] = h->v[j];
             }
@@ -289,8 +302,9 @@ int isapi_headers_parse_block(isapi_headers *h, const char *text)
 
 void isapi_headers_reset(isapi_headers *h)
 {
-    for (size_t i = 0; i < h->n; i++)
-        isapi__str_release(h->v[i].name);
+    if (!h->arena)
+        for (size_t i = 0; i < h->n; i++)
+            free(h->v[i].name);
     h->n = 0;
 }
 

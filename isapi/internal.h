@@ -73,6 +73,21 @@ typedef struct isapi__block {
     size_t size;                /* its length in bytes */
 } isapi__block;
 
+/* One block of a request arena; its bytes follow it. */
+typedef struct isapi__chunk {
+    struct isapi__chunk *older;
+    size_t size;                /* bytes after this header */
+} isapi__chunk;
+
+/* A request arena (arena.c): strings bumped off the newest chunk, freed all at once. */
+struct isapi_arena {
+    isapi__chunk *chunks;       /* newest first; the oldest, the first block, is kept */
+    char *at, *end;             /* the free part of the newest chunk */
+    int failed;                 /* an allocation failed: the request's out-of-memory flag */
+    unsigned long fail_countdown; /* fault injection (test builds): fail the allocation
+                                     this count reaches 0 at; 0 = none */
+};
+
 struct isapi_conn {
     isapi_engine *e;
     void *host;
@@ -84,13 +99,14 @@ struct isapi_conn {
 
     isapi__block *blocks;       /* AllocMem arena */
     size_t alloc_used;
+    isapi_arena strings;        /* the request arena: every string of the current request */
 
     /* the current request */
     isapi_request req;
     int have_req;
     int req_parsed;             /* PREPROC_HEADERS was raised: request variables exist */
     int in_preproc;             /* inside the PREPROC_HEADERS chain */
-    char *url_before_preproc;   /* URL variable during the PREPROC_HEADERS chain */
+    char *url_before_preproc;   /* URL variable during the PREPROC_HEADERS chain (arena) */
     char *added;                /* AddResponseHeaders text, CRLF-terminated lines */
     char *denial;               /* SF_REQ_ADD_HEADERS_ON_DENIAL text */
     int resp_sent;              /* SEND_RESPONSE raised: no more AddResponseHeaders */
@@ -101,7 +117,6 @@ struct isapi_conn {
     DWORD send_error;
     DWORD filter_error;
     int proxy;                  /* SF_REQ_SET_PROXY_INFO */
-    char *log_copy[6];
 
     /* READ_RAW_DATA state */
     unsigned char *rbuf;
@@ -162,11 +177,6 @@ int isapi__append_n(char **dst, const char *text, size_t add);
 /* The exact-size protocol: value and its NUL into buf, or ERROR_INSUFFICIENT_BUFFER with
  * the size needed in *size. */
 BOOL isapi__size_result(const char *value, size_t len, void *buf, DWORD *size);
-/* Request strings and header entries: blocks from the per-thread cache, n bytes usable. */
-char *isapi__str_alloc(size_t n);
-void isapi__str_release(char *p);    /* NULL is ignored */
-extern char isapi__empty_str[1];
-void isapi__str_free(char *p);   /* frees a request field (not the shared empty string) */
 
 /* headers.c: what a filter hands in as header text, and the rule it is checked by. */
 enum isapi__hin {
@@ -189,6 +199,21 @@ void isapi__arena_free(isapi_conn *c);
 /* When p points into one of the connection's AllocMem blocks: returns 1 and stores in
  * *room how many bytes from p to the block's end. Else 0. */
 int isapi__arena_room(const isapi_conn *c, const void *p, size_t *room);
+
+/* arena.c: request arenas. A zeroed isapi_arena is empty and valid. */
+/* n (>= 1) bytes, no alignment; NULL when out of memory, and a->failed is set. */
+char *isapi__strings_alloc(isapi_arena *a, size_t n);
+/* A copy of n bytes of s and a NUL, or NULL (a->failed set). */
+char *isapi__strings_dup(isapi_arena *a, const char *s, size_t n);
+/* A request begins on the arena (test builds arm the fault injection here). */
+void isapi__strings_begin(isapi_arena *a);
+/* The request ended: frees every chunk but the first, whose bytes are free again. */
+void isapi__strings_reset(isapi_arena *a);
+/* Frees every chunk (the connection closes or goes idle). */
+void isapi__strings_free(isapi_arena *a);
+/* Test builds: the ISAPIHOST_TEST_FAIL_ALLOC setting in force, else NULL (always NULL in
+ * builds without ISAPI_FAULT_INJECTION). */
+const char *isapi__fault_injection(void);
 
 /* log.c */
 void isapi__log(isapi_engine *e, const isapi_conn *c, int level, const char *filter,

@@ -49,13 +49,23 @@ static inline size_t isapi_header_name_len(const isapi_header *h)
     return (size_t)(h->value - h->name) - 1;
 }
 
+/* The arena a request's strings come from: owned by the connection, emptied once when the
+ * request ends (see isapi_request). Opaque. */
+typedef struct isapi_arena isapi_arena;
+
 /* An ordered list of headers (request or response). Zero-initialise it before use
  * (`isapi_headers h = {0};`); isapi_headers_clear() frees everything. Names are matched
  * case-insensitively over their full length, never by prefix (KB 872953); a trailing colon
- * on a lookup name is ignored. */
+ * on a lookup name is ignored.
+ *
+ * A list of one's own (arena NULL) allocates each entry and frees it when it is removed.
+ * The request model's two lists take their entries from the request's arena (set by the
+ * engine): removing an entry frees nothing, everything goes at once when the request ends,
+ * and a failed allocation also sets the request's out-of-memory flag. */
 typedef struct isapi_headers {
     isapi_header *v;
     size_t n, cap;
+    isapi_arena *arena;         /* NULL, or the request arena entries come from */
 } isapi_headers;
 
 /* Appends one instance (never replaces). `nlen`/`vlen` may be (size_t)-1 for NUL-terminated
@@ -76,6 +86,8 @@ char *isapi_headers_get_joined(const isapi_headers *h, const char *name, int *oo
  * each line. Returns 0, -1 out of memory, -2 when a line has no colon (lines before it
  * are kept). */
 int  isapi_headers_parse_block(isapi_headers *h, const char *text);
+/* Removes every header and frees the list's storage (a request list stays bound to its
+ * arena). */
 void isapi_headers_clear(isapi_headers *h);
 /* Removes every header but keeps the list's storage for the next use. */
 void isapi_headers_reset(isapi_headers *h);
@@ -85,9 +97,18 @@ void isapi_headers_reset(isapi_headers *h);
  * ==================================================================================== */
 
 /* Filled by the host after parsing; read and edited by filters through the callbacks.
- * Every `char *` is NULL or a string owned by the request (empty ones may be one shared
- * empty string): set them with isapi_str_set() only, never free() them. The engine frees
- * them at isapi_request_end(). */
+ *
+ * Memory: one rule, "freed once". Every string of the request (each `char *` below, the
+ * entries of `headers` and `resp_headers`, what filters set with SetHeader, the LOG copies,
+ * and whatever the host takes with isapi_request_alloc) comes from the request's arena and
+ * is freed once, all together, by isapi_request_end(); nothing is freed field by field. Set
+ * the fields with isapi_str_set() (or point them at other request memory), never free()
+ * them; a string replaced stays valid until the request ends. The arena keeps its first
+ * block for the connection's next request (isapi_conn_trim gives it back).
+ *
+ * A failed allocation never goes unnoticed: besides its own return value it sets the
+ * request's out-of-memory flag (isapi_request_out_of_memory), which the host checks after
+ * each step of its pipeline and answers with a 500 and a log line. */
 typedef struct isapi_request {
     /* request line */
     char *method;            /* "GET" */
@@ -113,17 +134,24 @@ typedef struct isapi_request {
     uint64_t bytes_sent;     /* maintained by isapi_send() */
     uint64_t bytes_received; /* maintained by the host */
     uint64_t start_ms;       /* GetTickCount64() at isapi_request_begin() */
+    isapi_arena *arena;      /* where the request's strings come from (set by the engine) */
 } isapi_request;
 
-/* Replaces *field with a copy of s (n bytes, or strlen when n == (size_t)-1); s == NULL
- * frees the field. Returns 0 or -1 (out of memory; the field is unchanged). A string set
- * here is freed only here (s == NULL), never with free(): it comes from the engine's
- * per-thread block cache. */
-int isapi_str_set(char **field, const char *s, size_t n);
+/* Sets *field to a copy of s (n bytes, or strlen when n == (size_t)-1) taken from r's
+ * arena, or to NULL when s is NULL. `field` may be any pointer that lives no longer than
+ * the request (a field of r, or the host's own). Returns 0, or -1 when out of memory: the
+ * field is unchanged and r's out-of-memory flag is set. */
+int isapi_str_set(isapi_request *r, char **field, const char *s, size_t n);
 
-/* Frees the blocks the calling thread keeps for request strings and headers; call it in
- * every thread that served requests, before the thread exits. */
-void isapi_thread_cache_release(void);
+/* n bytes (no alignment: for text) from r's arena, valid until isapi_request_end(); NULL
+ * when out of memory, which also sets r's out-of-memory flag. */
+char *isapi_request_alloc(isapi_request *r, size_t n);
+
+/* 1 when an allocation for r's strings or header lists failed since the request began or
+ * the flag was last cleared, else 0. */
+int isapi_request_out_of_memory(const isapi_request *r);
+/* Clears the flag: the host has answered the failure (a 500 replaces the response). */
+void isapi_request_clear_out_of_memory(isapi_request *r);
 
 /* ======================================================================================
  * Engine lifecycle
@@ -271,11 +299,19 @@ void isapi_conn_close(isapi_conn *c);
  * state, and returns the empty request model the host fills (valid until
  * isapi_request_end). Call it before the request's first READ_RAW_DATA (which begins one
  * itself when none is open). Never NULL: beginning a request allocates nothing, the
- * connection holds the model. A request still open is ended first. */
+ * connection holds the model and its arena takes its first block at the first string. A
+ * request still open is ended first. */
 isapi_request *isapi_request_begin(isapi_conn *c);
 isapi_request *isapi_conn_request(isapi_conn *c);   /* current request or NULL */
-/* Frees the request model and its LOG copies. */
+/* Ends the request: empties its arena in one go (every string of the request model, its
+ * header entries, the LOG copies), keeping the arena's first block and the header lists'
+ * storage for the connection's next request. */
 void isapi_request_end(isapi_conn *c);
+
+/* Gives back what the connection keeps for its next request (the arena's first block)
+ * when no request is open; a no-op otherwise. Call it when the connection goes idle, so an
+ * idle connection holds no request storage. */
+void isapi_conn_trim(isapi_conn *c);
 
 /* True once a filter or the host (through isapi_send) made the connection unusable for
  * keep-alive: a SEND_RAW_DATA filter returned FINISHED/ERROR, or a write failed. */

@@ -76,6 +76,10 @@ isapi_engine *isapi_engine_create(const isapi_config *cfg)
         isapi_engine_destroy(e);
         return NULL;
     }
+    const char *fault = isapi__fault_injection();
+    if (fault)
+        isapi__log(e, NULL, ISAPI_LOG_WARN, NULL, "test build: request allocations fail on "
+                   "purpose (ISAPIHOST_TEST_FAIL_ALLOC=%s)", fault);
     return e;
 }
 

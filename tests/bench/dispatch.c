@@ -182,9 +182,9 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench_dispatch: cannot open an engine with %d filters\n", k);
             status = 1;
         } else {
-            isapi_str_set(&req->method, "GET", (size_t)-1);
-            isapi_str_set(&req->url, "/small.txt", (size_t)-1);
-            isapi_str_set(&req->version, "HTTP/1.1", (size_t)-1);
+            isapi_str_set(req, &req->method, "GET", (size_t)-1);
+            isapi_str_set(req, &req->url, "/small.txt", (size_t)-1);
+            isapi_str_set(req, &req->version, "HTTP/1.1", (size_t)-1);
             isapi_headers_add(&req->headers, "Host", (size_t)-1, "127.0.0.1", (size_t)-1);
             for (int n = 0; n < N_COUNT; n++) {
                 t[n][ki] = time_notification(c, n, iters);

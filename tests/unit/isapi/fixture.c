@@ -121,9 +121,9 @@ isapi_request *fx_request(const char *method, const char *url, const char *versi
 {
     isapi_request *r = isapi_request_begin(F.c);
     ck_assert_ptr_nonnull(r);
-    isapi_str_set(&r->method, method, (size_t)-1);
-    isapi_str_set(&r->url, url, (size_t)-1);
-    isapi_str_set(&r->version, version, (size_t)-1);
+    isapi_str_set(r, &r->method, method, (size_t)-1);
+    isapi_str_set(r, &r->url, url, (size_t)-1);
+    isapi_str_set(r, &r->version, version, (size_t)-1);
     if (strcmp(version, "HTTP/0.9") == 0)
         r->has_header_block = 0;
     va_list ap;

@@ -221,7 +221,7 @@ START_TEST(test_response_header_accessors)
              "gh=url,sh=X-Gone:=,gh=STATUS");
     fx_open(0);
     isapi_request *r = fx_request("GET", "/", "HTTP/1.1", NULL);
-    isapi_str_set(&r->reason, "OK", (size_t)-1);
+    isapi_str_set(r, &r->reason, "OK", (size_t)-1);
     fx_respond("hi");
     J("A RESP gh status=200 OK\nA RESP gh Content-Length:=2\n");
     J("A RESP sh status ok=1 !0\nA RESP gh status=404 Not Here\n");
@@ -323,8 +323,8 @@ START_TEST(test_authentication_in_place_and_replaced)
     fx_probe(1, "B", ALL_REQ, "AUTH:recauth");
     fx_open(0);
     isapi_request *r = fx_request("GET", "/", "HTTP/1.1", NULL);
-    isapi_str_set(&r->auth_user, "alice", (size_t)-1);
-    isapi_str_set(&r->auth_password, "pw", (size_t)-1);
+    isapi_str_set(r, &r->auth_user, "alice", (size_t)-1);
+    isapi_str_set(r, &r->auth_password, "pw", (size_t)-1);
     ck_assert_int_eq(isapi_notify_authentication(F.c), ISAPI_CONTINUE);
     J("A AUTH auth user=[alice] pass=[pw] cbUser=257 cbPass=257\n");
     J("B AUTH auth user=[bob] pass=[secret] cbUser=257 cbPass=257\n");

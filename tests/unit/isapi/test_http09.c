@@ -63,7 +63,7 @@ START_TEST(test_http09_strict_host_response)
     fx_probe(0, "A", ALL, "RESP:gh=status,sh=Content-Type:=x;SEND:raw=rec");
     fx_open(0);
     isapi_request *r = fx_request("GET", "/x", "HTTP/0.9", NULL);
-    isapi_str_set(&r->reason, "OK", (size_t)-1);
+    isapi_str_set(r, &r->reason, "OK", (size_t)-1);
     isapi_notify_preproc_headers(F.c);
     ck_assert_int_eq(fx_respond("hello"), ISAPI_CONTINUE);
     fx_finish();

@@ -57,9 +57,9 @@ START_TEST(test_sv_availability_by_notification)
     size_t n;
     ck_assert_int_eq(isapi_notify_read_raw(F.c, "GET /u HTTP/1.1\r\n\r\n", 19, &out, &n), ISAPI_CONTINUE);
     isapi_request *r = isapi_conn_request(F.c);
-    isapi_str_set(&r->method, "GET", (size_t)-1);
-    isapi_str_set(&r->url, "/u", (size_t)-1);
-    isapi_str_set(&r->version, "HTTP/1.1", (size_t)-1);
+    isapi_str_set(r, &r->method, "GET", (size_t)-1);
+    isapi_str_set(r, &r->url, "/u", (size_t)-1);
+    isapi_str_set(r, &r->version, "HTTP/1.1", (size_t)-1);
     isapi_notify_preproc_headers(F.c);
     fx_finish();
     isapi_conn_close(F.c);
@@ -127,14 +127,14 @@ START_TEST(test_sv_values)
                      "Host: example.com:8080\r\nUser-Agent: probe\r\nAccept: a\r\naccept: b\r\n"
                      "Content-Type: text/plain\r\nMy-Header: m\r\n");
     r->content_length = 0;
-    isapi_str_set(&r->auth_type, "Basic", (size_t)-1);
-    isapi_str_set(&r->auth_user, "alice", (size_t)-1);
-    isapi_str_set(&r->logon_user, "DOMAIN\\alice", (size_t)-1);
+    isapi_str_set(r, &r->auth_type, "Basic", (size_t)-1);
+    isapi_str_set(r, &r->auth_user, "alice", (size_t)-1);
+    isapi_str_set(r, &r->logon_user, "DOMAIN\\alice", (size_t)-1);
     ck_assert_str_eq(sv("CONTENT_LENGTH"), "0");
     ck_assert_str_eq(sv("AUTH_TYPE"), "Basic");
     ck_assert_str_eq(sv("REMOTE_USER"), "alice");
     ck_assert_str_eq(sv("LOGON_USER"), "DOMAIN\\alice");
-    isapi_str_set(&r->path, "/app/decoded path", (size_t)-1);
+    isapi_str_set(r, &r->path, "/app/decoded path", (size_t)-1);
     ck_assert_str_eq(sv("URL"), "/app/decoded path");
 }
 END_TEST
