@@ -1740,6 +1740,9 @@ static host_step_rc step_log(host_conn_t *c, host_req_t *r)
 static void filter_ended(host_conn_t *c, host_req_t *r)
 {
     isapi_request *req = isapi_conn_request(c->ic);
+    /* The connection closes (below): the server's answer must say so, or a client sends
+     * its next request into the close. */
+    c->keep_alive = 0;
     if (r->filter_rc == ISAPI_ERROR && req->bytes_sent == 0
         && !isapi_conn_response_started(c->ic)) {
         DWORD err = isapi_conn_filter_error(c->ic);

@@ -10,7 +10,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import SITE, Suite, ascii_upper, notifications  # noqa: E402
+from harness import SITE, Conn, Suite, ascii_upper, notifications  # noqa: E402
 
 suite = Suite("integration_samples")
 ALICE = "Basic YWxpY2U6d29uZGVybGFuZA=="          # alice:wonderland
@@ -118,6 +118,16 @@ def basicauth(t):
     t.eq([a.get("sc-status") for a in acc], ["401", "401", "200"], "W3C statuses")
     r = s.get("/a.txt")
     t.eq(r.status, 200, "public URL needs no credentials")
+    # The filter failed the logon (SF_STATUS_REQ_ERROR): the server answers the 401 and
+    # closes, as after any request a filter ended, and its answer must say so on a
+    # keep-alive connection, or the client sends its next request into the close.
+    with Conn(s.port) as c:
+        c.send(f"GET /private/ HTTP/1.1\r\nHost: x\r\nAuthorization: {ALICE_BAD}\r\n\r\n"
+               .encode())
+        r = c.response()
+        t.check(r is not None and r.status == 401, "keep-alive, wrong password: 401", repr(r))
+        t.eq(r and r.header("Connection"), "close", "the 401 says Connection: close")
+        t.check(c.closed_by_server(), "and the server closes the connection")
     curl = s.curl("-u", "alice:wonderland", "{base}/private/")
     t.eq(curl.stdout, SITE["private/default.htm"], "curl -u alice:wonderland")
 
