@@ -1134,6 +1134,20 @@ int main(int argc, char **argv)
     usleep(1500 * 1000);
     long fd0 = opt.wine ? -1 : count_fds();
     long rss0 = opt.wine ? -1 : rss_kb();
+    if (!opt.wine) {
+        /* Which process the checks read: the serving one (under the Winelib launcher, the
+         * Wine process the launcher started), named so a reader can tell. */
+        char p[64], comm[64] = "?";
+        snprintf(p, sizeof p, "/proc/%d/comm", (int)serving_pid());
+        FILE *f = fopen(p, "r");
+        if (f) {
+            if (fgets(comm, sizeof comm, f))
+                comm[strcspn(comm, "\n")] = '\0';
+            fclose(f);
+        }
+        printf("stress: descriptors and memory read from pid %d (%s)\n", (int)serving_pid(),
+               comm);
+    }
 
     pthread_t sampler;
     int sampling = !opt.wine && pthread_create(&sampler, NULL, rss_sampler, NULL) == 0;
