@@ -10,6 +10,10 @@
 #include "os.h"
 
 #include <winsock2.h>
+#include <ws2tcpip.h>
+
+/* The length of a socket address (host/os_shared.c): Winsock takes an int. */
+typedef int plat__socklen_t;
 
 /* WSAPoll for the portable backend. */
 typedef WSAPOLLFD plat__pollfd_t;

@@ -28,6 +28,7 @@
 
 #include "os.h"
 #include "os_private.h"
+#include "os_shared.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -144,21 +145,6 @@ static int64_t unix_sec_from_filetime(FILETIME ft)
 void plat_sleep_ms(unsigned ms)
 {
     Sleep(ms);
-}
-
-static uint64_t deadline_of(int timeout_ms)
-{
-    return timeout_ms < 0 ? UINT64_MAX : plat_time_mono_ms() + (uint64_t)timeout_ms;
-}
-
-static int time_left(uint64_t deadline)
-{
-    if (deadline == UINT64_MAX)
-        return -1;
-    uint64_t now = plat_time_mono_ms();
-    if (now >= deadline)
-        return 0;
-    return deadline - now > INT_MAX ? INT_MAX : (int)(deadline - now);
 }
 
 /* ---- process ------------------------------------------------------------------------ */
@@ -283,44 +269,12 @@ static int wait_sock(SOCKET s, int what, uint64_t deadline)
     else
         FD_SET(s, &ws);
     FD_SET(s, &es);
-    int left = time_left(deadline);
+    int left = plat__time_left(deadline);
     struct timeval tv = { left / 1000, left % 1000 * 1000 };
     int r = select(0, &rs, &ws, &es, left < 0 ? NULL : &tv);
     if (r < 0)
         return fail_wsa();
     return r > 0 ? 1 : 0;
-}
-
-static int parse_addr(const char *text, uint16_t port, int passive,
-                      struct sockaddr_storage *ss, int *len)
-{
-    char host[PLAT_ADDRSTRLEN];
-    size_t n = strlen(text);
-    if (n >= 2 && text[0] == '[' && text[n - 1] == ']') {
-        text++;
-        n -= 2;
-    }
-    if (n == 0 || n >= sizeof host)
-        return PLAT_EINVAL;
-    memcpy(host, text, n);
-    host[n] = '\0';
-    struct addrinfo hints, *ai = NULL;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICHOST | (passive ? AI_PASSIVE : 0);
-    if (getaddrinfo(host, NULL, &hints, &ai) != 0 || !ai)
-        return PLAT_EINVAL;
-    memcpy(ss, ai->ai_addr, ai->ai_addrlen);
-    *len = (int)ai->ai_addrlen;
-    freeaddrinfo(ai);
-    if (ss->ss_family == AF_INET)
-        ((struct sockaddr_in *)ss)->sin_port = htons(port);
-    else if (ss->ss_family == AF_INET6)
-        ((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
-    else
-        return PLAT_EINVAL;
-    return 0;
 }
 
 static void endpoint_from(const struct sockaddr_storage *ss, int len, plat_endpoint_t *ep)
@@ -350,7 +304,7 @@ int plat_listen(const char *addr, uint16_t port, int backlog, plat_socket_t *out
                 uint16_t *bound_port)
 {
     struct sockaddr_storage ss;
-    int len, rc = parse_addr(addr, port, 1, &ss, &len);
+    int len, rc = plat__parse_addr(addr, port, 1, &ss, &len);
     if (rc != 0)
         return rc;
     SOCKET s = socket(ss.ss_family, SOCK_STREAM, IPPROTO_TCP);
@@ -387,7 +341,7 @@ err:
 int plat_accept(plat_socket_t ls, int timeout_ms, plat_socket_t *out, plat_endpoint_t *peer,
                 plat_endpoint_t *local)
 {
-    uint64_t deadline = deadline_of(timeout_ms);
+    uint64_t deadline = plat__deadline_of(timeout_ms);
     for (;;) {
         struct sockaddr_storage ss;
         int len = sizeof ss;
@@ -428,7 +382,7 @@ int plat_sock_local(plat_socket_t s, plat_endpoint_t *out)
 int plat_connect(const char *addr, uint16_t port, int timeout_ms, plat_socket_t *out)
 {
     struct sockaddr_storage ss;
-    int len, rc = parse_addr(addr, port, 0, &ss, &len);
+    int len, rc = plat__parse_addr(addr, port, 0, &ss, &len);
     if (rc != 0)
         return rc;
     SOCKET s = socket(ss.ss_family, SOCK_STREAM, IPPROTO_TCP);
@@ -441,7 +395,7 @@ int plat_connect(const char *addr, uint16_t port, int timeout_ms, plat_socket_t 
             rc = fail_wsa();
             goto err;
         }
-        rc = wait_sock(s, WAIT_WRITE, deadline_of(timeout_ms));
+        rc = wait_sock(s, WAIT_WRITE, plat__deadline_of(timeout_ms));
         if (rc == 0)
             rc = PLAT_ETIMEDOUT;
         if (rc < 0)
@@ -465,7 +419,7 @@ err:
 
 ptrdiff_t plat_sock_recv(plat_socket_t s, void *buf, size_t len, int timeout_ms)
 {
-    uint64_t deadline = deadline_of(timeout_ms);
+    uint64_t deadline = plat__deadline_of(timeout_ms);
     int want = len > INT_MAX ? INT_MAX : (int)len;
     for (;;) {
         int n = recv(s, buf, want, 0);
@@ -498,7 +452,7 @@ int plat_sock_send_all(plat_socket_t s, const void *buf, size_t len, int timeout
         int e = WSAGetLastError();
         if (e != WSAEWOULDBLOCK)
             return map_win(e);
-        int r = wait_sock(s, WAIT_WRITE, deadline_of(timeout_ms));
+        int r = wait_sock(s, WAIT_WRITE, plat__deadline_of(timeout_ms));
         if (r < 0)
             return r;
         if (r == 0)
@@ -529,21 +483,7 @@ ptrdiff_t plat_sock_send_file_some(plat_socket_t s, plat_file_t f, uint64_t off,
 int plat_sock_send_file(plat_socket_t s, plat_file_t f, uint64_t off, uint64_t len,
                         int timeout_ms)
 {
-    char buf[16384];
-    while (len > 0) {
-        size_t want = len < sizeof buf ? (size_t)len : sizeof buf;
-        ptrdiff_t n = plat_file_pread(f, buf, want, off);
-        if (n < 0)
-            return (int)n;
-        if (n == 0)
-            return PLAT_EIO;
-        int rc = plat_sock_send_all(s, buf, (size_t)n, timeout_ms);
-        if (rc != 0)
-            return rc;
-        off += (uint64_t)n;
-        len -= (uint64_t)n;
-    }
-    return 0;
+    return plat__send_file_copy(s, f, off, len, timeout_ms);
 }
 
 int plat_sock_shutdown_write(plat_socket_t s)

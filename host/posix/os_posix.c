@@ -22,6 +22,7 @@
 
 #include "os.h"
 #include "os_private.h"
+#include "os_shared.h"
 #include "fmt.h"
 
 
@@ -136,22 +137,6 @@ void plat_sleep_ms(unsigned ms)
     struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;
-}
-
-/* Deadline helpers: a timeout of -1 never expires. */
-static uint64_t deadline_of(int timeout_ms)
-{
-    return timeout_ms < 0 ? UINT64_MAX : plat_time_mono_ms() + (uint64_t)timeout_ms;
-}
-
-static int time_left(uint64_t deadline)
-{
-    if (deadline == UINT64_MAX)
-        return -1;
-    uint64_t now = plat_time_mono_ms();
-    if (now >= deadline)
-        return 0;
-    return deadline - now > INT_MAX ? INT_MAX : (int)(deadline - now);
 }
 
 /* ---- process ------------------------------------------------------------------------ */
@@ -308,7 +293,7 @@ static int wait_fd(int fd, short events, uint64_t deadline)
 {
     for (;;) {
         struct pollfd pfd = { fd, events, 0 };
-        int r = poll(&pfd, 1, time_left(deadline));
+        int r = poll(&pfd, 1, plat__time_left(deadline));
         if (r > 0)
             return (pfd.revents & POLLNVAL) ? PLAT_EINVAL : 1;
         if (r == 0)
@@ -316,39 +301,6 @@ static int wait_fd(int fd, short events, uint64_t deadline)
         if (errno != EINTR)
             return fail_errno();
     }
-}
-
-/* Parses numeric address text ("::1", "[::1]", "127.0.0.1") plus port. */
-static int parse_addr(const char *text, uint16_t port, int passive,
-                      struct sockaddr_storage *ss, socklen_t *len)
-{
-    char host[PLAT_ADDRSTRLEN];
-    size_t n = strlen(text);
-    if (n >= 2 && text[0] == '[' && text[n - 1] == ']') {
-        text++;
-        n -= 2;
-    }
-    if (n == 0 || n >= sizeof host)
-        return PLAT_EINVAL;
-    memcpy(host, text, n);
-    host[n] = '\0';
-    struct addrinfo hints, *ai = NULL;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICHOST | (passive ? AI_PASSIVE : 0);
-    if (getaddrinfo(host, NULL, &hints, &ai) != 0 || !ai)
-        return PLAT_EINVAL;
-    memcpy(ss, ai->ai_addr, ai->ai_addrlen);
-    *len = (socklen_t)ai->ai_addrlen;
-    freeaddrinfo(ai);
-    if (ss->ss_family == AF_INET)
-        ((struct sockaddr_in *)ss)->sin_port = htons(port);
-    else if (ss->ss_family == AF_INET6)
-        ((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
-    else
-        return PLAT_EINVAL;
-    return 0;
 }
 
 static void endpoint_from(const struct sockaddr_storage *ss, socklen_t len, plat_endpoint_t *ep)
@@ -393,7 +345,7 @@ int plat_listen(const char *addr, uint16_t port, int backlog, plat_socket_t *out
 {
     struct sockaddr_storage ss;
     socklen_t len;
-    int rc = parse_addr(addr, port, 1, &ss, &len);
+    int rc = plat__parse_addr(addr, port, 1, &ss, &len);
     if (rc != 0)
         return rc;
     int fd = socket(ss.ss_family, SOCK_STREAM, 0);
@@ -428,7 +380,7 @@ err:
 int plat_accept(plat_socket_t ls, int timeout_ms, plat_socket_t *out, plat_endpoint_t *peer,
                 plat_endpoint_t *local)
 {
-    uint64_t deadline = deadline_of(timeout_ms);
+    uint64_t deadline = plat__deadline_of(timeout_ms);
     for (;;) {
         struct sockaddr_storage ss;
         socklen_t len = sizeof ss;
@@ -482,7 +434,7 @@ int plat_connect(const char *addr, uint16_t port, int timeout_ms, plat_socket_t 
 {
     struct sockaddr_storage ss;
     socklen_t len;
-    int rc = parse_addr(addr, port, 0, &ss, &len);
+    int rc = plat__parse_addr(addr, port, 0, &ss, &len);
     if (rc != 0)
         return rc;
     int fd = socket(ss.ss_family, SOCK_STREAM, 0);
@@ -495,7 +447,7 @@ int plat_connect(const char *addr, uint16_t port, int timeout_ms, plat_socket_t 
             rc = fail_errno();
             goto err;
         }
-        rc = wait_fd(fd, POLLOUT, deadline_of(timeout_ms));
+        rc = wait_fd(fd, POLLOUT, plat__deadline_of(timeout_ms));
         if (rc == 0)
             rc = PLAT_ETIMEDOUT;
         if (rc < 0)
@@ -520,7 +472,7 @@ err:
 
 ptrdiff_t plat_sock_recv(plat_socket_t s, void *buf, size_t len, int timeout_ms)
 {
-    uint64_t deadline = deadline_of(timeout_ms);
+    uint64_t deadline = plat__deadline_of(timeout_ms);
     for (;;) {
         ssize_t n = recv(s, buf, len, 0);
         if (n >= 0)
@@ -553,7 +505,7 @@ int plat_sock_send_all(plat_socket_t s, const void *buf, size_t len, int timeout
             continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK)
             return fail_errno();
-        int r = wait_fd(s, POLLOUT, deadline_of(timeout_ms));
+        int r = wait_fd(s, POLLOUT, plat__deadline_of(timeout_ms));
         if (r < 0)
             return r;
         if (r == 0)
@@ -602,26 +554,6 @@ ptrdiff_t plat_sock_send_file_some(plat_socket_t s, plat_file_t f, uint64_t off,
 #endif
 }
 
-static int send_file_copy(plat_socket_t s, plat_file_t f, uint64_t off, uint64_t len,
-                          int timeout_ms)
-{
-    char buf[16384];
-    while (len > 0) {
-        size_t want = len < sizeof buf ? (size_t)len : sizeof buf;
-        ptrdiff_t n = plat_file_pread(f, buf, want, off);
-        if (n < 0)
-            return (int)n;
-        if (n == 0)
-            return PLAT_EIO;
-        int rc = plat_sock_send_all(s, buf, (size_t)n, timeout_ms);
-        if (rc != 0)
-            return rc;
-        off += (uint64_t)n;
-        len -= (uint64_t)n;
-    }
-    return 0;
-}
-
 int plat_sock_send_file(plat_socket_t s, plat_file_t f, uint64_t off, uint64_t len,
                         int timeout_ms)
 {
@@ -641,10 +573,10 @@ int plat_sock_send_file(plat_socket_t s, plat_file_t f, uint64_t off, uint64_t l
             continue;
         /* Some file systems cannot feed sendfile(); copying still works for them. */
         if (errno == EINVAL || errno == ENOSYS)
-            return send_file_copy(s, f, off, len, timeout_ms);
+            return plat__send_file_copy(s, f, off, len, timeout_ms);
         if (errno != EAGAIN && errno != EWOULDBLOCK)
             return fail_errno();
-        int r = wait_fd(s, POLLOUT, deadline_of(timeout_ms));
+        int r = wait_fd(s, POLLOUT, plat__deadline_of(timeout_ms));
         if (r < 0)
             return r;
         if (r == 0)
@@ -652,7 +584,7 @@ int plat_sock_send_file(plat_socket_t s, plat_file_t f, uint64_t off, uint64_t l
     }
     return 0;
 #else
-    return send_file_copy(s, f, off, len, timeout_ms);
+    return plat__send_file_copy(s, f, off, len, timeout_ms);
 #endif
 }
 

@@ -9,7 +9,13 @@
 
 #include "os.h"
 
+#include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/socket.h>
+
+/* The length of a socket address (host/os_shared.c). */
+typedef socklen_t plat__socklen_t;
 
 /* poll() for the portable backend. */
 typedef struct pollfd plat__pollfd_t;
