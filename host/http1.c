@@ -1154,9 +1154,11 @@ static host_step_rc step_select_handler(host_conn_t *c, host_req_t *r)
     return STEP_NEXT;
 }
 
-/* Moves up to cap bytes of the request body, decoded, from the receive buffer to dst,
- * never past the body's end (what follows is the next request). Returns the count, or -1
- * for a malformed chunked body (r->status set). Sets r->body_done at the end. */
+/* Moves up to cap bytes of the request body, decoded, from the receive buffer to dst (or
+ * drops them when dst is NULL: a body no handler reads), never past the body's end (what
+ * follows is the next request). Returns the count, or -1 for a malformed chunked body
+ * (r->status set). Sets r->body_done at the end. The one body reader: the read step, an
+ * extension's read-ahead and its ReadClient all come here. */
 static ptrdiff_t body_take(host_conn_t *c, host_req_t *r, void *dst, size_t cap)
 {
     if (r->body_done)
@@ -1169,7 +1171,7 @@ static ptrdiff_t body_take(host_conn_t *c, host_req_t *r, void *dst, size_t cap)
         size_t take = c->len < r->body_left ? c->len : (size_t)r->body_left;
         if (take > cap)
             take = cap;
-        if (take > 0)   /* (c->buf may not exist yet) */
+        if (take > 0 && dst)   /* (c->buf may not exist yet) */
             memcpy(dst, c->buf, take);
         buf_consume(c, take);
         r->body_left -= take;
@@ -1198,7 +1200,8 @@ static ptrdiff_t body_take(host_conn_t *c, host_req_t *r, void *dst, size_t cap)
     }
     size_t take = r->dechunked < cap ? r->dechunked : cap;
     if (take > 0) {
-        memcpy(dst, c->buf, take);
+        if (dst)
+            memcpy(dst, c->buf, take);
         buf_consume(c, take);
     }
     r->dechunked -= take;
@@ -1222,6 +1225,18 @@ static int send_continue(host_conn_t *c)
     return out_flush(c) < 0 ? -1 : 0;
 }
 
+/* The start of a request body's reading, once: its framing state and the data-rate clock
+ * (min_bytes_per_second). */
+static void body_begin(host_conn_t *c, host_req_t *r)
+{
+    r->body_started = 1;
+    r->body_left = r->framing.content_length;
+    host_chunked_init(&r->chunked, c->srv->cfg->max_body);
+    rate_begin(c);
+    if (r->framing.kind == HOST_BODY_NONE)
+        r->body_done = 1;
+}
+
 /* The read-ahead of an extension request: up to upload_read_ahead body bytes, through
  * READ_RAW_DATA, before HttpExtensionProc runs (IIS's UploadReadAheadSize); the
  * connection parks while they have not arrived. */
@@ -1229,12 +1244,7 @@ static host_step_rc read_ahead(host_conn_t *c, host_req_t *r)
 {
     const host_config_t *cfg = c->srv->cfg;
     if (!r->body_started) {
-        r->body_started = 1;
-        r->body_left = r->framing.content_length;
-        host_chunked_init(&r->chunked, cfg->max_body);
-        rate_begin(c);
-        if (r->framing.kind == HOST_BODY_NONE)
-            r->body_done = 1;
+        body_begin(c, r);
         uint64_t want = cfg->upload_read_ahead;
         if (r->framing.kind == HOST_BODY_LENGTH && r->framing.content_length < want)
             want = r->framing.content_length;
@@ -1555,38 +1565,17 @@ static host_step_rc step_read_body(host_conn_t *c, host_req_t *r)
     if (r->framing.kind == HOST_BODY_NONE)
         return STEP_NEXT;
     if (!r->body_started) {
-        r->body_started = 1;
-        r->body_left = r->framing.content_length;
-        host_chunked_init(&r->chunked, cfg->max_body);
-        rate_begin(c);
+        body_begin(c, r);
         if (r->expect_continue && c->len == 0 && send_continue(c) != 0)
             return STEP_ABORT;
     }
     for (;;) {
-        if (r->framing.kind == HOST_BODY_LENGTH) {
-            size_t take = c->len < r->body_left ? c->len : (size_t)r->body_left;
-            buf_consume(c, take);
-            r->body_left -= take;
-            c->rate_bytes += take;
-            if (r->body_left == 0)
-                return STEP_NEXT;
-        } else if (c->len) {
-            size_t decoded = 0, consumed = 0;
-            int st = 0;
-            int rc = host_chunked_decode(&r->chunked, c->buf, c->len, &decoded, &consumed, &st);
-            if (rc == HOST_PARSE_ERROR) {
-                r->status = st;
-                c->keep_alive = 0;
-                return STEP_RESPOND;
-            }
-            /* decoded bytes sit at buf[0..decoded); the server does not use them */
-            buf_consume(c, consumed);
-            c->rate_bytes += consumed;
-            if (rc == 0) {
-                isapi_conn_request(c->ic)->content_length = r->chunked.total;
-                return STEP_NEXT;
-            }
+        if (body_take(c, r, NULL, SIZE_MAX) < 0) {
+            c->keep_alive = 0;
+            return STEP_RESPOND;
         }
+        if (r->body_done)
+            return STEP_NEXT;
         if (!c->may_have_data) {
             c->deadline_ms = rate_deadline(c, cfg->body_timeout_ms);
             return STEP_PARK;
