@@ -31,7 +31,10 @@ function(winelib_pe_subbuild)
                -DCMAKE_BUILD_TYPE=${CMAKE_BUILD_TYPE}
                -DISAPIHOST_WERROR=${ISAPIHOST_WERROR}
                -DISAPIHOST_FILTER_OUTPUT_DIR=${ISAPIHOST_PE_DIR}
-    BUILD_COMMAND ${CMAKE_COMMAND} --build <BINARY_DIR> --target ${filters}
+    # Configure again first (quick when nothing changed): a filter added to the tree since
+    # the sub-build was configured is then a target it knows.
+    BUILD_COMMAND ${CMAKE_COMMAND} -S <SOURCE_DIR> -B <BINARY_DIR>
+          COMMAND ${CMAKE_COMMAND} --build <BINARY_DIR> --target ${filters}
     INSTALL_COMMAND ""
     BUILD_ALWAYS ON
     USES_TERMINAL_BUILD ON)
