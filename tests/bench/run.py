@@ -479,6 +479,51 @@ def scenarios(ctx):
     ]
 
 
+def cpu_ticks(pids):
+    """User and system CPU time of the processes, in clock ticks (/proc/<pid>/stat)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f'/proc/{pid}/stat') as f:
+                fields = f.read().rsplit(')', 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def wineserver_pids(prefix):
+    """The wineserver of this Wine prefix: it runs in the prefix's server folder, named
+    server-<device>-<inode> of the prefix (hexadecimal) under Wine's temporary folder."""
+    st = os.stat(prefix)
+    want = f'server-{st.st_dev:x}-{st.st_ino:x}'
+    out = []
+    for d in os.listdir('/proc'):
+        if d.isdigit():
+            try:
+                with open(f'/proc/{d}/comm') as f:
+                    if (f.read().startswith('wineserver')
+                            and os.path.basename(os.readlink(f'/proc/{d}/cwd')) == want):
+                        out.append(int(d))
+            except OSError:
+                pass
+    return out
+
+
+def with_wineserver_cpu(drive, prefix):
+    """drive, plus the CPU the prefix's wineserver used during it as a percentage of the
+    server's: the Winelib build's claim is that requests never go through wineserver."""
+    def run(srv):
+        ws = wineserver_pids(prefix)
+        s0, w0 = cpu_ticks(srv.pids()), cpu_ticks(ws)
+        r = drive(srv)
+        s1, w1 = cpu_ticks(srv.pids()), cpu_ticks(ws)
+        r['wineserver_pct'] = (100.0 * (w1 - w0) / (s1 - s0) if ws and s1 > s0
+                               else float('nan'))
+        return r
+    return run
+
+
 def measure(ctx, make, drive):
     srv = make().start()
     try:
@@ -506,7 +551,7 @@ def fmt(x, digits=1):
 
 
 def summarise(runs):
-    keys = ('rps', 'p50', 'p99', 'rss', 'hwm', 'pss', 'per_conn_kib')
+    keys = ('rps', 'p50', 'p99', 'rss', 'hwm', 'pss', 'per_conn_kib', 'wineserver_pct')
     return {k: med([r.get(k, float('nan')) for r in runs]) for k in keys} | {
         'count': sum(r['count'] for r in runs), 'errors': sum(r['errors'] for r in runs),
         'spread': (min(r['rps'] for r in runs), max(r['rps'] for r in runs)),
@@ -625,7 +670,8 @@ def main():
                 ra, rb = [], []
                 for rnd in range(ctx.rounds):
                     ra.append(measure(ctx, lambda: Isapihost(ctx, [dll(so)], tag=f'winelib{bits}',
-                                                             winelib=wl), drive))
+                                                             winelib=wl),
+                                      with_wineserver_cpu(drive, wl[1])))
                     rb.append(measure(ctx, lambda: Isapihost(ctx, [ctx.filter_path(so)]), drive))
                     print(f'{sid} ({bits}-bit) round {rnd + 1}: winelib {ra[-1]["rps"]:.0f}/s '
                           f'native {rb[-1]["rps"]:.0f}/s', flush=True)
@@ -695,6 +741,9 @@ def table(ctx, rows, dispatch, a):
         elif sid == 'S6':
             target = 'reported'
         extra = ''
+        if sid.startswith('W'):
+            extra = (f' (wineserver CPU {fmt(sa["wineserver_pct"], 2)} % of the Winelib '
+                     f'server\'s)')
         if sid == 'S5':
             per_a, per_b = sa['per_conn_kib'], sb['per_conn_kib']
             target = f'<= 4 KiB/conn ' + ('met' if per_a <= 4 else 'MISSED')
