@@ -31,7 +31,10 @@ build with the mingw-w64 DLLs (bench_noop.dll, upcase.dll) through win32/isapiho
 against the native isapihost with the .so builds of the same sources (target >= 0.9);
 X1 a hello-world ISAPI extension (bench_hello, 64 bytes with Content-Length, keep-alive,
 reached by a script map) against nginx answering the same 64 bytes with `return 200`
-(target >= 0.9); and the engine dispatch microbenchmark (bench_dispatch).
+(target >= 0.9); M2 S2 with the admin listener (metrics, call times) against S2 without
+it, the peer being isapihost itself (target >= 0.98: the bookkeeping costs under 2 %); W2
+and W3 also give the CPU the prefix's wineserver used, as a share of the server's; and the
+engine dispatch microbenchmark (bench_dispatch).
 
 --quick runs each scenario once for about a second with small counts and asserts only
 that each produced a non-zero count and that the table was written.
@@ -570,7 +573,8 @@ def paired_ratios(sa, sb):
 
 TARGETS = {'S1': ('rps', '>=', 1.0), 'S2': ('rps', '>=', 0.95), 'S3': ('rps', '>=', 0.85),
            'S4a': ('rps', '>=', 1.0), 'S4b': ('rps', '>=', 1.0),
-           'W2': ('rps', '>=', 0.9), 'W3': ('rps', '>=', 0.9), 'X1': ('rps', '>=', 0.9)}
+           'W2': ('rps', '>=', 0.9), 'W3': ('rps', '>=', 0.9), 'X1': ('rps', '>=', 0.9),
+           'M2': ('rps', '>=', 0.98)}
 
 
 def main():
@@ -587,7 +591,7 @@ def main():
     ap.add_argument('--nginx-workers', type=int, default=os.cpu_count() or 2)
     ap.add_argument('--flood-threads', type=int, default=8)
     ap.add_argument('--idle', type=int, default=10000, help='S5 idle connections')
-    ap.add_argument('--only', default='', help='comma-separated scenarios (S1,...,S6,X1,D)')
+    ap.add_argument('--only', default='', help='comma-separated scenarios (S1,...,S6,X1,M2,D)')
     ap.add_argument('--w64', default='', help='win64 build tree for S6 (isapihost.exe)')
     ap.add_argument('--winelib', action='append', default=[],
                     help='winelib64/winelib32 build tree for W2 and W3 (repeatable)')
@@ -654,6 +658,21 @@ def main():
                       f'native {rb[-1]["rps"]:.0f}/s', flush=True)
             rows.append(('S6', 'S1, isapihost.exe (x86_64) under Wine', 'native isapihost',
                          summarise(ra), summarise(rb)))
+        if 'M2' in only or not only:
+            # The metrics' bookkeeping: S2 with the admin listener (counters and call times)
+            # against S2 without it, alternated; the peer is isapihost itself.
+            noop = ctx.filter_path('bench_noop')
+            admin_ini = '[admin]\nlisten = 127.0.0.1:0\n'
+            drive = lambda s: run_wrk(ctx, s.port, '/small.txt', ctx.connections)
+            ra, rb = [], []
+            for rnd in range(ctx.rounds):
+                ra.append(measure(ctx, lambda: Isapihost(ctx, [noop], ini=admin_ini,
+                                                         tag='metrics'), drive))
+                rb.append(measure(ctx, lambda: Isapihost(ctx, [noop]), drive))
+                print(f'M2 round {rnd + 1}: with metrics {ra[-1]["rps"]:.0f}/s '
+                      f'without {rb[-1]["rps"]:.0f}/s', flush=True)
+            rows.append(('M2', 'S2 with [admin] listen (metrics: counters and call times)',
+                         'S2 without', summarise(ra), summarise(rb)))
         for tree in a.winelib:
             tree = os.path.abspath(tree)
             exe = os.path.join(tree, 'host', 'isapihost.exe')
