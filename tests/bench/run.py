@@ -527,6 +527,21 @@ def with_wineserver_cpu(drive, prefix):
     return run
 
 
+def with_server_cpu(drive):
+    """drive, plus the server's own CPU time per request (user and system, /proc), in
+    microseconds: a small cost shows there more steadily than in the request rate, which
+    the load generator on the same processors also moves."""
+    hz = os.sysconf('SC_CLK_TCK')
+
+    def run(srv):
+        c0 = cpu_ticks(srv.pids())
+        r = drive(srv)
+        c1 = cpu_ticks(srv.pids())
+        r['cpu_us'] = (1e6 * (c1 - c0) / hz / r['count']) if r.get('count') else float('nan')
+        return r
+    return run
+
+
 def measure(ctx, make, drive):
     srv = make().start()
     try:
@@ -554,7 +569,8 @@ def fmt(x, digits=1):
 
 
 def summarise(runs):
-    keys = ('rps', 'p50', 'p99', 'rss', 'hwm', 'pss', 'per_conn_kib', 'wineserver_pct')
+    keys = ('rps', 'p50', 'p99', 'rss', 'hwm', 'pss', 'per_conn_kib', 'wineserver_pct',
+            'cpu_us')
     return {k: med([r.get(k, float('nan')) for r in runs]) for k in keys} | {
         'count': sum(r['count'] for r in runs), 'errors': sum(r['errors'] for r in runs),
         'spread': (min(r['rps'] for r in runs), max(r['rps'] for r in runs)),
@@ -662,8 +678,9 @@ def main():
             # The metrics' bookkeeping: S2 with the admin listener (counters and call times)
             # against S2 without it, alternated; the peer is isapihost itself.
             noop = ctx.filter_path('bench_noop')
-            admin_ini = '[admin]\nlisten = 127.0.0.1:0\n'
-            drive = lambda s: run_wrk(ctx, s.port, '/small.txt', ctx.connections)
+            admin_ini = '[admin]\nlisten = 127.0.0.1:0\n' + os.environ.get('BENCH_ADMIN_EXTRA', '')
+            drive = with_server_cpu(lambda s: run_wrk(ctx, s.port, '/small.txt',
+                                                      ctx.connections))
             ra, rb = [], []
             for rnd in range(ctx.rounds):
                 ra.append(measure(ctx, lambda: Isapihost(ctx, [noop], ini=admin_ini,
@@ -760,6 +777,10 @@ def table(ctx, rows, dispatch, a):
         elif sid == 'S6':
             target = 'reported'
         extra = ''
+        if sid == 'M2':
+            extra = (f' (server CPU per request: {fmt(sa["cpu_us"], 2)} us with, '
+                     f'{fmt(sb["cpu_us"], 2)} us without, ratio '
+                     f'{fmt(ratio(sa["cpu_us"], sb["cpu_us"]), 3)})')
         if sid.startswith('W'):
             extra = (f' (wineserver CPU {fmt(sa["wineserver_pct"], 2)} % of the Winelib '
                      f'server\'s)')
