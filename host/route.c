@@ -13,10 +13,10 @@
  * in the URL it gives the part after the DLL.
  */
 #include "route.h"
+#include "fmt.h"
 #include "os.h"
 
 #include <ctype.h>
-#include <stdio.h>
 #include <string.h>
 
 void host_route_vdir(const host_config_t *cfg, const char *path, host_vdir_match_t *m)
@@ -83,16 +83,33 @@ static int verb_allowed(const char *verbs, const char *method)
     return 0;
 }
 
+/* Writes s[0, n) into dst[0, cap) and terminates it, cut to the buffer: URL text is the
+ * client's, so its length is never trusted. Runs for each extension request, where
+ * snprintf cost more than the rest of the routing (docs/performance.md). */
+static void copy_text(char *dst, size_t cap, const char *s, size_t n)
+{
+    host_out_t o = host_out_make(dst, cap - 1);
+    host_out_bytes(&o, s, n);
+    *o.p = '\0';
+}
+
 static void fill_application(const host_config_t *cfg, const host_vdir_match_t *m,
                              host_route_t *out)
 {
-    snprintf(out->appl_md_path, sizeof out->appl_md_path, "/LM/W3SVC/%u/ROOT%s",
-             cfg->instance_id, m->url);
+    host_out_t o = host_out_make(out->appl_md_path, sizeof out->appl_md_path - 1);
+    host_out_str(&o, "/LM/W3SVC/");
+    host_out_u64(&o, cfg->instance_id);
+    host_out_str(&o, "/ROOT");
+    host_out_str(&o, m->url);
+    *o.p = '\0';
     size_t n = strlen(m->folder);
     /* Why the separator: IIS's APPL_PHYSICAL_PATH always ends with one. */
     int sep = n > 0 && (m->folder[n - 1] == '/' || m->folder[n - 1] == PLAT_PATH_SEP);
-    snprintf(out->appl_physical_path, sizeof out->appl_physical_path, "%s%s", m->folder,
-             sep ? "" : (char[]){ PLAT_PATH_SEP, '\0' });
+    o = host_out_make(out->appl_physical_path, sizeof out->appl_physical_path - 1);
+    host_out_bytes(&o, m->folder, n);
+    if (!sep)
+        host_out_char(&o, PLAT_PATH_SEP);
+    *o.p = '\0';
 }
 
 static int is_file(const char *physical)
@@ -108,7 +125,7 @@ static void select_map(const host_config_t *cfg, const host_script_map_t *map,
 {
     unsigned need = (map->flags & HOST_SCRIPTMAP_SCRIPT) ? HOST_ACCESS_SCRIPT
                                                          : HOST_ACCESS_EXECUTE;
-    snprintf(out->script_name, sizeof out->script_name, "%.*s", (int)end, path);
+    copy_text(out->script_name, sizeof out->script_name, path, end);
     if (host_route_map_path(cfg, out->script_name, out->script_translated,
                             sizeof out->script_translated, NULL) < 0)
         out->script_translated[0] = '\0';
@@ -132,7 +149,7 @@ static void select_map(const host_config_t *cfg, const host_script_map_t *map,
     }
     out->handler = HOST_HANDLER_EXTENSION;
     out->dll = map->dll;
-    snprintf(out->path_info, sizeof out->path_info, "%s", path);
+    copy_text(out->path_info, sizeof out->path_info, path, strlen(path));
     if (host_route_map_path(cfg, path, out->path_translated, sizeof out->path_translated,
                             NULL) < 0)
         out->path_translated[0] = '\0';
@@ -164,14 +181,15 @@ static void choose_handler(const host_config_t *cfg, const char *method, const c
         if (is_dll || map) {
             host_vdir_match_t seg_vd;
             char seg[HOST_ROUTE_PATH];
-            snprintf(seg, sizeof seg, "%.*s", (int)end, path);
+            copy_text(seg, sizeof seg, path, end);
             host_route_vdir(cfg, seg, &seg_vd);
             if (is_dll) {
                 char phys[HOST_ROUTE_PATH];
                 if (host_route_map_path(cfg, seg, phys, sizeof phys, NULL) >= 0
                     && is_file(phys)) {
-                    snprintf(out->script_name, sizeof out->script_name, "%s", seg);
-                    snprintf(out->script_translated, sizeof out->script_translated, "%s", phys);
+                    copy_text(out->script_name, sizeof out->script_name, seg, strlen(seg));
+                    copy_text(out->script_translated, sizeof out->script_translated, phys,
+                              strlen(phys));
                     if (!(seg_vd.access & HOST_ACCESS_EXECUTE)) {
                         /* Why: a DLL runs only from a folder with Execute access; it is
                          * never sent as a file either (mime.h). Why 404 where IIS says
@@ -183,9 +201,10 @@ static void choose_handler(const host_config_t *cfg, const char *method, const c
                     }
                     out->handler = HOST_HANDLER_EXTENSION;
                     out->direct = 1;
-                    snprintf(out->dll_buf, sizeof out->dll_buf, "%s", phys);
+                    copy_text(out->dll_buf, sizeof out->dll_buf, phys, strlen(phys));
                     out->dll = out->dll_buf;
-                    snprintf(out->path_info, sizeof out->path_info, "%s", path + end);
+                    copy_text(out->path_info, sizeof out->path_info, path + end,
+                              strlen(path + end));
                     if (path[end] && host_route_map_path(cfg, path + end, out->path_translated,
                                                          sizeof out->path_translated, NULL) < 0)
                         out->path_translated[0] = '\0';
