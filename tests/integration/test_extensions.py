@@ -599,6 +599,50 @@ def pending_and_async_io(s):
             "a second async operation while one is outstanding fails", log[-600:])
 
 
+@suite.case
+def pending_requests_hold_no_worker(s):
+    # Two workers and one event loop. A pending request that held its worker until
+    # DONE_WITH_SESSION would leave none after the second: the third HttpExtensionProc,
+    # the static file and the other extension request below would never be served.
+    srv = ext_server(s, MAPS, settings={"workers": "2", "concurrency": "1"})
+    release = srv.ext_path + ".release"
+    held = 4
+    conns = [srv.conn(timeout=30) for _ in range(held)]
+    try:
+        for i, c in enumerate(conns):
+            c.send(b"GET /h.probe?hold=%d HTTP/1.1\r\nHost: x\r\n\r\n" % i)
+        log = ""
+        for i in range(held):
+            log = srv.wait_probe(f"extprobe: hold {i}: returning HSE_STATUS_PENDING", timeout=15)
+        s.check(all(f"hold {i}: returning HSE_STATUS_PENDING" in log for i in range(held)),
+                f"{held} requests pending at once on 2 workers", log[-800:])
+        r = srv.get("/a.txt", timeout=10)
+        s.check(r is not None and r.status == 200, "a static file is served meanwhile", repr(r))
+        r = srv.get("/k.probe?keepconn", timeout=10)
+        s.check(r is not None and r.status == 200 and r.body.startswith(b"keep="),
+                "another extension request is served meanwhile", repr(r))
+        # each extension thread now writes synchronously, then asynchronously; the
+        # completion (delivered on a server thread) calls DONE_WITH_SESSION
+        with open(release, "w") as f:
+            f.write("go\n")
+        for i, c in enumerate(conns):
+            r = c.response(timeout=30)
+            s.check(r is not None and r.status == 200
+                    and r.body == b"held %d sync\nheld %d async\n" % (i, i),
+                    f"pending request {i} ends with its whole body", repr(r))
+        conns[0].send(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = conns[0].response(timeout=10)
+        s.check(r is not None and r.status == 200, "its connection serves on (keep-alive)",
+                repr(r))
+    finally:
+        for c in conns:
+            c.close()
+    recs = srv.wait_access(held + 3, timeout=15)
+    held_recs = [x for x in recs if x.get("cs-uri-query", "").startswith("hold=")]
+    s.eq(sorted(x.get("sc-status") for x in held_recs), ["200"] * held,
+         "every pending request is logged once, 200")
+
+
 FILE_DATA = bytes((i * 7 + (i >> 8)) & 0xff for i in range(300_000))
 
 
