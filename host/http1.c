@@ -303,7 +303,8 @@ static DWORD op_write(void *host_conn, const void *data, size_t len)
      * later: the calling thread (the extension's own) sends everything at once. */
     if (out_pending(c) + len > HOST_OUT_HIGH || atomic_load(&c->ext_pending)) {
         int timeout = (int)c->srv->cfg->send_timeout_ms;
-        int rc = plat_sock_send_all(c->sock, c->out + c->out_sent, out_pending(c), timeout);
+        int rc = out_pending(c) ? plat_sock_send_all(c->sock, c->out + c->out_sent,
+                                                     out_pending(c), timeout) : 0;
         if (rc == 0)
             rc = plat_sock_send_all(c->sock, data, len, timeout);
         if (rc != 0)
@@ -1541,17 +1542,18 @@ static host_step_rc run_extension(host_conn_t *c, host_req_t *r)
         r->status = 500;
         c->keep_alive = 0;
         return STEP_RESPOND;
-    }
-    if (res.pending) {
-        /* Why no worker waits: IIS holds no thread for a pending request; the extension
-         * ends it from its own threads whenever it likes. Writes from them go out at once
-         * (op_write); the session decides itself how long it may take. */
-        if (!r->ext_pending)
-            c->deadline_ms = plat_time_mono_ms() + ISAPI_EXT_PENDING_LIMIT_MS;
+    } else if (res.pending) {
+        /* HSE_STATUS_PENDING. Why no worker waits: IIS holds no thread for a pending
+         * request; the extension ends it from its own threads whenever it likes. From now
+         * on their writes go out at once (op_write), and the session has its own time
+         * limit (the sweep in server.c abandons it). */
         r->ext_pending = 1;
         atomic_store(&c->ext_pending, 1);
-        return STEP_EXT_PENDING;
+        c->deadline_ms = plat_time_mono_ms() + ISAPI_EXT_PENDING_LIMIT_MS;
+        isapi_extension_resume(c->ic, &res);
     }
+    if (res.pending)
+        return STEP_EXT_PENDING;
     if (r->ext_pending) {
         r->ext_pending = 0;
         atomic_store(&c->ext_pending, 0);

@@ -1045,8 +1045,9 @@ int host_server_run(host_server_t *s)
     }
 
     /* Parked and pending connections have no request in progress (or only a partial
-     * head), but for resumed extension requests: workers close them. The listening sockets stay open (their owner closes
-     * them): a supervisor keeps them for the next serving process. */
+     * head): workers close them. Resumed extension requests are the exception: workers
+     * serve them to their end. The listening sockets stay open (their owner closes them):
+     * a supervisor keeps them for the next serving process. */
     conn_batch_t b = { NULL, NULL, 0 };
     for (size_t i = 0; i < s->nshards; i++) {
         host_shard_t *sh = &s->shards[i];
@@ -1088,17 +1089,20 @@ int host_server_run(host_server_t *s)
 
     /* Workers close the queue and finish what they hold, up to the deadline. */
     for (;;) {
+        /* Why pending extension requests too: their extensions still use the requests,
+         * and TerminateExtension must wait for them. Read first: one that wakes from now
+         * on is queued before it stops counting. */
+        int detached = atomic_load(&s->ext_detached);
         plat_mutex_lock(&s->qlock);
         int queued = s->qhead != NULL;
         plat_mutex_unlock(&s->qlock);
-        /* Why pending extension requests too: their extensions still use the requests,
-         * and TerminateExtension must wait for them (as a worker waited for each before) */
-        if (!queued && atomic_load(&s->busy) == 0 && atomic_load(&s->ext_detached) == 0)
+        if (!queued && atomic_load(&s->busy) == 0 && detached == 0)
             break;
         if (plat_time_mono_ms() >= deadline) {
-            host_log(HOST_LOG_ERROR, "shutdown: %d request(s) still running in filters after "
-                     "%u ms; exiting without unloading the filters",
-                     atomic_load(&s->busy), cfg->shutdown_timeout_ms);
+            host_log(HOST_LOG_ERROR, "shutdown: %d request(s) still running in filters and %d "
+                     "pending extension request(s) (no HSE_REQ_DONE_WITH_SESSION yet) after "
+                     "%u ms; exiting without unloading the filters", atomic_load(&s->busy),
+                     atomic_load(&s->ext_detached), cfg->shutdown_timeout_ms);
             return -1;
         }
         plat_sleep_ms(20);

@@ -1407,7 +1407,9 @@ int isapi_extension_run(isapi_conn *c, isapi_extension *x, const isapi_ext_reque
     b->proc_last = a.last;
     if (!crashed && a.r == HSE_STATUS_PENDING) {
         c->ext_session = b;
-        return isapi_extension_resume(c, res);
+        memset(res, 0, sizeof *res);
+        res->pending = 1;
+        return 0;
     }
     if (!crashed) {
         /* an operation started by a request that did not return PENDING still completes */

@@ -528,12 +528,10 @@ typedef struct isapi_ext_result {
 /* Runs HttpExtensionProc for the connection's current request (after AUTH_COMPLETE) on
  * the calling thread: ReadClient, WriteClient and ServerSupportFunction are served while
  * it runs. Returns 0, or -1 when out of memory (nothing ran). The result is filled in
- * either case. After HSE_STATUS_PENDING, while the session is not over (the extension has
- * not called HSE_REQ_DONE_WITH_SESSION, or an I/O completion is still to come),
- * res->pending is set and nothing else of res is meaningful: the host then either calls
- * isapi_extension_resume() at once or lets the request go with isapi_extension_detach().
- * The extension's threads may call its callbacks meanwhile; a callback that writes sends
- * at once (the host's write op). */
+ * either case. After HSE_STATUS_PENDING res->pending is set and nothing else of res is
+ * meaningful: the session goes on, and the host calls isapi_extension_resume() next (which
+ * may already end it: DONE_WITH_SESSION may come before the return). The extension's
+ * threads may call its callbacks meanwhile. */
 int isapi_extension_run(isapi_conn *c, isapi_extension *x, const isapi_ext_request *rq,
                         isapi_ext_result *res);
 
