@@ -57,6 +57,10 @@ typedef struct host_shard {
     plat_mutex_t lock;          /* the parked and closed lists, and watching sockets */
     host_conn_t *parked;
     host_conn_t *closed;        /* closed edge-triggered connections, freed before a wait */
+    host_conn_t *detached;      /* pending extension requests no thread serves (prev/next) */
+    host_conn_t *resume, *resume_tail;  /* their sessions have work: served next (owner) */
+    atomic_int resume_ready;    /* resume is not empty: the owner takes it after a wait */
+    int loop_gone;              /* shutdown took the lists: a resume goes to the pool */
     atomic_int listeners_unwatched;   /* retiring: the listeners left this poller */
 } host_shard_t;
 
@@ -71,6 +75,7 @@ struct host_server {
     atomic_int stopping;
     atomic_int nconns;          /* open connections */
     atomic_int busy;            /* connections being served by a worker */
+    atomic_int ext_detached;    /* pending extension requests no worker serves */
 
     host_shard_t shards[HOST_MAX_SHARDS];
     size_t nshards;             /* the concurrency: event loops running at once */
@@ -107,6 +112,8 @@ typedef enum host_serve_result {
                                until readable */
     HOST_SERVE_WAIT_WRITE,  /* a response waits for the client to read: watch the socket
                                until writable */
+    HOST_SERVE_EXT_PENDING, /* an extension's request is pending: let it go (server.c,
+                               detach) until its session wakes it (host_conn_resume) */
     HOST_SERVE_CLOSE        /* close the connection */
 } host_serve_result_t;
 
@@ -142,6 +149,9 @@ struct host_conn {
     int peer_closed;            /* the peer's close was reported: read until 0 */
     unsigned pending_events;    /* PLAT_EV_* reported while not parked (shard lock) */
     int wait_write;             /* parked until writable: a response waits for the client */
+    atomic_int ext_pending;     /* an extension's request is pending (HSE_STATUS_PENDING):
+                                   its threads may write while no worker serves it */
+    int ext_detached;           /* on its shard's detached list (shard lock) */
 
     /* Output: bytes that passed SEND_RAW_DATA and wait for the socket. They go out in as
      * few sends as possible; when the socket is full the connection parks until it is
@@ -177,6 +187,10 @@ void host_conn_pipeline_free(host_conn_t *c);
 /* Records the url of the request the calling worker serves, for the hung-call watchdog's
  * log line (a no-op on a thread that is not a worker). */
 void host_worker_note_url(const char *url);
+
+/* The pending extension request of c has work (any thread; isapi_ops.ext_wake): c goes
+ * back to its event loop, or to the pool at shutdown, and is served again. */
+void host_conn_resume(host_conn_t *c);
 
 /* Frees what the calling thread kept; a worker calls it before it exits. */
 void host_thread_buffers_free(void);

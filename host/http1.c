@@ -299,10 +299,12 @@ static DWORD op_write(void *host_conn, const void *data, size_t len)
     /* Why: a filter's WriteClient cannot be suspended inside its own call. Up to
      * HOST_OUT_HIGH bytes wait in the queue and the connection parks later; beyond that
      * the filter's thread waits for the client, as IIS's thread does on a synchronous
-     * write. */
-    if (out_pending(c) + len > HOST_OUT_HIGH) {
+     * write. While an extension's request is pending no step runs to send the queue
+     * later: the calling thread (the extension's own) sends everything at once. */
+    if (out_pending(c) + len > HOST_OUT_HIGH || atomic_load(&c->ext_pending)) {
         int timeout = (int)c->srv->cfg->send_timeout_ms;
-        int rc = plat_sock_send_all(c->sock, c->out + c->out_sent, out_pending(c), timeout);
+        int rc = out_pending(c) ? plat_sock_send_all(c->sock, c->out + c->out_sent,
+                                                     out_pending(c), timeout) : 0;
         if (rc == 0)
             rc = plat_sock_send_all(c->sock, data, len, timeout);
         if (rc != 0)
@@ -449,6 +451,7 @@ static DWORD op_ext_send_header(void *host_conn, isapi_conn *ic, const char *hea
 static int op_is_connected(void *host_conn);
 static DWORD op_map_url(void *host_conn, isapi_conn *ic, const char *url,
                         HSE_URL_MAPEX_INFO *info);
+static void op_ext_wake(void *host_conn);
 
 const isapi_ops host_http1_ops = {
     .write = op_write,
@@ -459,6 +462,7 @@ const isapi_ops host_http1_ops = {
     .ext_send_header = op_ext_send_header,
     .is_connected = op_is_connected,
     .map_url = op_map_url,
+    .ext_wake = op_ext_wake,
 };
 
 static int has_token(const char *v, const char *tok)
@@ -900,6 +904,8 @@ typedef struct host_req {
     DWORD ext_win32;            /* sc-win32-status of a failed extension */
     char *ext_log;              /* HSE_APPEND_LOG_PARAMETER + lpszLogData, for the log
                                    (request memory) */
+    int ext_pending;            /* HttpExtensionProc returned HSE_STATUS_PENDING and the
+                                   session goes on: the handle step resumes it */
 } host_req_t;
 
 /* What a step tells the pipeline. Every step returns one of these and nothing else. */
@@ -919,6 +925,9 @@ typedef enum host_step_rc {
                            the socket to be readable, then run this step again */
     STEP_WAIT_WRITE,    /* the response waits for the client to read: wait for the socket
                            to be writable, then run this step again */
+    STEP_EXT_PENDING,   /* an extension's request is pending (HSE_STATUS_PENDING): no
+                           thread waits for it; when its session has work (ext_wake) the
+                           connection is served again and this step runs again */
     STEP_CLOSE          /* the connection ends between requests */
 } host_step_rc;
 
@@ -1488,9 +1497,15 @@ static const char *ext_log_text(const host_conn_t *c, DWORD *win32)
     return r->ext_log;
 }
 
-/* Step part: HttpExtensionProc, then how the request ends (docs/extensions.md, "Return
- * codes and keep-alive"). */
-static host_step_rc run_extension(host_conn_t *c, host_req_t *r)
+/* The extension's session has work (a completion, DONE_WITH_SESSION), from the extension's
+ * thread: the connection goes back to its event loop (server.c). */
+static void op_ext_wake(void *host_conn)
+{
+    host_conn_resume(host_conn);
+}
+
+/* HttpExtensionProc on this worker. Returns what isapi_extension_run() returns. */
+static int start_extension(host_conn_t *c, host_req_t *r, isapi_ext_result *res)
 {
     isapi_request *req = isapi_conn_request(c->ic);
     host_route_t *rt = r->route;
@@ -1509,14 +1524,42 @@ static host_step_rc run_extension(host_conn_t *c, host_req_t *r)
         .keep_alive = c->keep_alive && req->has_header_block,
     };
     r->ext_length = -1;
-    isapi_ext_result res;
     c->producing = 0;
-    if (isapi_extension_run(c->ic, r->ext, &rq, &res) != 0) {
+    return isapi_extension_run(c->ic, r->ext, &rq, res);
+}
+
+/* Step part: HttpExtensionProc, or the session of a pending request resumed (its
+ * completions delivered here); then how the request ends (docs/extensions.md, "Return
+ * codes and keep-alive"). */
+static host_step_rc run_extension(host_conn_t *c, host_req_t *r)
+{
+    isapi_request *req = isapi_conn_request(c->ic);
+    isapi_ext_result res;
+    if (r->ext_pending) {
+        isapi_extension_resume(c->ic, &res);
+    } else if (start_extension(c, r, &res) != 0) {
         r->out_of_memory = 1;
         r->status = 500;
         c->keep_alive = 0;
         return STEP_RESPOND;
+    } else if (res.pending) {
+        /* HSE_STATUS_PENDING. Why no worker waits: IIS holds no thread for a pending
+         * request; the extension ends it from its own threads whenever it likes. From now
+         * on their writes go out at once (op_write), and the session has its own time
+         * limit (the sweep in server.c abandons it). */
+        r->ext_pending = 1;
+        atomic_store(&c->ext_pending, 1);
+        c->deadline_ms = plat_time_mono_ms() + ISAPI_EXT_PENDING_LIMIT_MS;
+        isapi_extension_resume(c->ic, &res);
     }
+    if (res.pending)
+        return STEP_EXT_PENDING;
+    if (r->ext_pending) {
+        r->ext_pending = 0;
+        atomic_store(&c->ext_pending, 0);
+    }
+    if (res.abandoned)
+        c->keep_alive = 0;
     keep_ext_log(req, r, &res);
     int sent = res.header_sent || req->bytes_sent > 0 || isapi_conn_response_started(c->ic);
     if (res.hse_status == HSE_STATUS_ERROR) {
@@ -1831,7 +1874,7 @@ static host_step_rc out_of_memory(host_conn_t *c, host_req_t *r, host_step_rc rc
 }
 
 /* What serve_one() tells host_http1_serve(). */
-enum { ONE_KEEP, ONE_PARK, ONE_WAIT_WRITE, ONE_CLOSE };
+enum { ONE_KEEP, ONE_PARK, ONE_WAIT_WRITE, ONE_EXT_PENDING, ONE_CLOSE };
 
 static void req_reset(host_req_t *r)
 {
@@ -1897,15 +1940,17 @@ static int serve_one(host_conn_t *c)
     r->hdrs = hdrs;
     /* Why the worker checks: a client that trickles a body or reads a response a little
      * at a time is reported often enough never to sit parked when the poller sweeps
-     * deadlines. The deadline was set when the step parked. */
-    if (c->step != STEP_READ_HEAD && plat_time_mono_ms() >= c->deadline_ms) {
+     * deadlines. The deadline was set when the step parked. A pending extension request
+     * is not parked: its session ends itself (an abandoned one fails in the handle step). */
+    if (c->step != STEP_READ_HEAD && !r->ext_pending && plat_time_mono_ms() >= c->deadline_ms) {
         expire(c);
         return ONE_CLOSE;
     }
     int outcome = ONE_CLOSE;
     for (;;) {
         host_step_rc rc = pipeline[c->step].run(c, r);
-        if (take_out_of_memory(c, r))
+        /* (a pending extension request is checked once its session ended) */
+        if (rc != STEP_EXT_PENDING && take_out_of_memory(c, r))
             rc = out_of_memory(c, r, rc);
         if (rc == STEP_NEXT) {
             c->step++;
@@ -1933,6 +1978,8 @@ static int serve_one(host_conn_t *c)
             return ONE_PARK;
         } else if (rc == STEP_WAIT_WRITE) {
             return ONE_WAIT_WRITE;
+        } else if (rc == STEP_EXT_PENDING) {
+            return ONE_EXT_PENDING;
         } else {
             outcome = rc == STEP_DONE ? ONE_KEEP : ONE_CLOSE;
             break;
@@ -1963,6 +2010,8 @@ host_serve_result_t host_http1_serve(host_conn_t *c)
         }
         if (r == ONE_WAIT_WRITE)
             return HOST_SERVE_WAIT_WRITE;
+        if (r == ONE_EXT_PENDING)
+            return HOST_SERVE_EXT_PENDING;
         if (r == ONE_CLOSE)
             return HOST_SERVE_CLOSE;
         c->requests++;

@@ -23,6 +23,12 @@
  *   a worker        -> it serves requests while some are complete, then parks it or
  *                      closes it;
  *   the parked list -> its socket is watched by the shard's poller (one-shot);
+ *   the detached list -> its extension returned HSE_STATUS_PENDING and no thread serves
+ *                      it: the extension's threads call into it until its session has
+ *                      work (an I/O completion, DONE_WITH_SESSION), which moves it to
+ *   the resume list -> the owner takes it after its next wait (the poller is woken) and
+ *                      serves it: the completion callbacks run there, and the pipeline
+ *                      goes on after DONE_WITH_SESSION;
  *   the close queue -> shutdown, or a socket the poller would not watch: a worker closes it.
  * Idle keep-alive connections therefore hold no thread and (with an empty buffer, which is
  * freed when they park) little memory. Graceful shutdown: the event loops stop (no new
@@ -219,16 +225,113 @@ static int park(host_conn_t *c)
     return 0;
 }
 
-static void unpark_locked(host_shard_t *sh, host_conn_t *c)
+/* Removes c from the doubly linked list *head (shard lock). */
+static void list_unlink(host_conn_t **head, host_conn_t *c)
 {
-    c->parked = 0;
     if (c->prev)
         c->prev->next = c->next;
     else
-        sh->parked = c->next;
+        *head = c->next;
     if (c->next)
         c->next->prev = c->prev;
     c->next = c->prev = NULL;
+}
+
+static void list_push(host_conn_t **head, host_conn_t *c)
+{
+    c->prev = NULL;
+    c->next = *head;
+    if (*head)
+        (*head)->prev = c;
+    *head = c;
+}
+
+static void unpark_locked(host_shard_t *sh, host_conn_t *c)
+{
+    c->parked = 0;
+    list_unlink(&sh->parked, c);
+}
+
+/* ---- pending extension requests ------------------------------------------------------
+ *
+ * Why no worker waits for them: IIS holds no thread for a request whose HttpExtensionProc
+ * returned HSE_STATUS_PENDING, and extensions that serve long polls or slow back ends keep
+ * many such requests open at once; a worker waiting for each would leave none for the
+ * others. */
+
+/* Lets c go after its extension returned HSE_STATUS_PENDING. Returns 1 when its session
+ * already has work: the caller serves it again at once. Otherwise c is on the detached
+ * list and belongs to its session until host_conn_resume(): the caller touches it no
+ * more. */
+static int detach(host_conn_t *c)
+{
+    host_shard_t *sh = c->shard;
+    struct host_server *s = c->srv;
+    atomic_fetch_add(&s->ext_detached, 1);
+    /* Listed before the session may wake it, and the session's decision taken under the
+     * same lock, so host_conn_resume() always finds c listed. */
+    plat_mutex_lock(&sh->lock);
+    list_push(&sh->detached, c);
+    c->ext_detached = 1;
+    int again = isapi_extension_detach(c->ic);
+    if (again) {
+        list_unlink(&sh->detached, c);
+        c->ext_detached = 0;
+    }
+    plat_mutex_unlock(&sh->lock);
+    if (again)
+        atomic_fetch_sub(&s->ext_detached, 1);
+    return again;
+}
+
+void host_conn_resume(host_conn_t *c)
+{
+    host_shard_t *sh = c->shard;
+    struct host_server *s = c->srv;
+    plat_mutex_lock(&sh->lock);
+    if (c->ext_detached) {
+        list_unlink(&sh->detached, c);
+        c->ext_detached = 0;
+    }
+    int to_loop = !sh->loop_gone;
+    if (to_loop) {
+        c->next = NULL;
+        if (sh->resume_tail)
+            sh->resume_tail->next = c;
+        else
+            sh->resume = c;
+        sh->resume_tail = c;
+        atomic_store(&sh->resume_ready, 1);
+    }
+    plat_mutex_unlock(&sh->lock);
+    if (to_loop) {
+        plat_poller_wakeup(sh->poller);
+    } else {
+        /* Shutdown: the event loops are gone; a worker of the pool serves it. */
+        conn_batch_t one = { NULL, NULL, 0 };
+        batch_add(&one, c);
+        plat_mutex_lock(&s->qlock);
+        batch_append_to(&s->qhead, &s->qtail, &one);
+        plat_cond_signal(&s->qcond);
+        plat_mutex_unlock(&s->qlock);
+    }
+    atomic_fetch_sub(&s->ext_detached, 1);
+}
+
+/* Moves the resumed connections to b (owner). */
+static void take_resumed(host_shard_t *sh, conn_batch_t *b)
+{
+    if (!atomic_load(&sh->resume_ready))
+        return;
+    plat_mutex_lock(&sh->lock);
+    for (host_conn_t *c = sh->resume, *next; c; c = next) {
+        next = c->next;
+        c->may_have_data = 1;
+        batch_add(b, c);
+    }
+    sh->resume = sh->resume_tail = NULL;
+    atomic_store(&sh->resume_ready, 0);
+    plat_mutex_unlock(&sh->lock);
 }
 
 /* ---- one event loop ---------------------------------------------------------------- */
@@ -319,6 +422,19 @@ static void sweep_expired(host_shard_t *sh, uint64_t now, conn_batch_t *b)
         }
         c = next;
     }
+    /* A pending extension request past its time: the handle step fails it, unless its
+     * session woke it meanwhile. */
+    for (c = sh->detached; c; ) {
+        host_conn_t *next = c->next;
+        if (c->deadline_ms <= now && isapi_extension_abandon(c->ic)) {
+            list_unlink(&sh->detached, c);
+            c->ext_detached = 0;
+            c->may_have_data = 1;
+            batch_add(b, c);
+            atomic_fetch_sub(&sh->srv->ext_detached, 1);
+        }
+        c = next;
+    }
     plat_mutex_unlock(&sh->lock);
 }
 
@@ -395,6 +511,7 @@ static void poll_shard(host_shard_t *sh)
                 accept_batch(sh, l, &b);
         }
     }
+    take_resumed(sh, &b);
     uint64_t now = plat_time_mono_ms();
     if (now >= sh->next_sweep_ms) {
         sh->next_sweep_ms = now + HOST_SWEEP_MS;
@@ -430,6 +547,11 @@ static void serve(host_conn_t *c)
         if (atomic_load(&s->retiring))
             make_last_request(c);
         host_serve_result_t r = host_http1_serve(c);
+        if (r == HOST_SERVE_EXT_PENDING) {
+            if (!detach(c))
+                break;
+            continue;
+        }
         if (r == HOST_SERVE_CLOSE || (atomic_load(&s->stopping) && !c->in_pipeline)) {
             conn_close(c);
             break;
@@ -923,8 +1045,9 @@ int host_server_run(host_server_t *s)
     }
 
     /* Parked and pending connections have no request in progress (or only a partial
-     * head): workers close them. The listening sockets stay open (their owner closes
-     * them): a supervisor keeps them for the next serving process. */
+     * head): workers close them. Resumed extension requests are the exception: workers
+     * serve them to their end. The listening sockets stay open (their owner closes them):
+     * a supervisor keeps them for the next serving process. */
     conn_batch_t b = { NULL, NULL, 0 };
     for (size_t i = 0; i < s->nshards; i++) {
         host_shard_t *sh = &s->shards[i];
@@ -940,10 +1063,20 @@ int host_server_run(host_server_t *s)
             batch_add(&b, c);
             c = next;
         }
+        /* Resumed extension requests are served to their end (below); pending ones that
+         * wake from now on go to the pool's queue. */
+        sh->loop_gone = 1;
+        for (c = sh->resume; c; ) {
+            host_conn_t *next = c->next;
+            batch_add(&b, c);
+            c = next;
+        }
+        sh->resume = sh->resume_tail = NULL;
+        atomic_store(&sh->resume_ready, 0);
         plat_mutex_unlock(&sh->lock);
         for (c = sh->pending; c; ) {
             host_conn_t *next = c->next;
-            c->expired = 1;
+            c->expired = !atomic_load(&c->ext_pending);
             batch_add(&b, c);
             c = next;
         }
@@ -956,15 +1089,20 @@ int host_server_run(host_server_t *s)
 
     /* Workers close the queue and finish what they hold, up to the deadline. */
     for (;;) {
+        /* Why pending extension requests too: their extensions still use the requests,
+         * and TerminateExtension must wait for them. Read first: one that wakes from now
+         * on is queued before it stops counting. */
+        int detached = atomic_load(&s->ext_detached);
         plat_mutex_lock(&s->qlock);
         int queued = s->qhead != NULL;
         plat_mutex_unlock(&s->qlock);
-        if (!queued && atomic_load(&s->busy) == 0)
+        if (!queued && atomic_load(&s->busy) == 0 && detached == 0)
             break;
         if (plat_time_mono_ms() >= deadline) {
-            host_log(HOST_LOG_ERROR, "shutdown: %d request(s) still running in filters after "
-                     "%u ms; exiting without unloading the filters",
-                     atomic_load(&s->busy), cfg->shutdown_timeout_ms);
+            host_log(HOST_LOG_ERROR, "shutdown: %d request(s) still running in filters and %d "
+                     "pending extension request(s) (no HSE_REQ_DONE_WITH_SESSION yet) after "
+                     "%u ms; exiting without unloading the filters", atomic_load(&s->busy),
+                     atomic_load(&s->ext_detached), cfg->shutdown_timeout_ms);
             return -1;
         }
         plat_sleep_ms(20);

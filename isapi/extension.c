@@ -8,13 +8,20 @@
  * path already loaded (the loader's count goes up, DllMain does not run again), which is
  * what connectors whose filter and extension halves share globals rely on.
  *
- * A request: isapi_extension_run() builds the control block on the caller's stack with
- * private copies of every string the extension sees, calls HttpExtensionProc under the
- * same guard as filter calls (guard.h), and reports in an isapi_ext_result what the host
- * needs to end the request: whether a structured header block went out, whether the
- * extension offered to frame its response, the status, the log texts. ConnID is the
- * address of the block's owner record; every callback checks its magic and that the
- * request is still running, and answers FALSE + ERROR_INVALID_PARAMETER otherwise.
+ * A request: isapi_extension_run() builds the control block on the heap with private
+ * copies of every string the extension sees, calls HttpExtensionProc under the same guard
+ * as filter calls (guard.h), and reports in an isapi_ext_result what the host needs to end
+ * the request: whether a structured header block went out, whether the extension offered
+ * to frame its response, the status, the log texts. ConnID is the address of the block's
+ * owner record; every callback checks its magic and that the request is still running,
+ * and answers FALSE + ERROR_INVALID_PARAMETER otherwise.
+ *
+ * After HSE_STATUS_PENDING the session outlives the call: the host lets the request go
+ * (isapi_extension_detach) and no thread of its waits for the extension. The extension's
+ * threads call the callbacks directly; a queued I/O completion or DONE_WITH_SESSION that
+ * finds the request let go hands it back to the host (isapi_ops.ext_wake, exactly once per
+ * detach, decided under the record's lock), and a thread of the host delivers the
+ * completions and ends the request (isapi_extension_resume).
  *
  * Output: header blocks go to the host (isapi_ops.ext_send_header), which builds them,
  * raises SEND_RESPONSE and states keep-alive; every other byte goes through isapi_send,
@@ -39,9 +46,6 @@
 #include "internal.h"
 
 #define ISAPI__ECB_MAGIC 0x45434231u   /* "ECB1" */
-/* How long a request whose HttpExtensionProc returned HSE_STATUS_PENDING may take to call
- * HSE_REQ_DONE_WITH_SESSION before the server gives up on it. */
-#define ISAPI__PENDING_LIMIT_MS (10u * 60u * 1000u)
 
 struct isapi_extension {
     char *path;
@@ -67,9 +71,12 @@ typedef struct isapi__ecb {
     volatile LONG running;      /* callbacks are accepted */
 
     /* asynchronous operation (under lock): one operation at a time, its completion
-     * delivered on the request's thread after the initiating call returned */
+     * delivered on a thread of the host that serves the request alone, after the
+     * initiating call returned */
     CRITICAL_SECTION lock;
-    HANDLE wake;                /* set when a completion is queued or the session is done */
+    int detached;               /* the host let the pending request go: the next
+                                   completion or DONE_WITH_SESSION wakes it (ext_wake) */
+    int abandoned;              /* the host gave up on the session (no DONE in time) */
     PFN_HSE_IO_COMPLETION io_fn;
     void *io_ctx;
     int op_outstanding;         /* an async operation whose completion is not delivered */
@@ -82,8 +89,11 @@ typedef struct isapi__ecb {
 
     isapi_conn *c;
     isapi_extension *x;
-    const isapi_ext_request *rq;
-    isapi_ext_result *res;
+    const isapi_ext_request *rq;    /* &rq_copy */
+    isapi_ext_result *res;          /* &result: filled while the session runs */
+    isapi_ext_request rq_copy;      /* its strings are the host's, valid for the request */
+    isapi_ext_result result;
+    DWORD proc_last;                /* GetLastError() after HttpExtensionProc */
     char *strings[5];
     unsigned char *data;
 } isapi__ecb;
@@ -451,6 +461,24 @@ static void cancel_async(isapi__ecb *b)
     LeaveCriticalSection(&b->lock);
 }
 
+/* Called with b->lock held after the session got work: takes the request back from the
+ * host when the host had let it go. The caller calls wake_host() after the lock when this
+ * returned 1. */
+static int claim_detached_locked(isapi__ecb *b)
+{
+    int was = b->detached;
+    b->detached = 0;
+    return was;
+}
+
+/* Why the host serves it: completions run on the request's own serialized context, a
+ * thread of the server that serves nothing else of the connection meanwhile, as IIS runs
+ * them on a thread of its pool; the extension's thread only asks. */
+static void wake_host(isapi__ecb *b)
+{
+    b->c->ops->ext_wake(b->c->host);
+}
+
 static void queue_completion(isapi__ecb *b, PFN_HSE_IO_COMPLETION fn, void *ctx, DWORD bytes,
                              DWORD error)
 {
@@ -460,8 +488,10 @@ static void queue_completion(isapi__ecb *b, PFN_HSE_IO_COMPLETION fn, void *ctx,
     b->comp_ctx = ctx;
     b->comp_bytes = bytes;
     b->comp_error = error;
+    int wake = claim_detached_locked(b);
     LeaveCriticalSection(&b->lock);
-    SetEvent(b->wake);
+    if (wake)
+        wake_host(b);
 }
 
 static BOOL async_write(isapi__ecb *b, const void *data, DWORD n)
@@ -1035,11 +1065,15 @@ static BOOL WINAPI ext_server_support(HCONN h, DWORD code, LPVOID buf, LPDWORD s
         /* Accepted before HttpExtensionProc returned HSE_STATUS_PENDING too (an extension
          * that finishes on another thread fast does that); for a synchronous request it
          * changes nothing. */
-        EnterCriticalSection(&b->lock);
-        b->done = 1;
-        b->done_status = buf ? *(DWORD *)buf : HSE_STATUS_SUCCESS;
-        LeaveCriticalSection(&b->lock);
-        SetEvent(b->wake);
+        {
+            EnterCriticalSection(&b->lock);
+            b->done = 1;
+            b->done_status = buf ? *(DWORD *)buf : HSE_STATUS_SUCCESS;
+            int wake = claim_detached_locked(b);
+            LeaveCriticalSection(&b->lock);
+            if (wake)
+                wake_host(b);
+        }
         return TRUE;
     case HSE_REQ_IO_COMPLETION:
         /* A later call replaces the callback; NULL turns completions off. */
@@ -1190,42 +1224,118 @@ static void ecb_free(isapi__ecb *b)
     for (int i = 0; i < 5; i++)
         free(b->strings[i]);
     free(b->data);
-    if (b->wake)
-        CloseHandle(b->wake);
     DeleteCriticalSection(&b->lock);
     free(b);
 }
 
-/* After HSE_STATUS_PENDING: completions are delivered on this thread until the extension
- * called HSE_REQ_DONE_WITH_SESSION and no operation is outstanding. Returns the status it
- * gave, or HSE_STATUS_ERROR (a crash in a callback, or no DONE_WITH_SESSION in time:
- * *abandoned is then set and the record must stay allocated, the extension may still
- * hold it). */
-static DWORD wait_for_session(isapi__ecb *b, int *abandoned)
+/* The end of a request: the result for the host from the status HttpExtensionProc (or
+ * DONE_WITH_SESSION) gave, and the record freed unless the extension may still hold it. */
+static int finish(isapi__ecb *b, DWORD status, int crashed, const char *fault,
+                  isapi_ext_result *res)
 {
-    DWORD waited = 0;
+    isapi_conn *c = b->c;
+    EXTENSION_CONTROL_BLOCK *ecb = &b->ecb;
+    int abandoned = b->abandoned;
+    int was_pending = c->ext_session == b;
+    c->ext_session = NULL;
+    InterlockedDecrement(&c->e->exts->inflight);
+    InterlockedExchange(&b->running, 0);
+
+    isapi_ext_result *r = b->res;
+    r->status = r->header_sent ? r->status : ecb->dwHttpStatusCode;
+    memcpy(r->log_data, ecb->lpszLogData, HSE_LOG_BUFFER_LEN);
+    r->log_data[HSE_LOG_BUFFER_LEN] = '\0';
+    if (crashed) {
+        /* Why: a crash fails its own request, not the server; the log names the DLL. */
+        isapi__log(c->e, c, ISAPI_LOG_ERROR, b->x->path,
+                   "%s in HttpExtensionProc; the request failed", fault);
+        r->crashed = 1;
+        r->hse_status = HSE_STATUS_ERROR;
+        r->win32_error = ERROR_UNHANDLED_EXCEPTION;
+        c->must_close = 1;
+    } else if (status == HSE_STATUS_SUCCESS || status == HSE_STATUS_SUCCESS_AND_KEEP_CONN
+               || status == 0) {
+        /* Why 0 is success: IIS accepts it (Apache mod_isapi notes "MS isapi accepts
+         * this"). */
+        r->hse_status = status == 0 ? HSE_STATUS_SUCCESS : status;
+    } else {
+        if (status != HSE_STATUS_ERROR)
+            isapi__log(c->e, c, ISAPI_LOG_WARN, b->x->path,
+                       "returned the undefined status %lu; taken as HSE_STATUS_ERROR",
+                       (unsigned long)status);
+        r->hse_status = HSE_STATUS_ERROR;
+        r->win32_error = abandoned ? ERROR_TIMEOUT
+                         : status == HSE_STATUS_ERROR && !was_pending ? b->proc_last
+                         : ERROR_INVALID_FUNCTION;
+        if (abandoned)
+            c->must_close = 1;
+    }
+    r->abandoned = abandoned;
+    r->pending = 0;
+    memcpy(res, r, sizeof *res);
+    if (!abandoned)
+        ecb_free(b);
+    return 0;
+}
+
+/* The session after HSE_STATUS_PENDING, on the thread that serves the request: the queued
+ * completions are delivered until the extension called HSE_REQ_DONE_WITH_SESSION and no
+ * operation is outstanding (the request ends), or nothing is left to do now
+ * (res->pending: the host lets the request go until ext_wake). */
+int isapi_extension_resume(isapi_conn *c, isapi_ext_result *res)
+{
+    isapi__ecb *b = c->ext_session;
     for (;;) {
+        EnterCriticalSection(&b->lock);
+        int abandoned = b->abandoned;
+        LeaveCriticalSection(&b->lock);
+        if (abandoned) {
+            isapi__log(c->e, c, ISAPI_LOG_ERROR, b->x->path,
+                       "returned HSE_STATUS_PENDING and did not call HSE_REQ_DONE_WITH_SESSION "
+                       "within %u s; the request failed", ISAPI_EXT_PENDING_LIMIT_MS / 1000u);
+            return finish(b, HSE_STATUS_ERROR, 0, NULL, res);
+        }
         int ran = deliver_completion(b);
         if (ran < 0)
-            return HSE_STATUS_ERROR;
+            return finish(b, HSE_STATUS_ERROR, 0, NULL, res);
         EnterCriticalSection(&b->lock);
         int finished = b->done && !b->op_outstanding && !b->completion_ready;
         DWORD status = b->done_status;
         LeaveCriticalSection(&b->lock);
         if (finished)
-            return status;
-        if (ran)
-            continue;
-        if (waited >= ISAPI__PENDING_LIMIT_MS) {
-            isapi__log(b->c->e, b->c, ISAPI_LOG_ERROR, b->x->path,
-                       "returned HSE_STATUS_PENDING and did not call HSE_REQ_DONE_WITH_SESSION "
-                       "within %u s; the request failed", ISAPI__PENDING_LIMIT_MS / 1000u);
-            *abandoned = 1;
-            return HSE_STATUS_ERROR;
-        }
-        if (WaitForSingleObject(b->wake, 1000) == WAIT_TIMEOUT)
-            waited += 1000;
+            return finish(b, status, 0, NULL, res);
+        if (!ran)
+            break;
     }
+    memset(res, 0, sizeof *res);
+    res->pending = 1;
+    return 0;
+}
+
+int isapi_extension_detach(isapi_conn *c)
+{
+    isapi__ecb *b = c->ext_session;
+    EnterCriticalSection(&b->lock);
+    int work = b->completion_ready || (b->done && !b->op_outstanding) || b->abandoned;
+    if (!work)
+        b->detached = 1;
+    LeaveCriticalSection(&b->lock);
+    return work;
+}
+
+int isapi_extension_abandon(isapi_conn *c)
+{
+    isapi__ecb *b = c->ext_session;
+    EnterCriticalSection(&b->lock);
+    int claimed = b->detached;
+    if (claimed) {
+        b->detached = 0;
+        b->abandoned = 1;
+        /* from now on every callback of the extension answers ERROR_INVALID_PARAMETER */
+        InterlockedExchange(&b->running, 0);
+    }
+    LeaveCriticalSection(&b->lock);
+    return claimed;
 }
 
 int isapi_extension_run(isapi_conn *c, isapi_extension *x, const isapi_ext_request *rq,
@@ -1235,12 +1345,12 @@ int isapi_extension_run(isapi_conn *c, isapi_extension *x, const isapi_ext_reque
     res->hse_status = HSE_STATUS_ERROR;
     isapi_request *req = &c->req;
     /* Why on the heap: after HSE_STATUS_PENDING the extension's own threads use the block
-     * until DONE_WITH_SESSION, and one that never calls it keeps it forever. */
+     * until DONE_WITH_SESSION while the host serves other requests, and one that never
+     * calls it keeps it forever. */
     isapi__ecb *b = calloc(1, sizeof *b);
     if (!b)
         return -1;
     InitializeCriticalSection(&b->lock);
-    b->wake = CreateEventA(NULL, FALSE, FALSE, NULL);
     const char *url = req->url ? req->url : "";
     const char *q = strchr(url, '?');
     b->strings[0] = copy_or_empty(req->method);
@@ -1250,7 +1360,7 @@ int isapi_extension_run(isapi_conn *c, isapi_extension *x, const isapi_ext_reque
     b->strings[4] = copy_or_empty(isapi_headers_find(&req->headers, "Content-Type"));
     /* Why a NUL after the data: IIS puts one there, and extensions rely on it. */
     b->data = malloc(rq->ahead_len + 1);
-    int oom = !b->data || !b->wake;
+    int oom = !b->data;
     for (int i = 0; i < 5; i++)
         oom |= !b->strings[i];
     if (oom) {
@@ -1284,54 +1394,27 @@ int isapi_extension_run(isapi_conn *c, isapi_extension *x, const isapi_ext_reque
     b->running = 1;
     b->c = c;
     b->x = x;
-    b->rq = rq;
-    b->res = res;
+    b->rq_copy = *rq;
+    b->rq_copy.ahead = NULL;   /* copied into b->data; the host's buffer may go */
+    b->rq = &b->rq_copy;
+    b->result.hse_status = HSE_STATUS_ERROR;
+    b->res = &b->result;
 
-    struct isapi__extensions *set = c->e->exts;
-    InterlockedIncrement(&set->inflight);
+    InterlockedIncrement(&c->e->exts->inflight);
     ext_call a = { x, 1, ecb, 0, 0 };
     char fault[400];
     int crashed = guarded(&a, fault, sizeof fault);
-    int abandoned = 0;
-    DWORD status = a.r;
-    if (!crashed && status == HSE_STATUS_PENDING) {
-        status = wait_for_session(b, &abandoned);
-    } else if (!crashed) {
+    b->proc_last = a.last;
+    if (!crashed && a.r == HSE_STATUS_PENDING) {
+        c->ext_session = b;
+        memset(res, 0, sizeof *res);
+        res->pending = 1;
+        return 0;
+    }
+    if (!crashed) {
         /* an operation started by a request that did not return PENDING still completes */
         while (deliver_completion(b) > 0)
             ;
     }
-    InterlockedDecrement(&set->inflight);
-    InterlockedExchange(&b->running, 0);
-
-    res->status = res->header_sent ? res->status : ecb->dwHttpStatusCode;
-    memcpy(res->log_data, ecb->lpszLogData, HSE_LOG_BUFFER_LEN);
-    res->log_data[HSE_LOG_BUFFER_LEN] = '\0';
-    if (crashed) {
-        /* Why: a crash fails its own request, not the server; the log names the DLL. */
-        isapi__log(c->e, c, ISAPI_LOG_ERROR, x->path,
-                   "%s in HttpExtensionProc; the request failed", fault);
-        res->crashed = 1;
-        res->hse_status = HSE_STATUS_ERROR;
-        res->win32_error = ERROR_UNHANDLED_EXCEPTION;
-        c->must_close = 1;
-    } else if (status == HSE_STATUS_SUCCESS || status == HSE_STATUS_SUCCESS_AND_KEEP_CONN
-               || status == 0) {
-        /* Why 0 is success: IIS accepts it (Apache mod_isapi notes "MS isapi accepts
-         * this"). */
-        res->hse_status = status == 0 ? HSE_STATUS_SUCCESS : status;
-    } else {
-        if (status != HSE_STATUS_ERROR)
-            isapi__log(c->e, c, ISAPI_LOG_WARN, x->path,
-                       "returned the undefined status %lu; taken as HSE_STATUS_ERROR",
-                       (unsigned long)status);
-        res->hse_status = HSE_STATUS_ERROR;
-        res->win32_error = a.r == HSE_STATUS_ERROR ? a.last
-                           : abandoned ? ERROR_TIMEOUT : ERROR_INVALID_FUNCTION;
-        if (abandoned)
-            c->must_close = 1;
-    }
-    if (!abandoned)
-        ecb_free(b);
-    return 0;
+    return finish(b, a.r, crashed, fault, res);
 }

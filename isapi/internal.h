@@ -117,6 +117,8 @@ struct isapi_conn {
     DWORD send_error;
     DWORD filter_error;
     int proxy;                  /* SF_REQ_SET_PROXY_INFO */
+    struct isapi__ecb *ext_session;   /* the request's extension session after
+                                         HSE_STATUS_PENDING (extension.c) */
 
     /* READ_RAW_DATA state */
     unsigned char *rbuf;

@@ -268,6 +268,13 @@ typedef struct isapi_ops {
      * cchMatchingPath, cchMatchingURL). Returns 0, ERROR_INSUFFICIENT_BUFFER when the path
      * does not fit in MAX_PATH bytes (info->lpszPath holds it cut), or another code. */
     DWORD (*map_url)(void *host_conn, isapi_conn *c, const char *url, HSE_URL_MAPEX_INFO *info);
+
+    /* The session of a request whose HttpExtensionProc returned HSE_STATUS_PENDING, and
+     * which the host let go (isapi_extension_detach() returned 0), has work: a completion
+     * to deliver, or HSE_REQ_DONE_WITH_SESSION. Called from any thread (the extension's
+     * own), once per such detach; the host serves the connection again on one of its
+     * threads, which calls isapi_extension_resume(). Required for extensions. */
+    void (*ext_wake)(void *host_conn);
 } isapi_ops;
 
 /* Facts about the connection for server variables; strings are copied. */
@@ -508,18 +515,44 @@ typedef struct isapi_ext_result {
     uint64_t body_bytes;    /* bytes written after the header block (or in all, raw) */
     DWORD status;           /* dwHttpStatusCode at the end */
     DWORD win32_error;      /* last error of an HSE_STATUS_ERROR */
+    int pending;            /* HSE_STATUS_PENDING and the session goes on (see below) */
+    int abandoned;          /* the session was given up: the connection must close */
     char log_data[HSE_LOG_BUFFER_LEN + 1];   /* lpszLogData, bounded and terminated */
     char log_param[1024];   /* HSE_APPEND_LOG_PARAMETER texts, concatenated and cut */
 } isapi_ext_result;
 
+/* How long a request whose HttpExtensionProc returned HSE_STATUS_PENDING may take to call
+ * HSE_REQ_DONE_WITH_SESSION before the host gives up on it (isapi_extension_abandon()). */
+#define ISAPI_EXT_PENDING_LIMIT_MS (10u * 60u * 1000u)
+
 /* Runs HttpExtensionProc for the connection's current request (after AUTH_COMPLETE) on
- * the calling thread, synchronously: ReadClient, WriteClient and ServerSupportFunction
- * are served while it runs. Returns 0, or -1 when out of memory (nothing ran). The result
- * is filled in either case. After HSE_STATUS_PENDING the call returns once the extension
- * called HSE_REQ_DONE_WITH_SESSION (from any thread) and its last I/O completion callback
- * returned; the callbacks run on the calling thread meanwhile. */
+ * the calling thread: ReadClient, WriteClient and ServerSupportFunction are served while
+ * it runs. Returns 0, or -1 when out of memory (nothing ran). The result is filled in
+ * either case. After HSE_STATUS_PENDING res->pending is set and nothing else of res is
+ * meaningful: the session goes on, and the host calls isapi_extension_resume() next (which
+ * may already end it: DONE_WITH_SESSION may come before the return). The extension's
+ * threads may call its callbacks meanwhile. */
 int isapi_extension_run(isapi_conn *c, isapi_extension *x, const isapi_ext_request *rq,
                         isapi_ext_result *res);
+
+/* The pending session of the connection's request, on a thread of the host that serves
+ * it alone: delivers the I/O completions queued (their callbacks run here, one at a time,
+ * never inside the call that started the operation), then fills res as
+ * isapi_extension_run() does: res->pending while the session goes on, else how it ended
+ * (the status given to DONE_WITH_SESSION; HSE_STATUS_ERROR after a crash in a callback or
+ * when the host abandoned it). Returns 0. */
+int isapi_extension_resume(isapi_conn *c, isapi_ext_result *res);
+
+/* The host lets the pending session go: no thread of its serves the request until
+ * ops->ext_wake. Returns 1 instead, and keeps the request, when the session already has
+ * work (call isapi_extension_resume() again). */
+int isapi_extension_detach(isapi_conn *c);
+
+/* A detached session past ISAPI_EXT_PENDING_LIMIT_MS: returns 1 when it was still detached
+ * (no ext_wake will come for it; its callbacks are refused from now on) and the host
+ * must call isapi_extension_resume(), which ends it as failed. 0 when a wake is on its
+ * way. The control block stays allocated: the extension may still hold it. */
+int isapi_extension_abandon(isapi_conn *c);
 
 /* ======================================================================================
  * URL normalisation (isapi/urlnorm.c): the one rule set for routing and NORMALIZE_URL

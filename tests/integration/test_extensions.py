@@ -10,6 +10,7 @@ docs/extensions.md lists which case holds which ECB member and HSE_REQ_* code.
 """
 import os
 import shutil
+import signal
 import time
 
 import harness
@@ -42,6 +43,16 @@ class ExtServer(harness.Server):
                     with open(os.path.join(folder, n), "r", errors="replace") as f:
                         text += f.read()
         return text
+
+    def release_holds(self):
+        """Creates "<dll>.release" beside every copy of extprobe that reported (its module
+        name, as the extension sees it, is the report's name less ".log"): the pending
+        "hold" requests go on."""
+        for folder, _, names in os.walk(self.dir):
+            for n in names:
+                if n.endswith(".dll.log") or n.endswith(".so.log"):
+                    with open(os.path.join(folder, n[:-len(".log")] + ".release"), "w") as f:
+                        f.write("go\n")
 
     def wait_probe(self, text, timeout=10.0):
         """Waits until extprobe reported `text`; returns its whole report."""
@@ -597,6 +608,94 @@ def pending_and_async_io(s):
             "an async write without HSE_REQ_IO_COMPLETION fails", log[-600:])
     s.check("second async write while one is outstanding 0" in log,
             "a second async operation while one is outstanding fails", log[-600:])
+
+
+@suite.case
+def pending_requests_hold_no_worker(s):
+    # Two workers and one event loop. A pending request that held its worker until
+    # DONE_WITH_SESSION would leave none after the second: the third HttpExtensionProc,
+    # the static file and the other extension request below would never be served.
+    srv = ext_server(s, MAPS, filters=["trace"], settings={"workers": "2", "concurrency": "1"})
+    held = 4
+    conns = [srv.conn(timeout=30) for _ in range(held)]
+    gone = srv.conn(timeout=30)   # a client that goes away while its request is pending
+    try:
+        for i, c in enumerate(conns):
+            c.send(b"GET /h.probe?hold=%d HTTP/1.1\r\nHost: x\r\n\r\n" % i)
+        gone.send(b"GET /h.probe?hold=9 HTTP/1.1\r\nHost: x\r\n\r\n")
+        log = ""
+        for i in list(range(held)) + [9]:
+            log = srv.wait_probe(f"extprobe: hold {i}: returning HSE_STATUS_PENDING", timeout=15)
+        s.check(all(f"hold {i}: returning HSE_STATUS_PENDING" in log for i in range(held))
+                and "hold 9: returning" in log,
+                f"{held + 1} requests pending at once on 2 workers", log[-800:])
+        gone.close()
+        r = srv.get("/a.txt", timeout=10)
+        s.check(r is not None and r.status == 200, "a static file is served meanwhile", repr(r))
+        r = srv.get("/k.probe?keepconn", timeout=10)
+        s.check(r is not None and r.status == 200 and r.body.startswith(b"keep="),
+                "another extension request is served meanwhile", repr(r))
+        # each extension thread now writes synchronously, then asynchronously; the
+        # completion (delivered on a server thread) calls DONE_WITH_SESSION
+        srv.release_holds()
+        for i, c in enumerate(conns):
+            r = c.response(timeout=30)
+            s.check(r is not None and r.status == 200
+                    and r.body == b"held %d sync\nheld %d async\n" % (i, i),
+                    f"pending request {i} ends with its whole body", repr(r))
+        conns[0].send(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = conns[0].response(timeout=10)
+        s.check(r is not None and r.status == 200, "its connection serves on (keep-alive)",
+                repr(r))
+    finally:
+        for c in conns:
+            c.close()
+        gone.close()
+    recs = srv.wait_access(held + 4, timeout=15)
+    held_recs = [x for x in recs if x.get("cs-uri-query", "").startswith("hold=")]
+    s.eq(sorted(x.get("cs-uri-query") for x in held_recs),
+         sorted([f"hold={i}" for i in range(held)] + ["hold=9"]),
+         "every pending request is logged once")
+    s.check(all(x.get("sc-status") == "200" for x in held_recs
+                if x.get("cs-uri-query") != "hold=9"), "with 200", repr(held_recs))
+    # the request of the client that went away ends after DONE_WITH_SESSION, then its
+    # connection: END_OF_REQUEST, LOG, END_OF_NET_SESSION once
+    closes = held + 3
+    trace = srv.wait_trace(0, lambda rs: sum(x.get("notify") == "END_OF_NET_SESSION"
+                                             for x in rs) >= closes, timeout=15)
+    mine = [v for v in harness.by_conn(trace).values()
+            if any(x.get("notify") == "LOG" and x.get("pszParameters") == "hold=9" for x in v)]
+    order = [x.get("notify") for x in mine[0]] if len(mine) == 1 else []
+    s.check(order[-3:] == ["END_OF_REQUEST", "LOG", "END_OF_NET_SESSION"]
+            and order.count("END_OF_NET_SESSION") == 1,
+            "a client gone while pending: the request still ends, then END_OF_NET_SESSION once",
+            repr(order))
+
+
+@suite.case
+def stop_while_pending(s):
+    # A stop waits for a pending request as for one in progress: the extension ends it
+    # after the stop began, its client gets the whole body, and the server exits 0.
+    srv = ext_server(s, MAPS, settings={"workers": "2", "concurrency": "1",
+                                        "shutdown_timeout": "30"})
+    with srv.conn(timeout=30) as c:
+        c.send(b"GET /h.probe?hold=7 HTTP/1.1\r\nHost: x\r\n\r\n")
+        log = srv.wait_probe("extprobe: hold 7: returning HSE_STATUS_PENDING", timeout=15)
+        s.check("hold 7: returning" in log, "the request is pending", log[-400:])
+        srv.proc.send_signal(signal.SIGINT if s.env.wine else signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and "shutting down" not in srv.error_log():
+            time.sleep(0.02)
+        s.check("shutting down" in srv.error_log(), "the stop began", srv.error_log()[-400:])
+        srv.release_holds()
+        r = c.response(timeout=30)
+        s.check(r is not None and r.status == 200 and r.body == b"held 7 sync\nheld 7 async\n",
+                "the pending request ends with its whole body during the stop", repr(r))
+    try:
+        srv.proc.wait(timeout=30)
+    except Exception:
+        pass
+    s.eq(srv.stop(timeout=30), 0, "then the server exits 0")
 
 
 FILE_DATA = bytes((i * 7 + (i >> 8)) & 0xff for i in range(300_000))

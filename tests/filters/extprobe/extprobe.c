@@ -16,6 +16,9 @@
  *   ssf=<code>, wait (ReadClient until the client goes away)
  *   pending=before / pending=after  HSE_STATUS_PENDING, another thread answers and calls
  *                DONE_WITH_SESSION before HttpExtensionProc returned / after it returned
+ *   hold=<n>     HSE_STATUS_PENDING; a thread waits for the file "<DLL path>.release",
+ *                then writes "held <n> sync" synchronously and "held <n> async" with
+ *                HSE_IO_ASYNC, whose completion calls DONE_WITH_SESSION
  *   transmit=<url>  HSE_REQ_TRANSMIT_FILE of the file the URL maps to, with the options
  *                &hdr (HSE_IO_SEND_HEADERS), &async (HSE_IO_ASYNC; &own: the callback in
  *                HSE_TF_INFO, else HSE_REQ_IO_COMPLETION's), &disc
@@ -263,6 +266,75 @@ static DWORD pending_case(EXTENSION_CONTROL_BLOCK *ecb, int after)
         CloseHandle(ps->returned);
         free(ps);
     }
+    return HSE_STATUS_PENDING;
+}
+
+/* hold: many pending requests at once, each released by the test (a file it creates). */
+typedef struct hold_state {
+    EXTENSION_CONTROL_BLOCK *ecb;
+    char sync_part[40], async_part[40];
+} hold_state;
+
+static void WINAPI hold_written(EXTENSION_CONTROL_BLOCK *ecb, PVOID ctx, DWORD cb, DWORD err)
+{
+    hold_state *hs = ctx;
+    DWORD status = cb == (DWORD)strlen(hs->async_part) && err == 0
+                   ? HSE_STATUS_SUCCESS_AND_KEEP_CONN : HSE_STATUS_ERROR;
+    ecb->ServerSupportFunction(ecb->ConnID, HSE_REQ_DONE_WITH_SESSION, &status, NULL, NULL);
+    free(hs);
+}
+
+static DWORD WINAPI hold_thread(LPVOID p)
+{
+    hold_state *hs = p;
+    EXTENSION_CONTROL_BLOCK *ecb = hs->ecb;
+    char path[MAX_PATH + 16];
+    DWORD len = GetModuleFileNameA(g_module, path, MAX_PATH);
+    if (len > 0 && len < MAX_PATH) {
+        lstrcatA(path, ".release");
+        for (int i = 0; i < 6000; i++) {   /* at most a minute */
+            FILE *f = fopen(path, "r");
+            if (f) {
+                fclose(f);
+                break;
+            }
+            Sleep(10);
+        }
+    }
+    DWORD n = (DWORD)strlen(hs->sync_part);
+    BOOL ok = ecb->WriteClient(ecb->ConnID, hs->sync_part, &n, HSE_IO_SYNC);
+    n = (DWORD)strlen(hs->async_part);
+    if (!ok || !ecb->WriteClient(ecb->ConnID, hs->async_part, &n, HSE_IO_ASYNC)) {
+        DWORD status = HSE_STATUS_ERROR;
+        ecb->ServerSupportFunction(ecb->ConnID, HSE_REQ_DONE_WITH_SESSION, &status, NULL, NULL);
+        free(hs);
+    }
+    return 0;
+}
+
+static DWORD hold_case(EXTENSION_CONTROL_BLOCK *ecb, const char *which)
+{
+    hold_state *hs = calloc(1, sizeof *hs);
+    if (!hs)
+        return HSE_STATUS_ERROR;
+    hs->ecb = ecb;
+    _snprintf(hs->sync_part, sizeof hs->sync_part - 1, "held %.8s sync\n", which);
+    _snprintf(hs->async_part, sizeof hs->async_part - 1, "held %.8s async\n", which);
+    char head[100];
+    _snprintf(head, sizeof head - 1, "Content-Type: text/plain\r\nContent-Length: %lu\r\n\r\n",
+              (unsigned long)(strlen(hs->sync_part) + strlen(hs->async_part)));
+    head[sizeof head - 1] = '\0';
+    HSE_SEND_HEADER_EX_INFO hi = { "200 OK", head, 6, (DWORD)strlen(head), TRUE };
+    ecb->ServerSupportFunction(ecb->ConnID, HSE_REQ_SEND_RESPONSE_HEADER_EX, &hi, NULL, NULL);
+    ecb->ServerSupportFunction(ecb->ConnID, HSE_REQ_IO_COMPLETION, (LPVOID)hold_written, NULL,
+                               (LPDWORD)hs);
+    HANDLE t = CreateThread(NULL, 0, hold_thread, hs, 0, NULL);
+    if (!t) {
+        free(hs);
+        return HSE_STATUS_ERROR;
+    }
+    CloseHandle(t);
+    say("extprobe: hold %lu: returning HSE_STATUS_PENDING", (DWORD)atoi(which));
     return HSE_STATUS_PENDING;
 }
 
@@ -578,6 +650,8 @@ DWORD WINAPI HttpExtensionProc(EXTENSION_CONTROL_BLOCK *ecb)
     }
     if (is(q, "pending"))
         return pending_case(ecb, strncmp(arg(q), "after", 5) == 0);
+    if (is(q, "hold"))
+        return hold_case(ecb, arg(q));
     if (is(q, "transmit"))
         return transmit_case(ecb, q);
     if (is(q, "vectorfile"))
