@@ -748,6 +748,23 @@ static void monitor_main(void *arg)
     }
 }
 
+/* Opens one listener; on failure writes "<where>: <setting>: <address>:<port>: <reason>"
+ * into err. Returns 0 or -1. */
+static int listen_one(const char *where, const char *setting, const host_listen_t *l,
+                      int backlog, plat_socket_t *sock, uint16_t *port, char *err,
+                      size_t errlen)
+{
+    int rc = plat_listen(l->address, (uint16_t)l->port, backlog, sock, port);
+    if (rc == 0)
+        return 0;
+    char why[256];
+    plat_strerror(rc, why, sizeof why);
+    int v6 = strchr(l->address, ':') != NULL;
+    snprintf(err, errlen, "%s: %s: %s%s%s:%u: %s", where, setting, v6 ? "[" : "", l->address,
+             v6 ? "]" : "", l->port, why);
+    return -1;
+}
+
 /* ---- life cycle ------------------------------------------------------------------- */
 
 int host_listeners_open(const host_config_t *cfg, host_listeners_t *out, char *err,
@@ -756,14 +773,8 @@ int host_listeners_open(const host_config_t *cfg, host_listeners_t *out, char *e
     const char *where = cfg->config_file[0] ? cfg->config_file : "command line";
     out->n = 0;
     for (size_t i = 0; i < cfg->nlisten; i++) {
-        const host_listen_t *l = &cfg->listen[i];
-        int rc = plat_listen(l->address, (uint16_t)l->port, 511, &out->sock[i], &out->port[i]);
-        if (rc != 0) {
-            char why[256];
-            plat_strerror(rc, why, sizeof why);
-            int v6 = strchr(l->address, ':') != NULL;
-            snprintf(err, errlen, "%s: listen: %s%s%s:%u: %s", where, v6 ? "[" : "",
-                     l->address, v6 ? "]" : "", l->port, why);
+        if (listen_one(where, "listen", &cfg->listen[i], 511, &out->sock[i], &out->port[i],
+                       err, errlen) != 0) {
             host_listeners_close(out);
             return -1;
         }
@@ -771,15 +782,8 @@ int host_listeners_open(const host_config_t *cfg, host_listeners_t *out, char *e
     }
     out->has_admin = 0;
     if (cfg->admin_enabled) {
-        const host_listen_t *l = &cfg->admin_listen;
-        int rc = plat_listen(l->address, (uint16_t)l->port, 64, &out->admin_sock,
-                             &out->admin_port);
-        if (rc != 0) {
-            char why[256];
-            plat_strerror(rc, why, sizeof why);
-            int v6 = strchr(l->address, ':') != NULL;
-            snprintf(err, errlen, "%s: [admin] listen: %s%s%s:%u: %s", where, v6 ? "[" : "",
-                     l->address, v6 ? "]" : "", l->port, why);
+        if (listen_one(where, "[admin] listen", &cfg->admin_listen, 64, &out->admin_sock,
+                       &out->admin_port, err, errlen) != 0) {
             host_listeners_close(out);
             return -1;
         }
