@@ -69,6 +69,7 @@ typedef struct {
 typedef struct {
     char url[256];               /* "/scripts": no trailing slash */
     char path[HOST_PATH_MAX];
+    char path_real[HOST_PATH_MAX];   /* path with every link resolved (validate fills it) */
     unsigned access;             /* HOST_ACCESS_* */
 } host_vdir_t;
 

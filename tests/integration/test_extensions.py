@@ -456,6 +456,12 @@ def virtual_directories_and_direct_dlls(s):
     os.makedirs(bindir)
     # named .dll on every build: the URL names it so (an .so loads under any name)
     shutil.copy(srv.ext_path, os.path.join(bindir, "probe.dll"))
+    with open(os.path.join(bindir, "note.txt"), "wb") as f:
+        f.write(b"a file of the directory\n")
+    outside = srv.path("outside.txt")
+    with open(outside, "wb") as f:
+        f.write(b"not for clients\n")
+    os.symlink(outside, os.path.join(bindir, "link.txt"))
     srv.sections["virtual_directories"] = [line.replace("{bin}", s.env.spath(bindir))
                                            for line in srv.sections["virtual_directories"]]
     srv.start()
@@ -481,6 +487,16 @@ def virtual_directories_and_direct_dlls(s):
             "the same DLL in a folder without Execute: 404, not run, not sent", repr(r))
     r = srv.get("/scripts/missing.dll")
     s.check(r is not None and r.status == 404, "a DLL that does not exist: 404", repr(r))
+    r = srv.get("/noexec/note.txt")
+    s.check(r is not None and r.status == 200 and r.body == b"a file of the directory\n",
+            "a static file of a directory with Read access, its folder outside the root",
+            repr(r))
+    r = srv.get("/noexec/link.txt")
+    s.check(r is not None and r.status == 404 and b"not for clients" not in r.body,
+            "a link out of the directory's folder: 404 (follow_symlinks inside)", repr(r))
+    r = srv.get("/scripts/note.txt")
+    s.check(r is not None and r.status == 403, "the file in a directory without Read: 403",
+            repr(r))
     log = srv.probe_log()
     s.eq(log.count("extprobe: GetExtensionVersion"), 1, "loaded on first use, once")
 
