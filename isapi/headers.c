@@ -241,6 +241,33 @@ const char *isapi_headers_find(const isapi_headers *h, const char *name)
     return NULL;
 }
 
+void isapi_headers_find_each(const isapi_headers *h, size_t from, const char *const *names,
+                             size_t count, const char **values)
+{
+    size_t lens[8], left = count < 8 ? count : 8;
+    for (size_t k = 0; k < left; k++) {
+        lens[k] = key_len(names[k]);
+        values[k] = NULL;
+    }
+    for (size_t i = from; i < h->n && left; i++) {
+        size_t n = isapi_header_name_len(&h->v[i]);
+        for (size_t k = 0; k < count && k < 8; k++) {
+            if (!values[k] && lens[k] == n && matches(&h->v[i], names[k], n)) {
+                values[k] = h->v[i].value;
+                left--;
+                break;
+            }
+        }
+    }
+}
+
+void isapi_headers_remove_at(isapi_headers *h, size_t i)
+{
+    release_entry(h, &h->v[i]);
+    memmove(&h->v[i], &h->v[i + 1], (h->n - i - 1) * sizeof h->v[0]);
+    h->n--;
+}
+
 char *isapi_headers_get_joined(const isapi_headers *h, const char *name, int *oom)
 {
     size_t nlen = key_len(name), total = 0, count = 0;

@@ -79,6 +79,12 @@ int  isapi_headers_set(isapi_headers *h, const char *name, const char *value);
 size_t isapi_headers_del(isapi_headers *h, const char *name);
 /* First instance's value, or NULL when absent. Valid until the list changes. */
 const char *isapi_headers_find(const isapi_headers *h, const char *name);
+/* isapi_headers_find() for `count` names (at most 8) in one walk of the entries from index
+ * `from` on: values[i] gets the first instance's value of names[i], or NULL. */
+void isapi_headers_find_each(const isapi_headers *h, size_t from, const char *const *names,
+                             size_t count, const char **values);
+/* Removes the entry at index i (< h->n), keeping the order of the others. */
+void isapi_headers_remove_at(isapi_headers *h, size_t i);
 /* All instances joined with ", " into a new malloc'ed string the caller frees, or NULL when
  * the header is absent (or out of memory: then *oom is set to 1 if oom is not NULL). */
 char *isapi_headers_get_joined(const isapi_headers *h, const char *name, int *oom);
