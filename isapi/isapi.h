@@ -527,6 +527,10 @@ typedef struct isapi_ext_result {
     char log_param[1024];   /* HSE_APPEND_LOG_PARAMETER texts, concatenated and cut */
 } isapi_ext_result;
 
+/* Frees what the calling thread keeps for its next extension request (a spare control
+ * block); a thread that ran extension requests calls it before it ends. */
+void isapi_thread_cache_free(void);
+
 /* How long a request whose HttpExtensionProc returned HSE_STATUS_PENDING may take to call
  * HSE_REQ_DONE_WITH_SESSION before the host gives up on it (isapi_extension_abandon()). */
 #define ISAPI_EXT_PENDING_LIMIT_MS (10u * 60u * 1000u)
