@@ -624,10 +624,12 @@ static int parse_status_text(const char *s, DWORD *code, const char **reason)
 }
 
 /* The extension's header text with LF-only line ends made CRLF (old extensions end their
- * lines with "\n"), split at its blank line: *lines gets the header lines (malloc'ed, each
- * ending in CRLF), *body points at what followed the blank line in `text` (IIS sends it as
- * the start of the body), or at its end. */
-static int split_header_text(const char *text, char **lines, const char **body)
+ * lines with "\n"), split at its blank line: *lines gets the header lines (each ending in
+ * CRLF), in `local` when they fit in `room` bytes, else malloc'ed; *body points at what
+ * followed the blank line in `text` (IIS sends it as the start of the body), or at its
+ * end. */
+static int split_header_text(const char *text, char *local, size_t room, char **lines,
+                             const char **body)
 {
     size_t n = 0;
     const char *p = text;
@@ -648,7 +650,7 @@ static int split_header_text(const char *text, char **lines, const char **body)
         n += len + 2;
         p = eol + 1;
     }
-    char *out = malloc(n + 1);
+    char *out = n + 1 <= room ? local : malloc(n + 1);
     if (!out)
         return -1;
     size_t at = 0;
@@ -687,25 +689,28 @@ static BOOL send_header(isapi__ecb *b, const char *status, const char *text, int
         return fail(ERROR_INVALID_PARAMETER);
     if (reason && isapi__header_input_fault(ISAPI__HIN_STATUS, reason, NULL))
         return fail(ERROR_INVALID_PARAMETER);
-    char *lines;
+    char *lines, local[1024];
     const char *body;
-    if (split_header_text(text ? text : "", &lines, &body) != 0)
+    if (split_header_text(text ? text : "", local, sizeof local, &lines, &body) != 0)
         return fail(ERROR_NOT_ENOUGH_MEMORY);
     const char *fault = isapi__header_input_fault(ISAPI__HIN_BLOCK, lines, NULL);
     if (fault) {
         isapi__log(c->e, c, ISAPI_LOG_WARN, b->x->path,
                    "header text refused (%s); the extension's call failed", fault);
-        free(lines);
+        if (lines != local)
+            free(lines);
         return fail(ERROR_INVALID_PARAMETER);
     }
     isapi_request *req = &c->req;
     req->status = code;
     if (isapi_str_set(req, &req->reason, reason, reason ? strlen(reason) : 0) != 0) {
-        free(lines);
+        if (lines != local)
+            free(lines);
         return fail(ERROR_NOT_ENOUGH_MEMORY);
     }
     DWORD err = c->ops->ext_send_header(c->host, c, lines, keep_conn);
-    free(lines);
+    if (lines != local)
+        free(lines);
     b->res->header_sent = 1;
     b->res->keep_conn = keep_conn;
     b->res->status = req->status;
