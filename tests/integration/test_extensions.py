@@ -302,6 +302,29 @@ def expect_continue_before_read_ahead(s):
         s.check(r is not None and fields(r.body).get("len") == "5", "then the answer", repr(r))
 
 
+@suite.case
+def header_block_before_read_client(s):
+    # The server holds an extension's header block back until its first body bytes, to
+    # send both at once; a ReadClient that must wait for the client sends it first: this
+    # client sends the rest of its body only once it has seen the response's head.
+    srv = ext_server(s, MAPS, settings={"upload_read_ahead": "0"})
+    with srv.conn(timeout=30) as c:
+        c.send(b"POST /u.probe?headfirst HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nab")
+        try:
+            head = c.response(head_only=True, timeout=10)
+        except TimeoutError:
+            head = None
+        s.check(head is not None and head.status == 200,
+                "the header block arrives while the extension waits in ReadClient", repr(head))
+        if head is None:
+            return
+        c.send(b"cde")
+        deadline = time.monotonic() + 10
+        while len(c.buf) < 8 and not c.eof and time.monotonic() < deadline:
+            c._recv(deadline)
+        s.eq(bytes(c.buf[:8]), b"read ok\n", "then the body, once the whole request body was read")
+
+
 def conn_outcome(srv, path, version="1.1", extra=""):
     """Sends one request; returns (response, closed_by_server)."""
     with srv.conn() as c:
