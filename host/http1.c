@@ -1416,7 +1416,8 @@ static DWORD op_ext_send_header(void *host_conn, isapi_conn *ic, const char *hea
     const char *frame[FRAME_COUNT];
     isapi_headers_find_each(rh, 0, frame_names, FRAME_COUNT, frame);
     int keep = ext_header_keep(c, req, keep_conn, frame);
-    if (req->has_header_block && c->version == HOST_HTTP_10 && keep)
+    int changed = req->has_header_block && c->version == HOST_HTTP_10 && keep;
+    if (changed)
         isapi_headers_set(rh, "Connection", "keep-alive");
     if (isapi_request_out_of_memory(req))
         return ERROR_NOT_ENOUGH_MEMORY;
@@ -1424,8 +1425,10 @@ static DWORD op_ext_send_header(void *host_conn, isapi_conn *ic, const char *hea
     if (rc != ISAPI_CONTINUE)
         return ERROR_OPERATION_ABORTED;
     /* A SEND_RESPONSE filter may have dropped the framing or asked for close. */
-    isapi_headers_find_each(rh, 0, frame_names, FRAME_COUNT, frame);
-    keep = keep && ext_header_keep(c, req, keep_conn, frame);
+    if (changed || isapi_conn_sees_send_response(ic)) {
+        isapi_headers_find_each(rh, 0, frame_names, FRAME_COUNT, frame);
+        keep = keep && ext_header_keep(c, req, keep_conn, frame);
+    }
     const char *te = frame[FRAME_TE], *conn = frame[FRAME_CONNECTION];
     r->ext_keep_header = keep;
     r->ext_length = parse_content_length(frame[FRAME_LENGTH]);

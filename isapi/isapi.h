@@ -338,6 +338,9 @@ int isapi_conn_response_started(const isapi_conn *c);
  * Only when it is 0 may the host send bytes past isapi_send() (a zero-copy file send);
  * it then adds them to request->bytes_sent itself. */
 int isapi_conn_sees_send_raw(const isapi_conn *c);
+/* 1 when a SEND_RESPONSE filter on this connection's port could change the response
+ * headers, else 0 (the lists then stay as the host left them). */
+int isapi_conn_sees_send_response(const isapi_conn *c);
 
 /* The last error the most recent filter returning SF_STATUS_REQ_ERROR had set
  * (GetLastError() right after its HttpFilterProc) in the current request, else 0. */
