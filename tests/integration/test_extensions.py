@@ -187,6 +187,12 @@ def ecb_members_and_variables(s):
     s.eq(f.get("NO_SUCH_VARIABLE"), "<error 1413>", "unknown variable: ERROR_INVALID_INDEX")
     s.eq(f.get("HTTP_NO_SUCH_HEADER"), "<error 1413>", "absent header: ERROR_INVALID_INDEX")
     s.eq(f.get("small_buffer"), "0/122/16", "a short buffer: ERROR_INSUFFICIENT_BUFFER, size")
+    r = srv.get("/app/page.probe?ecb")
+    f = fields(r.body) if r is not None else {}
+    s.check(f.get("lpszPathTranslated", "").replace("\\", "/").endswith("/app/page.probe")
+            and f.get("lpszPathTranslated") == f.get("SCRIPT_TRANSLATED"),
+            "no path after the script: PATH_TRANSLATED is SCRIPT_TRANSLATED",
+            (f.get("lpszPathTranslated"), f.get("SCRIPT_TRANSLATED")))
     log = srv.probe_log()
     s.check("extprobe: GetFilterVersion" in log and "extprobe: GetExtensionVersion" in log,
             "both halves initialised", log[-800:])
