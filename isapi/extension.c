@@ -8,7 +8,8 @@
  * path already loaded (the loader's count goes up, DllMain does not run again), which is
  * what connectors whose filter and extension halves share globals rely on.
  *
- * A request: isapi_extension_run() builds the control block on the heap with private
+ * A request: isapi_extension_run() builds the control block on the heap (the thread's
+ * spare record from its previous request when it has one, see ecb_get) with private
  * copies of every string the extension sees, calls HttpExtensionProc under the same guard
  * as filter calls (guard.h), and reports in an isapi_ext_result what the host needs to end
  * the request: whether a structured header block went out, whether the extension offered
