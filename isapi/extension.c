@@ -1275,7 +1275,7 @@ void isapi_thread_cache_free(void)
     }
 }
 
-/* Copies s (NULL: "") into *at and returns the copy. */
+/* Copies len bytes of s and a NUL to *at, moves *at past them, and returns the copy. */
 static char *place_text(char **at, const char *s, size_t len)
 {
     char *p = *at;
