@@ -638,6 +638,7 @@ static void worker_main(void *arg)
     }
     plat_mutex_unlock(&s->qlock);
     host_thread_buffers_free();
+    isapi_thread_cache_free();
 }
 
 /* The hung-call watchdog, as IIS pings its worker process and recycles one that stopped
@@ -1138,6 +1139,7 @@ void host_server_destroy(host_server_t *s)
         c = next;
     }
     host_thread_buffers_free();
+    isapi_thread_cache_free();
     host_admin_stop(s);
     for (size_t i = 0; i < s->nshards; i++) {
         free_closed(&s->shards[i]);

@@ -780,6 +780,11 @@ int isapi_conn_sees_send_raw(const isapi_conn *c)
     return c->e->nlist[c->secure][ISAPI__N_SEND_RAW] != 0;
 }
 
+int isapi_conn_sees_send_response(const isapi_conn *c)
+{
+    return c->e->nlist[c->secure][ISAPI__N_SEND_RESPONSE] != 0;
+}
+
 /* Hands bytes that passed the SEND_RAW_DATA chain to the host. */
 static isapi_rc write_out(isapi_conn *c, const void *data, size_t len)
 {

@@ -187,6 +187,12 @@ def ecb_members_and_variables(s):
     s.eq(f.get("NO_SUCH_VARIABLE"), "<error 1413>", "unknown variable: ERROR_INVALID_INDEX")
     s.eq(f.get("HTTP_NO_SUCH_HEADER"), "<error 1413>", "absent header: ERROR_INVALID_INDEX")
     s.eq(f.get("small_buffer"), "0/122/16", "a short buffer: ERROR_INSUFFICIENT_BUFFER, size")
+    r = srv.get("/app/page.probe?ecb")
+    f = fields(r.body) if r is not None else {}
+    s.check(f.get("lpszPathTranslated", "").replace("\\", "/").endswith("/app/page.probe")
+            and f.get("lpszPathTranslated") == f.get("SCRIPT_TRANSLATED"),
+            "no path after the script: PATH_TRANSLATED is SCRIPT_TRANSLATED",
+            (f.get("lpszPathTranslated"), f.get("SCRIPT_TRANSLATED")))
     log = srv.probe_log()
     s.check("extprobe: GetFilterVersion" in log and "extprobe: GetExtensionVersion" in log,
             "both halves initialised", log[-800:])
@@ -300,6 +306,29 @@ def expect_continue_before_read_ahead(s):
         c.send(b"hello")
         r = c.response()
         s.check(r is not None and fields(r.body).get("len") == "5", "then the answer", repr(r))
+
+
+@suite.case
+def header_block_before_read_client(s):
+    # The server holds an extension's header block back until its first body bytes, to
+    # send both at once; a ReadClient that must wait for the client sends it first: this
+    # client sends the rest of its body only once it has seen the response's head.
+    srv = ext_server(s, MAPS, settings={"upload_read_ahead": "0"})
+    with srv.conn(timeout=30) as c:
+        c.send(b"POST /u.probe?headfirst HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nab")
+        try:
+            head = c.response(head_only=True, timeout=10)
+        except TimeoutError:
+            head = None
+        s.check(head is not None and head.status == 200,
+                "the header block arrives while the extension waits in ReadClient", repr(head))
+        if head is None:
+            return
+        c.send(b"cde")
+        deadline = time.monotonic() + 10
+        while len(c.buf) < 8 and not c.eof and time.monotonic() < deadline:
+            c._recv(deadline)
+        s.eq(bytes(c.buf[:8]), b"read ok\n", "then the body, once the whole request body was read")
 
 
 def conn_outcome(srv, path, version="1.1", extra=""):
