@@ -218,13 +218,15 @@ static void answer_handovers(void *arg)
             close(client);
             continue;
         }
+        /* Why the socket goes first: the launcher tells a process that retired (no
+         * socket left) from one that ended before it could (its socket is still there). */
+        unlink(handover_path);
+        close(handover_listen_fd);
+        handover_listen_fd = -1;
         void (*fn)(void *) = retire_fn;
         if (fn)
             fn(retire_arg);
         close(client);
-        close(handover_listen_fd);
-        handover_listen_fd = -1;
-        unlink(handover_path);
         return;
     }
 }
