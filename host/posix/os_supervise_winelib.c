@@ -124,9 +124,11 @@ static void handover_bind(void)
         return;
     }
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
+    if (fd < 0) {
+        say(LOG_ERROR, "handover socket: %s; no reload for this process", strerror(errno));
         return;
-    unlink(path);   /* left by a process that crashed */
+    }
+    unlink(path);   /* a file an earlier process left at that name */
     if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 4) != 0) {
         say(LOG_ERROR, "handover socket %s: %s; no reload for this process", path,
             strerror(errno));
@@ -330,7 +332,7 @@ void host_supervise_ready(void)
          * this one does; from here both accept on the same sockets until it retires. */
         ssize_t n;
         do
-            n = write(take_over_fd, ready_word, sizeof ready_word - 1);
+            n = send(take_over_fd, ready_word, sizeof ready_word - 1, MSG_NOSIGNAL);
         while (n < 0 && errno == EINTR);
         if (n == (ssize_t)(sizeof ready_word - 1))
             say(LOG_INFO, "reload: serving process %ld takes over; %ld retires (it finishes "
