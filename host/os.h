@@ -147,6 +147,11 @@ int plat_accept(plat_socket_t ls, int timeout_ms, plat_socket_t *out, plat_endpo
 /* The address and port s is bound to (getsockname). Returns 0 or an error. */
 int plat_sock_local(plat_socket_t s, plat_endpoint_t *out);
 
+/* 1 when s is bound to the numeric address addr (as plat_listen takes it) and to port
+ * (0: any port), else 0: a listening socket received from another process is matched to
+ * the configuration with it. */
+int plat_sock_bound_to(plat_socket_t s, const char *addr, uint16_t port);
+
 /* Connects to a numeric address and port within timeout_ms (client side: tests, tools).
  * Returns 0 with *out set, PLAT_ECONNREFUSED, PLAT_ETIMEDOUT, PLAT_EINVAL, ... */
 int plat_connect(const char *addr, uint16_t port, int timeout_ms, plat_socket_t *out);

@@ -807,6 +807,62 @@ int host_listeners_open(const host_config_t *cfg, host_listeners_t *out, char *e
     return 0;
 }
 
+/* The first of socks[0..n) not taken yet that is bound to l's address and port. */
+static int adopt_one(const host_listen_t *l, plat_socket_t *socks, int *taken, size_t n,
+                     plat_socket_t *sock, uint16_t *port)
+{
+    for (size_t i = 0; i < n; i++) {
+        plat_endpoint_t ep;
+        if (taken[i] || !plat_sock_bound_to(socks[i], l->address, (uint16_t)l->port)
+            || plat_sock_local(socks[i], &ep) != 0)
+            continue;
+        taken[i] = 1;
+        *sock = socks[i];
+        *port = ep.port;
+        return 0;
+    }
+    return -1;
+}
+
+int host_listeners_adopt(const host_config_t *cfg, plat_socket_t *socks, size_t n,
+                         host_listeners_t *out, char *err, size_t errlen)
+{
+    const char *where = cfg->config_file[0] ? cfg->config_file : "command line";
+    int taken[HOST_MAX_LISTENERS + 1] = { 0 };
+    const char *changed = NULL;
+    out->n = 0;
+    out->has_admin = 0;
+    if (n > HOST_MAX_LISTENERS + 1)
+        changed = "listen";
+    for (size_t i = 0; !changed && i < cfg->nlisten; i++) {
+        if (adopt_one(&cfg->listen[i], socks, taken, n, &out->sock[i], &out->port[i]) != 0)
+            changed = "listen";
+        else
+            out->n++;
+    }
+    if (!changed && cfg->admin_enabled) {
+        if (adopt_one(&cfg->admin_listen, socks, taken, n, &out->admin_sock,
+                      &out->admin_port) != 0)
+            changed = "[admin] listen";
+        else
+            out->has_admin = 1;
+    }
+    for (size_t i = 0; !changed && i < n; i++)
+        if (!taken[i])
+            changed = "listen";   /* a listener (or the admin one) was removed */
+    if (!changed)
+        return 0;
+    /* Why refuse: the sockets were opened by the first process, perhaps as root; another
+     * address needs a new socket, which only a restart opens. */
+    for (size_t i = 0; i < n && i < HOST_MAX_LISTENERS + 1; i++)
+        plat_sock_close(socks[i]);
+    out->n = 0;
+    out->has_admin = 0;
+    snprintf(err, errlen, "%.400s: %s: changed; a restart applies it, a reload cannot", where,
+             changed);
+    return -1;
+}
+
 void host_listeners_close(host_listeners_t *ls)
 {
     for (size_t i = 0; i < ls->n; i++)
