@@ -72,6 +72,8 @@ void host_metrics_set_restarts(uint64_t n)
     restarts = n;
 }
 
+static _Thread_local metrics_block_t *my_block;        /* NULL: not found yet */
+
 /* The calling thread's own block, allocated on its first request; NULL: the shared one. */
 static metrics_block_t *own_block(void)
 {
@@ -83,14 +85,12 @@ static metrics_block_t *own_block(void)
     }
     if (t > HOST_METRICS_THREADS)
         return NULL;
-    void *allocation = atomic_load_explicit(&own_blocks[t - 1], memory_order_relaxed);
-    if (!allocation) {
-        allocation = calloc(1, HOST_BLOCK_ALLOC);
-        if (!allocation)
-            return NULL;
-        atomic_store_explicit(&own_blocks[t - 1], allocation, memory_order_release);
-    }
-    return block_of(allocation);
+    void *allocation = calloc(1, HOST_BLOCK_ALLOC);
+    if (!allocation)
+        return NULL;
+    atomic_store_explicit(&own_blocks[t - 1], allocation, memory_order_release);
+    my_block = block_of(allocation);
+    return my_block;
 }
 
 /* Adds v to a counter only the calling thread writes: no locked instruction. */
@@ -100,11 +100,11 @@ static void add_own(_Atomic uint64_t *counter, uint64_t v)
                           memory_order_relaxed);
 }
 
-void host_metrics_request(unsigned status, uint64_t bytes_sent, uint64_t bytes_received)
+/* host_metrics_request() for a thread whose block is not known yet, or that has none. Not
+ * static, so that the compiler keeps it out of host_metrics_request's path. */
+void host__metrics_request_first(unsigned slot, uint64_t bytes_sent, uint64_t bytes_received);
+void host__metrics_request_first(unsigned slot, uint64_t bytes_sent, uint64_t bytes_received)
 {
-    if (!counting)
-        return;
-    unsigned slot = status < HOST_STATUS_SLOTS ? status : 0;
     metrics_block_t *m = own_block();
     if (m) {
         add_own(&m->status[slot], 1);
@@ -116,6 +116,21 @@ void host_metrics_request(unsigned status, uint64_t bytes_sent, uint64_t bytes_r
     atomic_fetch_add_explicit(&m->status[slot], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&m->bytes_sent, bytes_sent, memory_order_relaxed);
     atomic_fetch_add_explicit(&m->bytes_received, bytes_received, memory_order_relaxed);
+}
+
+void host_metrics_request(unsigned status, uint64_t bytes_sent, uint64_t bytes_received)
+{
+    if (!counting)
+        return;
+    unsigned slot = status < HOST_STATUS_SLOTS ? status : 0;
+    metrics_block_t *m = my_block;
+    if (!m) {
+        host__metrics_request_first(slot, bytes_sent, bytes_received);
+        return;
+    }
+    add_own(&m->status[slot], 1);
+    add_own(&m->bytes_sent, bytes_sent);
+    add_own(&m->bytes_received, bytes_received);
 }
 
 /* ---- the exposition ---------------------------------------------------------------- */

@@ -264,11 +264,10 @@ void isapi__stats_free(isapi_engine *e)
     e->stats = NULL;
 }
 
-/* The calling thread's own block, allocated on its first call; NULL for the shared one. */
+/* The calling thread's own block in st, found the first time: the thread draws its number
+ * (once per process) and allocates its block (once per engine). NULL: the shared block. */
 static isapi__stat_cell *own_cells(struct isapi__stats *st)
 {
-    if (stats_mine.generation == st->generation)
-        return stats_mine.cells;
     unsigned t = stats_thread_plus1;
     if (t == 0) {
         unsigned drawn = atomic_fetch_add_explicit(&stats_next_thread, 1, memory_order_relaxed);
@@ -296,15 +295,12 @@ static void add_own(_Atomic uint64_t *counter, uint64_t v)
                           memory_order_relaxed);
 }
 
-/* Called by the walk, which knows the filter's index and the notification's slot. */
-static void stats_record(struct isapi__stats *st, size_t filter, int ni, uint64_t ticks)
+/* stats_record() for a thread whose block in st is not known yet, or that has none. Not
+ * static, so that the compiler keeps it out of stats_record's path, which then saves no
+ * register and calls nothing. */
+void isapi__stats_record_first(struct isapi__stats *st, size_t at, int b, uint64_t ticks);
+void isapi__stats_record_first(struct isapi__stats *st, size_t at, int b, uint64_t ticks)
 {
-    if (filter >= st->nfilters)
-        return;
-    int b = st->timed ? 0 : ISAPI_STATS_BUCKETS;
-    while (b < ISAPI_STATS_BUCKETS && ticks > st->bound_ticks[b])
-        b++;
-    size_t at = filter * ISAPI__N_COUNT + (size_t)ni;
     isapi__stat_cell *own = own_cells(st);
     if (own) {
         add_own(&own[at].bucket[b], 1);
@@ -314,6 +310,24 @@ static void stats_record(struct isapi__stats *st, size_t filter, int ni, uint64_
     isapi__stat_cell *cell = &block_cells(st->shared)[at];
     atomic_fetch_add_explicit(&cell->bucket[b], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&cell->ticks, ticks, memory_order_relaxed);
+}
+
+/* Called by the walk, which knows the filter's index and the notification's slot. */
+static void stats_record(struct isapi__stats *st, size_t filter, int ni, uint64_t ticks)
+{
+    if (filter >= st->nfilters)
+        return;
+    int b = st->timed ? 0 : ISAPI_STATS_BUCKETS;
+    while (b < ISAPI_STATS_BUCKETS && ticks > st->bound_ticks[b])
+        b++;
+    size_t at = filter * ISAPI__N_COUNT + (size_t)ni;
+    if (stats_mine.generation != st->generation) {
+        isapi__stats_record_first(st, at, b, ticks);
+        return;
+    }
+    isapi__stat_cell *own = stats_mine.cells;
+    add_own(&own[at].bucket[b], 1);
+    add_own(&own[at].ticks, ticks);
 }
 
 size_t isapi_notification_count(void)
