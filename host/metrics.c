@@ -36,7 +36,8 @@
 #define HOST_ADMIN_TIMEOUT_MS 2000
 
 typedef struct metrics_block {
-    _Alignas(HOST_CACHE_LINE) _Atomic uint64_t status[HOST_STATUS_SLOTS];   /* slot 0: past 999 */
+    /* slot 0: statuses past 999 */
+    _Alignas(HOST_CACHE_LINE) _Atomic uint64_t status[HOST_STATUS_SLOTS];
     _Atomic uint64_t bytes_sent;
     _Atomic uint64_t bytes_received;
 } metrics_block_t;

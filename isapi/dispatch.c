@@ -611,8 +611,8 @@ static void contain_raw(isapi_conn *c, isapi__filter *f, DWORD bit, raw_walk *w)
 }
 
 /* One filter call of a walk, counted and (with timing) timed; *mark carries the clock
- * from one call of the walk to the next (see "call statistics"). Kept out of the walk so
- * the walk without statistics stays as short as it was. */
+ * from one call of the walk to the next (see "call statistics"). Apart from the walk, so
+ * that a walk without statistics pays one test per call for them. */
 static DWORD invoke_counted(isapi_engine *e, struct isapi__stats *st, isapi__filter *f,
                             isapi__slot *s, DWORD bit, void *pv, size_t filter, int ni,
                             uint64_t *mark)
