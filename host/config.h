@@ -132,7 +132,7 @@ typedef struct {
     host_listen_t admin_listen;
     int admin_enabled;                /* admin_listen was given */
     unsigned drain_delay_ms;          /* on a stop: health says 503, serving goes on */
-    int filter_timing;                /* time every filter call (two clock reads) */
+    int filter_timing;                /* time every filter call (plat_ticks) */
     int verbose;
     int check_only;
     int show_help;

@@ -310,6 +310,20 @@ uint64_t plat_time_mono_ms(void);
 /* Wall clock: milliseconds since 1970-01-01 00:00:00 UTC. */
 int64_t plat_time_unix_ms(void);
 
+/* A cheap tick counter for timing short calls (the filter call histogram): never goes
+ * backwards on one thread, though two threads' reads may differ by a few ticks where the
+ * counter is a processor's (the caller treats a negative difference as 0).
+ * plat_ticks_calibrate() picks the counter and returns its ticks per second; call it once
+ * at start-up, before any thread reads plat_ticks(), and use only its frequency with it.
+ * POSIX on x86 with an invariant TSC (constant_tsc and nonstop_tsc in /proc/cpuinfo, and
+ * the kernel's clocksource the TSC where it says): the TSC, measured against
+ * CLOCK_MONOTONIC; anywhere else CLOCK_MONOTONIC in nanoseconds. Windows: the performance
+ * counter. plat_ticks_source() names the choice ("tsc", "clock_gettime",
+ * "QueryPerformanceCounter") for the start-up log. */
+uint64_t plat_ticks_calibrate(void);
+uint64_t plat_ticks(void);
+const char *plat_ticks_source(void);
+
 /* A UTC calendar time. */
 typedef struct plat_tm {
     int year;    /* e.g. 1994 */

@@ -913,11 +913,16 @@ int host_server_start(const host_config_t *cfg, isapi_engine *engine,
     if (ls->has_admin) {
         /* Counting starts with the admin listener that reports it: without one, the
          * request path reads no clock and adds to no counter. */
-        if (isapi_engine_stats_enable(engine, cfg->filter_timing) != 0) {
+        uint64_t ticks_per_second = cfg->filter_timing ? plat_ticks_calibrate() : 1;
+        if (isapi_engine_stats_enable(engine, cfg->filter_timing, plat_ticks,
+                                      ticks_per_second) != 0) {
             snprintf(err, errlen, "out of memory for the filter call statistics");
             free(s);
             return -1;
         }
+        if (cfg->filter_timing)
+            host_log(HOST_LOG_INFO, "metrics: filter calls timed with %s (%.3f MHz)",
+                     plat_ticks_source(), (double)ticks_per_second / 1e6);
         host_metrics_enable();
         const char *starts = getenv("ISAPIHOST_SERVING_RESTARTS");
         host_metrics_set_restarts(starts ? strtoull(starts, NULL, 10) : 0);

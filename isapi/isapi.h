@@ -448,11 +448,14 @@ size_t isapi_describe_call(isapi_call_record *rec, char *buf, size_t len);
 extern const unsigned isapi_stats_bucket_us[ISAPI_STATS_BUCKETS];
 
 /* Starts counting every HttpFilterProc call and every contained crash, and with `timed`
- * also timing each call with the performance counter (two reads per call). Call once,
- * after the filters are loaded and before any connection opens; without it the engine
- * counts nothing and reads no clock. Returns 0, or -1 when out of memory (nothing is
- * counted then). */
-int isapi_engine_stats_enable(isapi_engine *e, int timed);
+ * also timing each call with `clock`, which ticks clock_per_second times a second (the
+ * host's plat_ticks; NULL: the performance counter, and clock_per_second is ignored). A
+ * walk over a notification's filters reads the clock once before the first call and once
+ * after each. Call once, after the filters are loaded and before any connection opens;
+ * without it the engine counts nothing and reads no clock. Returns 0, or -1 when out of
+ * memory or clock_per_second is 0 (nothing is counted then). */
+int isapi_engine_stats_enable(isapi_engine *e, int timed, uint64_t (*clock)(void),
+                              uint64_t clock_per_second);
 
 /* 1 when the statistics include call times (enabled with timed), else 0. */
 int isapi_engine_stats_timed(const isapi_engine *e);
