@@ -25,6 +25,16 @@
  *                (HSE_IO_DISCONNECT_AFTER_SEND), &head, &tail, &off=<n>, &len=<n>
  *   vectorfile=<url>  HSE_REQ_VECTOR_SEND with memory and file-handle elements (&off, &len,
  *                &async)
+ *   exec[=<url>] HSE_REQ_EXEC_URL of <url> ('~' in it stands for '&'; none: NULL, the
+ *                request's own), HSE_STATUS_PENDING; the completion reports
+ *                GET_EXEC_URL_STATUS to the log ("exec <tag>: ...") and ends the session.
+ *                Options: &tag=<word>, &method=<m>, &hdr (a replacement header block),
+ *                &entity=<text>, &noheaders (the parent's own header block first, then
+ *                the child with HSE_EXEC_URL_NO_HEADERS), &ignore
+ *                (IGNORE_CURRENT_INTERCEPTOR), &unicode (HSE_REQ_EXEC_UNICODE_URL), &deep
+ *                (the child is /d<n+1>.probe?exec&deep, to the nesting limit); refusals:
+ *                &null (no buffer), &nocb (no callback), &twice, &sent (after a header
+ *                block), &user (pUserInfo). A refused call answers "exec failed err=<n>".
  * The filter half (SF_NOTIFY_PREPROC_HEADERS) adds "X-Filter-Module: <module handle>" and
  * "X-Set-By-Filter: yes" to every request; the extension compares the handle with its
  * own: one module for both roles. DllMain counts its PROCESS_ATTACH calls. Life-cycle
@@ -53,11 +63,9 @@ BOOL WINAPI DllMain(HINSTANCE inst, DWORD reason, LPVOID reserved)
 
 /* Appends one line to "<this DLL's path>.log": the tests read it (OutputDebugStringA
  * reaches the server's log natively only). */
-static void say(const char *fmt, DWORD a)
+static void say_text(const char *line)
 {
-    char line[200], path[MAX_PATH + 8];
-    _snprintf(line, sizeof line - 1, fmt, (unsigned long)a);
-    line[sizeof line - 1] = '\0';
+    char path[MAX_PATH + 8];
     DWORD n = GetModuleFileNameA(g_module, path, MAX_PATH);
     if (n == 0 || n >= MAX_PATH)
         return;
@@ -67,6 +75,14 @@ static void say(const char *fmt, DWORD a)
         fprintf(f, "%s\n", line);
         fclose(f);
     }
+}
+
+static void say(const char *fmt, DWORD a)
+{
+    char line[200];
+    _snprintf(line, sizeof line - 1, fmt, (unsigned long)a);
+    line[sizeof line - 1] = '\0';
+    say_text(line);
 }
 
 /* ---- filter half ---------------------------------------------------------------------- */
@@ -562,6 +578,162 @@ static void start_read(EXTENSION_CONTROL_BLOCK *ecb, async_state *st)
         say("extprobe: ASYNC_READ_CLIENT failed %lu", GetLastError());
 }
 
+/* ---- child requests: HSE_REQ_EXEC_URL -------------------------------------------------- */
+
+/* One formatted line into the report (say() takes one number). */
+static void say_line(const char *fmt, ...)
+{
+    char line[300];
+    va_list ap;
+    va_start(ap, fmt);
+    _vsnprintf(line, sizeof line - 1, fmt, ap);
+    va_end(ap);
+    line[sizeof line - 1] = '\0';
+    say_text(line);
+}
+
+typedef struct exec_state {
+    char tag[32];
+} exec_state;
+
+static void WINAPI exec_done(EXTENSION_CONTROL_BLOCK *ecb, PVOID ctx, DWORD cb, DWORD err)
+{
+    exec_state *st = ctx;
+    HSE_EXEC_URL_STATUS es;
+    memset(&es, 0x55, sizeof es);
+    BOOL ok = ecb->ServerSupportFunction(ecb->ConnID, HSE_REQ_GET_EXEC_URL_STATUS, &es, NULL,
+                                         NULL);
+    say_line("extprobe: exec %s: status=%u sub=%u win32=%lu cb=%lu err=%lu ok=%d", st->tag,
+             (unsigned)es.uHttpStatusCode, (unsigned)es.uHttpSubStatus,
+             (unsigned long)es.dwWin32Error, (unsigned long)cb, (unsigned long)err, ok);
+    free(st);
+    DWORD status = HSE_STATUS_SUCCESS_AND_KEEP_CONN;
+    ecb->ServerSupportFunction(ecb->ConnID, HSE_REQ_DONE_WITH_SESSION, &status, NULL, NULL);
+}
+
+/* The text of option `name` up to the next '&', into buf; NULL when absent. */
+static char *opt_text(const char *q, const char *name, char *buf, size_t cap)
+{
+    const char *v = opt(q, name);
+    if (!v)
+        return NULL;
+    size_t n = strcspn(v, "&");
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(buf, v, n);
+    buf[n] = '\0';
+    return buf;
+}
+
+static DWORD exec_failed(EXTENSION_CONTROL_BLOCK *ecb, exec_state *st, DWORD err)
+{
+    out o;
+    o.len = 0;
+    add(&o, "exec failed err=%lu\n", (unsigned long)err);
+    say_line("extprobe: exec %s: refused err=%lu", st->tag, (unsigned long)err);
+    free(st);
+    return respond_out(ecb, &o) ? HSE_STATUS_SUCCESS : HSE_STATUS_ERROR;
+}
+
+static DWORD exec_case(EXTENSION_CONTROL_BLOCK *ecb, const char *q)
+{
+    HCONN id = ecb->ConnID;
+    exec_state *st = calloc(1, sizeof *st);
+    if (!opt_text(q, "tag", st->tag, sizeof st->tag))
+        lstrcpynA(st->tag, "-", sizeof st->tag);
+    say_line("extprobe: exec %s: started", st->tag);
+    char url[512], method[32], entity[256];
+    char *child = NULL;
+    if (q[4] == '=') {
+        size_t n = strcspn(q + 5, "&");
+        if (n >= sizeof url)
+            n = sizeof url - 1;
+        memcpy(url, q + 5, n);
+        url[n] = '\0';
+        for (char *p = url; *p; p++)
+            if (*p == '~')
+                *p = '&';
+        child = url;
+    }
+    if (opt(q, "deep")) {
+        char script[64];
+        DWORD size = sizeof script;
+        int depth = 0;
+        if (ecb->GetServerVariable(id, "SCRIPT_NAME", script, &size) && script[1] == 'd')
+            depth = atoi(script + 2);
+        _snprintf(url, sizeof url - 1, "/d%d.probe?exec&deep&tag=deep%d", depth + 1, depth + 1);
+        url[sizeof url - 1] = '\0';
+        child = url;
+    }
+    HSE_EXEC_URL_ENTITY_INFO ent;
+    HSE_EXEC_URL_USER_INFO user = { NULL, "someone", "Basic" };
+    HSE_EXEC_URL_INFO info;
+    memset(&info, 0, sizeof info);
+    info.pszUrl = child;
+    info.pszMethod = opt_text(q, "method", method, sizeof method);
+    if (opt(q, "hdr"))
+        info.pszChildHeaders = "Content-Type: text/x-child\nX-Set-By-Filter: child\n";
+    if (opt_text(q, "entity", entity, sizeof entity)) {
+        ent.cbAvailable = (DWORD)strlen(entity);
+        ent.lpbData = entity;
+        info.pEntity = &ent;
+    }
+    if (opt(q, "user"))
+        info.pUserInfo = &user;
+    if (opt(q, "ignore"))
+        info.dwExecUrlFlags |= HSE_EXEC_URL_IGNORE_CURRENT_INTERCEPTOR;
+    if (!opt(q, "nocb"))
+        ecb->ServerSupportFunction(id, HSE_REQ_IO_COMPLETION, (LPVOID)exec_done, NULL,
+                                   (LPDWORD)st);
+    if (opt(q, "noheaders")) {
+        info.dwExecUrlFlags |= HSE_EXEC_URL_NO_HEADERS;
+        HSE_SEND_HEADER_EX_INFO hi = { "200 OK", "Content-Type: text/plain\r\n\r\n", 6, 28,
+                                       FALSE };
+        ecb->ServerSupportFunction(id, HSE_REQ_SEND_RESPONSE_HEADER_EX, &hi, NULL, NULL);
+    }
+    if (opt(q, "sent")) {
+        HSE_EXEC_URL_STATUS es;
+        BOOL early = ecb->ServerSupportFunction(id, HSE_REQ_GET_EXEC_URL_STATUS, &es, NULL,
+                                                NULL);
+        say_line("extprobe: exec %s: status before any child %d err=%lu", st->tag, early,
+                 (unsigned long)GetLastError());
+        respond(ecb, "200 OK", "sent first\n", 11, TRUE);
+    }
+    BOOL ok;
+    if (opt(q, "unicode")) {
+        WCHAR wurl[512];
+        HSE_EXEC_UNICODE_URL_INFO ui;
+        memset(&ui, 0, sizeof ui);
+        if (child) {
+            MultiByteToWideChar(CP_UTF8, 0, child, -1, wurl, 512);
+            ui.pszUrl = wurl;
+        }
+        ui.pszMethod = info.pszMethod;
+        ui.pszChildHeaders = info.pszChildHeaders;
+        ui.pEntity = info.pEntity;
+        ui.dwExecUrlFlags = info.dwExecUrlFlags;
+        ok = ecb->ServerSupportFunction(id, HSE_REQ_EXEC_UNICODE_URL, &ui, NULL, NULL);
+    } else {
+        ok = ecb->ServerSupportFunction(id, HSE_REQ_EXEC_URL, opt(q, "null") ? NULL : &info,
+                                        NULL, NULL);
+    }
+    if (!ok) {
+        DWORD err = GetLastError();
+        if (opt(q, "sent")) {
+            say_line("extprobe: exec %s: refused err=%lu", st->tag, (unsigned long)err);
+            free(st);
+            return HSE_STATUS_SUCCESS;
+        }
+        return exec_failed(ecb, st, err);
+    }
+    if (opt(q, "twice")) {
+        BOOL again = ecb->ServerSupportFunction(id, HSE_REQ_EXEC_URL, &info, NULL, NULL);
+        say_line("extprobe: exec %s: second call %d err=%lu", st->tag, again,
+                 (unsigned long)GetLastError());
+    }
+    return HSE_STATUS_PENDING;
+}
+
 DWORD WINAPI HttpExtensionProc(EXTENSION_CONTROL_BLOCK *ecb)
 {
     const char *q = ecb->lpszQueryString;
@@ -656,6 +828,8 @@ DWORD WINAPI HttpExtensionProc(EXTENSION_CONTROL_BLOCK *ecb)
         return transmit_case(ecb, q);
     if (is(q, "vectorfile"))
         return vector_file_case(ecb, q);
+    if (is(q, "exec"))
+        return exec_case(ecb, q);
     if (is(q, "asyncwrite")) {
         async_state *st = calloc(1, sizeof *st);
         BOOL nocb_write;
