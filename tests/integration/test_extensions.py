@@ -492,6 +492,12 @@ def exec_url_child_requests(s):
         s.check(r is not None and r.status == 200 and r.body == harness.SITE["b.txt"],
                 "EXEC_UNICODE_URL to a static file", repr(r))
         s.eq(exec_report(srv, "uni"), ok200, "EXEC_UNICODE_URL's completion")
+        # the call from the extension's own thread, after HttpExtensionProc returned
+        c.send(b"GET /p.probe?exec=/c.txt&thread&tag=thread HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = c.response(timeout=15)
+        s.check(r is not None and r.status == 200 and r.body == harness.SITE["c.txt"],
+                "EXEC_URL from another thread after the return", repr(r))
+        s.eq(exec_report(srv, "thread"), ok200, "its completion")
         # the parent's unread body stays for the child
         body = bytes((i * 13) & 0xff for i in range(100_000))
         post(c, "/p.probe?exec=/c.probe?echo&tag=body", body)

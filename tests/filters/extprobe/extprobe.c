@@ -32,7 +32,8 @@
  *                &entity=<text>, &noheaders (the parent's own header block first, then
  *                the child with HSE_EXEC_URL_NO_HEADERS), &ignore
  *                (IGNORE_CURRENT_INTERCEPTOR), &unicode (HSE_REQ_EXEC_UNICODE_URL), &deep
- *                (the child is /d<n+1>.probe?exec&deep, to the nesting limit); refusals:
+ *                (the child is /d<n+1>.probe?exec&deep, to the nesting limit), &thread
+ *                (the call comes from a thread of its own, after the return); refusals:
  *                &null (no buffer), &nocb (no callback), &twice, &sent (after a header
  *                block), &user (pUserInfo). A refused call answers "exec failed err=<n>".
  * The filter half (SF_NOTIFY_PREPROC_HEADERS) adds "X-Filter-Module: <module handle>" and
@@ -635,6 +636,40 @@ static DWORD exec_failed(EXTENSION_CONTROL_BLOCK *ecb, exec_state *st, DWORD err
     return respond_out(ecb, &o) ? HSE_STATUS_SUCCESS : HSE_STATUS_ERROR;
 }
 
+/* &thread: HSE_REQ_EXEC_URL from a thread of the extension's, after HttpExtensionProc
+ * returned (the completion of an empty asynchronous write, which the server delivers only
+ * after the return, starts the thread). */
+typedef struct exec_later {
+    EXTENSION_CONTROL_BLOCK *ecb;
+    exec_state *st;
+    char url[512];
+} exec_later;
+
+static DWORD WINAPI exec_thread(LPVOID p)
+{
+    exec_later *el = p;
+    EXTENSION_CONTROL_BLOCK *ecb = el->ecb;
+    HSE_EXEC_URL_INFO info;
+    memset(&info, 0, sizeof info);
+    info.pszUrl = el->url;
+    ecb->ServerSupportFunction(ecb->ConnID, HSE_REQ_IO_COMPLETION, (LPVOID)exec_done, NULL,
+                               (LPDWORD)el->st);
+    BOOL ok = ecb->ServerSupportFunction(ecb->ConnID, HSE_REQ_EXEC_URL, &info, NULL, NULL);
+    say_line("extprobe: exec %s: from a thread %d", el->st->tag, ok);
+    free(el);
+    return 0;
+}
+
+static void WINAPI exec_kick(EXTENSION_CONTROL_BLOCK *ecb, PVOID ctx, DWORD cb, DWORD err)
+{
+    (void)ecb;
+    (void)cb;
+    (void)err;
+    HANDLE t = CreateThread(NULL, 0, exec_thread, ctx, 0, NULL);
+    if (t)
+        CloseHandle(t);
+}
+
 static DWORD exec_case(EXTENSION_CONTROL_BLOCK *ecb, const char *q)
 {
     HCONN id = ecb->ConnID;
@@ -680,6 +715,17 @@ static DWORD exec_case(EXTENSION_CONTROL_BLOCK *ecb, const char *q)
     }
     if (opt(q, "user"))
         info.pUserInfo = &user;
+    if (opt(q, "thread") && child) {
+        exec_later *el = calloc(1, sizeof *el);
+        el->ecb = ecb;
+        el->st = st;
+        lstrcpynA(el->url, child, sizeof el->url);
+        ecb->ServerSupportFunction(id, HSE_REQ_IO_COMPLETION, (LPVOID)exec_kick, NULL,
+                                   (LPDWORD)el);
+        DWORD none = 0;
+        return ecb->WriteClient(id, "", &none, HSE_IO_ASYNC) ? HSE_STATUS_PENDING
+                                                             : HSE_STATUS_ERROR;
+    }
     if (opt(q, "ignore"))
         info.dwExecUrlFlags |= HSE_EXEC_URL_IGNORE_CURRENT_INTERCEPTOR;
     if (!opt(q, "nocb"))
