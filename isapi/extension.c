@@ -94,6 +94,8 @@ typedef struct isapi__ecb {
     int exec_finished;          /* a child ended: exec_status is valid */
     HSE_EXEC_URL_STATUS exec_status;
     isapi_exec_request exec;
+    PFN_HSE_IO_COMPLETION exec_fn;  /* the callback and context when it was asked for */
+    void *exec_ctx;
     char *exec_strings[3];      /* url, method, headers: owned copies */
     unsigned char *exec_entity;
     unsigned depth;             /* 0 for a client's request, n for a child at depth n */
@@ -1172,6 +1174,8 @@ static BOOL exec_url(isapi__ecb *b, const char *url, const char *method, const c
     b->exec.flags = flags;
     b->exec.caller = b->x;
     EnterCriticalSection(&b->lock);
+    b->exec_fn = fn;
+    b->exec_ctx = ctx;
     b->exec_asked = 1;
     int wake = claim_detached_locked(b);
     LeaveCriticalSection(&b->lock);
@@ -1226,8 +1230,8 @@ void isapi_extension_exec_done(isapi_conn *c, DWORD status, DWORD win32, int fra
     exec_clear(b);
     b->res->child_framed_last = framed;
     EnterCriticalSection(&b->lock);
-    PFN_HSE_IO_COMPLETION fn = b->io_fn;
-    void *ctx = b->io_ctx;
+    PFN_HSE_IO_COMPLETION fn = b->exec_fn;
+    void *ctx = b->exec_ctx;
     b->exec_finished = 1;
     b->exec_status.uHttpStatusCode = (USHORT)(status > 999 ? 999 : status);
     b->exec_status.uHttpSubStatus = 0;
@@ -1636,15 +1640,18 @@ int isapi_extension_run(isapi_conn *c, isapi_extension *x, const isapi_ext_reque
         res->pending = 1;
         return 0;
     }
-    if (!crashed && b->exec_asked) {
+    EnterCriticalSection(&b->lock);
+    int exec_asked = b->exec_asked;
+    b->exec_asked = 0;
+    LeaveCriticalSection(&b->lock);
+    if (!crashed && exec_asked) {
         /* Why no child: the request ends with this return, and the child would have no
          * parent to report to (IIS asks for HSE_STATUS_PENDING after HSE_REQ_EXEC_URL). */
         isapi__log(c->e, c, ISAPI_LOG_WARN, x->path,
                    "asked for a child request (HSE_REQ_EXEC_URL) and did not return "
                    "HSE_STATUS_PENDING; the child does not run");
-        b->exec_asked = 0;
         exec_clear(b);
-        queue_completion(b, b->io_fn, b->io_ctx, 0, ERROR_OPERATION_ABORTED);
+        queue_completion(b, b->exec_fn, b->exec_ctx, 0, ERROR_OPERATION_ABORTED);
     }
     if (!crashed) {
         /* an operation started by a request that did not return PENDING still completes */

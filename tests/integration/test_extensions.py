@@ -550,6 +550,14 @@ def exec_url_child_requests(s):
             and "extprobe: exec sent: status before any child 0 err=87" in log,
             "EXEC_URL after a header block: ERROR_INVALID_PARAMETER; GET_EXEC_URL_STATUS "
             "before any child: ERROR_INVALID_PARAMETER", log[-800:])
+    r = srv.get("/p.probe?exec=/a.txt&noreturn&tag=noreturn")
+    s.check(r is not None and r.body == b"no pending\n",
+            "no HSE_STATUS_PENDING after EXEC_URL: the extension's own answer, no child", repr(r))
+    s.check(exec_report(srv, "noreturn").endswith("cb=0 err=995 ok=0"),
+            "... and the callback gets ERROR_OPERATION_ABORTED, no status",
+            exec_report(srv, "noreturn"))
+    s.check("did not return HSE_STATUS_PENDING; the child does not run" in srv.error_log(),
+            "... with a warning", srv.error_log()[-600:])
     r = srv.get("/p.probe?exec=/a.txt&twice&tag=twice")
     s.check(r is not None and r.body == harness.SITE["a.txt"], "the first call's child ran",
             repr(r))

@@ -33,7 +33,8 @@
  *                the child with HSE_EXEC_URL_NO_HEADERS), &ignore
  *                (IGNORE_CURRENT_INTERCEPTOR), &unicode (HSE_REQ_EXEC_UNICODE_URL), &deep
  *                (the child is /d<n+1>.probe?exec&deep, to the nesting limit), &thread
- *                (the call comes from a thread of its own, after the return); refusals:
+ *                (the call comes from a thread of its own, after the return), &noreturn
+ *                (the extension answers itself and returns HSE_STATUS_SUCCESS); refusals:
  *                &null (no buffer), &nocb (no callback), &twice, &sent (after a header
  *                block), &user (pUserInfo). A refused call answers "exec failed err=<n>".
  * The filter half (SF_NOTIFY_PREPROC_HEADERS) adds "X-Filter-Module: <module handle>" and
@@ -771,6 +772,10 @@ static DWORD exec_case(EXTENSION_CONTROL_BLOCK *ecb, const char *q)
             return HSE_STATUS_SUCCESS;
         }
         return exec_failed(ecb, st, err);
+    }
+    if (opt(q, "noreturn")) {
+        respond(ecb, "200 OK", "no pending\n", 11, TRUE);
+        return HSE_STATUS_SUCCESS;
     }
     if (opt(q, "twice")) {
         BOOL again = ecb->ServerSupportFunction(id, HSE_REQ_EXEC_URL, &info, NULL, NULL);
