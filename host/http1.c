@@ -1995,7 +1995,8 @@ static host_step_rc start_child(host_conn_t *c, host_req_t *r)
         r->ahead = malloc(x->entity_len + 1);
         if (!r->ahead) {
             r->out_of_memory = 1;
-            return STEP_CHILD;
+            r->status = 500;
+            return STEP_RESPOND;
         }
         if (x->entity_len)
             memcpy(r->ahead, x->entity, x->entity_len);
