@@ -11,6 +11,8 @@ docs/extensions.md lists which case holds which ECB member and HSE_REQ_* code.
 import os
 import shutil
 import signal
+import socket
+import struct
 import time
 
 import harness
@@ -564,6 +566,38 @@ def exec_url_child_requests(s):
     log = srv.wait_probe("extprobe: exec twice: second call")
     s.check("extprobe: exec twice: second call 0 err=87" in log,
             "a second EXEC_URL while one is outstanding: ERROR_INVALID_PARAMETER", log[-800:])
+
+
+@suite.case
+def exec_url_children_hold_no_worker(s):
+    # Two workers, one event loop, three children sending a large file to clients that read
+    # their first bytes and then nothing: a child that held its worker while the client is
+    # slow would leave none for the request to a.txt.
+    site = dict(harness.SITE)
+    site["large.bin"] = bytes(range(256)) * (1 << 16)   # 16 MiB
+    srv = ext_server(s, MAPS, site=site, settings={"workers": "2", "concurrency": "1"})
+    slow = []
+    try:
+        for i in range(3):
+            sock = socket.create_connection(("127.0.0.1", srv.ports[0]), timeout=15)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.sendall(b"GET /p.probe?exec=/large.bin&tag=slow%d HTTP/1.1\r\nHost: x\r\n\r\n" % i)
+            s.check(sock.recv(12).startswith(b"HTTP/1.1 200"), f"child {i}: its response began")
+            slow.append(sock)
+        r = srv.get("/a.txt", timeout=15)
+        log = srv.probe_log()
+        s.check(r is not None and r.status == 200 and "exec slow0: status=" not in log
+                and "exec slow2: status=" not in log,
+                "another request is answered while three children wait for their clients",
+                repr(r))
+    finally:
+        for sock in slow:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()
+    for i in range(3):
+        report = exec_report(srv, f"slow{i}", timeout=30)
+        s.check(report.startswith("status=200 sub=0 win32=64 cb=0 err=64"),
+                f"child {i}: the client went away: ERROR_NETNAME_DELETED", report)
 
 
 @suite.case
