@@ -14,6 +14,13 @@
  *   or the static file) -> respond ([ACCESS_DENIED],
  *   SEND_RESPONSE, SEND_RAW_DATA) -> end (END_OF_REQUEST, LOG, the W3C line)
  *
+ * A child request (an extension's HSE_REQ_EXEC_URL) runs in the same pipeline, in place
+ * of its parent: the parent's handler, body and request fields wait in a frame of the
+ * request (exec_push), the child goes through URL_MAP, routing, handle, respond, send body
+ * and flush (it parks like any response), and then the parent takes the request back and
+ * its completion runs (child_end); END_OF_REQUEST and LOG fire once, for the client's
+ * request.
+ *
  * Each step returns one host_step_rc; after every notification one function,
  * after_notification(), turns the filters' result into the next move (go on, a filter
  * ended the request, a filter already sent its own header block), so the response a

@@ -23,6 +23,13 @@
  * detach, decided under the record's lock), and a thread of the host delivers the
  * completions and ends the request (isapi_extension_resume).
  *
+ * Child requests (HSE_REQ_EXEC_URL): the call checks and copies what the extension hands
+ * in and records it as the session's asynchronous operation; the host takes it in
+ * isapi_extension_resume (res->exec), runs it through its own routing on the request's
+ * thread, and ends it with isapi_extension_exec_done, which queues the completion. A
+ * child that is an extension gets a record of its own (depth + 1) whose `outer` is the
+ * parent's session, put back as the connection's session when the child ends.
+ *
  * Output: header blocks go to the host (isapi_ops.ext_send_header), which builds them,
  * raises SEND_RESPONSE and states keep-alive; every other byte goes through isapi_send,
  * so SEND_RAW_DATA filters see the extension's output as they see the server's; that holds
