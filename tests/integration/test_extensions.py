@@ -4,8 +4,10 @@ static handler.
 The test extension (tests/filters/extprobe) answers by its query string: "ecb" echoes the
 control block and a few server variables, "echo" reads the whole body (read-ahead plus
 ReadClient) and answers its length and a checksum, "ssf=<code>" calls one
-ServerSupportFunction code and reports its result, "crash" faults. Each server writes its
-own [extensions], [script_maps] and [virtual_directories] sections (ExtServer below).
+ServerSupportFunction code and reports its result, "exec=<url>" runs a child request
+(HSE_REQ_EXEC_URL) and reports its completion to the DLL's log, "crash" faults. Each
+server writes its own [extensions], [script_maps] and [virtual_directories] sections
+(ExtServer below).
 docs/extensions.md lists which case holds which ECB member and HSE_REQ_* code.
 """
 import os
