@@ -347,6 +347,13 @@ static isapi__ecb *from_conn_id(HCONN h)
 
 static BOOL WINAPI ext_get_server_variable(HCONN h, LPSTR name, LPVOID buf, LPDWORD size);
 
+/* 1 while the host runs the session's child request (HSE_REQ_EXEC_URL): the request model
+ * is the child's, so the session's own calls are refused. */
+static int child_runs(isapi__ecb *b)
+{
+    return InterlockedCompareExchange(&b->exec_running, 0, 0) != 0;
+}
+
 /* The variable `name` (narrow) into a malloc'ed string, or NULL with the last error set. */
 static char *narrow_variable(HCONN h, const char *name)
 {
@@ -405,7 +412,7 @@ static int has_unicode_form(const char *var)
 static BOOL WINAPI ext_get_server_variable(HCONN h, LPSTR name, LPVOID buf, LPDWORD size)
 {
     isapi__ecb *b = from_conn_id(h);
-    if (!b || b->exec_running || !name || !size)
+    if (!b || child_runs(b) || !name || !size)
         return fail(ERROR_INVALID_PARAMETER);
     if (strlen(name) > 8 && isapi__ieqn(name, 8, "UNICODE_", 8)) {
         if (!has_unicode_form(name + 8))
@@ -591,7 +598,7 @@ static int deliver_completion(isapi__ecb *b)
 static BOOL WINAPI ext_write_client(HCONN h, LPVOID data, LPDWORD bytes, DWORD flags)
 {
     isapi__ecb *b = from_conn_id(h);
-    if (!b || b->exec_running || !bytes || (!data && *bytes))
+    if (!b || child_runs(b) || !bytes || (!data && *bytes))
         return fail(ERROR_INVALID_PARAMETER);
     if (flags & HSE_IO_ASYNC)
         return async_write(b, data, *bytes);
@@ -602,7 +609,7 @@ static BOOL WINAPI ext_write_client(HCONN h, LPVOID data, LPDWORD bytes, DWORD f
 static BOOL WINAPI ext_read_client(HCONN h, LPVOID buf, LPDWORD size)
 {
     isapi__ecb *b = from_conn_id(h);
-    if (!b || b->exec_running || !size || (!buf && *size))
+    if (!b || child_runs(b) || !size || (!buf && *size))
         return fail(ERROR_INVALID_PARAMETER);
     if (*size == 0)
         return TRUE;
@@ -1254,7 +1261,7 @@ static BOOL WINAPI ext_server_support(HCONN h, DWORD code, LPVOID buf, LPDWORD s
     isapi__ecb *b = from_conn_id(h);
     if (!b)
         return fail(ERROR_INVALID_PARAMETER);
-    if (b->exec_running && code != HSE_REQ_DONE_WITH_SESSION && code != HSE_REQ_IO_COMPLETION)
+    if (child_runs(b) && code != HSE_REQ_DONE_WITH_SESSION && code != HSE_REQ_IO_COMPLETION)
         return fail(ERROR_INVALID_PARAMETER);   /* its child request runs */
     isapi_conn *c = b->c;
     switch (code) {
