@@ -650,13 +650,15 @@ static DWORD WINAPI exec_thread(LPVOID p)
 {
     exec_later *el = p;
     EXTENSION_CONTROL_BLOCK *ecb = el->ecb;
+    char tag[sizeof el->st->tag];   /* the completion may free el->st before the call returns */
+    lstrcpynA(tag, el->st->tag, sizeof tag);
     HSE_EXEC_URL_INFO info;
     memset(&info, 0, sizeof info);
     info.pszUrl = el->url;
     ecb->ServerSupportFunction(ecb->ConnID, HSE_REQ_IO_COMPLETION, (LPVOID)exec_done, NULL,
                                (LPDWORD)el->st);
     BOOL ok = ecb->ServerSupportFunction(ecb->ConnID, HSE_REQ_EXEC_URL, &info, NULL, NULL);
-    say_line("extprobe: exec %s: from a thread %d", el->st->tag, ok);
+    say_line("extprobe: exec %s: from a thread %d", tag, ok);
     free(el);
     return 0;
 }
