@@ -843,10 +843,18 @@ int host_config_validate(host_config_t *cfg, char *err, size_t errlen)
         return -1;
     }
     for (size_t i = 0; i < cfg->nvdirs; i++) {
-        const host_vdir_t *d = &cfg->vdirs[i];
+        host_vdir_t *d = &cfg->vdirs[i];
         if (plat_file_stat(d->path, &info) != 0 || !info.exists || !info.is_directory) {
             snprintf(err, errlen, "%s: virtual_directories: %s: '%s' is not a folder", where,
                      d->url, d->path);
+            return -1;
+        }
+        /* The folder its static files are checked against, as the root's (follow_symlinks). */
+        rc = plat_path_real(d->path, d->path_real, sizeof d->path_real);
+        if (rc < 0) {
+            char why[256];
+            snprintf(err, errlen, "%s: virtual_directories: %s: '%s': cannot resolve its real "
+                     "path: %s", where, d->url, d->path, plat_strerror(rc, why, sizeof why));
             return -1;
         }
     }

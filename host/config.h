@@ -69,6 +69,7 @@ typedef struct {
 typedef struct {
     char url[256];               /* "/scripts": no trailing slash */
     char path[HOST_PATH_MAX];
+    char path_real[HOST_PATH_MAX];   /* path with every link resolved (validate fills it) */
     unsigned access;             /* HOST_ACCESS_* */
 } host_vdir_t;
 
@@ -131,7 +132,7 @@ typedef struct {
     host_listen_t admin_listen;
     int admin_enabled;                /* admin_listen was given */
     unsigned drain_delay_ms;          /* on a stop: health says 503, serving goes on */
-    int filter_timing;                /* time every filter call (two clock reads) */
+    int filter_timing;                /* time every filter call (plat_ticks) */
     int verbose;
     int check_only;
     int show_help;

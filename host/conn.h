@@ -159,6 +159,8 @@ struct host_conn {
     char *out;
     size_t out_len, out_sent, out_cap;
     int producing;              /* the server is writing a response of its own */
+    int hold_output;            /* an extension's header block joins the queue and waits
+                                   for its first body bytes (http1.c, op_ext_send_header) */
 
     /* Progress of what the connection waits for, for the minimum data rate: a body or a
      * response must move at least min_bytes_per_second after its grace time. */

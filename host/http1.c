@@ -324,7 +324,8 @@ static DWORD op_write(void *host_conn, const void *data, size_t len)
                  "closes", c->peer.addr, c->peer_port);
         return ERROR_NOT_ENOUGH_MEMORY;
     }
-    if ((!c->producing || out_pending(c) >= HOST_OUT_LOW) && out_flush(c) < 0)
+    if ((!(c->producing || c->hold_output) || out_pending(c) >= HOST_OUT_LOW)
+        && out_flush(c) < 0)
         return ERROR_NETNAME_DELETED;
     return 0;
 }
@@ -1351,6 +1352,10 @@ static DWORD op_read_client(void *host_conn, void *buf, DWORD *size)
             *size = (DWORD)n;
             return 0;
         }
+        /* A header block held back for the body goes out before the wait: the client
+         * may wait for it before it sends the rest of its body. */
+        if (out_pending(c))
+            out_flush(c);
         isapi_rc frc = ISAPI_CONTINUE;
         int got = read_filtered(c, &frc, (int)c->srv->cfg->body_timeout_ms);
         if (got == READ_OK || got == READ_MORE)
@@ -1382,10 +1387,9 @@ static int op_is_connected(void *host_conn)
     return got != READ_FAIL;
 }
 
-/* The parsed value of a Content-Length header, or -1. */
-static int64_t content_length_of(const isapi_headers *h)
+/* The value of a Content-Length header (may be NULL) as a number, or -1. */
+static int64_t parse_content_length(const char *v)
 {
-    const char *v = isapi_headers_find(h, "Content-Length");
     if (!v || *v < '0' || *v > '9')
         return -1;
     int64_t n = 0;
@@ -1399,14 +1403,21 @@ static int64_t content_length_of(const isapi_headers *h)
     return *v ? -1 : n;
 }
 
+/* The response headers an extension's framing and keep-alive depend on, looked up together
+ * in one walk of the list (isapi_headers_find_each). */
+enum { FRAME_LENGTH, FRAME_TE, FRAME_CONNECTION, FRAME_COUNT };
+static const char *const frame_names[FRAME_COUNT] = { "Content-Length", "Transfer-Encoding",
+                                                      "Connection" };
+
 /* The keep-alive decision for an extension's header block, as IIS 6 makes it: the client
  * allows it, the extension offered to frame its response (fKeepConn), the headers frame it
- * (Content-Length, its own chunking, or a status without a body), and nobody said close. */
-static int ext_header_keep(host_conn_t *c, const isapi_request *req, int keep_conn)
+ * (Content-Length, its own chunking, or a status without a body), and nobody said close.
+ * `frame` holds the values of frame_names. */
+static int ext_header_keep(host_conn_t *c, const isapi_request *req, int keep_conn,
+                           const char *const *frame)
 {
-    const char *te = isapi_headers_find(&req->resp_headers, "Transfer-Encoding");
-    const char *conn = isapi_headers_find(&req->resp_headers, "Connection");
-    int framed = content_length_of(&req->resp_headers) >= 0
+    const char *te = frame[FRAME_TE], *conn = frame[FRAME_CONNECTION];
+    int framed = parse_content_length(frame[FRAME_LENGTH]) >= 0
                  || (te && has_token(te, "chunked") && c->version == HOST_HTTP_11)
                  || req->status == 204 || req->status == 304 || req->status < 200;
     return c->keep_alive && keep_conn && framed && req->has_header_block
@@ -1420,47 +1431,57 @@ static DWORD op_ext_send_header(void *host_conn, isapi_conn *ic, const char *hea
     host_conn_t *c = host_conn;
     host_req_t *r = c->req;
     isapi_request *req = isapi_conn_request(ic);
-    isapi_headers ext = { 0 };
-    if (isapi_headers_parse_block(&ext, headers) == -1) {
-        isapi_headers_clear(&ext);
+    isapi_headers *rh = &req->resp_headers;
+    /* Why: IIS puts Server and Date first, and not twice when the extension wrote its own
+     * (IIRF sends its own Date). The extension's lines go straight into the response list
+     * after the two, which are taken out again when it has its own. */
+    isapi_headers_reset(rh);
+    isapi_headers_add(rh, "Server", 6, c->srv->cfg->server_software, (size_t)-1);
+    isapi_headers_add(rh, "Date", 4, date_now(), (size_t)-1);
+    /* A header missing for lack of memory: the extension's call fails, and the pipeline
+     * answers once HttpExtensionProc returned. */
+    if (isapi_request_out_of_memory(req))
+        return ERROR_NOT_ENOUGH_MEMORY;
+    if (isapi_headers_parse_block(rh, headers) == -1) {
         note_no_memory(c);
         return ERROR_NOT_ENOUGH_MEMORY;
     }
-    /* Why: IIS puts Server and Date first, and not twice when the extension wrote its own
-     * (IIRF sends its own Date). */
-    isapi_headers_reset(&req->resp_headers);
-    if (!isapi_headers_find(&ext, "Server"))
-        isapi_headers_set(&req->resp_headers, "Server", c->srv->cfg->server_software);
-    if (!isapi_headers_find(&ext, "Date"))
-        isapi_headers_set(&req->resp_headers, "Date", date_now());
-    for (size_t i = 0; i < ext.n; i++)
-        isapi_headers_add(&req->resp_headers, ext.v[i].name, (size_t)-1, ext.v[i].value,
-                          (size_t)-1);
-    isapi_headers_clear(&ext);
-    isapi_take_added_headers(ic, &req->resp_headers);
-    int keep = ext_header_keep(c, req, keep_conn);
-    if (req->has_header_block && c->version == HOST_HTTP_10 && keep)
-        isapi_headers_set(&req->resp_headers, "Connection", "keep-alive");
-    /* A header missing for lack of memory: the extension's call fails, and the pipeline
-     * answers once HttpExtensionProc returned. */
+    static const char *const standard_names[2] = { "Server", "Date" };
+    const char *theirs[2];
+    isapi_headers_find_each(rh, 2, standard_names, 2, theirs);
+    if (theirs[1])
+        isapi_headers_remove_at(rh, 1);
+    if (theirs[0])
+        isapi_headers_remove_at(rh, 0);
+    isapi_take_added_headers(ic, rh);
+    const char *frame[FRAME_COUNT];
+    isapi_headers_find_each(rh, 0, frame_names, FRAME_COUNT, frame);
+    int keep = ext_header_keep(c, req, keep_conn, frame);
+    int changed = req->has_header_block && c->version == HOST_HTTP_10 && keep;
+    if (changed)
+        isapi_headers_set(rh, "Connection", "keep-alive");
     if (isapi_request_out_of_memory(req))
         return ERROR_NOT_ENOUGH_MEMORY;
     isapi_rc rc = isapi_notify_send_response(ic);
     if (rc != ISAPI_CONTINUE)
         return ERROR_OPERATION_ABORTED;
     /* A SEND_RESPONSE filter may have dropped the framing or asked for close. */
-    keep = keep && ext_header_keep(c, req, keep_conn);
-    /* Why: a Connection header that contradicts what the server will do is corrected,
-     * or a client that believed "keep-alive" would wait on a connection about to close. */
-    if (!keep && req->has_header_block && c->version != HOST_HTTP_09)
-        need_close_header(&req->resp_headers);
-    if (isapi_request_out_of_memory(req))
-        return ERROR_NOT_ENOUGH_MEMORY;
-    const char *te = isapi_headers_find(&req->resp_headers, "Transfer-Encoding");
+    if (changed || isapi_conn_sees_send_response(ic)) {
+        isapi_headers_find_each(rh, 0, frame_names, FRAME_COUNT, frame);
+        keep = keep && ext_header_keep(c, req, keep_conn, frame);
+    }
+    const char *te = frame[FRAME_TE], *conn = frame[FRAME_CONNECTION];
     r->ext_keep_header = keep;
-    r->ext_length = content_length_of(&req->resp_headers);
+    r->ext_length = parse_content_length(frame[FRAME_LENGTH]);
     r->ext_self_framed = (te && has_token(te, "chunked")) || req->status == 204
                          || req->status == 304 || req->status < 200;
+    /* Why: a Connection header that contradicts what the server will do is corrected,
+     * or a client that believed "keep-alive" would wait on a connection about to close. */
+    if (!keep && req->has_header_block && c->version != HOST_HTTP_09
+        && !(conn && strcmp(conn, "close") == 0))
+        isapi_headers_set(rh, "Connection", "close");
+    if (isapi_request_out_of_memory(req))
+        return ERROR_NOT_ENOUGH_MEMORY;
     if (!req->has_header_block)
         return 0;   /* HTTP/0.9 under the strict policy: no header block at all */
     size_t len;
@@ -1468,7 +1489,13 @@ static DWORD op_ext_send_header(void *host_conn, isapi_conn *ic, const char *hea
     char *block = serialize_block(c, req, &len, local, sizeof local);
     if (!block)
         return ERROR_NOT_ENOUGH_MEMORY;
+    /* Why held back: the block waits in the queue for the extension's first body bytes and
+     * leaves with them in one send (a small answer was two TCP segments, two wakeups of the
+     * client); the next write, a ReadClient that must wait for the client, or the end of
+     * the request sends it. */
+    c->hold_output = 1;
     rc = isapi_send(ic, isapi_origin_host(), block, len);
+    c->hold_output = 0;
     if (block != local)
         free(block);
     return rc == ISAPI_CONTINUE ? 0 : ERROR_NETNAME_DELETED;

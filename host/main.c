@@ -23,7 +23,9 @@
  * A reload (SIGHUP to the supervisor, POSIX) repeats step 1 in the supervisor with the same
  * command line; a configuration that reads and checks well is served by a new serving
  * process that loads every filter from its file again (step 4), while the old one finishes
- * its requests and retires.
+ * its requests and retires. In the Winelib build the launcher starts the new process,
+ * which reads the configuration itself and takes the listeners over from the old one
+ * (step 2, host_listeners_adopt).
  */
 #include "config.h"
 #include "iis_import.h"
@@ -305,9 +307,17 @@ int main(int argc, char **argv)
     if (host_config_validate(&cfg, err, sizeof err) != 0)
         return fail(err);
 
-    /* The listeners first, while the process may still be root (ports below 1024). */
+    /* The listeners first, while the process may still be root (ports below 1024); or,
+     * in a Winelib process started by a reload, those of the process it replaces. */
     host_listeners_t listeners;
-    if (host_listeners_open(&cfg, &listeners, err, sizeof err) != 0)
+    plat_socket_t inherited[HOST_MAX_LISTENERS + 1];
+    int ninherited = host_supervise_inherited_listeners(
+        inherited, sizeof inherited / sizeof inherited[0], err, sizeof err);
+    if (ninherited < 0)
+        return fail(err);
+    if (ninherited > 0 ? host_listeners_adopt(&cfg, inherited, (size_t)ninherited, &listeners,
+                                              err, sizeof err)
+                       : host_listeners_open(&cfg, &listeners, err, sizeof err))
         return fail(err);
     int as_root = 0;
     if (become_serving_account(&cfg, &as_root, err, sizeof err) != 0) {
@@ -357,6 +367,8 @@ int main(int argc, char **argv)
         .rapid_fail_window_ms = cfg.rapid_fail_window_ms,
         .listeners = listeners.sock,
         .nlisteners = listeners.n,
+        .has_admin_listener = listeners.has_admin,
+        .admin_listener = listeners.has_admin ? listeners.admin_sock : PLAT_INVALID_SOCKET,
         .log = supervisor_log,
         .describe_call = isapi_describe_current_call,
         .reload = reload_configuration,

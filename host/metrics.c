@@ -2,11 +2,13 @@
  * metrics.c - per-thread request counters, the Prometheus exposition and the admin
  * listener (see metrics.h).
  *
- * Counters: HOST_METRICS_SHARDS blocks, each on its own cache lines. A thread draws one
- * block on its first request and adds to it with relaxed atomic adds; with fewer threads
- * than blocks no two threads share one, so the adds never contend. A scrape sums the
- * blocks. The filter call statistics live in the engine (isapi_engine_call_stats), which
- * keeps them the same way.
+ * Counters: the first HOST_METRICS_THREADS threads that finish a request each get a
+ * block of counters of their own (allocated then, aligned to and filling whole cache
+ * lines); only its thread writes a block, so an add is a plain load and store (relaxed
+ * atomics, so a scrape on another thread reads whole values) with no locked instruction
+ * and no line shared with another thread. Threads past that number share one block with
+ * atomic adds. A scrape sums the blocks. The filter call statistics live in the engine
+ * (isapi_engine_call_stats), which keeps them the same way.
  *
  * Exposition (Prometheus text format 0.0.4): one "# HELP" and one "# TYPE" line per metric
  * family, counters named *_total, the histogram as *_bucket{le="..."} lines (cumulative,
@@ -27,28 +29,42 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HOST_METRICS_SHARDS 32
+#define HOST_METRICS_THREADS 1024   /* threads with a block of their own */
+#define HOST_CACHE_LINE 64
 #define HOST_STATUS_SLOTS 1000   /* statuses 0..999; IIS's dwHttpStatus is any DWORD */
 #define HOST_ADMIN_HEAD_MAX 4096
 #define HOST_ADMIN_TIMEOUT_MS 2000
 
-typedef struct metrics_shard {
-    _Atomic uint64_t status[HOST_STATUS_SLOTS];   /* slot 0: statuses past 999 */
+typedef struct metrics_block {
+    /* slot 0: statuses past 999 */
+    _Alignas(HOST_CACHE_LINE) _Atomic uint64_t status[HOST_STATUS_SLOTS];
     _Atomic uint64_t bytes_sent;
     _Atomic uint64_t bytes_received;
-    char pad[64];                                 /* keeps the next shard off these lines */
-} metrics_shard_t;
+} metrics_block_t;
 
-static metrics_shard_t *shards;       /* NULL: counting is off */
-static atomic_uint next_shard;
-static _Thread_local metrics_shard_t *this_shard;
+/* A block with the room to start it on a line of its own (malloc does not align to 64). */
+#define HOST_BLOCK_ALLOC (sizeof(metrics_block_t) + HOST_CACHE_LINE)
+
+static int counting;                                   /* 0: counting is off */
+static void *shared_block;                             /* threads past the own blocks */
+static _Atomic(void *) own_blocks[HOST_METRICS_THREADS];
+static atomic_uint next_thread;
+static _Thread_local unsigned thread_plus1;            /* 0: not drawn yet */
 static uint64_t restarts;
+
+static metrics_block_t *block_of(void *allocation)
+{
+    uintptr_t at = ((uintptr_t)allocation + HOST_CACHE_LINE - 1)
+                   & ~(uintptr_t)(HOST_CACHE_LINE - 1);
+    return (metrics_block_t *)at;
+}
 
 void host_metrics_enable(void)
 {
-    if (!shards)
-        shards = calloc(HOST_METRICS_SHARDS, sizeof *shards);
-    if (!shards)
+    if (!shared_block)
+        shared_block = calloc(1, HOST_BLOCK_ALLOC);
+    counting = shared_block != NULL;
+    if (!counting)
         host_log(HOST_LOG_WARN, "metrics: out of memory; requests are not counted");
 }
 
@@ -57,20 +73,65 @@ void host_metrics_set_restarts(uint64_t n)
     restarts = n;
 }
 
-void host_metrics_request(unsigned status, uint64_t bytes_sent, uint64_t bytes_received)
+static _Thread_local metrics_block_t *my_block;        /* NULL: not found yet */
+
+/* The calling thread's own block, allocated on its first request; NULL: the shared one. */
+static metrics_block_t *own_block(void)
 {
-    if (!shards)
-        return;
-    metrics_shard_t *m = this_shard;
-    if (!m) {
-        m = &shards[atomic_fetch_add_explicit(&next_shard, 1, memory_order_relaxed)
-                    % HOST_METRICS_SHARDS];
-        this_shard = m;
+    unsigned t = thread_plus1;
+    if (t == 0) {
+        unsigned drawn = atomic_fetch_add_explicit(&next_thread, 1, memory_order_relaxed);
+        t = drawn < HOST_METRICS_THREADS ? drawn + 1 : HOST_METRICS_THREADS + 1;
+        thread_plus1 = t;
     }
-    atomic_fetch_add_explicit(&m->status[status < HOST_STATUS_SLOTS ? status : 0], 1,
-                              memory_order_relaxed);
+    if (t > HOST_METRICS_THREADS)
+        return NULL;
+    void *allocation = calloc(1, HOST_BLOCK_ALLOC);
+    if (!allocation)
+        return NULL;
+    atomic_store_explicit(&own_blocks[t - 1], allocation, memory_order_release);
+    my_block = block_of(allocation);
+    return my_block;
+}
+
+/* Adds v to a counter only the calling thread writes: no locked instruction. */
+static void add_own(_Atomic uint64_t *counter, uint64_t v)
+{
+    atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + v,
+                          memory_order_relaxed);
+}
+
+/* host_metrics_request() for a thread whose block is not known yet, or that has none. Not
+ * static, so that the compiler keeps it out of host_metrics_request's path. */
+void host__metrics_request_first(unsigned slot, uint64_t bytes_sent, uint64_t bytes_received);
+void host__metrics_request_first(unsigned slot, uint64_t bytes_sent, uint64_t bytes_received)
+{
+    metrics_block_t *m = own_block();
+    if (m) {
+        add_own(&m->status[slot], 1);
+        add_own(&m->bytes_sent, bytes_sent);
+        add_own(&m->bytes_received, bytes_received);
+        return;
+    }
+    m = block_of(shared_block);
+    atomic_fetch_add_explicit(&m->status[slot], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&m->bytes_sent, bytes_sent, memory_order_relaxed);
     atomic_fetch_add_explicit(&m->bytes_received, bytes_received, memory_order_relaxed);
+}
+
+void host_metrics_request(unsigned status, uint64_t bytes_sent, uint64_t bytes_received)
+{
+    if (!counting)
+        return;
+    unsigned slot = status < HOST_STATUS_SLOTS ? status : 0;
+    metrics_block_t *m = my_block;
+    if (!m) {
+        host__metrics_request_first(slot, bytes_sent, bytes_received);
+        return;
+    }
+    add_own(&m->status[slot], 1);
+    add_own(&m->bytes_sent, bytes_sent);
+    add_own(&m->bytes_received, bytes_received);
 }
 
 /* ---- the exposition ---------------------------------------------------------------- */
@@ -257,11 +318,18 @@ long host_metrics_render(const struct host_server *s, char **out)
 {
     text_t t = { NULL, 0, 0, 0 };
     uint64_t by_status[HOST_STATUS_SLOTS] = {0}, sent = 0, received = 0;
-    for (size_t i = 0; shards && i < HOST_METRICS_SHARDS; i++) {
+    unsigned drawn = atomic_load_explicit(&next_thread, memory_order_relaxed);
+    size_t nown = drawn < HOST_METRICS_THREADS ? drawn : HOST_METRICS_THREADS;
+    for (size_t i = 0; counting && i <= nown; i++) {
+        void *allocation = i < nown ? atomic_load_explicit(&own_blocks[i], memory_order_acquire)
+                                    : shared_block;
+        if (!allocation)
+            continue;
+        const metrics_block_t *m = block_of(allocation);
         for (size_t k = 0; k < HOST_STATUS_SLOTS; k++)
-            by_status[k] += atomic_load_explicit(&shards[i].status[k], memory_order_relaxed);
-        sent += atomic_load_explicit(&shards[i].bytes_sent, memory_order_relaxed);
-        received += atomic_load_explicit(&shards[i].bytes_received, memory_order_relaxed);
+            by_status[k] += atomic_load_explicit(&m->status[k], memory_order_relaxed);
+        sent += atomic_load_explicit(&m->bytes_sent, memory_order_relaxed);
+        received += atomic_load_explicit(&m->bytes_received, memory_order_relaxed);
     }
     put_family(&t, "isapihost_requests_total", "counter",
                "Requests answered, by HTTP status (code=\"other\": above 999).");

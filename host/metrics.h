@@ -10,8 +10,8 @@
  *             in filter calls and serving processes started after the first;
  *   /healthz  200 while the server serves, 503 from the moment it is asked to stop (it
  *             then keeps serving for drain_delay, so a load balancer moves away first).
- * The request path only adds to per-thread counters (host_metrics_request), with relaxed
- * atomics and no lock; the admin thread sums them when scraped.
+ * The request path only adds to counters of its own thread (host_metrics_request), with
+ * no lock and no locked instruction; the admin thread sums them when scraped.
  */
 #ifndef HOST_METRICS_H
 #define HOST_METRICS_H

@@ -147,6 +147,11 @@ int plat_accept(plat_socket_t ls, int timeout_ms, plat_socket_t *out, plat_endpo
 /* The address and port s is bound to (getsockname). Returns 0 or an error. */
 int plat_sock_local(plat_socket_t s, plat_endpoint_t *out);
 
+/* 1 when s is bound to the numeric address addr (as plat_listen takes it) and to port
+ * (0: any port), else 0: a listening socket received from another process is matched to
+ * the configuration with it. */
+int plat_sock_bound_to(plat_socket_t s, const char *addr, uint16_t port);
+
 /* Connects to a numeric address and port within timeout_ms (client side: tests, tools).
  * Returns 0 with *out set, PLAT_ECONNREFUSED, PLAT_ETIMEDOUT, PLAT_EINVAL, ... */
 int plat_connect(const char *addr, uint16_t port, int timeout_ms, plat_socket_t *out);
@@ -304,6 +309,20 @@ uint64_t plat_time_mono_ms(void);
 
 /* Wall clock: milliseconds since 1970-01-01 00:00:00 UTC. */
 int64_t plat_time_unix_ms(void);
+
+/* A cheap tick counter for timing short calls (the filter call histogram): never goes
+ * backwards on one thread, though two threads' reads may differ by a few ticks where the
+ * counter is a processor's (the caller treats a negative difference as 0).
+ * plat_ticks_calibrate() picks the counter and returns its ticks per second; call it once
+ * at start-up, before any thread reads plat_ticks(), and use only its frequency with it.
+ * POSIX on x86 with an invariant TSC (constant_tsc and nonstop_tsc in /proc/cpuinfo, and
+ * the kernel's clocksource the TSC where it says): the TSC, measured against
+ * CLOCK_MONOTONIC; anywhere else CLOCK_MONOTONIC in nanoseconds. Windows: the performance
+ * counter. plat_ticks_source() names the choice ("tsc", "clock_gettime",
+ * "QueryPerformanceCounter") for the start-up log. */
+uint64_t plat_ticks_calibrate(void);
+uint64_t plat_ticks(void);
+const char *plat_ticks_source(void);
 
 /* A UTC calendar time. */
 typedef struct plat_tm {

@@ -61,6 +61,19 @@ int plat__parse_addr(const char *text, uint16_t port, int passive,
     return 0;
 }
 
+int plat_sock_bound_to(plat_socket_t s, const char *addr, uint16_t port)
+{
+    plat_endpoint_t ep;
+    struct sockaddr_storage want, have;
+    plat__socklen_t want_len, have_len;
+    /* Why both through the parser: "::" and "0::0" name one address in two spellings. */
+    if (plat_sock_local(s, &ep) != 0 || (port != 0 && ep.port != port)
+        || plat__parse_addr(addr, 0, 1, &want, &want_len) != 0
+        || plat__parse_addr(ep.addr, 0, 1, &have, &have_len) != 0)
+        return 0;
+    return want_len == have_len && memcmp(&want, &have, (size_t)want_len) == 0;
+}
+
 int plat__send_file_copy(plat_socket_t s, plat_file_t f, uint64_t off, uint64_t len,
                          int timeout_ms)
 {

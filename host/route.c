@@ -150,8 +150,12 @@ static void select_map(const host_config_t *cfg, const host_script_map_t *map,
     out->handler = HOST_HANDLER_EXTENSION;
     out->dll = map->dll;
     copy_text(out->path_info, sizeof out->path_info, path, strlen(path));
-    if (host_route_map_path(cfg, path, out->path_translated, sizeof out->path_translated,
-                            NULL) < 0)
+    /* A URL without a path after the script maps to the script's own path: mapped once. */
+    if (strcmp(out->script_name, path) == 0)
+        memcpy(out->path_translated, out->script_translated,
+               strlen(out->script_translated) + 1);
+    else if (host_route_map_path(cfg, path, out->path_translated, sizeof out->path_translated,
+                                 NULL) < 0)
         out->path_translated[0] = '\0';
 }
 

@@ -639,6 +639,7 @@ static void worker_main(void *arg)
     }
     plat_mutex_unlock(&s->qlock);
     host_thread_buffers_free();
+    isapi_thread_cache_free();
 }
 
 /* The hung-call watchdog, as IIS pings its worker process and recycles one that stopped
@@ -807,6 +808,62 @@ int host_listeners_open(const host_config_t *cfg, host_listeners_t *out, char *e
     return 0;
 }
 
+/* The first of socks[0..n) not taken yet that is bound to l's address and port. */
+static int adopt_one(const host_listen_t *l, plat_socket_t *socks, int *taken, size_t n,
+                     plat_socket_t *sock, uint16_t *port)
+{
+    for (size_t i = 0; i < n; i++) {
+        plat_endpoint_t ep;
+        if (taken[i] || !plat_sock_bound_to(socks[i], l->address, (uint16_t)l->port)
+            || plat_sock_local(socks[i], &ep) != 0)
+            continue;
+        taken[i] = 1;
+        *sock = socks[i];
+        *port = ep.port;
+        return 0;
+    }
+    return -1;
+}
+
+int host_listeners_adopt(const host_config_t *cfg, plat_socket_t *socks, size_t n,
+                         host_listeners_t *out, char *err, size_t errlen)
+{
+    const char *where = cfg->config_file[0] ? cfg->config_file : "command line";
+    int taken[HOST_MAX_LISTENERS + 1] = { 0 };
+    const char *changed = NULL;
+    out->n = 0;
+    out->has_admin = 0;
+    if (n > HOST_MAX_LISTENERS + 1)
+        changed = "listen";
+    for (size_t i = 0; !changed && i < cfg->nlisten; i++) {
+        if (adopt_one(&cfg->listen[i], socks, taken, n, &out->sock[i], &out->port[i]) != 0)
+            changed = "listen";
+        else
+            out->n++;
+    }
+    if (!changed && cfg->admin_enabled) {
+        if (adopt_one(&cfg->admin_listen, socks, taken, n, &out->admin_sock,
+                      &out->admin_port) != 0)
+            changed = "[admin] listen";
+        else
+            out->has_admin = 1;
+    }
+    for (size_t i = 0; !changed && i < n; i++)
+        if (!taken[i])
+            changed = "listen";   /* a listener (or the admin one) was removed */
+    if (!changed)
+        return 0;
+    /* Why refuse: the sockets were opened by the first process, perhaps as root; another
+     * address needs a new socket, which only a restart opens. */
+    for (size_t i = 0; i < n && i < HOST_MAX_LISTENERS + 1; i++)
+        plat_sock_close(socks[i]);
+    out->n = 0;
+    out->has_admin = 0;
+    snprintf(err, errlen, "%.400s: %s: changed; a restart applies it, a reload cannot", where,
+             changed);
+    return -1;
+}
+
 void host_listeners_close(host_listeners_t *ls)
 {
     for (size_t i = 0; i < ls->n; i++)
@@ -857,11 +914,16 @@ int host_server_start(const host_config_t *cfg, isapi_engine *engine,
     if (ls->has_admin) {
         /* Counting starts with the admin listener that reports it: without one, the
          * request path reads no clock and adds to no counter. */
-        if (isapi_engine_stats_enable(engine, cfg->filter_timing) != 0) {
+        uint64_t ticks_per_second = cfg->filter_timing ? plat_ticks_calibrate() : 1;
+        if (isapi_engine_stats_enable(engine, cfg->filter_timing, plat_ticks,
+                                      ticks_per_second) != 0) {
             snprintf(err, errlen, "out of memory for the filter call statistics");
             free(s);
             return -1;
         }
+        if (cfg->filter_timing)
+            host_log(HOST_LOG_INFO, "metrics: filter calls timed with %s (%.3f MHz)",
+                     plat_ticks_source(), (double)ticks_per_second / 1e6);
         host_metrics_enable();
         const char *starts = getenv("ISAPIHOST_SERVING_RESTARTS");
         host_metrics_set_restarts(starts ? strtoull(starts, NULL, 10) : 0);
@@ -1140,6 +1202,7 @@ void host_server_destroy(host_server_t *s)
         c = next;
     }
     host_thread_buffers_free();
+    isapi_thread_cache_free();
     host_admin_stop(s);
     for (size_t i = 0; i < s->nshards; i++) {
         free_closed(&s->shards[i]);

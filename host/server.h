@@ -32,6 +32,16 @@ int host_listeners_open(const host_config_t *cfg, host_listeners_t *out, char *e
                         size_t errlen);
 void host_listeners_close(host_listeners_t *ls);
 
+/* host_listeners_open's sibling for a process that took the listening sockets over from
+ * the one it replaces (supervise.h: host_supervise_inherited_listeners): each configured
+ * listener, then the admin listener, gets the received socket bound to its address and
+ * port (port 0: any). Writes no port file (the ports are the ones it holds). Takes socks
+ * over: on success they are in *out, on failure they are closed. Returns 0, or -1 with
+ * one line in err when the addresses differ from the sockets' ("site.ini: listen:
+ * changed; a restart applies it, a reload cannot", as the native reload says). */
+int host_listeners_adopt(const host_config_t *cfg, plat_socket_t *socks, size_t n,
+                         host_listeners_t *out, char *err, size_t errlen);
+
 /* Creates the server on open listeners (the caller keeps them and closes them after
  * host_server_destroy). Returns 0, or -1 with one line in err. */
 int host_server_start(const host_config_t *cfg, isapi_engine *engine,

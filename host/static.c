@@ -20,8 +20,8 @@
  * What the server's account can read is more than the site should show, so two rules
  * stand between a mapped path and the disk: names starting with '.' (.git, .htpasswd) are
  * not served unless serve_dotfiles says so, and every file is opened through
- * plat_file_open_within(), which checks the file actually opened against the root's real
- * path (follow_symlinks). Both refusals are 404s, as a missing file: the client learns
+ * plat_file_open_within(), which checks the file actually opened against the real path of
+ * the folder it belongs to, the root or a virtual directory's (follow_symlinks). Both refusals are 404s, as a missing file: the client learns
  * nothing about what exists outside the site or behind a hidden name.
  */
 #include "static.h"
@@ -257,21 +257,42 @@ int host_path_has_dot_segment(const char *path)
     return 0;
 }
 
-/* Length of the root at the start of physical (spelled as configured, as plat_path_join
- * wrote it), or 0 when a URL_MAP filter mapped the request somewhere not spelled so. */
-static size_t root_prefix(const host_config_t *cfg, const char *physical)
+/* Length of folder at the start of physical (spelled as configured, as plat_path_join
+ * wrote it), or 0 when physical does not start with it. */
+static size_t folder_prefix(const char *folder, const char *physical)
 {
-    size_t n = strlen(cfg->root);
-    if (n == 0 || strncmp(physical, cfg->root, n) != 0)
+    size_t n = strlen(folder);
+    if (n == 0 || strncmp(physical, folder, n) != 0)
         return 0;
-    return (is_sep(cfg->root[n - 1]) || physical[n] == '\0' || is_sep(physical[n])) ? n : 0;
+    return (is_sep(folder[n - 1]) || physical[n] == '\0' || is_sep(physical[n])) ? n : 0;
+}
+
+/* The folder a static file must lie in: the site root or a virtual directory's folder,
+ * the longest one that starts physical, with *real set to its real path. Why virtual
+ * directories count: IIS serves files from a directory's folder wherever it is (often
+ * outside the site's root), with Read access. Returns 0, *real the root's, when a URL_MAP
+ * filter mapped the request somewhere neither spells. */
+static size_t containing_folder(const host_config_t *cfg, const char *physical,
+                                const char **real)
+{
+    size_t best = folder_prefix(cfg->root, physical);
+    *real = cfg->root_real;
+    for (size_t i = 0; i < cfg->nvdirs; i++) {
+        size_t n = folder_prefix(cfg->vdirs[i].path, physical);
+        if (n > best && cfg->vdirs[i].path_real[0]) {
+            best = n;
+            *real = cfg->vdirs[i].path_real;
+        }
+    }
+    return best;
 }
 
 /* Opens physical under the follow_symlinks rule, refusing hidden names first. */
 static int open_checked(const host_config_t *cfg, const char *url_path, const char *physical,
                         plat_file_t *f, plat_file_info_t *info)
 {
-    size_t root_len = root_prefix(cfg, physical);
+    const char *within;
+    size_t root_len = containing_folder(cfg, physical, &within);
     if (!cfg->serve_dotfiles
         && (host_path_has_dot_segment(url_path)
             || (root_len && host_path_has_dot_segment(physical + root_len))))
@@ -280,9 +301,9 @@ static int open_checked(const host_config_t *cfg, const char *url_path, const ch
                          : cfg->follow_symlinks == HOST_SYMLINKS_NEVER ? PLAT_LINKS_NEVER
                                                                        : PLAT_LINKS_INSIDE;
     /* A configuration that was never validated has no real root: nothing passes. */
-    if (links != PLAT_LINKS_ALWAYS && cfg->root_real[0] == '\0')
+    if (links != PLAT_LINKS_ALWAYS && within[0] == '\0')
         return PLAT_EOUTSIDE;
-    return plat_file_open_within(physical, root_len, cfg->root_real, links, f, info);
+    return plat_file_open_within(physical, root_len, within, links, f, info);
 }
 
 void host_static_respond(const host_config_t *cfg, isapi_request *req, host_method_t method,

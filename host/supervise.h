@@ -20,7 +20,8 @@
  *
  * One implementation per OS: host/posix/os_supervise_posix.c, win32/os_supervise_win32.c,
  * and host/posix/os_supervise_winelib.c for the Winelib build (no fork: the launcher,
- * win32/isapihost-wine, supervises).
+ * win32/isapihost-wine, supervises; the new serving process takes the listening sockets
+ * over from the old one through a Unix socket, host_supervise_inherited_listeners).
  */
 #ifndef HOST_SUPERVISE_H
 #define HOST_SUPERVISE_H
@@ -42,6 +43,9 @@ typedef struct host_supervise_opts {
     unsigned rapid_fail_window_ms;
     const plat_socket_t *listeners;   /* answered with 503 while the protection holds */
     size_t nlisteners;
+    /* The admin listener (Winelib: handed over on a reload with the listeners). */
+    int has_admin_listener;
+    plat_socket_t admin_listener;
     /* Handed in so that these per-OS files call neither the host's log nor the engine:
      * one error-log line at a level (HOST_LOG_ERROR, _WARN, _INFO of host/log.h), and the
      * filter call in progress on the calling thread, async-signal-safe
@@ -73,16 +77,27 @@ typedef struct host_supervise_opts {
  * serve(arg) (the launcher restarts the process). */
 int host_supervise(int (*serve)(void *arg), void *arg, const host_supervise_opts_t *opts);
 
+/* Before the listeners open: the listening sockets this process takes over from the one
+ * it replaces (Winelib: ISAPIHOST_TAKE_OVER names that process's handover socket; the
+ * call waits until that process serves). Returns how many descriptors are in socks (at
+ * most max: the listeners, then the admin listener, in no promised order; the caller
+ * matches them to the configuration, host_listeners_adopt), 0 when this process opens
+ * its own (always on POSIX and Windows, where the supervisor or nobody holds them), or
+ * -1 with one line in err. */
+int host_supervise_inherited_listeners(plat_socket_t *socks, size_t max, char *err,
+                                       size_t errlen);
+
 /* In a serving process: it serves (its event loops and workers run). The supervisor
- * waiting to replace another process with this one retires the other now. Any thread;
- * once per process; a no-op where no supervisor waits (the first process, Windows,
- * Winelib). */
+ * waiting to replace another process with this one retires the other now (Winelib: this
+ * process tells the one it took the listeners from, and from now on hands them over to
+ * the next one itself). Any thread; once per process; a no-op where no supervisor waits
+ * (the first process on POSIX, Windows). */
 void host_supervise_ready(void);
 
 /* In a serving process: fn(arg) runs when the supervisor tells this process to retire
- * (POSIX: SIGQUIT), in a signal handler, so fn must be async-signal-safe
- * (host_server_retire is). Returns 0, or -1 where no supervisor can ask (Windows,
- * Winelib). */
+ * (POSIX: SIGQUIT, in a signal handler; Winelib: the next process's "ready", on the
+ * handover thread), so fn must be async-signal-safe (host_server_retire is). Returns 0,
+ * or -1 where no supervisor can ask (Windows; Winelib started without a launcher). */
 int host_supervise_on_retire(void (*fn)(void *arg), void *arg);
 
 /* The exit status of a Winelib serving process that ended on an unhandled exception

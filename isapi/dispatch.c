@@ -26,7 +26,7 @@
  * a filter never receives its own bytes back and the recursion is bounded.
  *
  * Call statistics (for the host's /metrics): when enabled, the walk times each call and
- * counts it per filter and notification in per-thread shards ("call statistics" below).
+ * counts it per filter and notification in per-thread blocks ("call statistics" below).
  *
  * Every filter call goes through isapi__invoke(), which counts calls in flight (unloading
  * waits for zero), records the current notification and caller for the callbacks (saved
@@ -129,19 +129,32 @@ void isapi__current_call_swap(const char *dll, const char *what, const char **sa
 
 /* ---- call statistics ---------------------------------------------------------------
  *
- * Off until isapi_engine_stats_enable(). Then the walk times every HttpFilterProc call
- * with the performance counter (two reads around isapi__invoke, so the time counted is the
- * filter's plus the engine's bookkeeping around the call) and adds it to one cell per
- * (filter, notification): a histogram of call times in counter ticks, and their sum.
- * The walk knows the filter's index and the notification's slot, so recording costs no
- * lookup. Cells are kept per shard, and
- * each thread writes the shard it drew on its first call, so the request path takes no
- * lock and, below ISAPI__STATS_SHARDS threads, shares no cache line; the adds are relaxed
- * atomics all the same, for threads that share a shard. A reader sums the shards. The
- * count of calls is the sum of the buckets, so a histogram read while calls run is still
- * cumulative and its +Inf bucket equals its count. */
+ * Off until isapi_engine_stats_enable(). Then every HttpFilterProc call is counted, and
+ * with timing on, timed with the clock the host gave (host/os.h's plat_ticks: the TSC where
+ * it is a clock) into one cell per (filter, notification): a histogram of call times in
+ * clock ticks, and their sum. The walk knows the filter's index and the notification's
+ * slot, so recording costs no lookup.
+ *
+ * Clock reads: a walk reads the clock once before its first call and once after each
+ * call; that read both ends this call and starts the next filter's, so a notification
+ * with n filters costs n + 1 reads, not 2n. A call's time is the filter's own plus the
+ * engine's bookkeeping since the previous call of the walk (the RAW_DATA length check,
+ * the return code's switch). A negative difference (two processors' TSCs a few ticks
+ * apart, the thread moved between them) counts as 0.
+ *
+ * Cells: each thread draws a number on its first call (process-wide, so it holds across
+ * engines after a reload); the first ISAPI__STATS_THREADS threads each get a block of
+ * cells of their own, allocated on the thread's first call in this engine, aligned to
+ * and filling whole cache lines. Only its thread writes a block, so an add is a plain
+ * load and store (relaxed atomics: a scrape on another thread reads them whole) with no
+ * locked instruction and no line shared with another thread. Threads past that number
+ * (or whose block could not be allocated) share one block with atomic adds. A reader
+ * sums the blocks. The count of calls is the sum of the buckets, so a histogram read
+ * while calls run is still cumulative and its +Inf bucket equals its count. Counts are
+ * exact: every call is recorded, none is sampled. */
 
-#define ISAPI__STATS_SHARDS 32
+#define ISAPI__STATS_THREADS 1024
+#define ISAPI__CACHE_LINE 64
 
 const unsigned isapi_stats_bucket_us[ISAPI_STATS_BUCKETS] = {
     1, 2, 5, 10, 25, 50, 100, 250, 1000, 10000, 100000, 1000000,
@@ -153,41 +166,83 @@ typedef struct isapi__stat_cell {
 } isapi__stat_cell;
 
 struct isapi__stats {
+    uint64_t generation;        /* 1, 2, ... for every statistics enabled in the process */
     int timed;                  /* calls are timed; else all land in the +Inf bucket */
     size_t nfilters;
-    size_t shard_cells;         /* cells per shard: one more than used, as padding */
-    uint64_t freq;              /* performance counter ticks per second */
+    size_t block_bytes;         /* one block's allocation: its cells, whole lines, slack */
+    uint64_t (*clock)(void);
+    uint64_t per_second;        /* clock ticks per second */
     uint64_t bound_ticks[ISAPI_STATS_BUCKETS];
     _Atomic uint64_t *crashes;  /* per filter */
-    isapi__stat_cell cells[];   /* [shard][filter * ISAPI__N_COUNT + notification] */
+    void *shared;               /* the block threads without one of their own add to */
+    _Atomic(void *) own[ISAPI__STATS_THREADS];   /* per thread number; NULL until used */
 };
 
-static atomic_uint stats_next_shard;
-static _Thread_local unsigned stats_shard_plus1;   /* 0: not drawn yet */
+static atomic_uint stats_next_thread;
+static _Atomic uint64_t stats_next_generation;
+static _Thread_local unsigned stats_thread_plus1;   /* 0: not drawn yet */
 
-int isapi_engine_stats_enable(isapi_engine *e, int timed)
+/* The calling thread's cells in the statistics of generation `generation` (a number no
+ * other statistics ever had, so a new engine at a freed one's address does not match). */
+static _Thread_local struct {
+    uint64_t generation;
+    struct isapi__stat_cell *cells;
+} stats_mine;
+
+/* A block's cells: [filter * ISAPI__N_COUNT + notification], from its first whole line. */
+static isapi__stat_cell *block_cells(void *block)
+{
+    uintptr_t at = ((uintptr_t)block + ISAPI__CACHE_LINE - 1)
+                   & ~(uintptr_t)(ISAPI__CACHE_LINE - 1);
+    return (isapi__stat_cell *)at;
+}
+
+static uint64_t performance_counter(void)
+{
+    LARGE_INTEGER t;
+    QueryPerformanceCounter(&t);
+    return (uint64_t)t.QuadPart;
+}
+
+int isapi_engine_stats_enable(isapi_engine *e, int timed, uint64_t (*clock)(void),
+                              uint64_t clock_per_second)
 {
     if (e->stats)
         return 0;
-    LARGE_INTEGER freq;
-    if (!QueryPerformanceFrequency(&freq) || freq.QuadPart <= 0)
+    if (!clock) {
+        LARGE_INTEGER freq;
+        if (!QueryPerformanceFrequency(&freq) || freq.QuadPart <= 0)
+            return -1;
+        clock = performance_counter;
+        clock_per_second = (uint64_t)freq.QuadPart;
+    }
+    if (clock_per_second == 0)
         return -1;
-    size_t per_shard = e->nfilters * ISAPI__N_COUNT + 1;
-    struct isapi__stats *st = calloc(1, sizeof *st + ISAPI__STATS_SHARDS * per_shard
-                                                     * sizeof(isapi__stat_cell));
+    size_t cells_bytes = (e->nfilters ? e->nfilters : 1) * ISAPI__N_COUNT
+                         * sizeof(isapi__stat_cell);
+    size_t block_bytes = (cells_bytes + ISAPI__CACHE_LINE - 1)
+                         / ISAPI__CACHE_LINE * ISAPI__CACHE_LINE + ISAPI__CACHE_LINE;
+    struct isapi__stats *st = calloc(1, sizeof *st);
     _Atomic uint64_t *crashes = calloc(e->nfilters ? e->nfilters : 1, sizeof *crashes);
-    if (!st || !crashes) {
+    void *shared = calloc(1, block_bytes);
+    if (!st || !crashes || !shared) {
         free(st);
         free(crashes);
+        free(shared);
         return -1;
     }
+    st->generation = atomic_fetch_add_explicit(&stats_next_generation, 1,
+                                               memory_order_relaxed) + 1;
     st->timed = timed != 0;
     st->nfilters = e->nfilters;
-    st->shard_cells = per_shard;
-    st->freq = (uint64_t)freq.QuadPart;
+    st->block_bytes = block_bytes;
+    st->clock = clock;
+    st->per_second = clock_per_second;
     for (int b = 0; b < ISAPI_STATS_BUCKETS; b++)
-        st->bound_ticks[b] = (uint64_t)isapi_stats_bucket_us[b] * st->freq / 1000000u;
+        st->bound_ticks[b] = (uint64_t)((double)isapi_stats_bucket_us[b]
+                                        * (double)clock_per_second / 1e6);
     st->crashes = crashes;
+    st->shared = shared;
     e->stats = st;
     return 0;
 }
@@ -201,16 +256,60 @@ void isapi__stats_free(isapi_engine *e)
 {
     if (!e->stats)
         return;
+    for (size_t t = 0; t < ISAPI__STATS_THREADS; t++)
+        free(atomic_load_explicit(&e->stats->own[t], memory_order_relaxed));
+    free(e->stats->shared);
     free(e->stats->crashes);
     free(e->stats);
     e->stats = NULL;
 }
 
-static uint64_t stats_now(void)
+/* The calling thread's own block in st, found the first time: the thread draws its number
+ * (once per process) and allocates its block (once per engine). NULL: the shared block. */
+static isapi__stat_cell *own_cells(struct isapi__stats *st)
 {
-    LARGE_INTEGER t;
-    QueryPerformanceCounter(&t);
-    return (uint64_t)t.QuadPart;
+    unsigned t = stats_thread_plus1;
+    if (t == 0) {
+        unsigned drawn = atomic_fetch_add_explicit(&stats_next_thread, 1, memory_order_relaxed);
+        t = drawn < ISAPI__STATS_THREADS ? drawn + 1 : ISAPI__STATS_THREADS + 1;
+        stats_thread_plus1 = t;
+    }
+    if (t > ISAPI__STATS_THREADS)
+        return NULL;
+    void *block = atomic_load_explicit(&st->own[t - 1], memory_order_relaxed);
+    if (!block) {
+        block = calloc(1, st->block_bytes);
+        if (!block)
+            return NULL;
+        atomic_store_explicit(&st->own[t - 1], block, memory_order_release);
+    }
+    stats_mine.generation = st->generation;
+    stats_mine.cells = block_cells(block);
+    return stats_mine.cells;
+}
+
+/* Adds v to a counter only the calling thread writes: no locked instruction. */
+static void add_own(_Atomic uint64_t *counter, uint64_t v)
+{
+    atomic_store_explicit(counter, atomic_load_explicit(counter, memory_order_relaxed) + v,
+                          memory_order_relaxed);
+}
+
+/* stats_record() for a thread whose block in st is not known yet, or that has none. Not
+ * static, so that the compiler keeps it out of stats_record's path, which then saves no
+ * register and calls nothing. */
+void isapi__stats_record_first(struct isapi__stats *st, size_t at, int b, uint64_t ticks);
+void isapi__stats_record_first(struct isapi__stats *st, size_t at, int b, uint64_t ticks)
+{
+    isapi__stat_cell *own = own_cells(st);
+    if (own) {
+        add_own(&own[at].bucket[b], 1);
+        add_own(&own[at].ticks, ticks);
+        return;
+    }
+    isapi__stat_cell *cell = &block_cells(st->shared)[at];
+    atomic_fetch_add_explicit(&cell->bucket[b], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&cell->ticks, ticks, memory_order_relaxed);
 }
 
 /* Called by the walk, which knows the filter's index and the notification's slot. */
@@ -218,19 +317,17 @@ static void stats_record(struct isapi__stats *st, size_t filter, int ni, uint64_
 {
     if (filter >= st->nfilters)
         return;
-    unsigned shard = stats_shard_plus1;
-    if (shard == 0) {
-        shard = atomic_fetch_add_explicit(&stats_next_shard, 1, memory_order_relaxed)
-                % ISAPI__STATS_SHARDS + 1;
-        stats_shard_plus1 = shard;
-    }
-    isapi__stat_cell *cell = &st->cells[(shard - 1) * st->shard_cells
-                                        + filter * ISAPI__N_COUNT + (size_t)ni];
     int b = st->timed ? 0 : ISAPI_STATS_BUCKETS;
     while (b < ISAPI_STATS_BUCKETS && ticks > st->bound_ticks[b])
         b++;
-    atomic_fetch_add_explicit(&cell->bucket[b], 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&cell->ticks, ticks, memory_order_relaxed);
+    size_t at = filter * ISAPI__N_COUNT + (size_t)ni;
+    if (stats_mine.generation != st->generation) {
+        isapi__stats_record_first(st, at, b, ticks);
+        return;
+    }
+    isapi__stat_cell *own = stats_mine.cells;
+    add_own(&own[at].bucket[b], 1);
+    add_own(&own[at].ticks, ticks);
 }
 
 size_t isapi_notification_count(void)
@@ -250,14 +347,20 @@ const char *isapi_notification_name(size_t i)
 
 int isapi_engine_call_stats(const isapi_engine *e, size_t i, size_t n, isapi_call_stats *out)
 {
-    const struct isapi__stats *st = e->stats;
+    struct isapi__stats *st = e->stats;
     memset(out, 0, sizeof *out);
     if (!st || i >= st->nfilters || n >= ISAPI__N_COUNT)
         return -1;
     uint64_t per_bucket[ISAPI_STATS_BUCKETS + 1] = {0}, ticks = 0;
-    for (size_t shard = 0; shard < ISAPI__STATS_SHARDS; shard++) {
-        const isapi__stat_cell *cell = &st->cells[shard * st->shard_cells
-                                                  + i * ISAPI__N_COUNT + n];
+    size_t at = i * ISAPI__N_COUNT + n;
+    unsigned drawn = atomic_load_explicit(&stats_next_thread, memory_order_relaxed);
+    size_t nblocks = drawn < ISAPI__STATS_THREADS ? drawn : ISAPI__STATS_THREADS;
+    for (size_t t = 0; t <= nblocks; t++) {
+        void *block = t < nblocks ? atomic_load_explicit(&st->own[t], memory_order_acquire)
+                                  : st->shared;
+        if (!block)
+            continue;
+        const isapi__stat_cell *cell = &block_cells(block)[at];
         for (int b = 0; b <= ISAPI_STATS_BUCKETS; b++)
             per_bucket[b] += atomic_load_explicit(&cell->bucket[b], memory_order_relaxed);
         ticks += atomic_load_explicit(&cell->ticks, memory_order_relaxed);
@@ -268,7 +371,7 @@ int isapi_engine_call_stats(const isapi_engine *e, size_t i, size_t n, isapi_cal
         out->le[b] = running;
     }
     out->calls = running + per_bucket[ISAPI_STATS_BUCKETS];
-    out->seconds = (double)ticks / (double)st->freq;
+    out->seconds = (double)ticks / (double)st->per_second;
     return 0;
 }
 
@@ -507,6 +610,26 @@ static void contain_raw(isapi_conn *c, isapi__filter *f, DWORD bit, raw_walk *w)
         raw->cbInBuffer = (DWORD)room;
 }
 
+/* One filter call of a walk, counted and (with timing) timed; *mark carries the clock
+ * from one call of the walk to the next (see "call statistics"). Apart from the walk, so
+ * that a walk without statistics pays one test per call for them. */
+static DWORD invoke_counted(isapi_engine *e, struct isapi__stats *st, isapi__filter *f,
+                            isapi__slot *s, DWORD bit, void *pv, size_t filter, int ni,
+                            uint64_t *mark)
+{
+    if (!st->timed) {
+        DWORD r = isapi__invoke(e, f, s, ISAPI__CALL_PROC, bit, pv);
+        stats_record(st, filter, ni, 0);
+        return r;
+    }
+    uint64_t start = *mark ? *mark : st->clock();
+    DWORD r = isapi__invoke(e, f, s, ISAPI__CALL_PROC, bit, pv);
+    uint64_t now = st->clock();
+    *mark = now;
+    stats_record(st, filter, ni, now > start ? now - start : 0);
+    return r;
+}
+
 /* Walks list positions [from, to) of notification `ni`. */
 static isapi_rc walk_range(isapi_conn *c, int ni, void *pv, size_t from, size_t to,
                            int limit, size_t *stopped_at)
@@ -517,16 +640,15 @@ static isapi_rc walk_range(isapi_conn *c, int ni, void *pv, size_t from, size_t 
     if (to < n)
         n = to;
     DWORD bit = notif_bits[ni];
+    struct isapi__stats *stats = e->stats;
+    uint64_t mark = 0;   /* the clock at the end of the walk's previous call; 0: none yet */
     for (size_t i = from; i < n; i++) {
         isapi__filter *f = &e->filters[list[i]];
         isapi__slot *s = &c->slots[list[i]];
         if (f->rank >= limit || (s->disabled & bit))
             continue;
-        struct isapi__stats *stats = e->stats;
-        uint64_t started = stats && stats->timed ? stats_now() : 0;
-        DWORD r = isapi__invoke(e, f, s, ISAPI__CALL_PROC, bit, pv);
-        if (stats)
-            stats_record(stats, list[i], ni, stats->timed ? stats_now() - started : 0);
+        DWORD r = stats ? invoke_counted(e, stats, f, s, bit, pv, list[i], ni, &mark)
+                        : isapi__invoke(e, f, s, ISAPI__CALL_PROC, bit, pv);
         if (ni == ISAPI__N_READ_RAW || ni == ISAPI__N_SEND_RAW)
             contain_raw(c, f, bit, pv);
         switch (r) {
@@ -778,6 +900,11 @@ isapi_rc isapi_notify_send_response(isapi_conn *c)
 int isapi_conn_sees_send_raw(const isapi_conn *c)
 {
     return c->e->nlist[c->secure][ISAPI__N_SEND_RAW] != 0;
+}
+
+int isapi_conn_sees_send_response(const isapi_conn *c)
+{
+    return c->e->nlist[c->secure][ISAPI__N_SEND_RESPONSE] != 0;
 }
 
 /* Hands bytes that passed the SEND_RAW_DATA chain to the host. */

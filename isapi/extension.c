@@ -8,7 +8,8 @@
  * path already loaded (the loader's count goes up, DllMain does not run again), which is
  * what connectors whose filter and extension halves share globals rely on.
  *
- * A request: isapi_extension_run() builds the control block on the heap with private
+ * A request: isapi_extension_run() builds the control block on the heap (the thread's
+ * spare record from its previous request when it has one, see ecb_get) with private
  * copies of every string the extension sees, calls HttpExtensionProc under the same guard
  * as filter calls (guard.h), and reports in an isapi_ext_result what the host needs to end
  * the request: whether a structured header block went out, whether the extension offered
@@ -45,6 +46,7 @@
  *
  * docs/extensions.md lists every member and request code with its support.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +55,7 @@
 #include "internal.h"
 
 #define ISAPI__ECB_MAGIC 0x45434231u   /* "ECB1" */
+#define ISAPI__ECB_TEXT 512             /* the strings and data of most requests fit here */
 
 struct isapi_extension {
     char *path;
@@ -80,7 +83,6 @@ typedef struct isapi__ecb {
     /* asynchronous operation (under lock): one operation at a time, its completion
      * delivered on a thread of the host that serves the request alone, after the
      * initiating call returned */
-    CRITICAL_SECTION lock;
     int detached;               /* the host let the pending request go: the next
                                    completion or DONE_WITH_SESSION wakes it (ext_wake) */
     int abandoned;              /* the host gave up on the session (no DONE in time) */
@@ -115,8 +117,12 @@ typedef struct isapi__ecb {
     isapi_ext_request rq_copy;      /* its strings are the host's, valid for the request */
     isapi_ext_result result;
     DWORD proc_last;                /* GetLastError() after HttpExtensionProc */
-    char *strings[5];
-    unsigned char *data;
+    char *text_heap;                /* the strings and the data when text_local is short */
+
+    /* Kept as they are when a thread's spare record serves its next request (ecb_get):
+     * everything above is cleared then. */
+    CRITICAL_SECTION lock;
+    char text_local[ISAPI__ECB_TEXT];   /* lpbData, then the five strings of the block */
 } isapi__ecb;
 
 /* ---- loading ----------------------------------------------------------------------- */
@@ -648,10 +654,12 @@ static int parse_status_text(const char *s, DWORD *code, const char **reason)
 }
 
 /* The extension's header text with LF-only line ends made CRLF (old extensions end their
- * lines with "\n"), split at its blank line: *lines gets the header lines (malloc'ed, each
- * ending in CRLF), *body points at what followed the blank line in `text` (IIS sends it as
- * the start of the body), or at its end. */
-static int split_header_text(const char *text, char **lines, const char **body)
+ * lines with "\n"), split at its blank line: *lines gets the header lines (each ending in
+ * CRLF), in `local` when they fit in `room` bytes, else malloc'ed; *body points at what
+ * followed the blank line in `text` (IIS sends it as the start of the body), or at its
+ * end. */
+static int split_header_text(const char *text, char *local, size_t room, char **lines,
+                             const char **body)
 {
     size_t n = 0;
     const char *p = text;
@@ -672,7 +680,7 @@ static int split_header_text(const char *text, char **lines, const char **body)
         n += len + 2;
         p = eol + 1;
     }
-    char *out = malloc(n + 1);
+    char *out = n + 1 <= room ? local : malloc(n + 1);
     if (!out)
         return -1;
     size_t at = 0;
@@ -711,25 +719,28 @@ static BOOL send_header(isapi__ecb *b, const char *status, const char *text, int
         return fail(ERROR_INVALID_PARAMETER);
     if (reason && isapi__header_input_fault(ISAPI__HIN_STATUS, reason, NULL))
         return fail(ERROR_INVALID_PARAMETER);
-    char *lines;
+    char *lines, local[1024];
     const char *body;
-    if (split_header_text(text ? text : "", &lines, &body) != 0)
+    if (split_header_text(text ? text : "", local, sizeof local, &lines, &body) != 0)
         return fail(ERROR_NOT_ENOUGH_MEMORY);
     const char *fault = isapi__header_input_fault(ISAPI__HIN_BLOCK, lines, NULL);
     if (fault) {
         isapi__log(c->e, c, ISAPI_LOG_WARN, b->x->path,
                    "header text refused (%s); the extension's call failed", fault);
-        free(lines);
+        if (lines != local)
+            free(lines);
         return fail(ERROR_INVALID_PARAMETER);
     }
     isapi_request *req = &c->req;
     req->status = code;
     if (isapi_str_set(req, &req->reason, reason, reason ? strlen(reason) : 0) != 0) {
-        free(lines);
+        if (lines != local)
+            free(lines);
         return fail(ERROR_NOT_ENOUGH_MEMORY);
     }
     DWORD err = c->ops->ext_send_header(c->host, c, lines, keep_conn);
-    free(lines);
+    if (lines != local)
+        free(lines);
     b->res->header_sent = 1;
     b->res->keep_conn = keep_conn;
     b->res->status = req->status;
@@ -1116,7 +1127,7 @@ static int exec_headers(isapi__ecb *b, const char *text)
         return -1;
     char *bounded = isapi__strndup(text, n), *lines = NULL;
     const char *rest;
-    int bad = !bounded || split_header_text(bounded, &lines, &rest) != 0
+    int bad = !bounded || split_header_text(bounded, NULL, 0, &lines, &rest) != 0
               || isapi__header_input_fault(ISAPI__HIN_BLOCK, lines, NULL) != NULL;
     free(bounded);
     if (!bad) {
@@ -1441,19 +1452,67 @@ static BOOL WINAPI ext_server_support(HCONN h, DWORD code, LPVOID buf, LPDWORD s
 
 /* ---- a request ---------------------------------------------------------------------- */
 
-static char *copy_or_empty(const char *s)
+/* Why a spare record per thread: a request's record was a calloc, a critical section set
+ * up and torn down, and six string copies, each malloc'ed. A record whose request ended
+ * without going pending is no longer reachable by the extension (its ConnID is refused:
+ * magic 0), so the thread keeps it, with its critical section, for the next request it
+ * serves. A pending request's record is freed on its own: the extension's threads held it. */
+static _Thread_local isapi__ecb *spare_ecb;
+
+static isapi__ecb *ecb_get(void)
 {
-    return isapi__strndup(s ? s : "", s ? strlen(s) : 0);
+    isapi__ecb *b = spare_ecb;
+    if (b) {
+        spare_ecb = NULL;
+    } else {
+        b = malloc(sizeof *b);
+        if (!b)
+            return NULL;
+        InitializeCriticalSection(&b->lock);
+    }
+    memset(b, 0, offsetof(isapi__ecb, lock));
+    return b;
 }
 
 static void ecb_free(isapi__ecb *b)
 {
-    for (int i = 0; i < 5; i++)
-        free(b->strings[i]);
-    free(b->data);
+    free(b->text_heap);
     exec_clear(b);
     DeleteCriticalSection(&b->lock);
     free(b);
+}
+
+/* The end of a record: kept as the thread's spare when `reuse` and none is kept yet. */
+static void ecb_release(isapi__ecb *b, int reuse)
+{
+    if (!reuse || spare_ecb) {
+        ecb_free(b);
+        return;
+    }
+    free(b->text_heap);
+    b->text_heap = NULL;
+    exec_clear(b);
+    b->magic = 0;
+    spare_ecb = b;
+}
+
+void isapi_thread_cache_free(void)
+{
+    if (spare_ecb) {
+        ecb_free(spare_ecb);
+        spare_ecb = NULL;
+    }
+}
+
+/* Copies len bytes of s and a NUL to *at, moves *at past them, and returns the copy. */
+static char *place_text(char **at, const char *s, size_t len)
+{
+    char *p = *at;
+    if (len)
+        memcpy(p, s, len);
+    p[len] = '\0';
+    *at = p + len + 1;
+    return p;
 }
 
 /* The end of a request: the result for the host from the status HttpExtensionProc (or
@@ -1502,7 +1561,7 @@ static int finish(isapi__ecb *b, DWORD status, int crashed, const char *fault,
     r->pending = 0;
     memcpy(res, r, sizeof *res);
     if (!abandoned)
-        ecb_free(b);
+        ecb_release(b, !was_pending);
     return 0;
 }
 
@@ -1588,45 +1647,46 @@ int isapi_extension_run(isapi_conn *c, isapi_extension *x, const isapi_ext_reque
     /* Why on the heap: after HSE_STATUS_PENDING the extension's own threads use the block
      * until DONE_WITH_SESSION while the host serves other requests, and one that never
      * calls it keeps it forever. */
-    isapi__ecb *b = calloc(1, sizeof *b);
+    isapi__ecb *b = ecb_get();
     if (!b)
         return -1;
-    InitializeCriticalSection(&b->lock);
     const char *url = req->url ? req->url : "";
     const char *q = strchr(url, '?');
-    b->strings[0] = copy_or_empty(req->method);
-    b->strings[1] = copy_or_empty(q ? q + 1 : "");
-    b->strings[2] = copy_or_empty(rq->path_info);
-    b->strings[3] = copy_or_empty(rq->path_translated);
-    b->strings[4] = copy_or_empty(isapi_headers_find(&req->headers, "Content-Type"));
-    /* Why a NUL after the data: IIS puts one there, and extensions rely on it. */
-    b->data = malloc(rq->ahead_len + 1);
-    int oom = !b->data;
-    for (int i = 0; i < 5; i++)
-        oom |= !b->strings[i];
-    if (oom) {
-        ecb_free(b);
+    /* the method, the query, PATH_INFO, PATH_TRANSLATED, the content type: private
+     * copies, in one block after the data */
+    const char *text[5] = { req->method, q ? q + 1 : "", rq->path_info, rq->path_translated,
+                            isapi_headers_find(&req->headers, "Content-Type") };
+    size_t len[5], total = rq->ahead_len + 1;
+    for (int i = 0; i < 5; i++) {
+        if (!text[i])
+            text[i] = "";
+        len[i] = strlen(text[i]);
+        total += len[i] + 1;
+    }
+    char *at = b->text_local;
+    if (total > sizeof b->text_local && !(at = b->text_heap = malloc(total))) {
+        ecb_release(b, 1);
         return -1;
     }
-    if (rq->ahead_len)
-        memcpy(b->data, rq->ahead, rq->ahead_len);
-    b->data[rq->ahead_len] = '\0';
+    /* Why a NUL after the data: IIS puts one there, and extensions rely on it. */
+    unsigned char *data = (unsigned char *)place_text(&at, (const char *)rq->ahead,
+                                                      rq->ahead_len);
 
     EXTENSION_CONTROL_BLOCK *ecb = &b->ecb;
     ecb->cbSize = sizeof *ecb;
     ecb->dwVersion = HSE_VERSION;
     ecb->ConnID = b;
     ecb->dwHttpStatusCode = 200;
-    ecb->lpszMethod = b->strings[0];
-    ecb->lpszQueryString = b->strings[1];
-    ecb->lpszPathInfo = b->strings[2];
-    ecb->lpszPathTranslated = b->strings[3];
+    ecb->lpszMethod = place_text(&at, text[0], len[0]);
+    ecb->lpszQueryString = place_text(&at, text[1], len[1]);
+    ecb->lpszPathInfo = place_text(&at, text[2], len[2]);
+    ecb->lpszPathTranslated = place_text(&at, text[3], len[3]);
     /* Why 0xFFFFFFFF: "unknown or 4 GB and more", the extension reads until ReadClient
      * gives 0 bytes (EXTENSION_CONTROL_BLOCK, IIS 6 SDK). */
     ecb->cbTotalBytes = rq->total_bytes >= 0xffffffffu ? 0xffffffffu : (DWORD)rq->total_bytes;
     ecb->cbAvailable = (DWORD)rq->ahead_len;
-    ecb->lpbData = b->data;
-    ecb->lpszContentType = b->strings[4];
+    ecb->lpbData = data;
+    ecb->lpszContentType = place_text(&at, text[4], len[4]);
     ecb->GetServerVariable = ext_get_server_variable;
     ecb->WriteClient = ext_write_client;
     ecb->ReadClient = ext_read_client;
@@ -1636,7 +1696,7 @@ int isapi_extension_run(isapi_conn *c, isapi_extension *x, const isapi_ext_reque
     b->c = c;
     b->x = x;
     b->rq_copy = *rq;
-    b->rq_copy.ahead = NULL;   /* copied into b->data; the host's buffer may go */
+    b->rq_copy.ahead = NULL;   /* copied into lpbData; the host's buffer may go */
     b->rq = &b->rq_copy;
     b->result.hse_status = HSE_STATUS_ERROR;
     b->res = &b->result;

@@ -16,6 +16,7 @@
  * strings.c's, ASCII only.
  */
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,10 +53,18 @@ static char *header_block(isapi_headers *h, const char *name, size_t nlen, const
  * a recipient take LF as the line terminator), and the host re-serialises every header
  * with CRLF, so no bare LF reaches the wire. */
 
+/* RFC 9110 tchar, one bit per byte value below 128: ALPHA, DIGIT and "!#$%&'*+-.^_`|~".
+ * Why a table: every byte of every header name a filter or extension hands in is checked. */
+static const uint32_t tchar_bits[4] = {
+    0x00000000u,                    /* 0x00-0x1f: controls */
+    0x03ff6cfau,                    /* 0x20-0x3f: ! # $ % & ' * + - . 0-9 */
+    0xc7fffffeu,                    /* 0x40-0x5f: A-Z ^ _ */
+    0x57ffffffu,                    /* 0x60-0x7f: ` a-z | ~ */
+};
+
 static int is_tchar(unsigned char ch)
 {
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-           (ch != 0 && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
+    return ch < 128 && (tchar_bits[ch >> 5] >> (ch & 31) & 1u);
 }
 
 /* field-vchar / SP / HTAB: everything but the control bytes (HTAB allowed) and DEL */
@@ -239,6 +248,33 @@ const char *isapi_headers_find(const isapi_headers *h, const char *name)
         if (matches(&h->v[i], name, nlen))
             return h->v[i].value;
     return NULL;
+}
+
+void isapi_headers_find_each(const isapi_headers *h, size_t from, const char *const *names,
+                             size_t count, const char **values)
+{
+    size_t lens[8], left = count < 8 ? count : 8;
+    for (size_t k = 0; k < left; k++) {
+        lens[k] = key_len(names[k]);
+        values[k] = NULL;
+    }
+    for (size_t i = from; i < h->n && left; i++) {
+        size_t n = isapi_header_name_len(&h->v[i]);
+        for (size_t k = 0; k < count && k < 8; k++) {
+            if (!values[k] && lens[k] == n && matches(&h->v[i], names[k], n)) {
+                values[k] = h->v[i].value;
+                left--;
+                break;
+            }
+        }
+    }
+}
+
+void isapi_headers_remove_at(isapi_headers *h, size_t i)
+{
+    release_entry(h, &h->v[i]);
+    memmove(&h->v[i], &h->v[i + 1], (h->n - i - 1) * sizeof h->v[0]);
+    h->n--;
 }
 
 char *isapi_headers_get_joined(const isapi_headers *h, const char *name, int *oom)

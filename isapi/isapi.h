@@ -79,6 +79,12 @@ int  isapi_headers_set(isapi_headers *h, const char *name, const char *value);
 size_t isapi_headers_del(isapi_headers *h, const char *name);
 /* First instance's value, or NULL when absent. Valid until the list changes. */
 const char *isapi_headers_find(const isapi_headers *h, const char *name);
+/* isapi_headers_find() for `count` names (at most 8) in one walk of the entries from index
+ * `from` on: values[i] gets the first instance's value of names[i], or NULL. */
+void isapi_headers_find_each(const isapi_headers *h, size_t from, const char *const *names,
+                             size_t count, const char **values);
+/* Removes the entry at index i (< h->n), keeping the order of the others. */
+void isapi_headers_remove_at(isapi_headers *h, size_t i);
 /* All instances joined with ", " into a new malloc'ed string the caller frees, or NULL when
  * the header is absent (or out of memory: then *oom is set to 1 if oom is not NULL). */
 char *isapi_headers_get_joined(const isapi_headers *h, const char *name, int *oom);
@@ -332,6 +338,9 @@ int isapi_conn_response_started(const isapi_conn *c);
  * Only when it is 0 may the host send bytes past isapi_send() (a zero-copy file send);
  * it then adds them to request->bytes_sent itself. */
 int isapi_conn_sees_send_raw(const isapi_conn *c);
+/* 1 when a SEND_RESPONSE filter on this connection's port could change the response
+ * headers, else 0 (the lists then stay as the host left them). */
+int isapi_conn_sees_send_response(const isapi_conn *c);
 
 /* The last error the most recent filter returning SF_STATUS_REQ_ERROR had set
  * (GetLastError() right after its HttpFilterProc) in the current request, else 0. */
@@ -439,11 +448,14 @@ size_t isapi_describe_call(isapi_call_record *rec, char *buf, size_t len);
 extern const unsigned isapi_stats_bucket_us[ISAPI_STATS_BUCKETS];
 
 /* Starts counting every HttpFilterProc call and every contained crash, and with `timed`
- * also timing each call with the performance counter (two reads per call). Call once,
- * after the filters are loaded and before any connection opens; without it the engine
- * counts nothing and reads no clock. Returns 0, or -1 when out of memory (nothing is
- * counted then). */
-int isapi_engine_stats_enable(isapi_engine *e, int timed);
+ * also timing each call with `clock`, which ticks clock_per_second times a second (the
+ * host's plat_ticks; NULL: the performance counter, and clock_per_second is ignored). A
+ * walk over a notification's filters reads the clock once before the first call and once
+ * after each. Call once, after the filters are loaded and before any connection opens;
+ * without it the engine counts nothing and reads no clock. Returns 0, or -1 when out of
+ * memory or clock_per_second is 0 (nothing is counted then). */
+int isapi_engine_stats_enable(isapi_engine *e, int timed, uint64_t (*clock)(void),
+                              uint64_t clock_per_second);
 
 /* 1 when the statistics include call times (enabled with timed), else 0. */
 int isapi_engine_stats_timed(const isapi_engine *e);
@@ -526,6 +538,10 @@ typedef struct isapi_ext_result {
     char log_data[HSE_LOG_BUFFER_LEN + 1];   /* lpszLogData, bounded and terminated */
     char log_param[1024];   /* HSE_APPEND_LOG_PARAMETER texts, concatenated and cut */
 } isapi_ext_result;
+
+/* Frees what the calling thread keeps for its next extension request (a spare control
+ * block); a thread that ran extension requests calls it before it ends. */
+void isapi_thread_cache_free(void);
 
 /* How long a request whose HttpExtensionProc returned HSE_STATUS_PENDING may take to call
  * HSE_REQ_DONE_WITH_SESSION before the host gives up on it (isapi_extension_abandon()). */

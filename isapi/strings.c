@@ -22,6 +22,9 @@ int isapi__ieqn(const char *a, size_t alen, const char *b, size_t blen)
 {
     if (alen != blen)
         return 0;
+    /* Why first: a name is nearly always spelled the way it is looked up. */
+    if (memcmp(a, b, alen) == 0)
+        return 1;
     for (size_t i = 0; i < alen; i++)
         if (lower((unsigned char)a[i]) != lower((unsigned char)b[i]))
             return 0;

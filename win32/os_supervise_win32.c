@@ -11,6 +11,17 @@ int host_supervise(int (*serve)(void *arg), void *arg, const host_supervise_opts
     return serve(arg);
 }
 
+/* No process replaces another: the process opens its own listeners. */
+int host_supervise_inherited_listeners(plat_socket_t *socks, size_t max, char *err,
+                                       size_t errlen)
+{
+    (void)socks;
+    (void)max;
+    (void)err;
+    (void)errlen;
+    return 0;
+}
+
 /* No supervisor to wait for this process or to ask it to retire. */
 void host_supervise_ready(void)
 {

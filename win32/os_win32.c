@@ -128,6 +128,26 @@ uint64_t plat_time_mono_ms(void)
     return v / f * 1000u + v % f * 1000u / f;
 }
 
+/* The performance counter: Windows picks its source (the TSC where it is invariant). */
+uint64_t plat_ticks_calibrate(void)
+{
+    LARGE_INTEGER freq;
+    return QueryPerformanceFrequency(&freq) && freq.QuadPart > 0 ? (uint64_t)freq.QuadPart
+                                                                  : 1;
+}
+
+uint64_t plat_ticks(void)
+{
+    LARGE_INTEGER c;
+    QueryPerformanceCounter(&c);
+    return (uint64_t)c.QuadPart;
+}
+
+const char *plat_ticks_source(void)
+{
+    return "QueryPerformanceCounter";
+}
+
 int64_t plat_time_unix_ms(void)
 {
     FILETIME ft;

@@ -9,7 +9,9 @@
 # <dir> (Release) and adds scenario S6 (isapihost.exe under Wine against the native build).
 # With BENCH_WINELIB64=<dir> and/or BENCH_WINELIB32=<dir> it builds those Winelib trees
 # (Release) and adds W2 and W3 (the Winelib build with mingw-w64 DLLs against the native
-# build with .so filters; docs/winelib.md).
+# build with .so filters; docs/winelib.md). With BENCH_NATIVE32=<dir> as well, it builds a
+# 32-bit native tree there (gcc -m32, needs gcc-multilib and libssl-dev:i386) and the 32-bit
+# W rows compare against it: the same bitness on both sides.
 # Needs wrk, nginx (any path: --nginx), python3; S6 needs mingw-w64 and Wine; W2/W3 also
 # winegcc (tests/setup-debian.sh test).
 set -euo pipefail
@@ -32,6 +34,18 @@ for bits in 64 32; do
     extra+=(--winelib "${!var}")
   fi
 done
+if [ -n "${BENCH_NATIVE32:-}" ]; then
+  if ! { PKG_CONFIG_LIBDIR=/usr/lib/i386-linux-gnu/pkgconfig:/usr/share/pkgconfig \
+           cmake --preset release -B "$BENCH_NATIVE32" -DCMAKE_C_FLAGS=-m32 \
+           -DCMAKE_LIBRARY_ARCHITECTURE=i386-linux-gnu -DISAPIHOST_TESTS=OFF >/dev/null &&
+         cmake --build "$BENCH_NATIVE32" -j"${BENCH_JOBS:-2}" \
+           --target isapihost upcase bench_noop >/dev/null; }; then
+    echo "bench.sh: the 32-bit native tree $BENCH_NATIVE32 did not build; it needs" \
+         "gcc-multilib and libssl-dev:i386 (apt-get install gcc-multilib libssl-dev:i386)" >&2
+    exit 1
+  fi
+  extra+=(--native32 "$BENCH_NATIVE32")
+fi
 # The servers need one descriptor per connection (scenario S5 holds 10,000).
 ulimit -n "$(ulimit -Hn)"
 exec python3 "$src/tests/bench/run.py" --build "$build" ${extra[@]+"${extra[@]}"} "$@"

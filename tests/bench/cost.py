@@ -4,6 +4,8 @@
     python3 tests/bench/cost.py --exe build/release/host/isapihost \
         --upcase build/release/samples/upcase.so --scenario S3 --tool callgrind
     python3 tests/bench/cost.py ... --scenario S4a --tool strace
+    python3 tests/bench/cost.py ... --hello build/release/tests/bench/bench_hello.so \
+        --scenario X1 --tool callgrind
 
 Wall-clock benchmarks (run.py) need a quiet machine; these counts do not. The server runs
 under `valgrind --tool=callgrind --trace-children=yes` (instructions executed, Ir) or
@@ -14,6 +16,7 @@ a time, in the shape of run.py's scenario:
     S1   GET /small.txt, keep-alive, no filter
     S3   GET /upcase/page.html, keep-alive, the upcase filter loaded
     S4a  GET /small.txt with "Connection: close", a new connection per request
+    X1   GET /hello.hello, keep-alive, the bench_hello extension reached by a script map
 
 The server is run twice, with --small and --large requests, and the figure is the
 difference divided by the difference in requests: start-up, filter loading and shutdown
@@ -59,7 +62,7 @@ def read_response(sock, buf):
 
 
 def drive(port, scenario, count, expect):
-    path = '/upcase/page.html' if scenario == 'S3' else '/small.txt'
+    path = {'S3': '/upcase/page.html', 'X1': '/hello.hello'}.get(scenario, '/small.txt')
     close = scenario == 'S4a'
     req = (f'GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n'
            f'{"Connection: close" + chr(13) + chr(10) if close else ""}\r\n').encode()
@@ -90,6 +93,11 @@ def one_run(a, site, count):
               '--concurrency', str(a.concurrency)]
     if a.scenario == 'S3':
         server += ['--filter', a.upcase]
+    if a.scenario == 'X1':
+        ini = os.path.join(d, 'isapihost.ini')
+        with open(ini, 'w') as f:
+            f.write(f'[script_maps]\n.hello = {os.path.abspath(a.hello)},1\n')
+        server[1:1] = ['--config', ini]
     if os.geteuid() == 0 and b'--run-as-root' in subprocess.run(
             [a.exe, '--help'], capture_output=True).stdout:
         server.append('--run-as-root')   # older builds ran filters as root unasked
@@ -113,9 +121,12 @@ def one_run(a, site, count):
     if not port:
         run.stop(proc)
         raise RuntimeError(f'the server did not start; see {d}')
-    with open(os.path.join(site, 'upcase/page.html' if a.scenario == 'S3' else 'small.txt'),
-              'rb') as f:
-        expect = f.read()
+    if a.scenario == 'X1':
+        expect = run.HELLO_ANSWER.encode()
+    else:
+        with open(os.path.join(site, 'upcase/page.html' if a.scenario == 'S3' else 'small.txt'),
+                  'rb') as f:
+            expect = f.read()
     if a.scenario == 'S3':
         expect = expect.upper()
     drive(port, a.scenario, count, expect)
@@ -145,7 +156,8 @@ def main():
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--exe', required=True, help='the isapihost executable')
     ap.add_argument('--upcase', help='upcase.so (S3)')
-    ap.add_argument('--scenario', choices=('S1', 'S3', 'S4a'), required=True)
+    ap.add_argument('--hello', help='bench_hello.so (X1)')
+    ap.add_argument('--scenario', choices=('S1', 'S3', 'S4a', 'X1'), required=True)
     ap.add_argument('--tool', choices=('callgrind', 'strace'), required=True)
     ap.add_argument('--small', type=int, default=200)
     ap.add_argument('--large', type=int, default=1200)
@@ -154,6 +166,8 @@ def main():
     a = ap.parse_args()
     if a.scenario == 'S3' and not a.upcase:
         ap.error('S3 needs --upcase')
+    if a.scenario == 'X1' and not a.hello:
+        ap.error('X1 needs --hello')
     site = tempfile.mkdtemp(prefix='cost-site-', dir=a.tmp)
     run.make_site(site)
     try:

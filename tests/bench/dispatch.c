@@ -14,12 +14,19 @@
  * host overhead per filter call. Output: one line per (notification, K) and a summary
  * line per notification "overhead_ns_per_call <notification> <value>" (K = 16), which
  * tests/bench/run.py reads.
+ *
+ * Then what the call statistics of the metrics (isapi_engine_stats_enable) add: the same
+ * END_OF_REQUEST loop with K = 1 and 16 on engines whose statistics are off, counting only,
+ * timing with the performance counter (the shim's, CLOCK_MONOTONIC) and timing with the
+ * host's tick counter (plat_ticks, host/os.h: what the server uses). One line per mode
+ * and K, "stats <mode> K=<k> <ns per notification> (+<ns per call against off>)".
  */
 #define _POSIX_C_SOURCE 200809L
 #include <windows.h>
 #include <httpfilt.h>
 
 #include "isapi.h"
+#include "os.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,6 +148,72 @@ static double time_direct(const char *path, long iters)
     return best;
 }
 
+enum { STATS_OFF, STATS_COUNTS, STATS_QPC, STATS_TICKS, STATS_MODES };
+static const char *const stats_name[STATS_MODES] = {
+    "off", "counts", "timed_performance_counter", "timed_plat_ticks"
+};
+
+/* An engine with the first k of paths loaded, statistics as `mode` says, and one request
+ * open on one connection; 0, or -1 with nothing left open. */
+static int open_engine(char (*paths)[64], int k, int mode, isapi_engine **pe, isapi_conn **pc)
+{
+    isapi_engine *e = isapi_engine_create(NULL);
+    char err[512];
+    for (int i = 0; i < k && e; i++)
+        if (isapi_engine_load(e, paths[i], err, sizeof err) != 0) {
+            fprintf(stderr, "bench_dispatch: %s\n", err);
+            isapi_engine_destroy(e);
+            return -1;
+        }
+    int rc = 0;
+    if (e && mode == STATS_COUNTS)
+        rc = isapi_engine_stats_enable(e, 0, NULL, 0);
+    else if (e && mode == STATS_QPC)
+        rc = isapi_engine_stats_enable(e, 1, NULL, 0);
+    else if (e && mode == STATS_TICKS)
+        rc = isapi_engine_stats_enable(e, 1, plat_ticks, plat_ticks_calibrate());
+    isapi_conn_info info = { "127.0.0.1", "80", "127.0.0.1", "40000", NULL, 0, 1 };
+    isapi_conn *c = e && rc == 0 ? isapi_conn_open(e, NULL, &bench_ops, &info) : NULL;
+    isapi_request *req = c ? isapi_request_begin(c) : NULL;
+    if (!req) {
+        fprintf(stderr, "bench_dispatch: cannot open an engine with %d filters\n", k);
+        isapi_conn_close(c);
+        isapi_engine_destroy(e);
+        return -1;
+    }
+    isapi_str_set(req, &req->method, "GET", (size_t)-1);
+    isapi_str_set(req, &req->url, "/small.txt", (size_t)-1);
+    isapi_str_set(req, &req->version, "HTTP/1.1", (size_t)-1);
+    isapi_headers_add(&req->headers, "Host", (size_t)-1, "127.0.0.1", (size_t)-1);
+    *pe = e;
+    *pc = c;
+    return 0;
+}
+
+/* The statistics' cost per call, for K = 1 and 16 filters. */
+static int time_stats(char (*paths)[64], long iters)
+{
+    static const int ks[] = { 1, 16 };
+    for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
+        double off = 0;
+        for (int mode = 0; mode < STATS_MODES; mode++) {
+            isapi_engine *e;
+            isapi_conn *c;
+            if (open_engine(paths, ks[ki], mode, &e, &c) != 0)
+                return 1;
+            double t = time_notification(c, N_END, iters);
+            if (mode == STATS_OFF)
+                off = t;
+            printf("stats %-25s K=%-2d %8.2f ns/notification (%+.2f ns per call)\n",
+                   stats_name[mode], ks[ki], t, (t - off) / ks[ki]);
+            isapi_conn_close(c);
+            isapi_engine_destroy(e);
+        }
+    }
+    printf("stats clock: %s\n", plat_ticks_source());
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -155,7 +228,7 @@ int main(int argc, char **argv)
         perror("bench_dispatch: mkdtemp");
         return 1;
     }
-    char paths[16][sizeof dir + 32];
+    char paths[16][64];
     for (int i = 0; i < 16; i++) {
         snprintf(paths[i], sizeof paths[i], "%s/noop%d.so", dir, i);
         if (copy_file(argv[1], paths[i]) != 0) {
@@ -168,33 +241,22 @@ int main(int argc, char **argv)
     int status = 0;
     for (size_t ki = 0; ki < BENCH_NK && status == 0; ki++) {
         int k = bench_ks[ki];
-        isapi_engine *e = isapi_engine_create(NULL);
-        char err[512];
-        for (int i = 0; i < k && e; i++)
-            if (isapi_engine_load(e, paths[i], err, sizeof err) != 0) {
-                fprintf(stderr, "bench_dispatch: %s\n", err);
-                status = 1;
-            }
-        isapi_conn_info info = { "127.0.0.1", "80", "127.0.0.1", "40000", NULL, 0, 1 };
-        isapi_conn *c = e && status == 0 ? isapi_conn_open(e, NULL, &bench_ops, &info) : NULL;
-        isapi_request *req = c ? isapi_request_begin(c) : NULL;
-        if (!req) {
-            fprintf(stderr, "bench_dispatch: cannot open an engine with %d filters\n", k);
+        isapi_engine *e;
+        isapi_conn *c;
+        if (open_engine(paths, k, STATS_OFF, &e, &c) != 0) {
             status = 1;
-        } else {
-            isapi_str_set(req, &req->method, "GET", (size_t)-1);
-            isapi_str_set(req, &req->url, "/small.txt", (size_t)-1);
-            isapi_str_set(req, &req->version, "HTTP/1.1", (size_t)-1);
-            isapi_headers_add(&req->headers, "Host", (size_t)-1, "127.0.0.1", (size_t)-1);
-            for (int n = 0; n < N_COUNT; n++) {
-                t[n][ki] = time_notification(c, n, iters);
-                printf("dispatch %-15s K=%-2d %8.2f ns/notification\n", notif_name[n], k,
-                       t[n][ki]);
-            }
+            break;
+        }
+        for (int n = 0; n < N_COUNT; n++) {
+            t[n][ki] = time_notification(c, n, iters);
+            printf("dispatch %-15s K=%-2d %8.2f ns/notification\n", notif_name[n], k,
+                   t[n][ki]);
         }
         isapi_conn_close(c);
         isapi_engine_destroy(e);
     }
+    if (status == 0)
+        status = time_stats(paths, iters);
     double own = time_direct(paths[0], iters);
     if (own < 0) {
         fprintf(stderr, "bench_dispatch: cannot call %s directly\n", paths[0]);

@@ -28,7 +28,8 @@ flood (bench_flood09); S5 10,000 idle keep-alive connections (bench_idle), memor
 connection; S6 (with --w64) isapihost.exe under Wine against the native isapihost on S1;
 W2 and W3 (with --winelib, a winelib64 or winelib32 tree): S2 and S3 served by the Winelib
 build with the mingw-w64 DLLs (bench_noop.dll, upcase.dll) through win32/isapihost-wine,
-against the native isapihost with the .so builds of the same sources (target >= 0.9);
+against the native isapihost with the .so builds of the same sources (target >= 0.9; the
+32-bit rows against a 32-bit native tree when --native32 names one);
 X1 a hello-world ISAPI extension (bench_hello, 64 bytes with Content-Length, keep-alive,
 reached by a script map) against nginx answering the same 64 bytes with `return 200`
 (target >= 0.9); M2 S2 with the admin listener (metrics, call times) against S2 without
@@ -194,8 +195,10 @@ class Server:
 class Isapihost(Server):
     name = 'isapihost'
 
-    def __init__(self, ctx, filters=(), wine=None, tag='isapihost', winelib=None, ini=''):
+    def __init__(self, ctx, filters=(), wine=None, tag='isapihost', winelib=None, ini='',
+                 binary=None):
         self.ctx, self.filters, self.wine, self.tag = ctx, filters, wine, tag
+        self.binary = binary or ctx.isapihost   # another native tree's server (--native32)
         self.winelib = winelib   # (isapihost.exe, prefix, bits) of a Winelib tree
         self.ini = ini           # INI text read first (--config), for what has no option
 
@@ -220,7 +223,7 @@ class Isapihost(Server):
             if os.geteuid() == 0:
                 argv.append('--run-as-root')   # a Linux process: as root only when told so
         else:
-            argv = [c.isapihost, '--listen', '127.0.0.1:0', '--port-file', portfile,
+            argv = [self.binary, '--listen', '127.0.0.1:0', '--port-file', portfile,
                     '--root', c.site, '--log', log,
                     '--error-log', os.path.join(d, 'error.log')] + c.thread_args
             if os.geteuid() == 0:
@@ -611,6 +614,9 @@ def main():
     ap.add_argument('--w64', default='', help='win64 build tree for S6 (isapihost.exe)')
     ap.add_argument('--winelib', action='append', default=[],
                     help='winelib64/winelib32 build tree for W2 and W3 (repeatable)')
+    ap.add_argument('--native32', default='',
+                    help='32-bit native tree: the peer of the 32-bit W rows (else the native '
+                         'tree of --build)')
     ap.add_argument('--quick', action='store_true', help='a few seconds, no targets')
     ap.add_argument('--out', default='', help='write the table (Markdown) here')
     a = ap.parse_args()
@@ -697,6 +703,15 @@ def main():
                 bits = 64 if f.read(5)[4] == 2 else 32
             wl = (exe, os.path.join(tree, 'wineprefix'), bits)
             dll = lambda n: os.path.join(tree, 'pe-filters', n + '.dll')
+            # The peer: the native server of the same bitness when there is one, so the row
+            # measures Wine's in-process path, not 32-bit code against 64-bit code.
+            peer_tree = os.path.abspath(a.native32) if bits == 32 and a.native32 else ctx.build
+            peer_bin = os.path.join(peer_tree, 'host', 'isapihost')
+            peer_so = lambda n: next(
+                (p for p in (os.path.join(peer_tree, 'tests', 'bench', n + '.so'),
+                             os.path.join(peer_tree, 'samples', n + '.so'))
+                 if os.path.exists(p)), os.path.join(peer_tree, 'samples', n + '.so'))
+            peer_name = 'native 32-bit isapihost' if peer_tree != ctx.build else 'native isapihost'
             for sid, desc, so, url in (
                     ('W2', 'S2 no-op filter', 'bench_noop', '/small.txt'),
                     ('W3', 'S3 upcase filter, 4 KiB HTML', 'upcase', '/upcase/page.html')):
@@ -708,11 +723,12 @@ def main():
                     ra.append(measure(ctx, lambda: Isapihost(ctx, [dll(so)], tag=f'winelib{bits}',
                                                              winelib=wl),
                                       with_wineserver_cpu(drive, wl[1])))
-                    rb.append(measure(ctx, lambda: Isapihost(ctx, [ctx.filter_path(so)]), drive))
+                    rb.append(measure(ctx, lambda: Isapihost(ctx, [peer_so(so)],
+                                                             binary=peer_bin), drive))
                     print(f'{sid} ({bits}-bit) round {rnd + 1}: winelib {ra[-1]["rps"]:.0f}/s '
                           f'native {rb[-1]["rps"]:.0f}/s', flush=True)
                 rows.append((f'{sid}/{bits}', f'{desc}: Winelib {bits}-bit, {so}.dll',
-                             f'native isapihost, {so}.so', summarise(ra), summarise(rb)))
+                             f'{peer_name}, {so}.so', summarise(ra), summarise(rb)))
         dispatch = None
         if not only or 'D' in only:
             out = subprocess.run([ctx.tool('bench_dispatch'), ctx.filter_path('bench_noop'),

@@ -722,15 +722,17 @@ def run_server_once(env, args, timeout=None, extra_env=None):
     e = dict(os.environ)
     e.update(extra_env or {})
     t = timeout or (120 if env.wine else 20)
-    # Files, not pipes: Wine's helper processes (wineserver, services.exe) inherit the
-    # descriptors and would hold a pipe open for seconds after the server exited.
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        p = subprocess.run(env.server_command(args), stdout=out, stderr=err, timeout=t, env=e,
-                           stdin=subprocess.DEVNULL)
-        out.seek(0)
-        err.seek(0)
-        return (p.returncode, out.read().decode("utf-8", "replace"),
-                err.read().decode("utf-8", "replace"))
+    # Files, not pipes, and read back through their names: under Wine a process that
+    # outlives the server may hold the descriptors (with the file offset they share), and
+    # a pipe would stay open as long as it does.
+    with tempfile.TemporaryDirectory(prefix="isapihost-run-") as d:
+        out_path, err_path = os.path.join(d, "stdout"), os.path.join(d, "stderr")
+        with open(out_path, "wb") as out, open(err_path, "wb") as err:
+            p = subprocess.run(env.server_command(args), stdout=out, stderr=err, timeout=t,
+                               env=e, stdin=subprocess.DEVNULL)
+        with open(out_path, "rb") as out, open(err_path, "rb") as err:
+            return (p.returncode, out.read().decode("utf-8", "replace"),
+                    err.read().decode("utf-8", "replace"))
 
 
 def notifications(recs):

@@ -191,6 +191,12 @@ def ecb_members_and_variables(s):
     s.eq(f.get("NO_SUCH_VARIABLE"), "<error 1413>", "unknown variable: ERROR_INVALID_INDEX")
     s.eq(f.get("HTTP_NO_SUCH_HEADER"), "<error 1413>", "absent header: ERROR_INVALID_INDEX")
     s.eq(f.get("small_buffer"), "0/122/16", "a short buffer: ERROR_INSUFFICIENT_BUFFER, size")
+    r = srv.get("/app/page.probe?ecb")
+    f = fields(r.body) if r is not None else {}
+    s.check(f.get("lpszPathTranslated", "").replace("\\", "/").endswith("/app/page.probe")
+            and f.get("lpszPathTranslated") == f.get("SCRIPT_TRANSLATED"),
+            "no path after the script: PATH_TRANSLATED is SCRIPT_TRANSLATED",
+            (f.get("lpszPathTranslated"), f.get("SCRIPT_TRANSLATED")))
     log = srv.probe_log()
     s.check("extprobe: GetFilterVersion" in log and "extprobe: GetExtensionVersion" in log,
             "both halves initialised", log[-800:])
@@ -304,6 +310,29 @@ def expect_continue_before_read_ahead(s):
         c.send(b"hello")
         r = c.response()
         s.check(r is not None and fields(r.body).get("len") == "5", "then the answer", repr(r))
+
+
+@suite.case
+def header_block_before_read_client(s):
+    # The server holds an extension's header block back until its first body bytes, to
+    # send both at once; a ReadClient that must wait for the client sends it first: this
+    # client sends the rest of its body only once it has seen the response's head.
+    srv = ext_server(s, MAPS, settings={"upload_read_ahead": "0"})
+    with srv.conn(timeout=30) as c:
+        c.send(b"POST /u.probe?headfirst HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nab")
+        try:
+            head = c.response(head_only=True, timeout=10)
+        except TimeoutError:
+            head = None
+        s.check(head is not None and head.status == 200,
+                "the header block arrives while the extension waits in ReadClient", repr(head))
+        if head is None:
+            return
+        c.send(b"cde")
+        deadline = time.monotonic() + 10
+        while len(c.buf) < 8 and not c.eof and time.monotonic() < deadline:
+            c._recv(deadline)
+        s.eq(bytes(c.buf[:8]), b"read ok\n", "then the body, once the whole request body was read")
 
 
 def conn_outcome(srv, path, version="1.1", extra=""):
@@ -635,6 +664,12 @@ def virtual_directories_and_direct_dlls(s):
     os.makedirs(bindir)
     # named .dll on every build: the URL names it so (an .so loads under any name)
     shutil.copy(srv.ext_path, os.path.join(bindir, "probe.dll"))
+    with open(os.path.join(bindir, "note.txt"), "wb") as f:
+        f.write(b"a file of the directory\n")
+    outside = srv.path("outside.txt")
+    with open(outside, "wb") as f:
+        f.write(b"not for clients\n")
+    os.symlink(outside, os.path.join(bindir, "link.txt"))
     srv.sections["virtual_directories"] = [line.replace("{bin}", s.env.spath(bindir))
                                            for line in srv.sections["virtual_directories"]]
     srv.start()
@@ -660,6 +695,16 @@ def virtual_directories_and_direct_dlls(s):
             "the same DLL in a folder without Execute: 404, not run, not sent", repr(r))
     r = srv.get("/scripts/missing.dll")
     s.check(r is not None and r.status == 404, "a DLL that does not exist: 404", repr(r))
+    r = srv.get("/noexec/note.txt")
+    s.check(r is not None and r.status == 200 and r.body == b"a file of the directory\n",
+            "a static file of a directory with Read access, its folder outside the root",
+            repr(r))
+    r = srv.get("/noexec/link.txt")
+    s.check(r is not None and r.status == 404 and b"not for clients" not in r.body,
+            "a link out of the directory's folder: 404 (follow_symlinks inside)", repr(r))
+    r = srv.get("/scripts/note.txt")
+    s.check(r is not None and r.status == 403, "the file in a directory without Read: 403",
+            repr(r))
     log = srv.probe_log()
     s.eq(log.count("extprobe: GetExtensionVersion"), 1, "loaded on first use, once")
 

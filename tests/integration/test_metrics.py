@@ -142,16 +142,23 @@ def metrics_after_known_traffic(t):
     log = s.wait_access(6)
     t.eq(len(log), 6, "six requests in the W3C log")
 
-    r = admin_get(aport, "/metrics")
-    if not t.check(r is not None and r.status == 200, "/metrics: 200", r):
-        return
-    t.eq(r.header("Content-Type"), "text/plain; version=0.0.4; charset=utf-8",
-         "/metrics: the text format's content type")
-    types, samples = parse_exposition(t, r.body.decode("utf-8"))
-    check_histograms(t, types, samples)
-
     def value(name, **labels):
         return samples.get((name, tuple(sorted(labels.items()))))
+
+    # A connection is counted until its memory is released, a moment after its
+    # END_OF_NET_SESSION: scrape until the gauge has come down (or the deadline).
+    deadline = time.monotonic() + 15
+    while True:
+        r = admin_get(aport, "/metrics")
+        if not t.check(r is not None and r.status == 200, "/metrics: 200", r):
+            return
+        types, samples = parse_exposition(t, r.body.decode("utf-8"))
+        if value("isapihost_connections_open") == 0.0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    t.eq(r.header("Content-Type"), "text/plain; version=0.0.4; charset=utf-8",
+         "/metrics: the text format's content type")
+    check_histograms(t, types, samples)
 
     t.eq(value("isapihost_requests_total", code="200"), 4.0, "requests with 200")
     t.eq(value("isapihost_requests_total", code="404"), 1.0, "requests with 404")
@@ -192,6 +199,51 @@ def metrics_after_known_traffic(t):
     t.eq(value("isapihost_filter_calls_total", filter="trace",
                notification="SF_NOTIFY_END_OF_NET_SESSION"), 4.0,
          "trace: one END_OF_NET_SESSION per connection")
+
+
+@suite.case
+def call_times_of_a_sleeping_filter(t):
+    # The sleeper sleeps in PREPROC_HEADERS for /slow/ URLs, between two trace filters in
+    # the same walk: its calls must hold its sleep, and the filter after it, whose call
+    # starts at the clock read that ended the sleeper's, must not.
+    sleep_ms, slow, fast = 300, 3, 2
+    s = t.server(filters=["trace", "sleeper", "trace:trace2"], admin=ADMIN,
+                 ini={"trace2": "[trace]\nnotifications = PREPROC_HEADERS, LOG\n"})
+    aport = admin_port(s)
+    mark = s.trace_mark()
+    for i in range(slow):
+        r = s.get(f"/slow/{i}.txt?ms={sleep_ms}", timeout=30)
+        t.check(r is not None, f"slow request {i}: answered")
+    for path in ("/a.txt", "/b.txt"):
+        r = s.get(path)
+        t.eq(r.status if r else None, 200, f"{path}: 200")
+    s.wait_trace(mark, lambda rs: sum(r.get("notify") == "LOG" and r.get("filter") == "trace2"
+                                      for r in rs) >= slow + fast)
+    r = admin_get(aport, "/metrics")
+    if not t.check(r is not None and r.status == 200, "/metrics: 200", r):
+        return
+    types, samples = parse_exposition(t, r.body.decode("utf-8"))
+    series = check_histograms(t, types, samples)
+
+    def buckets(flt):
+        labels = (("filter", flt), ("notification", "SF_NOTIFY_PREPROC_HEADERS"))
+        return dict(series.get(("isapihost_filter_call_seconds", labels), [])), \
+            samples.get(("isapihost_filter_call_seconds_sum", labels)), \
+            samples.get(("isapihost_filter_call_seconds_count", labels))
+
+    le, total, count = buckets("sleeper")
+    t.eq(count, float(slow + fast), "sleeper: one PREPROC_HEADERS call per request")
+    t.eq(le.get(0.1), float(fast), "sleeper: the calls that did not sleep are under 100 ms "
+         "and the ones that slept 300 ms are not")
+    t.eq(le.get(float("inf")), count, "sleeper: the buckets add up to the count")
+    t.check(total is not None and slow * sleep_ms / 1000 <= total < slow * sleep_ms / 1000 + 30,
+            f"sleeper: the time spent holds the {slow} sleeps of {sleep_ms} ms", total)
+    for flt in ("trace", "trace2"):
+        le, total, count = buckets(flt)
+        t.eq(count, float(slow + fast), f"{flt}: one PREPROC_HEADERS call per request")
+        t.eq(le.get(0.1), count, f"{flt}: no call holds the sleeper's time")
+        t.check(total is not None and 0 < total < 0.1 * (slow + fast),
+                f"{flt}: its time is not zero and not the sleeper's", total)
 
 
 @suite.case

@@ -31,7 +31,8 @@ def check_run(t, s, extra_lines, what):
 
 def one_line(t, err, what):
     lines = [l for l in err.replace("\r\n", "\n").split("\n") if l]
-    t.eq(len(lines), 1, f"{what}: one line")
+    t.check(len(lines) == 1, f"{what}: one line",
+            f"got {len(lines)} line(s) on stderr: {err[-2000:]!r}")
     return lines[0] if lines else ""
 
 
@@ -57,6 +58,8 @@ def check_bad_settings(t):
         rc, out, err, ini, nline = check_run(t, s, extra, setting)
         t.eq(rc, 1, f"{setting}: exit 1")
         line = one_line(t, err, setting)
+        if not line:
+            print(f"  {setting}: exit {rc}, stdout {out[-2000:]!r}", flush=True)
         t.check(line.startswith(f"isapihost: {ini}:{nline}: {setting}: ") and reason in line,
                 f"{setting}: file:line: setting: reason", line)
 

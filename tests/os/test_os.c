@@ -557,6 +557,22 @@ static void test_time(void)
     plat_sleep_ms(50);
     uint64_t m1 = plat_time_mono_ms();
     ok(m1 - m0 >= 40 && m1 - m0 < 3000, "sleep 50 ms took %u ms", (unsigned)(m1 - m0));
+
+    /* The tick counter, converted with the rate plat_ticks_calibrate() gives, agrees with
+     * the monotonic clock over a sleep (to 10 % and 10 ms: the machine may be busy). */
+    uint64_t per_second = plat_ticks_calibrate();
+    ok(per_second >= 1000000u, "%s ticks at %llu per second", plat_ticks_source(),
+       (unsigned long long)per_second);
+    uint64_t k0 = plat_ticks();
+    m0 = plat_time_mono_ms();
+    plat_sleep_ms(200);
+    uint64_t k1 = plat_ticks();
+    m1 = plat_time_mono_ms();
+    double ticks_ms = per_second ? (double)(k1 - k0) * 1000.0 / (double)per_second : 0;
+    double mono_ms = (double)(m1 - m0);
+    ok(k1 > k0 && ticks_ms >= mono_ms * 0.9 - 10 && ticks_ms <= mono_ms * 1.1 + 10,
+       "a sleep of %.0f ms on the monotonic clock took %.1f ms in %s ticks", mono_ms,
+       ticks_ms, plat_ticks_source());
 }
 
 /* ---- files and paths ---------------------------------------------------------------- */

@@ -6,10 +6,11 @@ header line, header block and header count; a body over max_body; invalid method
 versions; NUL and control bytes; bad chunk sizes; request smuggling (Content-Length with
 Transfer-Encoding, differing duplicate Content-Length); path tricks that must never reach a
 file outside the root (a secret file sits beside it); slow headers (slowloris) against a
-short header_timeout while other clients are served; a flood of idle connections closed at
-keepalive_timeout while a normal request is still served promptly.
+header_timeout while other clients are served among the open slow connections; a flood of
+idle connections, among which a normal request is served, closed at keepalive_timeout.
 """
 import os
+import select
 import socket
 import sys
 import time
@@ -206,15 +207,20 @@ def path_tricks(s):
     still_serving(s, srv, "path tricks")
 
 
-def timed_get(srv, path="/a.txt"):
-    t = time.monotonic()
-    r = srv.get(path, timeout=10.0)
-    return r, time.monotonic() - t
+def still_open(socks):
+    """How many of the connections the server has not closed (nothing to read on them)."""
+    poller = select.poll()
+    for c in socks:
+        poller.register(c.sock, select.POLLIN)
+    return len(socks) - len(poller.poll(0))
 
 
 @suite.case
 def slowloris(s):
-    srv = start(s)
+    # Why 6 s and not the suite's 2: a normal request must be seen served while every slow
+    # connection is still open, on a busy machine and under the sanitizers too.
+    header_timeout = 6
+    srv = start(s, header_timeout=str(header_timeout))
     n = 10 if s.env.wine else 30
     socks = []
     for _ in range(n):
@@ -223,11 +229,12 @@ def slowloris(s):
         socks.append(c)
     t0 = time.monotonic()
     slow_ok = True
-    served = []
-    # trickle one header byte per connection every 200 ms, for up to 8 s
+    served = 0
+    served_among_slow = 0
+    # trickle one header byte per connection every 200 ms until the server closed them all
     header = b"X-Slow: " + b"s" * 200
     i = 0
-    while time.monotonic() - t0 < 8.0 and any(not c.eof for c in socks):
+    while time.monotonic() - t0 < header_timeout + 20.0 and any(not c.eof for c in socks):
         for c in socks:
             if c.eof:
                 continue
@@ -237,9 +244,12 @@ def slowloris(s):
                 c.eof = True
         i += 1
         if i % 5 == 0:
-            r, dt = timed_get(srv)
-            served.append(dt)
-            slow_ok = slow_ok and r is not None and r.status == 200
+            r = srv.get("/a.txt", timeout=30.0)
+            ok = r is not None and r.status == 200
+            served += ok
+            slow_ok = slow_ok and ok
+            if ok and all(not c.eof for c in socks) and still_open(socks) == n:
+                served_among_slow += 1
         time.sleep(0.2)
         for c in socks:
             if not c.eof:
@@ -257,13 +267,12 @@ def slowloris(s):
     closed = sum(c.eof for c in socks)
     s.check(closed == n, f"all {n} trickling connections closed by the server",
             f"{closed} closed after {elapsed:.1f}s")
-    s.check(elapsed < 2.0 + 3.0, "closed at header_timeout (2 s) plus the sweep margin",
-            f"{elapsed:.1f}s")
     s.check(all(status_of(c.buf) in (408, None) for c in socks), "408 or a bare close",
             repr([c.buf[:30] for c in socks if status_of(c.buf) not in (408, None)][:3]))
     s.check(slow_ok and served, "other clients served during the trickle")
-    s.check(served and max(served) < 1.5, "other clients served promptly",
-            f"slowest {max(served) if served else None:.2f}s")
+    s.check(served_among_slow > 0,
+            "another client served while every trickling connection was still open",
+            f"{served} served, {served_among_slow} of them among the open slow ones")
     for c in socks:
         c.close()
     still_serving(s, srv, "slowloris")
@@ -271,8 +280,24 @@ def slowloris(s):
 
 @suite.case
 def idle_flood(s):
-    srv = start(s)
     n = 150 if s.env.wine else 500
+    # First a server whose idle connections stay for a minute: a normal request is served
+    # while all of them are open, so it did not wait for any of them to end.
+    srv = start(s, keepalive_timeout="60")
+    socks = []
+    try:
+        for _ in range(n):
+            socks.append(srv.conn(timeout=15.0))
+    except OSError as e:
+        s.check(False, f"open {n} idle connections", repr(e))
+    r = srv.get("/a.txt", timeout=30.0)
+    s.check(r is not None and r.status == 200, "normal request served among idle ones",
+            repr(r))
+    s.eq(still_open(socks), len(socks), "every idle connection still open when it was served")
+    for c in socks:
+        c.close()
+    # Then the suite's keepalive_timeout (3 s): each idle one is closed then.
+    srv = start(s)
     socks = []
     try:
         for _ in range(n):
@@ -280,11 +305,7 @@ def idle_flood(s):
     except OSError as e:
         s.check(False, f"open {n} idle connections", repr(e))
     t_open = time.monotonic()
-    r, dt = timed_get(srv)
-    s.check(r is not None and r.status == 200, "normal request served among idle ones")
-    s.check(dt < 1.5, "and promptly", f"{dt:.2f}s")
-    # each idle one is closed at keepalive_timeout (3 s) after it parked
-    deadline = t_open + 3.0 + 4.0
+    deadline = t_open + 3.0 + 20.0
     for c in socks:
         left = max(0.1, deadline - time.monotonic())
         if not c.closed_by_server(left):
@@ -295,7 +316,6 @@ def idle_flood(s):
     for c in socks:
         c.close()
     still_serving(s, srv, "idle flood")
-
 
 
 @suite.case

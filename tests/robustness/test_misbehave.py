@@ -164,21 +164,21 @@ def blocking_filter(s):
 
     def slow():
         t = time.monotonic()
-        r = srv.get("/mb/block?3", timeout=20.0)
+        r = srv.get("/mb/block?8", timeout=30.0)
         result["slow"] = (r, time.monotonic() - t)
 
     th = threading.Thread(target=slow)
     th.start()
     time.sleep(0.3)
-    t = time.monotonic()
     for _ in range(5):
         r = srv.get("/a.txt")
         s.check(r is not None and r.status == 200, "served while a filter blocks")
-    dt = time.monotonic() - t
-    s.check(dt < 2.0, "other requests are not stalled by the blocking filter", f"{dt:.2f}s")
-    th.join(30)
+    # Not a time limit: the five were answered while the blocked request was still waiting.
+    s.check("slow" not in result, "other requests are not stalled by the blocking filter",
+            "the blocked request ended first")
+    th.join(40)
     r, dt = result.get("slow", (None, 0))
-    s.check(r is not None and r.status == 200 and r.body == A and dt >= 2.9,
+    s.check(r is not None and r.status == 200 and r.body == A and dt >= 7.9,
             "the blocked request completes after its sleep", f"{r!r} after {dt:.1f}s")
 
 

@@ -19,8 +19,9 @@ file (M counts END_OF_NET_SESSION). The server loads it as filters/reloadmark.so
                       request gets Connection: close from the old one, which then ends.
   bad_reload_keeps_serving
                       a configuration that does not read, and one that reads but whose
-                      filter does not load, each leave the old process serving, with one
-                      error-log line saying why.
+                      filter does not load, and one that changes a listen address (only a
+                      restart opens another socket), each leave the old process serving,
+                      with one line saying why.
   recycle_after_requests
                       recycle_after_requests = 40, clients opening a connection per request:
                       after 40 requests the serving process asks for a new one, which
@@ -30,8 +31,12 @@ file (M counts END_OF_NET_SESSION). The server loads it as filters/reloadmark.so
                       case also runs on the Windows and Winelib builds, which have no
                       supervisor: the server says so and serves on.
 
-The other cases are native only: the supervisor is POSIX's (host/supervise.h); Windows has none, and the
-Winelib launcher has no overlapped replacement (docs/configuration.md, "Reload").
+The first three cases also run on the Winelib build, where the supervisor is the launcher
+(win32/isapihost-wine): SIGHUP goes to it, it starts the new serving process, which takes
+the listening sockets over from the old one (host/posix/os_supervise_winelib.c); the
+launcher's lines are on its standard error, the reason a new process did not start on the
+new process's. The recycle cases are native only: the Winelib launcher starts no process
+when the serving one asks, and Windows has no supervisor (docs/configuration.md, "Reload").
 """
 import os
 import shutil
@@ -65,11 +70,21 @@ def report_lines(path):
 
 
 def terminate_record(path, pid):
-    """The TerminateFilter line of process pid as a dict, or None."""
+    """The TerminateFilter line of process pid (as the filter sees it) as a dict, or None."""
     for line in report_lines(path):
         if line.startswith("terminate ") and f" pid={pid} " in line + " ":
             return dict(kv.split("=", 1) for kv in line.split()[1:])
     return None
+
+
+def filter_pid(s, report, pid, nth):
+    """The process id the filter reports for serving process pid, the nth (from 0) to load
+    it: under Wine a DLL sees Windows's process ids, not Linux's, so the nth "load" line,
+    in the order the processes started, names it."""
+    if not s.env.winelib:
+        return pid
+    loads = [ln.split("pid=")[1] for ln in report_lines(report) if ln.startswith("load ")]
+    return loads[nth] if nth < len(loads) else None
 
 
 def swap_filter(srv, build):
@@ -175,9 +190,17 @@ class Load:
 
 def native_only(s):
     if s.env.wine or s.env.winelib:
-        s.skip("overlapped recycling", "no supervisor in this build: Windows runs in one "
-               "process, the Winelib launcher stops on SIGHUP (docs/configuration.md, "
-               "\"Reload\")")
+        s.skip("recycling", "no supervisor starts a process the serving one asks for in "
+               "this build: Windows runs in one process, the Winelib launcher replaces it "
+               "on SIGHUP only (docs/configuration.md, \"Reload\")")
+        return False
+    return True
+
+
+def reload_supported(s):
+    if s.env.wine:
+        s.skip("overlapped reload", "no supervisor in this build: Windows runs in one "
+               "process (docs/configuration.md, \"Reload\")")
         return False
     return True
 
@@ -188,10 +211,11 @@ def start_server(s, settings=None):
     report = srv.path("reloadmark.report")
     srv.extra_env["RELOADMARK_REPORT"] = s.env.fpath(report)
     srv.start()
-    if not (s.env.wine or s.env.winelib):
-        # The port file is written by the supervisor before it starts the serving process.
+    if not s.env.wine:
+        # The port file is written before the filters load (natively by the supervisor,
+        # under the Winelib launcher by the serving process as it opens the listeners).
         s.check(wait_for(lambda: children(srv.proc.pid) and "listening on" in srv.error_log(),
-                         15.0), "the serving process runs", log_of(srv)[-1000:])
+                         s.env.start_timeout), "the serving process runs", log_of(srv)[-1000:])
     return srv, report
 
 
@@ -201,7 +225,7 @@ def log_of(srv):
 
 @suite.case
 def reload_under_load(s):
-    if not native_only(s):
+    if not reload_supported(s):
         return
     # A long shutdown_timeout and no cap on requests per connection: the old process must
     # end because its connections ended after their next response, not because it gave up
@@ -233,7 +257,7 @@ def reload_under_load(s):
                     log_of(srv)[-1500:])
             s.check(not alive(old_pid), f"reload {n}: the old process is gone")
             after = time.monotonic()
-            rec = terminate_record(report, old_pid)
+            rec = terminate_record(report, filter_pid(s, report, old_pid, n - 1))
             s.check(rec is not None and rec.get("build") == old_build,
                     f"reload {n}: the old process ran TerminateFilter of build {old_build}",
                     str(report_lines(report)))
@@ -267,7 +291,7 @@ def retiring_process_accepts_nothing(s):
     """An idle keep-alive connection holds the old process open after the reload: every
     new connection meanwhile reaches the new process, and the idle one, when it sends a
     request at last, is answered by the old process with Connection: close."""
-    if not native_only(s):
+    if not reload_supported(s):
         return
     srv, report = start_server(s, {"shutdown_timeout": "20"})
     supervisor = srv.proc.pid
@@ -298,47 +322,90 @@ def retiring_process_accepts_nothing(s):
     idle.close()
     s.check(wait_for(lambda: f"replaced serving process {old[0]} ended (status 0)"
                      in log_of(srv), 30.0), "then the old process ends", log_of(srv)[-1000:])
-    rec = terminate_record(report, old[0])
+    rec = terminate_record(report, filter_pid(s, report, old[0], 0))
     s.check(rec is not None and rec["connections"] == rec["ended"],
             "after END_OF_NET_SESSION on every connection and TerminateFilter", str(rec))
 
 
+def failed_reloads(s, srv):
+    """The supervisor's lines for the reloads that left the old process serving: natively in
+    the error log ("reload refused" when the configuration did not check, "reload failed"
+    when the new process ended before it served); under the Winelib launcher on its
+    standard error, and always "reload failed" (the new process reads the configuration
+    itself)."""
+    if s.env.winelib:
+        return [ln for ln in srv.stderr_text().splitlines()
+                if ln.startswith("isapihost-wine: reload failed")]
+    return [ln for ln in srv.error_log().splitlines()
+            if "reload refused" in ln or "reload failed" in ln]
+
+
+def last_reason(s, srv):
+    """The one line saying why the last reload changed nothing: natively the supervisor's
+    own; under the Winelib launcher the new process's ("isapihost: ..." on standard error)."""
+    if s.env.winelib:
+        lines = [ln for ln in srv.stderr_text().splitlines() if ln.startswith("isapihost: ")]
+    else:
+        lines = failed_reloads(s, srv)
+    return lines[-1] if lines else ""
+
+
 @suite.case
 def bad_reload_keeps_serving(s):
-    if not native_only(s):
+    if not reload_supported(s):
         return
     srv, report = start_server(s)
     supervisor = srv.proc.pid
     pid = children(supervisor)
     s.eq(len(pid), 1, "one serving process")
+    # A new Winelib process starts Wine before it reads the configuration.
+    patience = 60.0 if s.env.winelib else 15.0
     # A setting that does not read.
     srv.settings["workers"] = "many"
     srv.write_ini()
     os.kill(supervisor, signal.SIGHUP)
-    s.check(wait_for(lambda: "reload refused" in log_of(srv), 15.0),
+    s.check(wait_for(lambda: failed_reloads(s, srv), patience),
             "the reload is refused", log_of(srv)[-1000:])
-    lines = [ln for ln in srv.error_log().splitlines() if "reload refused" in ln]
-    s.eq(len(lines), 1, "one error-log line says why")
-    s.check(lines and "isapihost.ini" in lines[0] and "workers" in lines[0]
-            and "whole number" in lines[0],
-            "the line names the file, the setting and the reason", str(lines))
+    s.eq(len(failed_reloads(s, srv)), 1, "one line from the supervisor says so")
+    why = last_reason(s, srv)
+    s.check("isapihost.ini" in why and "workers" in why and "whole number" in why,
+            "a line names the file, the setting and the reason", why)
     s.eq(children(supervisor), pid, "the same serving process goes on")
     r = srv.get("/a.txt")
     s.check(r is not None and r.status == 200 and r.header("X-Reload-Build") == "a",
             "it still serves, with the filter it loaded", repr(r))
 
+    # A listen address changed: the listening sockets stay as they are, and another one
+    # would need a restart (natively the supervisor opened them, perhaps as root; under
+    # the launcher the new process finds no received socket bound to that address).
+    srv.settings["workers"] = "8"
+    listen = srv.listen
+    srv.listen = ["127.0.0.2:0"]
+    srv.write_ini()
+    os.kill(supervisor, signal.SIGHUP)
+    s.check(wait_for(lambda: len(failed_reloads(s, srv)) >= 2, patience),
+            "the reload with another listen address is refused", log_of(srv)[-1000:])
+    s.eq(len(failed_reloads(s, srv)), 2, "one line from the supervisor says so")
+    why = last_reason(s, srv)
+    s.check("isapihost.ini: listen: changed; a restart applies it, a reload cannot" in why,
+            "a line names the setting only a restart changes", why)
+    s.eq(children(supervisor), pid, "the same serving process goes on")
+    srv.listen = listen
+
     # A configuration that reads, with a filter that does not load: the new process ends
     # before it serves.
-    srv.settings["workers"] = "8"
     srv.write_ini()
     os.remove(os.path.join(srv.fdir, "reloadmark" + srv.env.ext))
     os.kill(supervisor, signal.SIGHUP)
-    failed = lambda: [ln for ln in srv.error_log().splitlines()  # noqa: E731
-                      if "reload failed" in ln or "reload refused" in ln][1:]
-    s.check(wait_for(failed, 15.0), "the reload fails", log_of(srv)[-1000:])
-    s.eq(len(failed()), 1, "one error-log line from the supervisor says so")
-    s.check("reloadmark" in srv.error_log().split("reload refused")[-1],
-            "the error log names the filter that did not load", log_of(srv)[-1000:])
+    s.check(wait_for(lambda: len(failed_reloads(s, srv)) >= 3, patience),
+            "the reload fails", log_of(srv)[-1000:])
+    s.eq(len(failed_reloads(s, srv)), 3, "one line from the supervisor says so")
+    # Natively the new process's line is in the error log after the supervisor's second
+    # one; under the launcher it is the new process's last line on standard error.
+    why = (last_reason(s, srv) if s.env.winelib
+           else srv.error_log().split(failed_reloads(s, srv)[1])[-1])
+    s.check("reloadmark" in why, "a line names the filter that did not load",
+            log_of(srv)[-1000:])
     s.eq(children(supervisor), pid, "the same serving process goes on")
     r = srv.get("/a.txt")
     s.check(r is not None and r.status == 200 and r.header("X-Reload-Build") == "a",

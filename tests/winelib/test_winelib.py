@@ -13,10 +13,16 @@ filters are Windows DLLs in the same process. Cases:
                   launcher, a plain Linux parent, starts it again and it serves again
   wineserver_cpu  under load the wineserver's CPU time stays below 1 % of the server's
                   (both read from /proc): the networking does not go through Wine
+  detached_session  the launcher that starts a Wine session (wineserver, services.exe and
+                  the rest) leaves none of its caller's descriptors in those processes: once
+                  it exited, no process holds its stdout and stderr (a pipe reader gets EOF
+                  at once instead of when the session ends, 30 s later)
 """
 import os
 import socket
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -226,6 +232,68 @@ def wineserver_cpu(s):
     s.eq(errors, [], "every request answered 200")
     s.check(min(shares) < 1.0, "wineserver CPU below 1 % of the server's",
             ", ".join(f"{x:.3f} %" for x in shares))
+
+def pipe_holders(ino):
+    """The processes other than this one with a descriptor on pipe inode ino."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) == os.getpid():
+            continue
+        try:
+            fds = os.listdir(f"/proc/{d}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(f"/proc/{d}/fd/{fd}") == f"pipe:[{ino}]":
+                    with open(f"/proc/{d}/cmdline", "rb") as f:
+                        out.append(f.read().replace(b"\0", b" ").decode(errors="replace"))
+                    break
+            except OSError:
+                pass
+    return out
+
+
+@suite.case
+def detached_session(s):
+    # This suite runs alone (RUN_SERIAL), so ending the prefix's session disturbs nothing;
+    # the launcher below then starts a new one.
+    wineserver = "/usr/lib/wine/wineserver"
+    env = dict(os.environ, WINEPREFIX=s.env.prefix)
+    subprocess.run([wineserver, "-k"], env=env, stdin=subprocess.DEVNULL,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+    subprocess.run([wineserver, "-w"], env=env, stdin=subprocess.DEVNULL,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+    with tempfile.TemporaryDirectory(prefix="isapihost-detach-") as d:
+        ini = os.path.join(d, "bad.ini")
+        with open(ini, "w") as f:
+            f.write("[server]\nhttp09 = maybe\n")
+        r, w = os.pipe()
+        ino = os.fstat(r).st_ino
+        p = subprocess.Popen(s.env.server_command(["--config", ini, "--check"]), stdout=w,
+                             stderr=w, stdin=subprocess.DEVNULL)
+        os.close(w)
+        try:
+            p.wait(timeout=120)
+            holders = pipe_holders(ino)
+            s.check(not holders, "no process holds the caller's stdout/stderr after the "
+                    "launcher exited", repr(holders))
+            os.set_blocking(r, False)
+            text = b""
+            try:
+                while True:
+                    chunk = os.read(r, 65536)
+                    if not chunk:
+                        break
+                    text += chunk
+            except BlockingIOError:
+                pass
+            s.check(b"http09" in text, "the start-up error reached the caller", repr(text))
+        finally:
+            if p.poll() is None:
+                p.kill()
+            os.close(r)
+
 
 if __name__ == "__main__":
     sys.exit(suite.run())

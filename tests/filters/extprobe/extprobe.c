@@ -14,6 +14,8 @@
  *   error, error_after, empty, crash, twice, redirect, sendurl, custom, vector, cert,
  *   token, unhealthy, log, keepconn, map=<url>, mapex=<url>, normalize=<url>,
  *   ssf=<code>, wait (ReadClient until the client goes away)
+ *   headfirst    the header block (Content-Length: 8) first, then ReadClient until the
+ *                whole body is read, then "read ok\n" (or "read no\n")
  *   pending=before / pending=after  HSE_STATUS_PENDING, another thread answers and calls
  *                DONE_WITH_SESSION before HttpExtensionProc returned / after it returned
  *   hold=<n>     HSE_STATUS_PENDING; a thread waits for the file "<DLL path>.release",
@@ -854,6 +856,23 @@ DWORD WINAPI HttpExtensionProc(EXTENSION_CONTROL_BLOCK *ecb)
             total, h, (unsigned long)ecb->cbTotalBytes, (unsigned long)ecb->cbAvailable, reads,
             after, (unsigned long)n);
         return respond_out(ecb, &o) ? HSE_STATUS_SUCCESS_AND_KEEP_CONN : HSE_STATUS_ERROR;
+    }
+    if (is(q, "headfirst")) {
+        HSE_SEND_HEADER_EX_INFO hi = { "200 OK", "Content-Type: text/plain\r\n"
+                                       "Content-Length: 8\r\n\r\n", 6, 47, TRUE };
+        if (!ecb->ServerSupportFunction(id, HSE_REQ_SEND_RESPONSE_HEADER_EX, &hi, NULL, NULL))
+            return HSE_STATUS_ERROR;
+        char buf[256];
+        unsigned long total = ecb->cbAvailable;
+        DWORD n = sizeof buf;
+        while (total < ecb->cbTotalBytes && ecb->ReadClient(id, buf, &n) && n > 0) {
+            total += n;
+            n = sizeof buf;
+        }
+        n = 8;
+        BOOL ok = ecb->WriteClient(id, total == ecb->cbTotalBytes ? "read ok\n" : "read no\n",
+                                   &n, HSE_IO_SYNC);
+        return ok ? HSE_STATUS_SUCCESS_AND_KEEP_CONN : HSE_STATUS_ERROR;
     }
     if (is(q, "wait")) {
         char buf[4096];
