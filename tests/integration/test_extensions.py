@@ -612,7 +612,9 @@ def exec_url_children_hold_no_worker(s):
         for i in range(3):
             sock = socket.create_connection(("127.0.0.1", srv.ports[0]), timeout=15)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            sock.sendall(b"GET /p.probe?exec=/large.bin&tag=slow%d HTTP/1.1\r\nHost: x\r\n\r\n" % i)
+            busy = b"&busy" if i == 0 else b""
+            sock.sendall(b"GET /p.probe?exec=/large.bin%s&tag=slow%d HTTP/1.1\r\nHost: x\r\n\r\n"
+                         % (busy, i))
             s.check(sock.recv(12).startswith(b"HTTP/1.1 200"), f"child {i}: its response began")
             slow.append(sock)
         r = srv.get("/a.txt", timeout=15)
@@ -621,6 +623,16 @@ def exec_url_children_hold_no_worker(s):
                 and "exec slow2: status=" not in log,
                 "another request is answered while three children wait for their clients",
                 repr(r))
+        # the parent's own calls while its child runs: refused
+        for folder, _, names in os.walk(srv.dir):
+            for n in names:
+                if n.endswith(".dll.log") or n.endswith(".so.log"):
+                    with open(os.path.join(folder, n[:-len(".log")] + ".busy"), "w") as f:
+                        f.write("go\n")
+        log = srv.wait_probe("extprobe: exec slow0: during the child", timeout=30)
+        s.check("extprobe: exec slow0: during the child gsv 0/87 write 0/87" in log,
+                "while its child runs, the parent's GetServerVariable and WriteClient answer "
+                "FALSE, ERROR_INVALID_PARAMETER", log[-600:])
     finally:
         for sock in slow:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

@@ -36,7 +36,9 @@
  *                (IGNORE_CURRENT_INTERCEPTOR), &unicode (HSE_REQ_EXEC_UNICODE_URL), &deep
  *                (the child is /d<n+1>.probe?exec&deep, to the nesting limit), &thread
  *                (the call comes from a thread of its own, after the return), &noreturn
- *                (the extension answers itself and returns HSE_STATUS_SUCCESS); refusals:
+ *                (the extension answers itself and returns HSE_STATUS_SUCCESS), &busy (a
+ *                thread calls into the parent while the child runs, once the test created
+ *                "<DLL path>.busy"); refusals:
  *                &null (no buffer), &nocb (no callback), &twice, &sent (after a header
  *                block), &user (pUserInfo). A refused call answers "exec failed err=<n>".
  * The filter half (SF_NOTIFY_PREPROC_HEADERS) adds "X-Filter-Module: <module handle>" and
@@ -675,6 +677,49 @@ static void WINAPI exec_kick(EXTENSION_CONTROL_BLOCK *ecb, PVOID ctx, DWORD cb, 
         CloseHandle(t);
 }
 
+/* &busy: once the test created "<DLL path>.busy" (while the child waits for its client),
+ * a thread of the extension's calls GetServerVariable and WriteClient on the parent,
+ * which the server refuses while the child runs. Without the file in a minute it does
+ * nothing (the session may be over). */
+typedef struct exec_busy {
+    EXTENSION_CONTROL_BLOCK *ecb;
+    char tag[32];
+} exec_busy;
+
+static DWORD WINAPI busy_thread(LPVOID p)
+{
+    exec_busy *eb = p;
+    EXTENSION_CONTROL_BLOCK *ecb = eb->ecb;
+    char path[MAX_PATH + 16];
+    DWORD len = GetModuleFileNameA(g_module, path, MAX_PATH);
+    int found = 0;
+    if (len > 0 && len < MAX_PATH) {
+        lstrcatA(path, ".busy");
+        for (int i = 0; i < 6000 && !found; i++) {
+            FILE *f = fopen(path, "r");
+            if (f) {
+                fclose(f);
+                found = 1;
+            } else {
+                Sleep(10);
+            }
+        }
+    }
+    if (found) {
+        char buf[256];
+        DWORD size = sizeof buf;
+        BOOL gsv = ecb->GetServerVariable(ecb->ConnID, "URL", buf, &size);
+        DWORD gsv_err = GetLastError();
+        DWORD n = 1;
+        BOOL wrote = ecb->WriteClient(ecb->ConnID, "x", &n, HSE_IO_SYNC);
+        DWORD write_err = GetLastError();
+        say_line("extprobe: exec %s: during the child gsv %d/%lu write %d/%lu", eb->tag, gsv,
+                 (unsigned long)gsv_err, wrote, (unsigned long)write_err);
+    }
+    free(eb);
+    return 0;
+}
+
 static DWORD exec_case(EXTENSION_CONTROL_BLOCK *ecb, const char *q)
 {
     HCONN id = ecb->ConnID;
@@ -776,6 +821,14 @@ static DWORD exec_case(EXTENSION_CONTROL_BLOCK *ecb, const char *q)
             return HSE_STATUS_SUCCESS;
         }
         return exec_failed(ecb, st, err);
+    }
+    if (opt(q, "busy")) {
+        exec_busy *eb = calloc(1, sizeof *eb);
+        eb->ecb = ecb;
+        lstrcpynA(eb->tag, st->tag, sizeof eb->tag);
+        HANDLE t = CreateThread(NULL, 0, busy_thread, eb, 0, NULL);
+        if (t)
+            CloseHandle(t);
     }
     if (opt(q, "noreturn")) {
         respond(ecb, "200 OK", "no pending\n", 11, TRUE);
