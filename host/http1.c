@@ -14,6 +14,13 @@
  *   or the static file) -> respond ([ACCESS_DENIED],
  *   SEND_RESPONSE, SEND_RAW_DATA) -> end (END_OF_REQUEST, LOG, the W3C line)
  *
+ * A child request (an extension's HSE_REQ_EXEC_URL) runs in the same pipeline, in place
+ * of its parent: the parent's handler, body and request fields wait in a frame of the
+ * request (exec_push), the child goes through URL_MAP, routing, handle, respond, send body
+ * and flush (it parks like any response), and then the parent takes the request back and
+ * its completion runs (child_end); END_OF_REQUEST and LOG fire once, for the client's
+ * request.
+ *
  * Each step returns one host_step_rc; after every notification one function,
  * after_notification(), turns the filters' result into the next move (go on, a filter
  * ended the request, a filter already sent its own header block), so the response a
@@ -863,6 +870,28 @@ static isapi_rc route_and_map(host_conn_t *c, int *status)
 
 /* ---- the pipeline ----------------------------------------------------------------- */
 
+/* HSE_REQ_EXEC_URL: what a child request takes over from the request it interrupts, and
+ * gives back when it ends (exec_push, exec_pop). */
+typedef struct host_exec_frame {
+    isapi_extension *ext;
+    struct host_route *route;
+    unsigned char *ahead;
+    size_t ahead_len;
+    int ext_keep_header;
+    int64_t ext_length;
+    int ext_self_framed;
+    DWORD ext_win32;
+    char *ext_log;
+    int exec_entity;
+    int method_kind;
+    int head_only;
+    char *method, *url, *path, *physical_path;
+    isapi_headers headers;
+    int own_headers;            /* the child has its own request headers (pszChildHeaders) */
+    uint64_t content_length;
+    int has_header_block;
+} host_exec_frame_t;
+
 /* The request while its steps run: what the parser found and what the steps decided,
  * kept in the connection across parks (a body read or a response sent a piece at a time);
  * what filters see and edit is the engine's request model (isapi_request). */
@@ -907,6 +936,12 @@ typedef struct host_req {
                                    (request memory) */
     int ext_pending;            /* HttpExtensionProc returned HSE_STATUS_PENDING and the
                                    session goes on: the handle step resumes it */
+
+    /* child requests (HSE_REQ_EXEC_URL): the requests they interrupted, innermost last */
+    unsigned exec_depth;
+    host_exec_frame_t exec_frames[ISAPI_EXEC_DEPTH_LIMIT];
+    int exec_entity;            /* the child has a replacement body: ReadClient ends there */
+    DWORD exec_error;           /* the child's output failed: the Win32 error it reports */
 } host_req_t;
 
 /* What a step tells the pipeline. Every step returns one of these and nothing else. */
@@ -926,6 +961,8 @@ typedef enum host_step_rc {
                            the socket to be readable, then run this step again */
     STEP_WAIT_WRITE,    /* the response waits for the client to read: wait for the socket
                            to be writable, then run this step again */
+    STEP_CHILD,         /* an extension's child request (HSE_REQ_EXEC_URL) is set up:
+                           its handler runs next; when it ends, the parent resumes */
     STEP_EXT_PENDING,   /* an extension's request is pending (HSE_STATUS_PENDING): no
                            thread waits for it; when its session has work (ext_wake) the
                            connection is served again and this step runs again */
@@ -1300,6 +1337,10 @@ static DWORD op_read_client(void *host_conn, void *buf, DWORD *size)
 {
     host_conn_t *c = host_conn;
     host_req_t *r = c->req;
+    if (r->exec_entity) {
+        *size = 0;   /* a child's replacement body is all in lpbData */
+        return 0;
+    }
     for (;;) {
         ptrdiff_t n = body_take(c, r, buf, *size);
         if (n < 0) {
@@ -1549,11 +1590,20 @@ static int start_extension(host_conn_t *c, host_req_t *r, isapi_ext_result *res)
         .ahead = r->ahead,
         .ahead_len = r->ahead_len,
         .keep_alive = c->keep_alive && req->has_header_block,
+        .exec_depth = r->exec_depth,
     };
+    /* A child request: its replacement body, or what the parent left unread of its own. */
+    if (r->exec_entity)
+        rq.total_bytes = r->ahead_len;
+    else if (r->exec_depth)
+        rq.total_bytes = r->body_done ? 0
+                         : r->framing.kind == HOST_BODY_LENGTH ? r->body_left : UINT64_MAX;
     r->ext_length = -1;
     c->producing = 0;
     return isapi_extension_run(c->ic, r->ext, &rq, res);
 }
+
+static host_step_rc start_child(host_conn_t *c, host_req_t *r);
 
 /* Step part: HttpExtensionProc, or the session of a pending request resumed (its
  * completions delivered here); then how the request ends (docs/extensions.md, "Return
@@ -1580,7 +1630,7 @@ static host_step_rc run_extension(host_conn_t *c, host_req_t *r)
         isapi_extension_resume(c->ic, &res);
     }
     if (res.pending)
-        return STEP_EXT_PENDING;
+        return res.exec ? start_child(c, r) : STEP_EXT_PENDING;
     if (r->ext_pending) {
         r->ext_pending = 0;
         atomic_store(&c->ext_pending, 0);
@@ -1615,11 +1665,13 @@ static host_step_rc run_extension(host_conn_t *c, host_req_t *r)
      * honoured exactly), the body read to its end (else its rest would be taken for the
      * next request), and the output whole; raw output without a structured header block
      * has no framing the server knows of, so the connection closes. */
-    int keep = res.header_sent && r->ext_keep_header && !res.close_requested
-               && !res.write_failed && !isapi_conn_must_close(c->ic) && r->body_done
-               && (r->ext_self_framed || (r->ext_length >= 0
-                                          && (uint64_t)r->ext_length == res.body_bytes)
-                   || (c->head_only && res.body_bytes == 0));
+    int framed = res.child_framed_last
+                 || (res.header_sent && r->ext_keep_header
+                     && (r->ext_self_framed || (r->ext_length >= 0
+                                                && (uint64_t)r->ext_length == res.body_bytes)
+                         || (c->head_only && res.body_bytes == 0)));
+    int keep = framed && !res.close_requested && !res.write_failed
+               && !isapi_conn_must_close(c->ic) && r->body_done;
     r->keep = keep ? 0 : -1;
     return STEP_ANSWERED;
 }
@@ -1779,8 +1831,11 @@ static host_step_rc step_flush(host_conn_t *c, host_req_t *r)
         c->deadline_ms = rate_deadline(c, c->srv->cfg->send_timeout_ms);
         return STEP_WAIT_WRITE;
     }
-    if (f < 0)
+    if (f < 0) {
         r->keep = -1;
+        if (r->exec_depth && !r->exec_error)
+            r->exec_error = ERROR_NETNAME_DELETED;
+    }
     return STEP_NEXT;
 }
 
@@ -1852,6 +1907,187 @@ static const host_step_t pipeline[STEP_COUNT] = {
     [STEP_LOG]             = { "log",             step_log },             /* LOG */
 };
 
+/* ---- child requests (HSE_REQ_EXEC_URL) ---------------------------------------------- */
+
+/* The request a child interrupts is kept in a frame; the child starts with no handler, no
+ * body of its own and no response state. */
+static host_exec_frame_t *exec_push(host_conn_t *c, host_req_t *r)
+{
+    isapi_request *req = isapi_conn_request(c->ic);
+    host_exec_frame_t *f = &r->exec_frames[r->exec_depth++];
+    f->ext = r->ext;
+    f->route = r->route;
+    f->ahead = r->ahead;
+    f->ahead_len = r->ahead_len;
+    f->ext_keep_header = r->ext_keep_header;
+    f->ext_length = r->ext_length;
+    f->ext_self_framed = r->ext_self_framed;
+    f->ext_win32 = r->ext_win32;
+    f->ext_log = r->ext_log;
+    f->exec_entity = r->exec_entity;
+    f->method_kind = (int)r->method;
+    f->head_only = c->head_only;
+    f->method = req->method;
+    f->url = req->url;
+    f->path = req->path;
+    f->physical_path = req->physical_path;
+    f->headers = req->headers;
+    f->own_headers = 0;
+    f->content_length = req->content_length;
+    f->has_header_block = req->has_header_block;
+    r->ext = NULL;
+    r->route = NULL;
+    r->ahead = NULL;
+    r->ahead_len = 0;
+    r->ext_log = NULL;
+    r->ext_win32 = 0;
+    r->exec_entity = 0;
+    r->exec_error = 0;
+    r->status = 0;
+    r->keep = -1;
+    r->file_left = 0;
+    r->ext_pending = 0;
+    atomic_store(&c->ext_pending, 0);
+    return f;
+}
+
+static void exec_pop(host_conn_t *c, host_req_t *r)
+{
+    isapi_request *req = isapi_conn_request(c->ic);
+    host_exec_frame_t *f = &r->exec_frames[--r->exec_depth];
+    host_body_free(&r->body);
+    host_body_t none = HOST_BODY_INIT;
+    r->body = none;
+    r->file_left = 0;
+    free(r->route);
+    free(r->ahead);
+    r->ext = f->ext;
+    r->route = f->route;
+    r->ahead = f->ahead;
+    r->ahead_len = f->ahead_len;
+    r->ext_keep_header = f->ext_keep_header;
+    r->ext_length = f->ext_length;
+    r->ext_self_framed = f->ext_self_framed;
+    r->ext_win32 = f->ext_win32;
+    r->ext_log = f->ext_log;
+    r->exec_entity = f->exec_entity;
+    r->method = (host_method_t)f->method_kind;
+    c->head_only = f->head_only;
+    req->method = f->method;
+    req->url = f->url;
+    req->path = f->path;
+    req->physical_path = f->physical_path;
+    if (f->own_headers) {
+        isapi_headers_clear(&req->headers);
+        req->headers = f->headers;
+    }
+    req->content_length = f->content_length;
+    req->has_header_block = f->has_header_block;
+    r->status = 0;
+    r->exec_error = 0;
+}
+
+/* 1 when two request targets have the same path (the query left out). */
+static int same_stem(const char *a, const char *b)
+{
+    size_t la = strcspn(a, "?"), lb = strcspn(b, "?");
+    return la == lb && memcmp(a, b, la) == 0;
+}
+
+/* Step part: the child request a pending extension asked for, set up in place of its
+ * parent: the method, url, headers and body it gives (or the parent's), URL_MAP on its
+ * url, and the handler the routing picks. Why never the caller for its own url: IIS
+ * processes "the same request again" by the next handler, so that a wildcard extension
+ * can hand a request on after looking at it (HSE_EXEC_URL_INFO, IIS 6 SDK); the next
+ * handler here is the static one. */
+static host_step_rc start_child(host_conn_t *c, host_req_t *r)
+{
+    isapi_request *req = isapi_conn_request(c->ic);
+    const isapi_exec_request *x = isapi_extension_exec_request(c->ic);
+    if (r->exec_depth >= ISAPI_EXEC_DEPTH_LIMIT) {
+        /* (the engine refuses a call that would nest deeper: not reached) */
+        isapi_extension_exec_done(c->ic, 500, ERROR_INVALID_PARAMETER, 0);
+        return STEP_CHILD;
+    }
+    int not_the_caller = !x->url || same_stem(x->url, req->url ? req->url : "/")
+                         || (x->flags & HSE_EXEC_URL_IGNORE_CURRENT_INTERCEPTOR);
+    const isapi_extension *caller = x->caller;
+    host_exec_frame_t *f = exec_push(c, r);
+    if (x->url)
+        isapi_str_set(req, &req->url, x->url, (size_t)-1);
+    if (x->method)
+        isapi_str_set(req, &req->method, x->method, (size_t)-1);
+    if (x->headers) {
+        isapi_headers own = { 0 };
+        own.arena = f->headers.arena;
+        req->headers = own;
+        f->own_headers = 1;
+        if (isapi_headers_parse_block(&req->headers, x->headers) == -1)
+            note_no_memory(c);
+    }
+    if (x->has_entity) {
+        r->ahead = malloc(x->entity_len + 1);
+        if (!r->ahead) {
+            r->out_of_memory = 1;
+            r->status = 500;
+            return STEP_RESPOND;
+        }
+        if (x->entity_len)
+            memcpy(r->ahead, x->entity, x->entity_len);
+        r->ahead_len = x->entity_len;
+        r->exec_entity = 1;
+        req->content_length = x->entity_len;
+    }
+    /* Why the body alone: NO_HEADERS suppresses the child's structured header block (IIS
+     * 6 SDK), as the strict HTTP/0.9 policy does (SEND_RESPONSE still fires). */
+    if (x->flags & HSE_EXEC_URL_NO_HEADERS)
+        req->has_header_block = 0;
+    r->method = host_method_classify(req->method ? req->method : "",
+                                     req->method ? strlen(req->method) : 0);
+    c->head_only = r->method == HOST_METHOD_HEAD;
+    int status = 0;
+    isapi_rc rc = route_and_map(c, &status);
+    if (rc != ISAPI_CONTINUE) {
+        r->status = rc == ISAPI_ERROR && status ? status : 500;
+        return STEP_RESPOND;
+    }
+    host_step_rc next = step_select_handler(c, r);
+    if (next != STEP_NEXT)
+        return next;
+    if (r->ext && r->ext == caller && not_the_caller) {
+        r->ext = NULL;
+        r->route->handler = HOST_HANDLER_STATIC;
+    }
+    return STEP_CHILD;
+}
+
+/* The child's response is out (or failed): its parent takes the request back, and the
+ * parent's completion reports the child's status and Win32 error. */
+static void child_end(host_conn_t *c, host_req_t *r)
+{
+    isapi_request *req = isapi_conn_request(c->ic);
+    DWORD status = req->status ? req->status : 200;
+    DWORD win32 = r->exec_error ? r->exec_error : r->ext_win32;
+    int framed = r->keep == 0 && req->has_header_block;
+    exec_pop(c, r);
+    r->keep = -1;
+    r->ext_pending = 1;
+    atomic_store(&c->ext_pending, 1);
+    c->deadline_ms = plat_time_mono_ms() + ISAPI_EXT_PENDING_LIMIT_MS;
+    isapi_extension_exec_done(c->ic, status, win32, framed);
+    c->step = STEP_HANDLE;
+}
+
+/* A child whose client did not read in time: the child fails with ERROR_TIMEOUT, the
+ * connection closes after the parent's end. */
+static void child_timeout(host_conn_t *c, host_req_t *r)
+{
+    c->keep_alive = 0;
+    r->keep = -1;
+    r->exec_error = ERROR_TIMEOUT;
+    child_end(c, r);
+}
+
 /* Reads and clears the request's one out-of-memory flag: the arena's (every request
  * string and header) or the host's own (r->out_of_memory). */
 static int take_out_of_memory(host_conn_t *c, host_req_t *r)
@@ -1908,6 +2144,11 @@ static void req_reset(host_req_t *r)
     host_body_free(&r->body);
     free(r->route);
     free(r->ahead);
+    while (r->exec_depth) {
+        host_exec_frame_t *f = &r->exec_frames[--r->exec_depth];
+        free(f->route);
+        free(f->ahead);
+    }
     memset(r, 0, sizeof *r);
     host_body_t none = HOST_BODY_INIT;
     r->body = none;
@@ -1970,8 +2211,11 @@ static int serve_one(host_conn_t *c)
      * deadlines. The deadline was set when the step parked. A pending extension request
      * is not parked: its session ends itself (an abandoned one fails in the handle step). */
     if (c->step != STEP_READ_HEAD && !r->ext_pending && plat_time_mono_ms() >= c->deadline_ms) {
-        expire(c);
-        return ONE_CLOSE;
+        if (!r->exec_depth) {
+            expire(c);
+            return ONE_CLOSE;
+        }
+        child_timeout(c, r);
     }
     int outcome = ONE_CLOSE;
     for (;;) {
@@ -2007,9 +2251,20 @@ static int serve_one(host_conn_t *c)
             return ONE_WAIT_WRITE;
         } else if (rc == STEP_EXT_PENDING) {
             return ONE_EXT_PENDING;
+        } else if (rc == STEP_CHILD) {
+            c->step = STEP_HANDLE;
         } else {
             outcome = rc == STEP_DONE ? ONE_KEEP : ONE_CLOSE;
             break;
+        }
+        /* A child request has no END_OF_REQUEST or LOG of its own: its response is
+         * flushed, then its parent resumes. */
+        if (r->exec_depth && c->step == STEP_END_OF_REQUEST) {
+            if (rc == STEP_ABORT && !r->exec_error)
+                r->exec_error = ERROR_NETNAME_DELETED;
+            c->step = STEP_FLUSH;
+        } else if (r->exec_depth && c->step == STEP_LOG) {
+            child_end(c, r);
         }
     }
     c->in_pipeline = 0;
@@ -2020,6 +2275,11 @@ static int serve_one(host_conn_t *c)
 host_serve_result_t host_http1_serve(host_conn_t *c)
 {
     for (;;) {
+        if (c->expired && c->in_pipeline && c->req && c->req->exec_depth) {
+            /* a child's client did not read in time: its parent still ends the request */
+            c->expired = 0;
+            child_timeout(c, c->req);
+        }
         if (c->expired) {
             expire(c);
             return HOST_SERVE_CLOSE;

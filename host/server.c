@@ -416,6 +416,7 @@ static void sweep_expired(host_shard_t *sh, uint64_t now, conn_batch_t *b)
         host_conn_t *next = c->next;
         if (c->deadline_ms <= now) {
             plat_poller_remove(sh->poller, c->sock);
+            c->watched = 0;   /* a child request's parent serves on (http1.c) */
             unpark_locked(sh, c);
             c->expired = 1;
             batch_add(b, c);
@@ -1125,6 +1126,7 @@ int host_server_run(host_server_t *s)
         while (c) {
             host_conn_t *next = c->next;
             plat_poller_remove(sh->poller, c->sock);
+            c->watched = 0;
             c->expired = 1;
             batch_add(&b, c);
             c = next;

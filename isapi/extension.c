@@ -24,6 +24,13 @@
  * detach, decided under the record's lock), and a thread of the host delivers the
  * completions and ends the request (isapi_extension_resume).
  *
+ * Child requests (HSE_REQ_EXEC_URL): the call checks and copies what the extension hands
+ * in and records it as the session's asynchronous operation; the host takes it in
+ * isapi_extension_resume (res->exec), runs it through its own routing on the request's
+ * thread, and ends it with isapi_extension_exec_done, which queues the completion. A
+ * child that is an extension gets a record of its own (depth + 1) whose `outer` is the
+ * parent's session, put back as the connection's session when the child ends.
+ *
  * Output: header blocks go to the host (isapi_ops.ext_send_header), which builds them,
  * raises SEND_RESPONSE and states keep-alive; every other byte goes through isapi_send,
  * so SEND_RAW_DATA filters see the extension's output as they see the server's; that holds
@@ -88,6 +95,20 @@ typedef struct isapi__ecb {
     DWORD comp_bytes, comp_error;
     int done;                   /* HSE_REQ_DONE_WITH_SESSION was called */
     DWORD done_status;
+
+    /* HSE_REQ_EXEC_URL (under lock): the child request asked for, then run by the host
+     * on the request's thread; the session's own callbacks wait for its end */
+    int exec_asked;             /* asked, not yet taken by the host (resume) */
+    volatile LONG exec_running; /* the host runs the child: the request model is its */
+    int exec_finished;          /* a child ended: exec_status is valid */
+    HSE_EXEC_URL_STATUS exec_status;
+    isapi_exec_request exec;
+    PFN_HSE_IO_COMPLETION exec_fn;  /* the callback and context when it was asked for */
+    void *exec_ctx;
+    char *exec_strings[3];      /* url, method, headers: owned copies */
+    unsigned char *exec_entity;
+    unsigned depth;             /* 0 for a client's request, n for a child at depth n */
+    struct isapi__ecb *outer;   /* the session this child's request interrupted */
 
     isapi_conn *c;
     isapi_extension *x;
@@ -332,6 +353,13 @@ static isapi__ecb *from_conn_id(HCONN h)
 
 static BOOL WINAPI ext_get_server_variable(HCONN h, LPSTR name, LPVOID buf, LPDWORD size);
 
+/* 1 while the host runs the session's child request (HSE_REQ_EXEC_URL): the request model
+ * is the child's, so the session's own calls are refused. */
+static int child_runs(isapi__ecb *b)
+{
+    return InterlockedCompareExchange(&b->exec_running, 0, 0) != 0;
+}
+
 /* The variable `name` (narrow) into a malloc'ed string, or NULL with the last error set. */
 static char *narrow_variable(HCONN h, const char *name)
 {
@@ -390,7 +418,7 @@ static int has_unicode_form(const char *var)
 static BOOL WINAPI ext_get_server_variable(HCONN h, LPSTR name, LPVOID buf, LPDWORD size)
 {
     isapi__ecb *b = from_conn_id(h);
-    if (!b || !name || !size)
+    if (!b || child_runs(b) || !name || !size)
         return fail(ERROR_INVALID_PARAMETER);
     if (strlen(name) > 8 && isapi__ieqn(name, 8, "UNICODE_", 8)) {
         if (!has_unicode_form(name + 8))
@@ -429,6 +457,7 @@ static DWORD send_body(isapi__ecb *b, const void *data, size_t n)
         return 0;
     if (b->res->write_failed)
         return ERROR_NETNAME_DELETED;
+    b->res->child_framed_last = 0;
     if (isapi_send(b->c, isapi_origin_host(), data, n) != ISAPI_CONTINUE) {
         b->res->write_failed = 1;
         return ERROR_NETNAME_DELETED;
@@ -575,7 +604,7 @@ static int deliver_completion(isapi__ecb *b)
 static BOOL WINAPI ext_write_client(HCONN h, LPVOID data, LPDWORD bytes, DWORD flags)
 {
     isapi__ecb *b = from_conn_id(h);
-    if (!b || !bytes || (!data && *bytes))
+    if (!b || child_runs(b) || !bytes || (!data && *bytes))
         return fail(ERROR_INVALID_PARAMETER);
     if (flags & HSE_IO_ASYNC)
         return async_write(b, data, *bytes);
@@ -586,7 +615,7 @@ static BOOL WINAPI ext_write_client(HCONN h, LPVOID data, LPDWORD bytes, DWORD f
 static BOOL WINAPI ext_read_client(HCONN h, LPVOID buf, LPDWORD size)
 {
     isapi__ecb *b = from_conn_id(h);
-    if (!b || !size || (!buf && *size))
+    if (!b || child_runs(b) || !size || (!buf && *size))
         return fail(ERROR_INVALID_PARAMETER);
     if (*size == 0)
         return TRUE;
@@ -1051,14 +1080,215 @@ static BOOL vector_send(isapi__ecb *b, HSE_RESPONSE_VECTOR *v)
     return err ? fail(err) : TRUE;
 }
 
+/* ---- child requests: HSE_REQ_EXEC_URL ------------------------------------------------ */
+
+/* Bounds of what an extension hands in for a child request: what does not fit is refused,
+ * never cut. */
+#define ISAPI__EXEC_URL_MAX 4096u
+#define ISAPI__EXEC_METHOD_MAX 64u
+#define ISAPI__EXEC_HEADERS_MAX 65536u
+
+static void exec_clear(isapi__ecb *b)
+{
+    for (int i = 0; i < 3; i++) {
+        free(b->exec_strings[i]);
+        b->exec_strings[i] = NULL;
+    }
+    free(b->exec_entity);
+    b->exec_entity = NULL;
+    memset(&b->exec, 0, sizeof b->exec);
+}
+
+/* A bounded copy of an extension's string: NULL stays NULL (*ok 1); longer than max - 1
+ * bytes, or failing `kind`'s check: *ok 0. */
+static char *exec_copy(const char *s, size_t max, enum isapi__hin kind, int *ok)
+{
+    *ok = 1;
+    if (!s)
+        return NULL;
+    size_t n = bounded_len(s, max);
+    char *copy = n < max && n > 0 ? isapi__strndup(s, n) : NULL;
+    if (!copy || isapi__header_input_fault(kind, copy, NULL)) {
+        free(copy);
+        *ok = 0;
+        return NULL;
+    }
+    return copy;
+}
+
+/* The child's request headers: a complete block, LF-only lines accepted, that parses as
+ * "Name: value" lines; NULL keeps the parent's. */
+static int exec_headers(isapi__ecb *b, const char *text)
+{
+    if (!text)
+        return 0;
+    size_t n = bounded_len(text, ISAPI__EXEC_HEADERS_MAX);
+    if (n >= ISAPI__EXEC_HEADERS_MAX)
+        return -1;
+    char *bounded = isapi__strndup(text, n), *lines = NULL;
+    const char *rest;
+    int bad = !bounded || split_header_text(bounded, NULL, 0, &lines, &rest) != 0
+              || isapi__header_input_fault(ISAPI__HIN_BLOCK, lines, NULL) != NULL;
+    free(bounded);
+    if (!bad) {
+        isapi_headers probe = { 0 };
+        bad = isapi_headers_parse_block(&probe, lines) != 0;
+        isapi_headers_clear(&probe);
+    }
+    if (bad) {
+        free(lines);
+        return -1;
+    }
+    b->exec_strings[2] = lines;
+    return 0;
+}
+
+/* HSE_REQ_EXEC_URL and, with the URL made UTF-8, HSE_REQ_EXEC_UNICODE_URL. Why
+ * asynchronous and through the IO_COMPLETION callback: IIS 6 runs the child request
+ * asynchronously and asks for a callback ("Calling HSE_REQ_EXEC_URL", IIS 6 SDK); the
+ * host runs it on the request's thread once the call returned (isapi_extension_resume()
+ * hands it over), and the completion follows the child's end. */
+static BOOL exec_url(isapi__ecb *b, const char *url, const char *method, const char *headers,
+                     const void *user_info, const HSE_EXEC_URL_ENTITY_INFO *entity,
+                     DWORD flags)
+{
+    if (user_info)
+        return fail(ERROR_NOT_SUPPORTED);   /* no Windows token to run a child as */
+    if (b->depth >= ISAPI_EXEC_DEPTH_LIMIT)
+        return fail(ERROR_INVALID_PARAMETER);
+    /* Why refused: a child writes its own header block, and the response has one. With
+     * NO_HEADERS the child adds only its body to what the parent sent. */
+    if (!(flags & HSE_EXEC_URL_NO_HEADERS)
+        && (b->res->header_sent || isapi_conn_response_started(b->c)))
+        return fail(ERROR_INVALID_PARAMETER);
+    if (entity && entity->cbAvailable && !entity->lpbData)
+        return fail(ERROR_INVALID_PARAMETER);
+    if (url && url[0] != '/')
+        return fail(ERROR_INVALID_PARAMETER);
+    EnterCriticalSection(&b->lock);
+    PFN_HSE_IO_COMPLETION fn = b->io_fn;
+    void *ctx = b->io_ctx;
+    LeaveCriticalSection(&b->lock);
+    if (!start_async(b, fn, ctx))
+        return FALSE;
+    exec_clear(b);
+    int url_ok, method_ok;
+    b->exec_strings[0] = exec_copy(url, ISAPI__EXEC_URL_MAX, ISAPI__HIN_TARGET, &url_ok);
+    b->exec_strings[1] = exec_copy(method, ISAPI__EXEC_METHOD_MAX, ISAPI__HIN_TOKEN,
+                                   &method_ok);
+    DWORD err = url_ok && method_ok && exec_headers(b, headers) == 0 ? 0
+                : ERROR_INVALID_PARAMETER;
+    if (!err && entity) {
+        b->exec_entity = malloc(entity->cbAvailable ? entity->cbAvailable : 1);
+        if (!b->exec_entity)
+            err = ERROR_NOT_ENOUGH_MEMORY;
+        else if (entity->cbAvailable)
+            memcpy(b->exec_entity, entity->lpbData, entity->cbAvailable);
+    }
+    if (err) {
+        exec_clear(b);
+        cancel_async(b);
+        return fail(err);
+    }
+    b->exec.url = b->exec_strings[0];
+    b->exec.method = b->exec_strings[1];
+    b->exec.headers = b->exec_strings[2];
+    b->exec.entity = b->exec_entity;
+    b->exec.entity_len = entity ? entity->cbAvailable : 0;
+    b->exec.has_entity = entity != NULL;
+    b->exec.flags = flags;
+    b->exec.caller = b->x;
+    EnterCriticalSection(&b->lock);
+    b->exec_fn = fn;
+    b->exec_ctx = ctx;
+    b->exec_asked = 1;
+    int wake = claim_detached_locked(b);
+    LeaveCriticalSection(&b->lock);
+    if (wake)
+        wake_host(b);
+    return TRUE;
+}
+
+static BOOL exec_unicode_url(isapi__ecb *b, const HSE_EXEC_UNICODE_URL_INFO *ui)
+{
+    char narrow[ISAPI__EXEC_URL_MAX * 3 + 1];
+    const char *url = NULL;
+    if (ui->pszUrl) {
+        size_t units = 0;
+        while (units < ISAPI__EXEC_URL_MAX && ui->pszUrl[units])
+            units++;
+        if (units == ISAPI__EXEC_URL_MAX)
+            return fail(ERROR_INVALID_PARAMETER);
+        int n = units ? WideCharToMultiByte(CP_UTF8, 0, ui->pszUrl, (int)units, narrow,
+                                            (int)sizeof narrow - 1, NULL, NULL) : 0;
+        if (n <= 0)
+            return fail(ERROR_INVALID_PARAMETER);
+        narrow[n] = '\0';
+        url = narrow;
+    }
+    return exec_url(b, url, ui->pszMethod, ui->pszChildHeaders, ui->pUserInfo, ui->pEntity,
+                    ui->dwExecUrlFlags);
+}
+
+static BOOL exec_url_status(isapi__ecb *b, HSE_EXEC_URL_STATUS *out)
+{
+    if (!out)
+        return fail(ERROR_INVALID_PARAMETER);
+    EnterCriticalSection(&b->lock);
+    int finished = b->exec_finished;
+    HSE_EXEC_URL_STATUS st = b->exec_status;
+    LeaveCriticalSection(&b->lock);
+    if (!finished)
+        return fail(ERROR_INVALID_PARAMETER);   /* no child ended yet */
+    *out = st;
+    return TRUE;
+}
+
+const isapi_exec_request *isapi_extension_exec_request(isapi_conn *c)
+{
+    return &c->ext_session->exec;
+}
+
+void isapi_extension_exec_done(isapi_conn *c, DWORD status, DWORD win32, int framed)
+{
+    isapi__ecb *b = c->ext_session;
+    exec_clear(b);
+    b->res->child_framed_last = framed;
+    EnterCriticalSection(&b->lock);
+    PFN_HSE_IO_COMPLETION fn = b->exec_fn;
+    void *ctx = b->exec_ctx;
+    b->exec_finished = 1;
+    b->exec_status.uHttpStatusCode = (USHORT)(status > 999 ? 999 : status);
+    b->exec_status.uHttpSubStatus = 0;
+    b->exec_status.dwWin32Error = win32;
+    LeaveCriticalSection(&b->lock);
+    InterlockedExchange(&b->exec_running, 0);
+    queue_completion(b, fn, ctx, 0, win32);
+}
+
 static BOOL WINAPI ext_server_support(HCONN h, DWORD code, LPVOID buf, LPDWORD size,
                                       LPDWORD type)
 {
     isapi__ecb *b = from_conn_id(h);
     if (!b)
         return fail(ERROR_INVALID_PARAMETER);
+    if (child_runs(b) && code != HSE_REQ_DONE_WITH_SESSION && code != HSE_REQ_IO_COMPLETION)
+        return fail(ERROR_INVALID_PARAMETER);   /* its child request runs */
     isapi_conn *c = b->c;
     switch (code) {
+    case HSE_REQ_EXEC_URL: {
+        HSE_EXEC_URL_INFO *ei = buf;
+        if (!ei)
+            return fail(ERROR_INVALID_PARAMETER);
+        return exec_url(b, ei->pszUrl, ei->pszMethod, ei->pszChildHeaders, ei->pUserInfo,
+                        ei->pEntity, ei->dwExecUrlFlags);
+    }
+    case HSE_REQ_EXEC_UNICODE_URL:
+        if (!buf)
+            return fail(ERROR_INVALID_PARAMETER);
+        return exec_unicode_url(b, buf);
+    case HSE_REQ_GET_EXEC_URL_STATUS:
+        return exec_url_status(b, buf);
     case HSE_REQ_SEND_URL_REDIRECT_RESP:
     case HSE_REQ_SEND_URL:
         return redirect(b, buf);
@@ -1203,9 +1433,6 @@ static BOOL WINAPI ext_server_support(HCONN h, DWORD code, LPVOID buf, LPDWORD s
         return TRUE;
     case HSE_REQ_SET_FLUSH_FLAG:
         return TRUE;
-    case HSE_REQ_EXEC_URL:
-    case HSE_REQ_EXEC_UNICODE_URL:
-    case HSE_REQ_GET_EXEC_URL_STATUS:
     case HSE_REQ_GET_CACHE_INVALIDATION_CALLBACK:
     case HSE_REQ_GET_TRACE_INFO:
     case HSE_REQ_GET_TRACE_INFO_EX:
@@ -1250,6 +1477,7 @@ static isapi__ecb *ecb_get(void)
 static void ecb_free(isapi__ecb *b)
 {
     free(b->text_heap);
+    exec_clear(b);
     DeleteCriticalSection(&b->lock);
     free(b);
 }
@@ -1263,6 +1491,7 @@ static void ecb_release(isapi__ecb *b, int reuse)
     }
     free(b->text_heap);
     b->text_heap = NULL;
+    exec_clear(b);
     b->magic = 0;
     spare_ecb = b;
 }
@@ -1295,7 +1524,7 @@ static int finish(isapi__ecb *b, DWORD status, int crashed, const char *fault,
     EXTENSION_CONTROL_BLOCK *ecb = &b->ecb;
     int abandoned = b->abandoned;
     int was_pending = c->ext_session == b;
-    c->ext_session = NULL;
+    c->ext_session = b->outer;
     InterlockedDecrement(&c->e->exts->inflight);
     InterlockedExchange(&b->running, 0);
 
@@ -1353,6 +1582,18 @@ int isapi_extension_resume(isapi_conn *c, isapi_ext_result *res)
                        "within %u s; the request failed", ISAPI_EXT_PENDING_LIMIT_MS / 1000u);
             return finish(b, HSE_STATUS_ERROR, 0, NULL, res);
         }
+        EnterCriticalSection(&b->lock);
+        int exec = b->exec_asked;
+        b->exec_asked = 0;
+        LeaveCriticalSection(&b->lock);
+        if (exec) {
+            /* the host runs the child now; the session's callbacks wait for its end */
+            InterlockedExchange(&b->exec_running, 1);
+            memset(res, 0, sizeof *res);
+            res->pending = 1;
+            res->exec = 1;
+            return 0;
+        }
         int ran = deliver_completion(b);
         if (ran < 0)
             return finish(b, HSE_STATUS_ERROR, 0, NULL, res);
@@ -1374,7 +1615,8 @@ int isapi_extension_detach(isapi_conn *c)
 {
     isapi__ecb *b = c->ext_session;
     EnterCriticalSection(&b->lock);
-    int work = b->completion_ready || (b->done && !b->op_outstanding) || b->abandoned;
+    int work = b->completion_ready || b->exec_asked || (b->done && !b->op_outstanding)
+               || b->abandoned;
     if (!work)
         b->detached = 1;
     LeaveCriticalSection(&b->lock);
@@ -1458,6 +1700,8 @@ int isapi_extension_run(isapi_conn *c, isapi_extension *x, const isapi_ext_reque
     b->rq = &b->rq_copy;
     b->result.hse_status = HSE_STATUS_ERROR;
     b->res = &b->result;
+    b->depth = rq->exec_depth;
+    b->outer = c->ext_session;
 
     InterlockedIncrement(&c->e->exts->inflight);
     ext_call a = { x, 1, ecb, 0, 0 };
@@ -1469,6 +1713,19 @@ int isapi_extension_run(isapi_conn *c, isapi_extension *x, const isapi_ext_reque
         memset(res, 0, sizeof *res);
         res->pending = 1;
         return 0;
+    }
+    EnterCriticalSection(&b->lock);
+    int exec_asked = b->exec_asked;
+    b->exec_asked = 0;
+    LeaveCriticalSection(&b->lock);
+    if (!crashed && exec_asked) {
+        /* Why no child: the request ends with this return, and the child would have no
+         * parent to report to (IIS asks for HSE_STATUS_PENDING after HSE_REQ_EXEC_URL). */
+        isapi__log(c->e, c, ISAPI_LOG_WARN, x->path,
+                   "asked for a child request (HSE_REQ_EXEC_URL) and did not return "
+                   "HSE_STATUS_PENDING; the child does not run");
+        exec_clear(b);
+        queue_completion(b, b->exec_fn, b->exec_ctx, 0, ERROR_OPERATION_ABORTED);
     }
     if (!crashed) {
         /* an operation started by a request that did not return PENDING still completes */

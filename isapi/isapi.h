@@ -514,6 +514,8 @@ typedef struct isapi_ext_request {
     size_t ahead_len;
     int keep_alive;                 /* the client allows keep-alive and the server would
                                        keep the connection (HSE_REQ_IS_KEEP_CONN) */
+    unsigned exec_depth;            /* 0 for a client's request; n for the child request
+                                       (HSE_REQ_EXEC_URL) of a request at depth n - 1 */
 } isapi_ext_request;
 
 /* How an extension request went, for the host's keep-alive decision and the log. */
@@ -529,6 +531,10 @@ typedef struct isapi_ext_result {
     DWORD win32_error;      /* last error of an HSE_STATUS_ERROR */
     int pending;            /* HSE_STATUS_PENDING and the session goes on (see below) */
     int abandoned;          /* the session was given up: the connection must close */
+    int exec;               /* with pending: the session asked for a child request
+                               (HSE_REQ_EXEC_URL); the host runs it now (see below) */
+    int child_framed_last;  /* the response's last bytes were a child's framed response
+                               (its keep-alive stands unless the request says close) */
     char log_data[HSE_LOG_BUFFER_LEN + 1];   /* lpszLogData, bounded and terminated */
     char log_param[1024];   /* HSE_APPEND_LOG_PARAMETER texts, concatenated and cut */
 } isapi_ext_result;
@@ -569,6 +575,33 @@ int isapi_extension_detach(isapi_conn *c);
  * must call isapi_extension_resume(), which ends it as failed. 0 when a wake is on its
  * way. The control block stays allocated: the extension may still hold it. */
 int isapi_extension_abandon(isapi_conn *c);
+
+/* HSE_REQ_EXEC_URL: the limit of nesting (a child's child ...), and the child request a
+ * session asked for. Strings are the engine's bounded, checked copies, valid until
+ * isapi_extension_exec_done(); NULL means "the parent's". */
+#define ISAPI_EXEC_DEPTH_LIMIT 8
+
+typedef struct isapi_exec_request {
+    const char *url;                /* "/path?query": checked for control bytes */
+    const char *method;             /* an HTTP token */
+    const char *headers;            /* a complete "Name: value\r\n" block that parses */
+    const unsigned char *entity;    /* with has_entity: the child's whole body */
+    size_t entity_len;
+    int has_entity;
+    DWORD flags;                    /* HSE_EXEC_URL_* */
+    const isapi_extension *caller;  /* the extension that asked */
+} isapi_exec_request;
+
+/* After isapi_extension_resume() set res->exec: the child request to run (the host routes
+ * it and writes its response on the connection). The calling session's own callbacks are
+ * refused while it runs (the child uses the request model). */
+const isapi_exec_request *isapi_extension_exec_request(isapi_conn *c);
+
+/* The child request ended: GET_EXEC_URL_STATUS answers `status` and `win32` from now on,
+ * and the session's completion (cbIO 0, dwError win32) is queued; `framed` says the
+ * child's response delimits itself, so the connection may be kept if nothing follows it.
+ * The host calls isapi_extension_resume() next. */
+void isapi_extension_exec_done(isapi_conn *c, DWORD status, DWORD win32, int framed);
 
 /* ======================================================================================
  * URL normalisation (isapi/urlnorm.c): the one rule set for routing and NORMALIZE_URL

@@ -4,13 +4,17 @@ static handler.
 The test extension (tests/filters/extprobe) answers by its query string: "ecb" echoes the
 control block and a few server variables, "echo" reads the whole body (read-ahead plus
 ReadClient) and answers its length and a checksum, "ssf=<code>" calls one
-ServerSupportFunction code and reports its result, "crash" faults. Each server writes its
-own [extensions], [script_maps] and [virtual_directories] sections (ExtServer below).
+ServerSupportFunction code and reports its result, "exec=<url>" runs a child request
+(HSE_REQ_EXEC_URL) and reports its completion to the DLL's log, "crash" faults. Each
+server writes its own [extensions], [script_maps] and [virtual_directories] sections
+(ExtServer below).
 docs/extensions.md lists which case holds which ECB member and HSE_REQ_* code.
 """
 import os
 import shutil
 import signal
+import socket
+import struct
 import time
 
 import harness
@@ -463,7 +467,7 @@ def server_support_functions(s):
     _, f = get("mapex=/sub/file.txt")
     s.check(f.get("ok", "").startswith("1 path=") and "flags=0x201" in f.get("ok", ""),
             "MAP_URL_TO_PATH_EX: path and the folder's access flags", f.get("ok"))
-    for code, want in ((1005, "1 err=0"), (1010, "0 err=87"), (1026, "0 err=50"), (1006, "0 err=6"),
+    for code, want in ((1005, "1 err=0"), (1010, "0 err=87"), (1027, "0 err=87"), (1006, "0 err=6"),
                        (1007, "1 err=0"), (9999, "0 err=87"), (1002, "0 err=50")):
         _, f = get(f"ssf={code}")
         s.eq(f.get("code"), f"{code} ok={want}", f"ServerSupportFunction {code}")
@@ -475,6 +479,193 @@ def server_support_functions(s):
     q = [x.get("cs-uri-query") for x in srv.access_log()]
     s.check("log&extparam=1&logdata=2" in q,
             "APPEND_LOG_PARAMETER and lpszLogData go to the query field", repr(q))
+
+
+def exec_report(srv, tag, timeout=15.0):
+    """The line extprobe's exec completion wrote for `tag` ("status=... err=..."), or ""."""
+    log = srv.wait_probe(f"extprobe: exec {tag}: status=", timeout=timeout)
+    for line in log.splitlines():
+        if line.startswith(f"extprobe: exec {tag}: status="):
+            return line.split(": ", 2)[2]
+    return ""
+
+
+@suite.case
+def exec_url_child_requests(s):
+    srv = ext_server(s, MAPS)
+    ok200 = "status=200 sub=0 win32=0 cb=0 err=0 ok=1"
+    with srv.conn(timeout=30) as c:
+        # a static file: its status and body reach the client, the connection serves on
+        c.send(b"GET /p.probe?exec=/a.txt&tag=static HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = c.response(timeout=15)
+        s.check(r is not None and r.status == 200 and r.body == harness.SITE["a.txt"]
+                and r.header("Content-Length") == str(len(harness.SITE["a.txt"])),
+                "EXEC_URL to a static file: the file's response reaches the client", repr(r))
+        s.eq(exec_report(srv, "static"), ok200,
+             "the completion: cbIO 0, dwError 0; GET_EXEC_URL_STATUS 200, 0, 0")
+        c.send(b"GET /p.probe?exec=/missing.txt&tag=missing HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = c.response(timeout=15)
+        s.check(r is not None and r.status == 404, "a missing file: the child's 404", repr(r))
+        s.eq(exec_report(srv, "missing"), "status=404 sub=0 win32=0 cb=0 err=0 ok=1",
+             "GET_EXEC_URL_STATUS reports the child's 404")
+        # replacement method, headers and body reach a child extension
+        c.send(b"GET /p.probe?exec=/c.probe?ecb&method=PUT&hdr&entity=hello&tag=repl HTTP/1.1\r\n"
+               b"Host: x\r\nContent-Type: text/parent\r\n\r\n")
+        r = c.response(timeout=15)
+        f = fields(r.body) if r is not None else {}
+        s.eq((f.get("lpszMethod"), f.get("lpszQueryString"), f.get("lpszContentType"),
+              f.get("HTTP_X_SET_BY_FILTER"), f.get("cbTotalBytes"), f.get("cbAvailable"),
+              f.get("lpbData"), f.get("SCRIPT_NAME")),
+             ("PUT", "ecb", "text/x-child", "child", "5", "5", "hello", "/c.probe"),
+             "the child extension sees the method, the header block and the body it was given")
+        s.eq(exec_report(srv, "repl"), ok200, "a child extension's status")
+        # the unicode form
+        c.send(b"GET /p.probe?exec=/b.txt&unicode&tag=uni HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = c.response(timeout=15)
+        s.check(r is not None and r.status == 200 and r.body == harness.SITE["b.txt"],
+                "EXEC_UNICODE_URL to a static file", repr(r))
+        s.eq(exec_report(srv, "uni"), ok200, "EXEC_UNICODE_URL's completion")
+        # the call from the extension's own thread, after HttpExtensionProc returned
+        c.send(b"GET /p.probe?exec=/c.txt&thread&tag=thread HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = c.response(timeout=15)
+        s.check(r is not None and r.status == 200 and r.body == harness.SITE["c.txt"],
+                "EXEC_URL from another thread after the return", repr(r))
+        s.eq(exec_report(srv, "thread"), ok200, "its completion")
+        # the parent's unread body stays for the child
+        body = bytes((i * 13) & 0xff for i in range(100_000))
+        post(c, "/p.probe?exec=/c.probe?echo&tag=body", body)
+        r = c.response(timeout=30)
+        f = fields(r.body) if r is not None else {}
+        rest = body[49152:]
+        s.eq((f.get("len"), f.get("hash")), (str(len(rest)), fnv(rest)),
+             "without pEntity the child reads what the parent left of the body")
+        s.eq(exec_report(srv, "body"), ok200, "its completion")
+        c.send(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = c.response()
+        s.check(r is not None and r.status == 200,
+                "keep-alive after child requests whose responses were framed", repr(r))
+    # NULL url: the same request, by the next handler (the static one), never the caller again
+    r = srv.get("/n.probe?exec&tag=null")
+    s.check(r is not None and r.status == 404, "NULL pszUrl: not routed back to the caller",
+            repr(r))
+    s.eq(exec_report(srv, "null"), "status=404 sub=0 win32=0 cb=0 err=0 ok=1",
+         "NULL pszUrl: the static handler's 404 (no MIME type for .probe)")
+    s.eq(srv.probe_log().count("extprobe: exec null: started"), 1, "the caller ran once")
+    # IGNORE_CURRENT_INTERCEPTOR: another URL of the same DLL goes past it
+    r = srv.get("/i.probe?exec=/j.probe?ecb&ignore&tag=ignore")
+    s.check(r is not None and r.status == 404, "IGNORE_CURRENT_INTERCEPTOR: not the caller",
+            repr(r))
+    # NO_HEADERS: the parent's header block, then the child's body alone; then close
+    with srv.conn() as c:
+        c.send(b"GET /p.probe?exec=/a.txt&noheaders&tag=nohdr HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = c.read_until_close(timeout=15)
+        s.check(data.count(b"HTTP/1.1 ") == 1 and data.endswith(b"\r\n\r\n" + harness.SITE["a.txt"])
+                and b"Content-Length" not in data,
+                "NO_HEADERS: the child's body after the parent's header block, no second one",
+                data)
+    s.eq(exec_report(srv, "nohdr"), ok200, "NO_HEADERS: the completion")
+    # nesting to the limit: the request at depth 8 is refused, every parent completes
+    r = srv.get("/d0.probe?exec&deep&tag=deep0")
+    s.check(r is not None and r.status == 200 and r.body == b"exec failed err=87\n",
+            "a child's child ... : the 9th level is refused (ERROR_INVALID_PARAMETER)", repr(r))
+    for depth in range(0, 8):
+        s.eq(exec_report(srv, f"deep{depth}"), ok200, f"depth {depth}: its child completed")
+    # refusals: FALSE, the error, no callback, the extension answers itself
+    for opts, want in (("null", "87"), ("nocb", "87"), ("user", "50")):
+        r = srv.get(f"/p.probe?exec=/a.txt&{opts}&tag={opts}")
+        s.check(r is not None and r.body == f"exec failed err={want}\n".encode(),
+                f"EXEC_URL refused ({opts}): FALSE, {want}", repr(r))
+    r = srv.get("/p.probe?exec=/a.txt&sent&tag=sent")
+    s.check(r is not None and r.body == b"sent first\n", "after a header block: refused, the "
+            "parent's response stands", repr(r))
+    log = srv.wait_probe("extprobe: exec sent: refused")
+    s.check("extprobe: exec sent: refused err=87" in log
+            and "extprobe: exec sent: status before any child 0 err=87" in log,
+            "EXEC_URL after a header block: ERROR_INVALID_PARAMETER; GET_EXEC_URL_STATUS "
+            "before any child: ERROR_INVALID_PARAMETER", log[-800:])
+    r = srv.get("/p.probe?exec=/a.txt&noreturn&tag=noreturn")
+    s.check(r is not None and r.body == b"no pending\n",
+            "no HSE_STATUS_PENDING after EXEC_URL: the extension's own answer, no child", repr(r))
+    s.check(exec_report(srv, "noreturn").endswith("cb=0 err=995 ok=0"),
+            "... and the callback gets ERROR_OPERATION_ABORTED, no status",
+            exec_report(srv, "noreturn"))
+    s.check("did not return HSE_STATUS_PENDING; the child does not run" in srv.error_log(),
+            "... with a warning", srv.error_log()[-600:])
+    r = srv.get("/p.probe?exec=/a.txt&twice&tag=twice")
+    s.check(r is not None and r.body == harness.SITE["a.txt"], "the first call's child ran",
+            repr(r))
+    log = srv.wait_probe("extprobe: exec twice: second call")
+    s.check("extprobe: exec twice: second call 0 err=87" in log,
+            "a second EXEC_URL while one is outstanding: ERROR_INVALID_PARAMETER", log[-800:])
+
+
+@suite.case
+def exec_url_children_hold_no_worker(s):
+    # Two workers, one event loop, three children sending a large file to clients that read
+    # their first bytes and then nothing: a child that held its worker while the client is
+    # slow would leave none for the request to a.txt.
+    site = dict(harness.SITE)
+    site["large.bin"] = bytes(range(256)) * (1 << 16)   # 16 MiB
+    srv = ext_server(s, MAPS, site=site, settings={"workers": "2", "concurrency": "1"})
+    slow = []
+    try:
+        for i in range(3):
+            sock = socket.create_connection(("127.0.0.1", srv.ports[0]), timeout=15)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            busy = b"&busy" if i == 0 else b""
+            sock.sendall(b"GET /p.probe?exec=/large.bin%s&tag=slow%d HTTP/1.1\r\nHost: x\r\n\r\n"
+                         % (busy, i))
+            s.check(sock.recv(12).startswith(b"HTTP/1.1 200"), f"child {i}: its response began")
+            slow.append(sock)
+        r = srv.get("/a.txt", timeout=15)
+        log = srv.probe_log()
+        s.check(r is not None and r.status == 200 and "exec slow0: status=" not in log
+                and "exec slow2: status=" not in log,
+                "another request is answered while three children wait for their clients",
+                repr(r))
+        # the parent's own calls while its child runs: refused
+        for folder, _, names in os.walk(srv.dir):
+            for n in names:
+                if n.endswith(".dll.log") or n.endswith(".so.log"):
+                    with open(os.path.join(folder, n[:-len(".log")] + ".busy"), "w") as f:
+                        f.write("go\n")
+        log = srv.wait_probe("extprobe: exec slow0: during the child", timeout=30)
+        s.check("extprobe: exec slow0: during the child gsv 0/87 write 0/87" in log,
+                "while its child runs, the parent's GetServerVariable and WriteClient answer "
+                "FALSE, ERROR_INVALID_PARAMETER", log[-600:])
+    finally:
+        for sock in slow:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()
+    for i in range(3):
+        report = exec_report(srv, f"slow{i}", timeout=30)
+        s.check(report.startswith("status=200 sub=0 win32=64 cb=0 err=64"),
+                f"child {i}: the client went away: ERROR_NETNAME_DELETED", report)
+
+
+@suite.case
+def exec_url_from_a_wildcard_map(s):
+    srv = ext_server(s, {"script_maps": ["* = {ext},1"]}, filters=["trace"])
+    with srv.conn(timeout=30) as c:
+        c.send(b"GET /b.txt?exec&tag=wild HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = c.response(timeout=15)
+        s.check(r is not None and r.status == 200 and r.body == harness.SITE["b.txt"],
+                "a wildcard extension hands the request on: the file it names", repr(r))
+        c.send(b"GET /c.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = c.response(timeout=15)
+        s.check(r is not None and r.status == 200, "keep-alive after", repr(r))
+    s.eq(exec_report(srv, "wild"), "status=200 sub=0 win32=0 cb=0 err=0 ok=1",
+         "the completion")
+    recs = srv.wait_trace(0, lambda rs: sum(x.get("notify") == "LOG" for x in rs) >= 2,
+                          timeout=15)
+    first = [x.get("notify") for x in recs if x.get("req") == "1"
+             and x.get("notify") != "READ_RAW_DATA"]
+    s.eq(first, ["PREPROC_HEADERS", "URL_MAP", "AUTHENTICATION", "AUTH_COMPLETE", "URL_MAP",
+                 "SEND_RESPONSE", "SEND_RAW_DATA", "SEND_RAW_DATA", "END_OF_REQUEST", "LOG"],
+         "the child: URL_MAP and its response's notifications; one END_OF_REQUEST and LOG")
+    logged = [x for x in srv.wait_access(2, timeout=15) if x.get("cs-uri-stem") == "/b.txt"]
+    s.check(len(logged) == 1 and logged[0].get("sc-status") == "200",
+            "one log line for the request, with the child's status", repr(logged))
 
 
 @suite.case

@@ -27,6 +27,20 @@
  *                (HSE_IO_DISCONNECT_AFTER_SEND), &head, &tail, &off=<n>, &len=<n>
  *   vectorfile=<url>  HSE_REQ_VECTOR_SEND with memory and file-handle elements (&off, &len,
  *                &async)
+ *   exec[=<url>] HSE_REQ_EXEC_URL of <url> ('~' in it stands for '&'; none: NULL, the
+ *                request's own), HSE_STATUS_PENDING; the completion reports
+ *                GET_EXEC_URL_STATUS to the log ("exec <tag>: ...") and ends the session.
+ *                Options: &tag=<word>, &method=<m>, &hdr (a replacement header block),
+ *                &entity=<text>, &noheaders (the parent's own header block first, then
+ *                the child with HSE_EXEC_URL_NO_HEADERS), &ignore
+ *                (IGNORE_CURRENT_INTERCEPTOR), &unicode (HSE_REQ_EXEC_UNICODE_URL), &deep
+ *                (the child is /d<n+1>.probe?exec&deep, to the nesting limit), &thread
+ *                (the call comes from a thread of its own, after the return), &noreturn
+ *                (the extension answers itself and returns HSE_STATUS_SUCCESS), &busy (a
+ *                thread calls into the parent while the child runs, once the test created
+ *                "<DLL path>.busy"); refusals:
+ *                &null (no buffer), &nocb (no callback), &twice, &sent (after a header
+ *                block), &user (pUserInfo). A refused call answers "exec failed err=<n>".
  * The filter half (SF_NOTIFY_PREPROC_HEADERS) adds "X-Filter-Module: <module handle>" and
  * "X-Set-By-Filter: yes" to every request; the extension compares the handle with its
  * own: one module for both roles. DllMain counts its PROCESS_ATTACH calls. Life-cycle
@@ -55,11 +69,9 @@ BOOL WINAPI DllMain(HINSTANCE inst, DWORD reason, LPVOID reserved)
 
 /* Appends one line to "<this DLL's path>.log": the tests read it (OutputDebugStringA
  * reaches the server's log natively only). */
-static void say(const char *fmt, DWORD a)
+static void say_text(const char *line)
 {
-    char line[200], path[MAX_PATH + 8];
-    _snprintf(line, sizeof line - 1, fmt, (unsigned long)a);
-    line[sizeof line - 1] = '\0';
+    char path[MAX_PATH + 8];
     DWORD n = GetModuleFileNameA(g_module, path, MAX_PATH);
     if (n == 0 || n >= MAX_PATH)
         return;
@@ -69,6 +81,14 @@ static void say(const char *fmt, DWORD a)
         fprintf(f, "%s\n", line);
         fclose(f);
     }
+}
+
+static void say(const char *fmt, DWORD a)
+{
+    char line[200];
+    _snprintf(line, sizeof line - 1, fmt, (unsigned long)a);
+    line[sizeof line - 1] = '\0';
+    say_text(line);
 }
 
 /* ---- filter half ---------------------------------------------------------------------- */
@@ -564,6 +584,264 @@ static void start_read(EXTENSION_CONTROL_BLOCK *ecb, async_state *st)
         say("extprobe: ASYNC_READ_CLIENT failed %lu", GetLastError());
 }
 
+/* ---- child requests: HSE_REQ_EXEC_URL -------------------------------------------------- */
+
+/* One formatted line into the report (say() takes one number). */
+static void say_line(const char *fmt, ...)
+{
+    char line[300];
+    va_list ap;
+    va_start(ap, fmt);
+    _vsnprintf(line, sizeof line - 1, fmt, ap);
+    va_end(ap);
+    line[sizeof line - 1] = '\0';
+    say_text(line);
+}
+
+typedef struct exec_state {
+    char tag[32];
+} exec_state;
+
+static void WINAPI exec_done(EXTENSION_CONTROL_BLOCK *ecb, PVOID ctx, DWORD cb, DWORD err)
+{
+    exec_state *st = ctx;
+    HSE_EXEC_URL_STATUS es;
+    memset(&es, 0x55, sizeof es);
+    BOOL ok = ecb->ServerSupportFunction(ecb->ConnID, HSE_REQ_GET_EXEC_URL_STATUS, &es, NULL,
+                                         NULL);
+    say_line("extprobe: exec %s: status=%u sub=%u win32=%lu cb=%lu err=%lu ok=%d", st->tag,
+             (unsigned)es.uHttpStatusCode, (unsigned)es.uHttpSubStatus,
+             (unsigned long)es.dwWin32Error, (unsigned long)cb, (unsigned long)err, ok);
+    free(st);
+    DWORD status = HSE_STATUS_SUCCESS_AND_KEEP_CONN;
+    ecb->ServerSupportFunction(ecb->ConnID, HSE_REQ_DONE_WITH_SESSION, &status, NULL, NULL);
+}
+
+/* The text of option `name` up to the next '&', into buf; NULL when absent. */
+static char *opt_text(const char *q, const char *name, char *buf, size_t cap)
+{
+    const char *v = opt(q, name);
+    if (!v)
+        return NULL;
+    size_t n = strcspn(v, "&");
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(buf, v, n);
+    buf[n] = '\0';
+    return buf;
+}
+
+static DWORD exec_failed(EXTENSION_CONTROL_BLOCK *ecb, exec_state *st, DWORD err)
+{
+    out o;
+    o.len = 0;
+    add(&o, "exec failed err=%lu\n", (unsigned long)err);
+    say_line("extprobe: exec %s: refused err=%lu", st->tag, (unsigned long)err);
+    free(st);
+    return respond_out(ecb, &o) ? HSE_STATUS_SUCCESS : HSE_STATUS_ERROR;
+}
+
+/* &thread: HSE_REQ_EXEC_URL from a thread of the extension's, after HttpExtensionProc
+ * returned (the completion of an empty asynchronous write, which the server delivers only
+ * after the return, starts the thread). */
+typedef struct exec_later {
+    EXTENSION_CONTROL_BLOCK *ecb;
+    exec_state *st;
+    char url[512];
+} exec_later;
+
+static DWORD WINAPI exec_thread(LPVOID p)
+{
+    exec_later *el = p;
+    EXTENSION_CONTROL_BLOCK *ecb = el->ecb;
+    char tag[sizeof el->st->tag];   /* the completion may free el->st before the call returns */
+    lstrcpynA(tag, el->st->tag, sizeof tag);
+    HSE_EXEC_URL_INFO info;
+    memset(&info, 0, sizeof info);
+    info.pszUrl = el->url;
+    ecb->ServerSupportFunction(ecb->ConnID, HSE_REQ_IO_COMPLETION, (LPVOID)exec_done, NULL,
+                               (LPDWORD)el->st);
+    BOOL ok = ecb->ServerSupportFunction(ecb->ConnID, HSE_REQ_EXEC_URL, &info, NULL, NULL);
+    say_line("extprobe: exec %s: from a thread %d", tag, ok);
+    free(el);
+    return 0;
+}
+
+static void WINAPI exec_kick(EXTENSION_CONTROL_BLOCK *ecb, PVOID ctx, DWORD cb, DWORD err)
+{
+    (void)ecb;
+    (void)cb;
+    (void)err;
+    HANDLE t = CreateThread(NULL, 0, exec_thread, ctx, 0, NULL);
+    if (t)
+        CloseHandle(t);
+}
+
+/* &busy: once the test created "<DLL path>.busy" (while the child waits for its client),
+ * a thread of the extension's calls GetServerVariable and WriteClient on the parent,
+ * which the server refuses while the child runs. Without the file in a minute it does
+ * nothing (the session may be over). */
+typedef struct exec_busy {
+    EXTENSION_CONTROL_BLOCK *ecb;
+    char tag[32];
+} exec_busy;
+
+static DWORD WINAPI busy_thread(LPVOID p)
+{
+    exec_busy *eb = p;
+    EXTENSION_CONTROL_BLOCK *ecb = eb->ecb;
+    char path[MAX_PATH + 16];
+    DWORD len = GetModuleFileNameA(g_module, path, MAX_PATH);
+    int found = 0;
+    if (len > 0 && len < MAX_PATH) {
+        lstrcatA(path, ".busy");
+        for (int i = 0; i < 6000 && !found; i++) {
+            FILE *f = fopen(path, "r");
+            if (f) {
+                fclose(f);
+                found = 1;
+            } else {
+                Sleep(10);
+            }
+        }
+    }
+    if (found) {
+        char buf[256];
+        DWORD size = sizeof buf;
+        BOOL gsv = ecb->GetServerVariable(ecb->ConnID, "URL", buf, &size);
+        DWORD gsv_err = GetLastError();
+        DWORD n = 1;
+        BOOL wrote = ecb->WriteClient(ecb->ConnID, "x", &n, HSE_IO_SYNC);
+        DWORD write_err = GetLastError();
+        say_line("extprobe: exec %s: during the child gsv %d/%lu write %d/%lu", eb->tag, gsv,
+                 (unsigned long)gsv_err, wrote, (unsigned long)write_err);
+    }
+    free(eb);
+    return 0;
+}
+
+static DWORD exec_case(EXTENSION_CONTROL_BLOCK *ecb, const char *q)
+{
+    HCONN id = ecb->ConnID;
+    exec_state *st = calloc(1, sizeof *st);
+    if (!opt_text(q, "tag", st->tag, sizeof st->tag))
+        lstrcpynA(st->tag, "-", sizeof st->tag);
+    say_line("extprobe: exec %s: started", st->tag);
+    char url[512], method[32], entity[256];
+    char *child = NULL;
+    if (q[4] == '=') {
+        size_t n = strcspn(q + 5, "&");
+        if (n >= sizeof url)
+            n = sizeof url - 1;
+        memcpy(url, q + 5, n);
+        url[n] = '\0';
+        for (char *p = url; *p; p++)
+            if (*p == '~')
+                *p = '&';
+        child = url;
+    }
+    if (opt(q, "deep")) {
+        char script[64];
+        DWORD size = sizeof script;
+        int depth = 0;
+        if (ecb->GetServerVariable(id, "SCRIPT_NAME", script, &size) && script[1] == 'd')
+            depth = atoi(script + 2);
+        _snprintf(url, sizeof url - 1, "/d%d.probe?exec&deep&tag=deep%d", depth + 1, depth + 1);
+        url[sizeof url - 1] = '\0';
+        child = url;
+    }
+    HSE_EXEC_URL_ENTITY_INFO ent;
+    HSE_EXEC_URL_USER_INFO user = { NULL, "someone", "Basic" };
+    HSE_EXEC_URL_INFO info;
+    memset(&info, 0, sizeof info);
+    info.pszUrl = child;
+    info.pszMethod = opt_text(q, "method", method, sizeof method);
+    if (opt(q, "hdr"))
+        info.pszChildHeaders = "Content-Type: text/x-child\nX-Set-By-Filter: child\n";
+    if (opt_text(q, "entity", entity, sizeof entity)) {
+        ent.cbAvailable = (DWORD)strlen(entity);
+        ent.lpbData = entity;
+        info.pEntity = &ent;
+    }
+    if (opt(q, "user"))
+        info.pUserInfo = &user;
+    if (opt(q, "thread") && child) {
+        exec_later *el = calloc(1, sizeof *el);
+        el->ecb = ecb;
+        el->st = st;
+        lstrcpynA(el->url, child, sizeof el->url);
+        ecb->ServerSupportFunction(id, HSE_REQ_IO_COMPLETION, (LPVOID)exec_kick, NULL,
+                                   (LPDWORD)el);
+        DWORD none = 0;
+        return ecb->WriteClient(id, "", &none, HSE_IO_ASYNC) ? HSE_STATUS_PENDING
+                                                             : HSE_STATUS_ERROR;
+    }
+    if (opt(q, "ignore"))
+        info.dwExecUrlFlags |= HSE_EXEC_URL_IGNORE_CURRENT_INTERCEPTOR;
+    if (!opt(q, "nocb"))
+        ecb->ServerSupportFunction(id, HSE_REQ_IO_COMPLETION, (LPVOID)exec_done, NULL,
+                                   (LPDWORD)st);
+    if (opt(q, "noheaders")) {
+        info.dwExecUrlFlags |= HSE_EXEC_URL_NO_HEADERS;
+        HSE_SEND_HEADER_EX_INFO hi = { "200 OK", "Content-Type: text/plain\r\n\r\n", 6, 28,
+                                       FALSE };
+        ecb->ServerSupportFunction(id, HSE_REQ_SEND_RESPONSE_HEADER_EX, &hi, NULL, NULL);
+    }
+    if (opt(q, "sent")) {
+        HSE_EXEC_URL_STATUS es;
+        BOOL early = ecb->ServerSupportFunction(id, HSE_REQ_GET_EXEC_URL_STATUS, &es, NULL,
+                                                NULL);
+        say_line("extprobe: exec %s: status before any child %d err=%lu", st->tag, early,
+                 (unsigned long)GetLastError());
+        respond(ecb, "200 OK", "sent first\n", 11, TRUE);
+    }
+    BOOL ok;
+    if (opt(q, "unicode")) {
+        WCHAR wurl[512];
+        HSE_EXEC_UNICODE_URL_INFO ui;
+        memset(&ui, 0, sizeof ui);
+        if (child) {
+            MultiByteToWideChar(CP_UTF8, 0, child, -1, wurl, 512);
+            ui.pszUrl = wurl;
+        }
+        ui.pszMethod = info.pszMethod;
+        ui.pszChildHeaders = info.pszChildHeaders;
+        ui.pEntity = info.pEntity;
+        ui.dwExecUrlFlags = info.dwExecUrlFlags;
+        ok = ecb->ServerSupportFunction(id, HSE_REQ_EXEC_UNICODE_URL, &ui, NULL, NULL);
+    } else {
+        ok = ecb->ServerSupportFunction(id, HSE_REQ_EXEC_URL, opt(q, "null") ? NULL : &info,
+                                        NULL, NULL);
+    }
+    if (!ok) {
+        DWORD err = GetLastError();
+        if (opt(q, "sent")) {
+            say_line("extprobe: exec %s: refused err=%lu", st->tag, (unsigned long)err);
+            free(st);
+            return HSE_STATUS_SUCCESS;
+        }
+        return exec_failed(ecb, st, err);
+    }
+    if (opt(q, "busy")) {
+        exec_busy *eb = calloc(1, sizeof *eb);
+        eb->ecb = ecb;
+        lstrcpynA(eb->tag, st->tag, sizeof eb->tag);
+        HANDLE t = CreateThread(NULL, 0, busy_thread, eb, 0, NULL);
+        if (t)
+            CloseHandle(t);
+    }
+    if (opt(q, "noreturn")) {
+        respond(ecb, "200 OK", "no pending\n", 11, TRUE);
+        return HSE_STATUS_SUCCESS;
+    }
+    if (opt(q, "twice")) {
+        BOOL again = ecb->ServerSupportFunction(id, HSE_REQ_EXEC_URL, &info, NULL, NULL);
+        say_line("extprobe: exec %s: second call %d err=%lu", st->tag, again,
+                 (unsigned long)GetLastError());
+    }
+    return HSE_STATUS_PENDING;
+}
+
 DWORD WINAPI HttpExtensionProc(EXTENSION_CONTROL_BLOCK *ecb)
 {
     const char *q = ecb->lpszQueryString;
@@ -675,6 +953,8 @@ DWORD WINAPI HttpExtensionProc(EXTENSION_CONTROL_BLOCK *ecb)
         return transmit_case(ecb, q);
     if (is(q, "vectorfile"))
         return vector_file_case(ecb, q);
+    if (is(q, "exec"))
+        return exec_case(ecb, q);
     if (is(q, "asyncwrite")) {
         async_state *st = calloc(1, sizeof *st);
         BOOL nocb_write;
