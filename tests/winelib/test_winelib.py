@@ -13,12 +13,16 @@ filters are Windows DLLs in the same process. Cases:
                   launcher, a plain Linux parent, starts it again and it serves again
   wineserver_cpu  under load the wineserver's CPU time stays below 1 % of the server's
                   (both read from /proc): the networking does not go through Wine
+  reload_when_sighup_was_ignored
+                  started with SIGHUP ignored (as under nohup), the launcher still reloads on
+                  SIGHUP, and its server processes ignore SIGHUP themselves
   detached_session  the launcher that starts a Wine session (wineserver, services.exe and
                   the rest) leaves none of its caller's descriptors in those processes: once
                   it exited, no process holds its stdout and stderr (a pipe reader gets EOF
                   at once instead of when the session ends, 30 s later)
 """
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -232,6 +236,36 @@ def wineserver_cpu(s):
     s.eq(errors, [], "every request answered 200")
     s.check(min(shares) < 1.0, "wineserver CPU below 1 % of the server's",
             ", ".join(f"{x:.3f} %" for x in shares))
+
+def sig_ignored(pid, signo):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("SigIgn:"):
+                return bool(int(line.split()[1], 16) & (1 << (signo - 1)))
+    return False
+
+
+@suite.case
+def reload_when_sighup_was_ignored(s):
+    srv = s.server(filters=["winview"], start=False)
+    before = signal.signal(signal.SIGHUP, signal.SIG_IGN)   # inherited by the launcher
+    try:
+        srv.start()
+    finally:
+        signal.signal(signal.SIGHUP, before)
+    first = srv.serving_pid()
+    s.check(sig_ignored(first, signal.SIGHUP), "the server process ignores SIGHUP")
+    os.kill(srv.proc.pid, signal.SIGHUP)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and "takes over" not in srv.stderr_text() + srv.error_log():
+        time.sleep(0.05)
+    log = srv.stderr_text() + srv.error_log()
+    s.check("reload: serving process" in log and "takes over" in log,
+            "SIGHUP reloaded although the launcher was started with it ignored", log[-1500:])
+    r = srv.get("/a.txt")
+    s.check(r is not None and r.status == 200 and r.body == A, "served after the reload", repr(r))
+    s.eq(srv.stop(), 0, "stops cleanly")
+
 
 def pipe_holders(ino):
     """The processes other than this one with a descriptor on pipe inode ino."""
