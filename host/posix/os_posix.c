@@ -260,8 +260,9 @@ int plat_shutdown_requested(void)
 
 int plat_request_recycle(void)
 {
-    /* Only the supervisor of host/posix/os_supervise_posix.c understands SIGUSR2; it names
-     * itself to its serving process (another parent, e.g. a shell, would just die of it). */
+    /* Only a supervisor understands SIGUSR2: host/posix/os_supervise_posix.c's, and in the
+     * Winelib build the launcher win32/isapihost-wine. Each names itself to its serving
+     * process (another parent, e.g. a shell, would just die of it). */
     const char *sup = getenv("ISAPIHOST_SUPERVISOR_PID");
     if (!sup || atol(sup) != (long)getppid())
         return PLAT_ENOTSUP;

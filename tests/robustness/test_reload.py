@@ -28,15 +28,15 @@ file (M counts END_OF_NET_SESSION). The server loads it as filters/reloadmark.so
                       takes over; no request fails.
   recycle_after_seconds
                       recycle_after_seconds = 1: the same after a second of serving. This
-                      case also runs on the Windows and Winelib builds, which have no
-                      supervisor: the server says so and serves on.
+                      case also runs on the Windows build, which has no supervisor: the
+                      server says so and serves on.
 
-The first three cases also run on the Winelib build, where the supervisor is the launcher
-(win32/isapihost-wine): SIGHUP goes to it, it starts the new serving process, which takes
-the listening sockets over from the old one (host/posix/os_supervise_winelib.c); the
-launcher's lines are on its standard error, the reason a new process did not start on the
-new process's. The recycle cases are native only: the Winelib launcher starts no process
-when the serving one asks, and Windows has no supervisor (docs/configuration.md, "Reload").
+Every case also runs on the Winelib build, where the supervisor is the launcher
+(win32/isapihost-wine): SIGHUP goes to it (and SIGUSR2 from a serving process that asks to
+be recycled), it starts the new serving process, which takes the listening sockets over
+from the old one (host/posix/os_supervise_winelib.c); the launcher's lines are on its
+standard error, the reason a new process did not start on the new process's. Windows has
+no supervisor (docs/configuration.md, "Reload").
 """
 import os
 import shutil
@@ -188,11 +188,10 @@ class Load:
             t.join(30)
 
 
-def native_only(s):
-    if s.env.wine or s.env.winelib:
+def supervised(s):
+    if s.env.wine:
         s.skip("recycling", "no supervisor starts a process the serving one asks for in "
-               "this build: Windows runs in one process, the Winelib launcher replaces it "
-               "on SIGHUP only (docs/configuration.md, \"Reload\")")
+               "this build: Windows runs in one process (docs/configuration.md, \"Reload\")")
         return False
     return True
 
@@ -416,7 +415,7 @@ def bad_reload_keeps_serving(s):
 
 @suite.case
 def recycle_after_requests(s):
-    if not native_only(s):
+    if not supervised(s):
         return
     srv, report = start_server(s, {"recycle_after_requests": "40"})
     supervisor = srv.proc.pid
@@ -435,7 +434,8 @@ def recycle_after_requests(s):
                 str(line))
         s.check(wait_for(lambda: f"{first[0]} retires" in log_of(srv), 30.0),
                 "a new serving process takes over", log_of(srv)[-1000:])
-        s.check(wait_for(lambda: terminate_record(report, first[0]) is not None, 30.0),
+        old = filter_pid(s, report, first[0], 0)
+        s.check(wait_for(lambda: terminate_record(report, old) is not None, 30.0),
                 "the old process ran TerminateFilter", str(report_lines(report)))
         after = time.monotonic()
         s.check(wait_for(lambda: min(load.per_thread(after)) >= 5, 30.0),
@@ -449,10 +449,10 @@ def recycle_after_requests(s):
 @suite.case
 def recycle_after_seconds(s):
     """recycle_after_seconds = 1: the serving process asks to be replaced after a second of
-    serving, without waiting for a request. With no supervisor (Windows, Winelib) it says
-    it cannot and goes on serving."""
+    serving, without waiting for a request. With no supervisor (Windows) it says it cannot
+    and goes on serving."""
     srv, report = start_server(s, {"recycle_after_seconds": "1"})
-    if s.env.wine or s.env.winelib:
+    if s.env.wine:
         s.check(wait_for(lambda: "no supervisor to start a new serving process" in log_of(srv),
                          30.0), "the server says no new process can start", log_of(srv)[-800:])
         r = srv.get("/a.txt")
@@ -464,7 +464,8 @@ def recycle_after_seconds(s):
             "the serving process asks to be recycled, naming the setting", log_of(srv)[-1000:])
     s.check(first and wait_for(lambda: f"{first[0]} retires" in log_of(srv), 30.0),
             "a new serving process takes over", log_of(srv)[-1000:])
-    s.check(first and wait_for(lambda: terminate_record(report, first[0]) is not None, 30.0),
+    old = filter_pid(s, report, first[0], 0) if first else None
+    s.check(first and wait_for(lambda: terminate_record(report, old) is not None, 30.0),
             "the old process ran TerminateFilter", str(report_lines(report)))
     r = srv.get("/a.txt")
     s.check(r is not None and r.status == 200, "the new process serves", repr(r))
