@@ -1524,6 +1524,11 @@ int isapi_extension_resume(isapi_conn *c, isapi_ext_result *res)
 int isapi_extension_write_waiting(isapi_conn *c)
 {
     isapi__ecb *b = c->ext_session;
+    /* a write another thread started since the session was resumed: its bytes first */
+    isapi__ecb *outer = served_here;
+    served_here = b;
+    send_deferred(b);
+    served_here = outer;
     EnterCriticalSection(&b->lock);
     int waiting = b->write_waiting;
     LeaveCriticalSection(&b->lock);
