@@ -792,6 +792,31 @@ def async_write_to_a_client_that_never_reads(s):
 
 
 @suite.case
+def stop_while_an_async_write_waits(s):
+    # A stop while an asynchronous write waits for a client that reads nothing: the write
+    # fails (the extension holds the request, so the connection is not simply closed), the
+    # extension ends its session, and the server exits 0.
+    srv = ext_server(s, MAPS, settings={"workers": "1", "concurrency": "1",
+                                        "shutdown_timeout": "30"})
+    slow = unread_conn(srv)
+    try:
+        slow.send(b"GET /s.probe?stream=%d HTTP/1.1\r\nHost: x\r\n\r\n" % STREAM_SIZE)
+        r = srv.get("/k.probe?keepconn", timeout=20)   # served once the stream is parked
+        s.check(r is not None and r.status == 200, "the stream waits for its client", repr(r))
+        srv.proc.send_signal(signal.SIGINT if s.env.wine else signal.SIGTERM)
+        log = srv.wait_probe("extprobe: stream failed, error", timeout=30)
+        s.check("extprobe: stream failed, error 1460" in log,
+                "the waiting write fails during the stop", log[-400:])
+    finally:
+        slow.close()
+    try:
+        srv.proc.wait(timeout=30)
+    except Exception:
+        pass
+    s.eq(srv.stop(timeout=30), 0, "then the server exits 0")
+
+
+@suite.case
 def stop_while_pending(s):
     # A stop waits for a pending request as for one in progress: the extension ends it
     # after the stop began, its client gets the whole body, and the server exits 0.
