@@ -592,9 +592,10 @@ static void complete_write(isapi__ecb *b, DWORD error)
     PFN_HSE_IO_COMPLETION fn = b->write_fn;
     void *ctx = b->write_ctx;
     DWORD bytes = b->write_bytes;
-    if (error)
+    if (was && error)
         b->write_error = error;
-    b->deferred_len = 0;
+    if (was)
+        b->deferred_len = 0;
     LeaveCriticalSection(&b->lock);
     if (!was)
         return;
