@@ -155,7 +155,10 @@ struct host_conn {
 
     /* Output: bytes that passed SEND_RAW_DATA and wait for the socket. They go out in as
      * few sends as possible; when the socket is full the connection parks until it is
-     * writable and no worker waits (http1.c). */
+     * writable and no worker waits (http1.c). Only the thread serving the connection
+     * touches them, and, while an extension's request is pending and no thread serves it,
+     * the extension's thread that writes synchronously; an asynchronous write from such a
+     * thread is handed to the serving thread (isapi/extension.c, defer_body). */
     char *out;
     size_t out_len, out_sent, out_cap;
     int producing;              /* the server is writing a response of its own */

@@ -303,6 +303,17 @@ static DWORD op_write(void *host_conn, const void *data, size_t len)
 {
     host_conn_t *c = host_conn;
     note_written_status(c, data, len);
+    if (isapi_conn_writing_async(c->ic)) {
+        /* An extension's asynchronous write, on the thread that serves the request: the
+         * queue takes it whole, and the pipeline sends it and completes the write when it
+         * has left (run_extension), parking while the client does not read. */
+        if (out_append(c, data, len) != 0) {
+            host_log(HOST_LOG_ERROR, "out of memory for the output of %s port %s; the "
+                     "connection closes", c->peer.addr, c->peer_port);
+            return ERROR_NOT_ENOUGH_MEMORY;
+        }
+        return 0;
+    }
     /* Why: a filter's WriteClient cannot be suspended inside its own call. Up to
      * HOST_OUT_HIGH bytes wait in the queue and the connection parks later; beyond that
      * the filter's thread waits for the client, as IIS's thread does on a synchronous
@@ -942,6 +953,8 @@ typedef struct host_req {
     host_exec_frame_t exec_frames[ISAPI_EXEC_DEPTH_LIMIT];
     int exec_entity;            /* the child has a replacement body: ReadClient ends there */
     DWORD exec_error;           /* the child's output failed: the Win32 error it reports */
+    uint64_t ext_deadline_ms;   /* the pending session's own time limit */
+    int ext_write_expired;      /* parked for an asynchronous write past send_timeout */
 } host_req_t;
 
 /* What a step tells the pipeline. Every step returns one of these and nothing else. */
@@ -1627,6 +1640,31 @@ static host_step_rc run_extension(host_conn_t *c, host_req_t *r)
         r->ext_pending = 1;
         atomic_store(&c->ext_pending, 1);
         c->deadline_ms = plat_time_mono_ms() + ISAPI_EXT_PENDING_LIMIT_MS;
+        r->ext_deadline_ms = c->deadline_ms;
+        rate_begin(c);   /* the minimum rate of its asynchronous writes counts from here */
+        isapi_extension_resume(c->ic, &res);
+    }
+    /* An asynchronous write's bytes are in the queue: they go out as the socket takes
+     * them and the connection parks meanwhile (no thread waits for the client); the write
+     * completes when they have left, or with the error that ended the connection. */
+    while (res.pending && isapi_extension_write_waiting(c->ic)) {
+        int f = r->ext_write_expired ? 1 : out_flush(c);
+        if (f > 0 && !r->ext_write_expired) {
+            c->deadline_ms = rate_deadline(c, c->srv->cfg->send_timeout_ms);
+            return STEP_WAIT_WRITE;
+        }
+        DWORD error = f == 0 ? 0 : f > 0 ? ERROR_TIMEOUT : ERROR_NETNAME_DELETED;
+        if (error) {
+            host_log(HOST_LOG_WARN, "%s port %s: an asynchronous write of %s failed (%s); "
+                     "the request fails", c->peer.addr, c->peer_port,
+                     isapi_extension_path(r->ext), f > 0 ? "the client did not read within "
+                     "send_timeout" : "the connection failed");
+            c->out_sent = c->out_len = 0;   /* the connection closes: nothing more goes out */
+            c->keep_alive = 0;
+        }
+        r->ext_write_expired = 0;
+        c->deadline_ms = r->ext_deadline_ms;
+        isapi_extension_write_done(c->ic, error);
         isapi_extension_resume(c->ic, &res);
     }
     if (res.pending)
@@ -2221,7 +2259,7 @@ static int serve_one(host_conn_t *c)
     for (;;) {
         host_step_rc rc = pipeline[c->step].run(c, r);
         /* (a pending extension request is checked once its session ended) */
-        if (rc != STEP_EXT_PENDING && take_out_of_memory(c, r))
+        if (!r->ext_pending && take_out_of_memory(c, r))
             rc = out_of_memory(c, r, rc);
         if (rc == STEP_NEXT) {
             c->step++;
@@ -2279,6 +2317,11 @@ host_serve_result_t host_http1_serve(host_conn_t *c)
             /* a child's client did not read in time: its parent still ends the request */
             c->expired = 0;
             child_timeout(c, c->req);
+        } else if (c->expired && c->in_pipeline && c->req->ext_pending) {
+            /* Parked for an extension's asynchronous write: the write fails with
+             * ERROR_TIMEOUT, and the extension's session ends the request. */
+            c->expired = 0;
+            c->req->ext_write_expired = 1;
         }
         if (c->expired) {
             expire(c);

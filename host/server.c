@@ -181,6 +181,14 @@ static int park(host_conn_t *c)
      * finds c listed but not yet watched. Once listed, c may be reported and served at
      * once, so nothing touches it after the lock is released. */
     plat_mutex_lock(&sh->lock);
+    if (atomic_load(&c->srv->stopping) && atomic_load(&c->ext_pending)) {
+        /* An extension's asynchronous write waits for the client: its extension still
+         * holds the request, so it is not closed here; the write fails as expired, and
+         * the session ends the request (http1.c). */
+        plat_mutex_unlock(&sh->lock);
+        c->expired = 1;
+        return 1;
+    }
     if (atomic_load(&c->srv->stopping)) {
         /* Shutdown collects the parked list once; a late arrival is closed instead. */
         plat_mutex_unlock(&sh->lock);

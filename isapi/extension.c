@@ -95,6 +95,16 @@ typedef struct isapi__ecb {
     DWORD comp_bytes, comp_error;
     int done;                   /* HSE_REQ_DONE_WITH_SESSION was called */
     DWORD done_status;
+    /* an asynchronous write whose bytes wait in the host's output queue (or, written from
+     * a thread the host does not serve the request on, in `deferred`): its completion is
+     * queued when the host reports them sent (isapi_extension_write_done) */
+    int write_waiting;
+    PFN_HSE_IO_COMPLETION write_fn;
+    void *write_ctx;
+    DWORD write_bytes;          /* the count the extension handed, which cbIO reports */
+    DWORD write_error;          /* the error that failed such a write, for the log */
+    char *deferred;             /* body bytes for the host's thread to send, malloc'ed */
+    size_t deferred_len, deferred_cap;
 
     /* HSE_REQ_EXEC_URL (under lock): the child request asked for, then run by the host
      * on the request's thread; the session's own callbacks wait for its end */
@@ -448,9 +458,44 @@ static BOOL WINAPI ext_get_server_variable(HCONN h, LPSTR name, LPVOID buf, LPDW
     return isapi_get_server_variable(b->c, name, buf, size);
 }
 
+/* The session the host serves on this thread (HttpExtensionProc, or the completions it
+ * delivers), and the session whose asynchronous operation this thread is performing. */
+static _Thread_local isapi__ecb *served_here;
+static _Thread_local isapi__ecb *async_here;
+
+int isapi_conn_writing_async(const isapi_conn *c)
+{
+    return async_here && async_here == served_here && async_here->c == c;
+}
+
+/* Keeps body bytes of an asynchronous operation started on a thread the host does not
+ * serve the request on, for the host's thread to send (send_deferred): only that thread
+ * touches the connection's output queue while it serves the request. */
+static DWORD defer_body(isapi__ecb *b, const void *data, size_t n)
+{
+    if (n > b->deferred_cap - b->deferred_len) {
+        size_t cap = b->deferred_cap ? b->deferred_cap : 16384;
+        while (cap - b->deferred_len < n) {
+            if (cap > SIZE_MAX / 2)
+                return ERROR_NOT_ENOUGH_MEMORY;
+            cap *= 2;
+        }
+        char *grown = realloc(b->deferred, cap);
+        if (!grown)
+            return ERROR_NOT_ENOUGH_MEMORY;
+        b->deferred = grown;
+        b->deferred_cap = cap;
+    }
+    memcpy(b->deferred + b->deferred_len, data, n);
+    b->deferred_len += n;
+    return 0;
+}
+
 /* Response body bytes from the extension (WriteClient, VECTOR_SEND, TRANSMIT_FILE): through
- * the SEND_RAW_DATA filters to the client, synchronously. Returns 0 or the Win32 error the
- * extension sees; after a failed write every later one fails the same way. */
+ * the SEND_RAW_DATA filters to the client, synchronously; the bytes of an asynchronous
+ * operation join the host's output queue instead (isapi_conn_writing_async), or wait for
+ * the host's thread (defer_body). Returns 0 or the Win32 error the extension sees; after a
+ * failed write every later one fails the same way. */
 static DWORD send_body(isapi__ecb *b, const void *data, size_t n)
 {
     if (n == 0)
@@ -458,6 +503,8 @@ static DWORD send_body(isapi__ecb *b, const void *data, size_t n)
     if (b->res->write_failed)
         return ERROR_NETNAME_DELETED;
     b->res->child_framed_last = 0;
+    if (async_here == b && served_here != b)
+        return defer_body(b, data, n);
     if (isapi_send(b->c, isapi_origin_host(), data, n) != ISAPI_CONTINUE) {
         b->res->write_failed = 1;
         return ERROR_NETNAME_DELETED;
@@ -491,6 +538,8 @@ static BOOL start_async(isapi__ecb *b, PFN_HSE_IO_COMPLETION fn, void *ctx)
  * call then answers FALSE and no completion follows. */
 static void cancel_async(isapi__ecb *b)
 {
+    async_here = NULL;
+    b->deferred_len = 0;
     EnterCriticalSection(&b->lock);
     b->op_outstanding = 0;
     LeaveCriticalSection(&b->lock);
@@ -529,6 +578,91 @@ static void queue_completion(isapi__ecb *b, PFN_HSE_IO_COMPLETION fn, void *ctx,
         wake_host(b);
 }
 
+/* An asynchronous write (WriteClient, TRANSMIT_FILE, VECTOR_SEND with HSE_IO_ASYNC) is
+ * produced between these two. Why its completion waits for the host: IIS completes the
+ * operation when its bytes have left, and no thread waits for a client that does not read
+ * meanwhile; the bytes wait in the connection's output queue, which the host sends while
+ * the socket takes them and parks the connection otherwise (isapi_extension_write_done).
+ * The bytes are copied (into the queue, or first into `deferred` when the call came from a
+ * thread the host does not serve the request on, which then wakes the host), so the
+ * extension's buffer is free again when the call returns. */
+static void async_output_begin(isapi__ecb *b)
+{
+    async_here = b;
+}
+
+static void async_output_end(isapi__ecb *b, PFN_HSE_IO_COMPLETION fn, void *ctx, DWORD bytes,
+                             DWORD error)
+{
+    async_here = NULL;
+    if (error) {
+        b->deferred_len = 0;
+        queue_completion(b, fn, ctx, 0, error);
+        return;
+    }
+    EnterCriticalSection(&b->lock);
+    b->write_waiting = 1;
+    b->write_fn = fn;
+    b->write_ctx = ctx;
+    b->write_bytes = bytes;
+    int wake = claim_detached_locked(b);
+    LeaveCriticalSection(&b->lock);
+    if (wake)
+        wake_host(b);
+}
+
+/* The asynchronous write waiting for the host is over (error 0: its bytes left): its
+ * completion is queued with the count the extension handed, as IIS reports it. */
+static void complete_write(isapi__ecb *b, DWORD error)
+{
+    EnterCriticalSection(&b->lock);
+    int was = b->write_waiting;
+    b->write_waiting = 0;
+    PFN_HSE_IO_COMPLETION fn = b->write_fn;
+    void *ctx = b->write_ctx;
+    DWORD bytes = b->write_bytes;
+    if (was && error)
+        b->write_error = error;
+    if (was)
+        b->deferred_len = 0;
+    LeaveCriticalSection(&b->lock);
+    if (!was)
+        return;
+    if (error)
+        b->res->write_failed = 1;
+    queue_completion(b, fn, ctx, error ? 0 : bytes, error);
+}
+
+/* On the host's thread: the bytes another thread's asynchronous write left in `deferred`
+ * go through the SEND_RAW_DATA filters into the output queue. */
+static void send_deferred(isapi__ecb *b)
+{
+    EnterCriticalSection(&b->lock);
+    size_t n = b->write_waiting ? b->deferred_len : 0;
+    LeaveCriticalSection(&b->lock);
+    if (n == 0)
+        return;
+    async_here = b;
+    DWORD error = send_body(b, b->deferred, n);
+    async_here = NULL;
+    b->deferred_len = 0;
+    if (error)
+        complete_write(b, error);
+}
+
+/* Why refused: while an asynchronous write's bytes wait in the output queue, the host's
+ * thread sends from it, and a synchronous write from another thread would send at the same
+ * time (IIS allows one operation at a time on a request). */
+static int waits_for_host(isapi__ecb *b)
+{
+    if (served_here == b)
+        return 0;
+    EnterCriticalSection(&b->lock);
+    int waiting = b->write_waiting;
+    LeaveCriticalSection(&b->lock);
+    return waiting;
+}
+
 static BOOL async_write(isapi__ecb *b, const void *data, DWORD n)
 {
     EnterCriticalSection(&b->lock);
@@ -537,8 +671,9 @@ static BOOL async_write(isapi__ecb *b, const void *data, DWORD n)
     LeaveCriticalSection(&b->lock);
     if (!start_async(b, fn, ctx))
         return FALSE;
+    async_output_begin(b);
     DWORD error = send_body(b, data, n);
-    queue_completion(b, fn, ctx, error ? 0 : n, error);
+    async_output_end(b, fn, ctx, n, error);
     return TRUE;
 }
 
@@ -608,6 +743,8 @@ static BOOL WINAPI ext_write_client(HCONN h, LPVOID data, LPDWORD bytes, DWORD f
         return fail(ERROR_INVALID_PARAMETER);
     if (flags & HSE_IO_ASYNC)
         return async_write(b, data, *bytes);
+    if (waits_for_host(b))
+        return fail(ERROR_INVALID_PARAMETER);
     DWORD err = send_body(b, data, *bytes);
     return err ? fail(err) : TRUE;
 }
@@ -991,6 +1128,7 @@ static BOOL transmit_file(isapi__ecb *b, const HSE_TF_INFO *tf)
             free(header);
             return FALSE;
         }
+        async_output_begin(b);
     }
     ULONGLONG sent = 0;
     if (flags & HSE_IO_SEND_HEADERS) {
@@ -1015,7 +1153,7 @@ static BOOL transmit_file(isapi__ecb *b, const HSE_TF_INFO *tf)
     if (flags & HSE_IO_DISCONNECT_AFTER_SEND)
         b->res->close_requested = 1;
     if (flags & HSE_IO_ASYNC) {
-        queue_completion(b, fn, ctx, err ? 0 : (DWORD)sent, err);
+        async_output_end(b, fn, ctx, (DWORD)sent, err);
         return TRUE;
     }
     return err ? fail(err) : TRUE;
@@ -1050,6 +1188,7 @@ static BOOL vector_send(isapi__ecb *b, HSE_RESPONSE_VECTOR *v)
             free(slices);
             return FALSE;
         }
+        async_output_begin(b);
     }
     if (v->dwFlags & HSE_IO_SEND_HEADERS) {
         int keep = !(v->dwFlags & HSE_IO_DISCONNECT_AFTER_SEND);
@@ -1074,7 +1213,7 @@ static BOOL vector_send(isapi__ecb *b, HSE_RESPONSE_VECTOR *v)
     if (v->dwFlags & HSE_IO_DISCONNECT_AFTER_SEND)
         b->res->close_requested = 1;
     if (v->dwFlags & HSE_IO_ASYNC) {
-        queue_completion(b, fn, ctx, err ? 0 : (DWORD)sent, err);
+        async_output_end(b, fn, ctx, (DWORD)sent, err);
         return TRUE;
     }
     return err ? fail(err) : TRUE;
@@ -1476,6 +1615,7 @@ static isapi__ecb *ecb_get(void)
 
 static void ecb_free(isapi__ecb *b)
 {
+    free(b->deferred);
     free(b->text_heap);
     exec_clear(b);
     DeleteCriticalSection(&b->lock);
@@ -1492,6 +1632,8 @@ static void ecb_release(isapi__ecb *b, int reuse)
     free(b->text_heap);
     b->text_heap = NULL;
     exec_clear(b);
+    free(b->deferred);
+    b->deferred = NULL;
     b->magic = 0;
     spare_ecb = b;
 }
@@ -1553,7 +1695,7 @@ static int finish(isapi__ecb *b, DWORD status, int crashed, const char *fault,
         r->hse_status = HSE_STATUS_ERROR;
         r->win32_error = abandoned ? ERROR_TIMEOUT
                          : status == HSE_STATUS_ERROR && !was_pending ? b->proc_last
-                         : ERROR_INVALID_FUNCTION;
+                         : b->write_error ? b->write_error : ERROR_INVALID_FUNCTION;
         if (abandoned)
             c->must_close = 1;
     }
@@ -1569,10 +1711,11 @@ static int finish(isapi__ecb *b, DWORD status, int crashed, const char *fault,
  * completions are delivered until the extension called HSE_REQ_DONE_WITH_SESSION and no
  * operation is outstanding (the request ends), or nothing is left to do now
  * (res->pending: the host lets the request go until ext_wake). */
-int isapi_extension_resume(isapi_conn *c, isapi_ext_result *res)
+static int resume_session(isapi_conn *c, isapi_ext_result *res)
 {
     isapi__ecb *b = c->ext_session;
     for (;;) {
+        send_deferred(b);
         EnterCriticalSection(&b->lock);
         int abandoned = b->abandoned;
         LeaveCriticalSection(&b->lock);
@@ -1611,12 +1754,40 @@ int isapi_extension_resume(isapi_conn *c, isapi_ext_result *res)
     return 0;
 }
 
+int isapi_extension_resume(isapi_conn *c, isapi_ext_result *res)
+{
+    isapi__ecb *outer = served_here;
+    served_here = c->ext_session;
+    int rc = resume_session(c, res);
+    served_here = outer;
+    return rc;
+}
+
+int isapi_extension_write_waiting(isapi_conn *c)
+{
+    isapi__ecb *b = c->ext_session;
+    /* a write another thread started since the session was resumed: its bytes first */
+    isapi__ecb *outer = served_here;
+    served_here = b;
+    send_deferred(b);
+    served_here = outer;
+    EnterCriticalSection(&b->lock);
+    int waiting = b->write_waiting;
+    LeaveCriticalSection(&b->lock);
+    return waiting;
+}
+
+void isapi_extension_write_done(isapi_conn *c, DWORD error)
+{
+    complete_write(c->ext_session, error);
+}
+
 int isapi_extension_detach(isapi_conn *c)
 {
     isapi__ecb *b = c->ext_session;
     EnterCriticalSection(&b->lock);
     int work = b->completion_ready || b->exec_asked || (b->done && !b->op_outstanding)
-               || b->abandoned;
+               || b->abandoned || b->write_waiting;
     if (!work)
         b->detached = 1;
     LeaveCriticalSection(&b->lock);
@@ -1706,9 +1877,12 @@ int isapi_extension_run(isapi_conn *c, isapi_extension *x, const isapi_ext_reque
     InterlockedIncrement(&c->e->exts->inflight);
     ext_call a = { x, 1, ecb, 0, 0 };
     char fault[400];
+    isapi__ecb *outer = served_here;
+    served_here = b;
     int crashed = guarded(&a, fault, sizeof fault);
     b->proc_last = a.last;
     if (!crashed && a.r == HSE_STATUS_PENDING) {
+        served_here = outer;
         c->ext_session = b;
         memset(res, 0, sizeof *res);
         res->pending = 1;
@@ -1728,9 +1902,14 @@ int isapi_extension_run(isapi_conn *c, isapi_extension *x, const isapi_ext_reque
         queue_completion(b, b->exec_fn, b->exec_ctx, 0, ERROR_OPERATION_ABORTED);
     }
     if (!crashed) {
-        /* an operation started by a request that did not return PENDING still completes */
-        while (deliver_completion(b) > 0)
-            ;
+        /* an operation started by a request that did not return PENDING still completes;
+         * the bytes of a write are in the output queue, which the host sends after the
+         * request */
+        do {
+            send_deferred(b);
+            complete_write(b, 0);
+        } while (deliver_completion(b) > 0);
     }
+    served_here = outer;
     return finish(b, a.r, crashed, fault, res);
 }

@@ -570,6 +570,20 @@ int isapi_extension_resume(isapi_conn *c, isapi_ext_result *res);
  * work (call isapi_extension_resume() again). */
 int isapi_extension_detach(isapi_conn *c);
 
+/* 1 when an asynchronous write of the pending session waits for the host's output queue:
+ * its bytes are in the queue (they joined it through ops->write while
+ * isapi_conn_writing_async() said so, on the host's thread), and its completion follows
+ * isapi_extension_write_done(), which the host calls once they have left (error 0) or
+ * the connection failed (the Win32 error for the completion: ERROR_NETNAME_DELETED,
+ * ERROR_TIMEOUT). Then isapi_extension_resume() delivers it. */
+int isapi_extension_write_waiting(isapi_conn *c);
+void isapi_extension_write_done(isapi_conn *c, DWORD error);
+
+/* In ops->write: 1 when the bytes belong to an asynchronous write of an extension on the
+ * host's own thread: they join the output queue whatever their size, and the call must
+ * not wait for the client. */
+int isapi_conn_writing_async(const isapi_conn *c);
+
 /* A detached session past ISAPI_EXT_PENDING_LIMIT_MS: returns 1 when it was still detached
  * (no ext_wake will come for it; its callbacks are refused from now on) and the host
  * must call isapi_extension_resume(), which ends it as failed. 0 when a wake is on its

@@ -908,6 +908,105 @@ def pending_requests_hold_no_worker(s):
             repr(order))
 
 
+STREAM_SIZE = 8 << 20
+STREAM_DATA = bytes(i % 251 for i in range(251)) * (STREAM_SIZE // 251) \
+    + bytes(i % 251 for i in range(STREAM_SIZE % 251))
+
+
+def unread_conn(srv):
+    """A client connection that reads nothing until told: its receive buffer does not grow
+    while it does not read, and the socket buffers hold less than STREAM_SIZE (the check
+    that the stream is still going when the other client is answered shows it)."""
+    return srv.conn(timeout=60)
+
+
+@suite.case
+def async_writes_to_a_slow_client_hold_no_worker(s):
+    # One worker. The extension streams 8 MiB in asynchronous writes, each started from
+    # the previous one's completion (or from its own thread) while the client reads
+    # nothing. A worker that waited for the client inside a write would serve nobody else.
+    srv = ext_server(s, MAPS, settings={"workers": "1", "concurrency": "1"})
+    for mode, query in (("completion callbacks", "stream=%d" % STREAM_SIZE),
+                        ("the extension's thread", "stream=%d&thread" % STREAM_SIZE)):
+        before = srv.probe_log().count("extprobe: stream done")
+        slow = unread_conn(srv)
+        try:
+            slow.send(b"GET /s.probe?%s HTTP/1.1\r\nHost: x\r\n\r\n" % query.encode())
+            r = srv.get("/k.probe?keepconn", timeout=20)
+            still = srv.probe_log().count("extprobe: stream done") == before
+            s.check(r is not None and r.status == 200 and r.body.startswith(b"keep=") and still,
+                    f"{mode}: another client is answered while the slow one reads nothing",
+                    repr(r)[:200] + " still streaming=%s" % still)
+            r = slow.response(timeout=60)
+            s.check(r is not None and r.status == 200 and len(r.body) == STREAM_SIZE
+                    and r.body == STREAM_DATA,
+                    f"{mode}: then the slow client reads every byte, in order",
+                    repr(r)[:200])
+            log = srv.wait_probe("extprobe: stream done, %d bytes" % STREAM_SIZE, timeout=15)
+            s.eq(log.count("extprobe: stream done, %d bytes" % STREAM_SIZE), before + 1,
+                 f"{mode}: the completions report every byte")
+            slow.send(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+            r = slow.response(timeout=10)
+            s.check(r is not None and r.status == 200, f"{mode}: the connection serves on",
+                    repr(r))
+        finally:
+            slow.close()
+
+
+@suite.case
+def async_write_to_a_client_that_never_reads(s):
+    # The client never reads: after send_timeout the parked write completes with
+    # ERROR_TIMEOUT, the extension ends its session with HSE_STATUS_ERROR, the log says
+    # why, and the server serves on. (The minimum rate is set so high that the bytes the
+    # socket buffers took earn no time: the limit is send_timeout.)
+    srv = ext_server(s, MAPS, settings={"workers": "1", "concurrency": "1",
+                                        "send_timeout": "2",
+                                        "min_bytes_per_second": "100000000"})
+    slow = unread_conn(srv)
+    try:
+        slow.send(b"GET /s.probe?stream=%d HTTP/1.1\r\nHost: x\r\n\r\n" % STREAM_SIZE)
+        log = srv.wait_probe("extprobe: stream failed, error", timeout=30)
+        s.check("extprobe: stream failed, error 1460" in log,
+                "the completion reports ERROR_TIMEOUT", log[-400:])
+        s.check("asynchronous write" in srv.error_log()
+                and "send_timeout" in srv.error_log(),
+                "the server's log says why", srv.error_log()[-400:])
+        r = srv.get("/a.txt", timeout=10)
+        s.check(r is not None and r.status == 200, "the server serves on", repr(r))
+        recs = srv.wait_access(2, timeout=15)
+        mine = [x for x in recs if x.get("cs-uri-query", "").startswith("stream=")]
+        s.check(len(mine) == 1 and mine[0].get("sc-status") == "500"
+                and mine[0].get("sc-win32-status") == "1460",
+                "the request is logged as failed with ERROR_TIMEOUT", repr(mine))
+    finally:
+        slow.close()
+
+
+@suite.case
+def stop_while_an_async_write_waits(s):
+    # A stop while an asynchronous write waits for a client that reads nothing: the write
+    # fails (the extension holds the request, so the connection is not simply closed), the
+    # extension ends its session, and the server exits 0.
+    srv = ext_server(s, MAPS, settings={"workers": "1", "concurrency": "1",
+                                        "shutdown_timeout": "30"})
+    slow = unread_conn(srv)
+    try:
+        slow.send(b"GET /s.probe?stream=%d HTTP/1.1\r\nHost: x\r\n\r\n" % STREAM_SIZE)
+        r = srv.get("/k.probe?keepconn", timeout=20)   # served once the stream is parked
+        s.check(r is not None and r.status == 200, "the stream waits for its client", repr(r))
+        srv.proc.send_signal(signal.SIGINT if s.env.wine else signal.SIGTERM)
+        log = srv.wait_probe("extprobe: stream failed, error", timeout=30)
+        s.check("extprobe: stream failed, error 1460" in log,
+                "the waiting write fails during the stop", log[-400:])
+    finally:
+        slow.close()
+    try:
+        srv.proc.wait(timeout=30)
+    except Exception:
+        pass
+    s.eq(srv.stop(timeout=30), 0, "then the server exits 0")
+
+
 @suite.case
 def stop_while_pending(s):
     # A stop waits for a pending request as for one in progress: the extension ends it

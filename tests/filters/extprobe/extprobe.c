@@ -41,6 +41,11 @@
  *                "<DLL path>.busy"); refusals:
  *                &null (no buffer), &nocb (no callback), &twice, &sent (after a header
  *                block), &user (pUserInfo). A refused call answers "exec failed err=<n>".
+ *   stream=<n>   HSE_STATUS_PENDING; n bytes (byte i is i % 251) in asynchronous
+ *                WriteClient chunks of &chunk=<n> (64 KiB), each started from the previous
+ *                one's completion, or with &thread from a thread of the extension that waits
+ *                for each completion; a failed write ends the session with HSE_STATUS_ERROR
+ *                and the log line "stream failed after <bytes>, error <code>"
  * The filter half (SF_NOTIFY_PREPROC_HEADERS) adds "X-Filter-Module: <module handle>" and
  * "X-Set-By-Filter: yes" to every request; the extension compares the handle with its
  * own: one module for both roles. DllMain counts its PROCESS_ATTACH calls. Life-cycle
@@ -524,6 +529,115 @@ static DWORD vector_file_case(EXTENSION_CONTROL_BLOCK *ecb, const char *q)
     return HSE_STATUS_SUCCESS_AND_KEEP_CONN;
 }
 
+/* stream: the state of one streamed response. */
+typedef struct stream_state {
+    EXTENSION_CONTROL_BLOCK *ecb;
+    DWORD total, sent, chunk;
+    DWORD error;
+    HANDLE written;             /* &thread: set by each completion */
+    char buf[1];                /* chunk bytes */
+} stream_state;
+
+static void stream_fill(stream_state *st, DWORD n)
+{
+    for (DWORD i = 0; i < n; i++)
+        st->buf[i] = (char)((st->sent + i) % 251);
+}
+
+/* Starts the next chunk; 0 when none is left or the call failed (st->error). */
+static int stream_next(stream_state *st)
+{
+    DWORD n = st->total - st->sent < st->chunk ? st->total - st->sent : st->chunk;
+    if (n == 0 || st->error)
+        return 0;
+    stream_fill(st, n);
+    if (!st->ecb->WriteClient(st->ecb->ConnID, st->buf, &n, HSE_IO_ASYNC)) {
+        st->error = GetLastError();
+        return 0;
+    }
+    return 1;
+}
+
+static void stream_end(stream_state *st)
+{
+    EXTENSION_CONTROL_BLOCK *ecb = st->ecb;
+    DWORD status = st->error ? HSE_STATUS_ERROR : HSE_STATUS_SUCCESS_AND_KEEP_CONN;
+    if (st->error) {
+        say("extprobe: stream failed after %lu", st->sent);
+        say("extprobe: stream failed, error %lu", st->error);
+    } else {
+        say("extprobe: stream done, %lu bytes", st->sent);
+    }
+    if (st->written)
+        CloseHandle(st->written);
+    free(st);
+    ecb->ServerSupportFunction(ecb->ConnID, HSE_REQ_DONE_WITH_SESSION, &status, NULL, NULL);
+}
+
+static void WINAPI stream_written(EXTENSION_CONTROL_BLOCK *ecb, PVOID ctx, DWORD cb, DWORD err)
+{
+    stream_state *st = ctx;
+    (void)ecb;
+    if (err)
+        st->error = err;
+    else
+        st->sent += cb;
+    if (st->written) {
+        SetEvent(st->written);
+        return;
+    }
+    if (!stream_next(st))
+        stream_end(st);
+}
+
+static DWORD WINAPI stream_thread(LPVOID p)
+{
+    stream_state *st = p;
+    while (stream_next(st)) {
+        if (WaitForSingleObject(st->written, 600000) != WAIT_OBJECT_0)
+            st->error = WAIT_TIMEOUT;
+    }
+    stream_end(st);
+    return 0;
+}
+
+static DWORD stream_case(EXTENSION_CONTROL_BLOCK *ecb, const char *q)
+{
+    DWORD total = (DWORD)strtoul(arg(q), NULL, 10);
+    DWORD chunk = opt_num(q, "chunk") ? opt_num(q, "chunk") : 65536;
+    stream_state *st = calloc(1, sizeof *st + chunk);
+    if (!st)
+        return HSE_STATUS_ERROR;
+    st->ecb = ecb;
+    st->total = total;
+    st->chunk = chunk;
+    char head[100];
+    _snprintf(head, sizeof head - 1, "Content-Type: application/octet-stream\r\n"
+              "Content-Length: %lu\r\n\r\n", (unsigned long)total);
+    head[sizeof head - 1] = '\0';
+    HSE_SEND_HEADER_EX_INFO hi = { "200 OK", head, 6, (DWORD)strlen(head), TRUE };
+    ecb->ServerSupportFunction(ecb->ConnID, HSE_REQ_SEND_RESPONSE_HEADER_EX, &hi, NULL, NULL);
+    ecb->ServerSupportFunction(ecb->ConnID, HSE_REQ_IO_COMPLETION, (LPVOID)stream_written, NULL,
+                               (LPDWORD)st);
+    if (opt(q, "thread")) {
+        st->written = CreateEventA(NULL, FALSE, FALSE, NULL);
+        HANDLE t = st->written ? CreateThread(NULL, 0, stream_thread, st, 0, NULL) : NULL;
+        if (!t) {
+            if (st->written)
+                CloseHandle(st->written);
+            free(st);
+            return HSE_STATUS_ERROR;
+        }
+        CloseHandle(t);
+        return HSE_STATUS_PENDING;
+    }
+    if (!stream_next(st)) {
+        free(st);
+        return HSE_STATUS_ERROR;
+    }
+    return HSE_STATUS_PENDING;
+}
+
 typedef struct async_state {
     DWORD proc_thread;
     int in_initiating_call;
@@ -951,6 +1065,8 @@ DWORD WINAPI HttpExtensionProc(EXTENSION_CONTROL_BLOCK *ecb)
         return hold_case(ecb, arg(q));
     if (is(q, "transmit"))
         return transmit_case(ecb, q);
+    if (is(q, "stream"))
+        return stream_case(ecb, q);
     if (is(q, "vectorfile"))
         return vector_file_case(ecb, q);
     if (is(q, "exec"))
