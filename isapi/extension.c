@@ -125,13 +125,13 @@ typedef struct isapi__ecb {
     const isapi_ext_request *rq;    /* &rq_copy */
     isapi_ext_result *res;          /* &result: filled while the session runs */
     isapi_ext_request rq_copy;      /* its strings are the host's, valid for the request */
-    isapi_ext_result result;
     DWORD proc_last;                /* GetLastError() after HttpExtensionProc */
     char *text_heap;                /* the strings and the data when text_local is short */
 
     /* Kept as they are when a thread's spare record serves its next request (ecb_get):
      * everything above is cleared then. */
     CRITICAL_SECTION lock;
+    isapi_ext_result result;        /* cleared by result_clear(): its texts are 1 KiB */
     char text_local[ISAPI__ECB_TEXT];   /* lpbData, then the five strings of the block */
 } isapi__ecb;
 
@@ -790,17 +790,14 @@ static int parse_status_text(const char *s, DWORD *code, const char **reason)
     return 0;
 }
 
-/* The extension's header text with LF-only line ends made CRLF (old extensions end their
- * lines with "\n"), split at its blank line: *lines gets the header lines (each ending in
- * CRLF), in `local` when they fit in `room` bytes, else malloc'ed; *body points at what
- * followed the blank line in `text` (IIS sends it as the start of the body), or at its
- * end. */
-static int split_header_text(const char *text, char *local, size_t room, char **lines,
-                             const char **body)
+/* Where the body starts in an extension's header text: after its blank line (IIS sends
+ * what follows as the start of the body), or at its end. *block_len gets the size of the
+ * header lines with each line end made CRLF. */
+static const char *header_text_body(const char *text, size_t *block_len)
 {
     size_t n = 0;
     const char *p = text;
-    *body = text + strlen(text);
+    const char *body = text + strlen(text);
     while (*p) {
         const char *eol = strchr(p, '\n');
         if (!eol) {
@@ -811,17 +808,30 @@ static int split_header_text(const char *text, char *local, size_t room, char **
         if (len > 0 && p[len - 1] == '\r')
             len--;
         if (len == 0) {
-            *body = eol + 1;
+            body = eol + 1;
             break;
         }
         n += len + 2;
         p = eol + 1;
     }
+    *block_len = n;
+    return body;
+}
+
+/* The extension's header text with LF-only line ends made CRLF (old extensions end their
+ * lines with "\n"), split at its blank line: *lines gets the header lines (each ending in
+ * CRLF), in `local` when they fit in `room` bytes, else malloc'ed; *body points at what
+ * followed the blank line in `text`, or at its end. */
+static int split_header_text(const char *text, char *local, size_t room, char **lines,
+                             const char **body)
+{
+    size_t n;
+    *body = header_text_body(text, &n);
     char *out = n + 1 <= room ? local : malloc(n + 1);
     if (!out)
         return -1;
     size_t at = 0;
-    for (p = text; *p && p < *body;) {
+    for (const char *p = text; *p && p < *body;) {
         const char *eol = strchr(p, '\n');
         size_t len = eol ? (size_t)(eol - p) : strlen(p);
         if (len > 0 && p[len - 1] == '\r')
@@ -856,27 +866,37 @@ static BOOL send_header(isapi__ecb *b, const char *status, const char *text, int
         return fail(ERROR_INVALID_PARAMETER);
     if (reason && isapi__header_input_fault(ISAPI__HIN_STATUS, reason, NULL))
         return fail(ERROR_INVALID_PARAMETER);
+    /* Why the text itself when it passes the checks with nothing after its blank line
+     * (the common case): the parser takes LF-only lines and a final blank line as they
+     * are, so the copy split_header_text() makes would parse the same. */
     char *lines, local[1024];
-    const char *body;
-    if (split_header_text(text ? text : "", local, sizeof local, &lines, &body) != 0)
-        return fail(ERROR_NOT_ENOUGH_MEMORY);
-    const char *fault = isapi__header_input_fault(ISAPI__HIN_BLOCK, lines, NULL);
+    const char *body, *fault = NULL;
+    size_t block_len;
+    text = text ? text : "";
+    if (*(body = header_text_body(text, &block_len)) != '\0'
+        || isapi__header_input_fault(ISAPI__HIN_BLOCK, text, NULL) != NULL) {
+        if (split_header_text(text, local, sizeof local, &lines, &body) != 0)
+            return fail(ERROR_NOT_ENOUGH_MEMORY);
+        fault = isapi__header_input_fault(ISAPI__HIN_BLOCK, lines, NULL);
+    } else {
+        lines = (char *)text;
+    }
     if (fault) {
         isapi__log(c->e, c, ISAPI_LOG_WARN, b->x->path,
                    "header text refused (%s); the extension's call failed", fault);
-        if (lines != local)
+        if (lines != local && lines != text)
             free(lines);
         return fail(ERROR_INVALID_PARAMETER);
     }
     isapi_request *req = &c->req;
     req->status = code;
     if (isapi_str_set(req, &req->reason, reason, reason ? strlen(reason) : 0) != 0) {
-        if (lines != local)
+        if (lines != local && lines != text)
             free(lines);
         return fail(ERROR_NOT_ENOUGH_MEMORY);
     }
     DWORD err = c->ops->ext_send_header(c->host, c, lines, keep_conn);
-    if (lines != local)
+    if (lines != local && lines != text)
         free(lines);
     b->res->header_sent = 1;
     b->res->keep_conn = keep_conn;
@@ -1591,6 +1611,23 @@ static BOOL WINAPI ext_server_support(HCONN h, DWORD code, LPVOID buf, LPDWORD s
 
 /* ---- a request ---------------------------------------------------------------------- */
 
+/* A result is mostly its two log texts (1.1 KiB): clearing or copying it whole was a
+ * tenth of a small request's cost, so the texts are cleared by their first byte and copied
+ * by their length. */
+static void result_clear(isapi_ext_result *r)
+{
+    memset(r, 0, offsetof(isapi_ext_result, log_data));
+    r->log_data[0] = '\0';
+    r->log_param[0] = '\0';
+}
+
+static void result_copy(isapi_ext_result *to, const isapi_ext_result *from)
+{
+    memcpy(to, from, offsetof(isapi_ext_result, log_data));
+    memcpy(to->log_data, from->log_data, strlen(from->log_data) + 1);
+    memcpy(to->log_param, from->log_param, strlen(from->log_param) + 1);
+}
+
 /* Why a spare record per thread: a request's record was a calloc, a critical section set
  * up and torn down, and six string copies, each malloc'ed. A record whose request ended
  * without going pending is no longer reachable by the extension (its ConnID is refused:
@@ -1610,6 +1647,7 @@ static isapi__ecb *ecb_get(void)
         InitializeCriticalSection(&b->lock);
     }
     memset(b, 0, offsetof(isapi__ecb, lock));
+    result_clear(&b->result);
     return b;
 }
 
@@ -1701,7 +1739,7 @@ static int finish(isapi__ecb *b, DWORD status, int crashed, const char *fault,
     }
     r->abandoned = abandoned;
     r->pending = 0;
-    memcpy(res, r, sizeof *res);
+    result_copy(res, r);
     if (!abandoned)
         ecb_release(b, !was_pending);
     return 0;
@@ -1732,7 +1770,7 @@ static int resume_session(isapi_conn *c, isapi_ext_result *res)
         if (exec) {
             /* the host runs the child now; the session's callbacks wait for its end */
             InterlockedExchange(&b->exec_running, 1);
-            memset(res, 0, sizeof *res);
+            result_clear(res);
             res->pending = 1;
             res->exec = 1;
             return 0;
@@ -1749,7 +1787,7 @@ static int resume_session(isapi_conn *c, isapi_ext_result *res)
         if (!ran)
             break;
     }
-    memset(res, 0, sizeof *res);
+    result_clear(res);
     res->pending = 1;
     return 0;
 }
@@ -1812,7 +1850,7 @@ int isapi_extension_abandon(isapi_conn *c)
 int isapi_extension_run(isapi_conn *c, isapi_extension *x, const isapi_ext_request *rq,
                         isapi_ext_result *res)
 {
-    memset(res, 0, sizeof *res);
+    result_clear(res);
     res->hse_status = HSE_STATUS_ERROR;
     isapi_request *req = &c->req;
     /* Why on the heap: after HSE_STATUS_PENDING the extension's own threads use the block
@@ -1884,7 +1922,7 @@ int isapi_extension_run(isapi_conn *c, isapi_extension *x, const isapi_ext_reque
     if (!crashed && a.r == HSE_STATUS_PENDING) {
         served_here = outer;
         c->ext_session = b;
-        memset(res, 0, sizeof *res);
+        result_clear(res);
         res->pending = 1;
         return 0;
     }

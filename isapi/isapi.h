@@ -535,6 +535,8 @@ typedef struct isapi_ext_result {
                                (HSE_REQ_EXEC_URL); the host runs it now (see below) */
     int child_framed_last;  /* the response's last bytes were a child's framed response
                                (its keep-alive stands unless the request says close) */
+    /* the texts stay last: the engine clears and copies a result up to them, and them by
+     * their length */
     char log_data[HSE_LOG_BUFFER_LEN + 1];   /* lpszLogData, bounded and terminated */
     char log_param[1024];   /* HSE_APPEND_LOG_PARAMETER texts, concatenated and cut */
 } isapi_ext_result;
