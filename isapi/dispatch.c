@@ -836,6 +836,23 @@ isapi_rc isapi_notify_authentication(isapi_conn *c)
 {
     if (!c->have_req)
         return ISAPI_ERROR;
+    /* No filter sees AUTHENTICATION: the logon is the client's credentials as they are,
+     * which the walk below would give after copying them through two 257-byte buffers
+     * (and cutting them to 256 bytes: longer ones take that path). */
+    const char *au = c->req.auth_user ? c->req.auth_user : "";
+    const char *ap = c->req.auth_password ? c->req.auth_password : "";
+    if (c->e->nlist[c->secure][ISAPI__N_AUTHENT] == 0 && strlen(au) < SF_MAX_USERNAME
+        && strlen(ap) < SF_MAX_PASSWORD) {
+        if (c->req.auth_user && c->req.auth_password) {
+            c->req.logon_user = c->req.auth_user;
+            c->req.logon_password = c->req.auth_password;
+            return ISAPI_CONTINUE;
+        }
+        if (isapi_str_set(&c->req, &c->req.logon_user, au, (size_t)-1) != 0
+            || isapi_str_set(&c->req, &c->req.logon_password, ap, (size_t)-1) != 0)
+            return ISAPI_ERROR;
+        return ISAPI_CONTINUE;
+    }
     char user[SF_MAX_USERNAME], pass[SF_MAX_PASSWORD];
     memset(user, 0, sizeof user);
     memset(pass, 0, sizeof pass);
