@@ -677,11 +677,17 @@ static void w3c_put_field(host_out_t *o, const char *s, size_t len, size_t cap)
             cut--;
         len = cut;
     }
-    char *start = o->p;
-    host_out_bytes(o, s, len);
-    for (char *q = start; q < o->p; q++)
-        if ((unsigned char)*q <= ' ' || *q == 0x7f)
-            *q = '+';
+    size_t room = host_out_room(o);
+    if (len > room) {
+        len = room;
+        o->truncated = 1;
+    }
+    /* copied and made safe in one pass */
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        o->p[i] = ch <= ' ' || ch == 0x7f ? '+' : (char)ch;
+    }
+    o->p += len;
     host_out_char(o, ' ');
 }
 

@@ -101,11 +101,11 @@ static const char *block_fault(const char *text, size_t *keep)
             return *p == '\r' || *p == '\n' ? "a line without a colon"
                    : "a byte in a header name that is not a token character";
         p++;
-        while (*p && *p != '\r' && *p != '\n') {
-            if (!is_value_char((unsigned char)*p))
-                return "a control byte in a header value";
+        /* NUL, CR and LF are not value bytes: the scan stops at the line's end too */
+        while (is_value_char((unsigned char)*p))
             p++;
-        }
+        if (*p && *p != '\r' && *p != '\n')
+            return "a control byte in a header value";
         if (*p == '\0') {
             *keep = (size_t)(p - text);
             break;
