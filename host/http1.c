@@ -1443,6 +1443,191 @@ static int ext_header_keep(host_conn_t *c, const isapi_request *req, int keep_co
            && c->requests + 1 < c->srv->cfg->max_requests_per_connection;
 }
 
+/* The framing of an extension's response (r->ext_*) from the keep-alive decision and its
+ * framing headers' values. */
+static void note_ext_framing(host_req_t *r, const isapi_request *req, int keep,
+                             const char *const *frame)
+{
+    const char *te = frame[FRAME_TE];
+    r->ext_keep_header = keep;
+    r->ext_length = parse_content_length(frame[FRAME_LENGTH]);
+    r->ext_self_framed = (te && has_token(te, "chunked")) || req->status == 204
+                         || req->status == 304 || req->status < 200;
+}
+
+/* Sends a serialised header block, held back for the extension's first body bytes. Why
+ * held back: the block then leaves with them in one send (a small answer was two TCP
+ * segments, two wakeups of the client); the next write, a ReadClient that must wait for
+ * the client, or the end of the request sends it. */
+static DWORD send_ext_block(host_conn_t *c, isapi_conn *ic, const char *block, size_t len)
+{
+    c->hold_output = 1;
+    isapi_rc rc = isapi_send(ic, isapi_origin_host(), block, len);
+    c->hold_output = 0;
+    return rc == ISAPI_CONTINUE ? 0 : ERROR_NETNAME_DELETED;
+}
+
+/* One line of an extension's header text, parsed in place as isapi_headers_parse_block()
+ * parses it (the value without the white space around it). */
+typedef struct ext_line {
+    const char *name, *value;
+    size_t nlen, vlen;
+    int kind;               /* EXT_LINE_* */
+} ext_line;
+
+enum { EXT_LINE_OTHER, EXT_LINE_SERVER, EXT_LINE_DATE, EXT_LINE_LENGTH, EXT_LINE_TE,
+       EXT_LINE_CONNECTION };
+#define EXT_DIRECT_LINES 32     /* more lines than this take the list path */
+#define EXT_DIRECT_DECLINED ((DWORD)-1)
+
+static int ascii_ieq(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((a[i] | 0x20) != (b[i] | 0x20))
+            return 0;
+    return 1;
+}
+
+static int ext_line_kind(const char *name, size_t n)
+{
+    static const struct { const char *name; size_t len; int kind; } known[] = {
+        { "Server", 6, EXT_LINE_SERVER },           { "Date", 4, EXT_LINE_DATE },
+        { "Content-Length", 14, EXT_LINE_LENGTH },  { "Transfer-Encoding", 17, EXT_LINE_TE },
+        { "Connection", 10, EXT_LINE_CONNECTION },
+    };
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (known[i].len == n && ascii_ieq(name, known[i].name, n))
+            return known[i].kind;
+    return EXT_LINE_OTHER;
+}
+
+/* An extension's header block when no filter can read or change it (none sees
+ * SEND_RESPONSE, none added headers): written straight from the extension's checked text,
+ * as nginx writes a header in one pass, where the list path parses it into the response
+ * list and copies it out again (half the cost of a small extension response). The bytes
+ * are the list path's: Server and Date first unless the extension wrote its own, its lines
+ * in order with their values trimmed, a corrected Connection in place of the first one (or
+ * last when it had none). Returns EXT_DIRECT_DECLINED, having changed nothing, for a block
+ * this path does not take (many lines, long framing values): the list path serves it. */
+static DWORD ext_header_direct(host_conn_t *c, isapi_conn *ic, const char *headers,
+                               int keep_conn)
+{
+    host_req_t *r = c->req;
+    isapi_request *req = isapi_conn_request(ic);
+    ext_line line[EXT_DIRECT_LINES];
+    size_t n = 0, text_len = 0;
+    int theirs_server = 0, theirs_date = 0;
+    /* the first instance of each framing header, terminated for the parsers */
+    char frame_text[FRAME_COUNT][64];
+    const char *frame[FRAME_COUNT] = { NULL, NULL, NULL };
+    for (const char *p = headers; *p;) {
+        size_t len = strcspn(p, "\r\n");
+        if (len == 0)
+            break;
+        const char *colon = memchr(p, ':', len);
+        if (!colon || colon == p || n == EXT_DIRECT_LINES)
+            return EXT_DIRECT_DECLINED;
+        const char *v = colon + 1, *end = p + len;
+        while (v < end && (*v == ' ' || *v == '\t'))
+            v++;
+        while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
+            end--;
+        ext_line *l = &line[n++];
+        *l = (ext_line){ p, v, (size_t)(colon - p), (size_t)(end - v), 0 };
+        l->kind = ext_line_kind(l->name, l->nlen);
+        theirs_server |= l->kind == EXT_LINE_SERVER;
+        theirs_date |= l->kind == EXT_LINE_DATE;
+        int f = l->kind == EXT_LINE_LENGTH ? FRAME_LENGTH : l->kind == EXT_LINE_TE ? FRAME_TE
+                : l->kind == EXT_LINE_CONNECTION ? FRAME_CONNECTION : -1;
+        if (f >= 0 && !frame[f]) {
+            if (l->vlen >= sizeof frame_text[f])
+                return EXT_DIRECT_DECLINED;
+            memcpy(frame_text[f], l->value, l->vlen);
+            frame_text[f][l->vlen] = '\0';
+            frame[f] = frame_text[f];
+        }
+        text_len += l->nlen + l->vlen + 4;
+        p += len;
+        if (*p == '\r')
+            p++;
+        if (*p == '\n')
+            p++;
+    }
+    int keep = ext_header_keep(c, req, keep_conn, frame);
+    /* the same corrections as the list path's, in the same order */
+    const char *conn_value = NULL;
+    if (req->has_header_block && c->version == HOST_HTTP_10 && keep)
+        conn_value = "keep-alive";
+    else if (!keep && req->has_header_block && c->version != HOST_HTTP_09
+             && !(frame[FRAME_CONNECTION] && strcmp(frame[FRAME_CONNECTION], "close") == 0))
+        conn_value = "close";
+    isapi_headers_reset(&req->resp_headers);
+    if (isapi_notify_send_response(ic) != ISAPI_CONTINUE)
+        return ERROR_OPERATION_ABORTED;
+    note_ext_framing(r, req, keep, frame);
+    if (!req->has_header_block)
+        return 0;   /* HTTP/0.9 under the strict policy: no header block at all */
+
+    const char *proto = c->version == HOST_HTTP_11 ? "HTTP/1.1" : "HTTP/1.0";
+    const char *reason = req->reason ? req->reason : host_reason((int)req->status);
+    const char *server = c->srv->cfg->server_software, *date = date_now();
+    size_t need = 32 + strlen(reason) + strlen(server) + strlen(date) + 16 + text_len
+                  + sizeof "Connection: keep-alive\r\n";
+    char local[HOST_BLOCK_LOCAL];
+    char *block = need <= sizeof local ? local : malloc(need);
+    if (!block) {
+        note_no_memory(c);
+        return ERROR_NOT_ENOUGH_MEMORY;
+    }
+    host_out_t o = host_out_make(block, need);
+    host_out_bytes(&o, proto, 8);
+    host_out_char(&o, ' ');
+    host_out_u64(&o, req->status);
+    host_out_char(&o, ' ');
+    host_out_str(&o, reason);
+    host_out_bytes(&o, "\r\n", 2);
+    if (!theirs_server) {
+        host_out_bytes(&o, "Server: ", 8);
+        host_out_str(&o, server);
+        host_out_bytes(&o, "\r\n", 2);
+    }
+    if (!theirs_date) {
+        host_out_bytes(&o, "Date: ", 6);
+        host_out_str(&o, date);
+        host_out_bytes(&o, "\r\n", 2);
+    }
+    int conn_written = 0;
+    for (size_t i = 0; i < n; i++) {
+        const ext_line *l = &line[i];
+        const char *v = l->value;
+        size_t vlen = l->vlen;
+        if (l->kind == EXT_LINE_CONNECTION && conn_value) {
+            if (conn_written)
+                continue;   /* the later instances go, as isapi_headers_set drops them */
+            v = conn_value;
+            vlen = strlen(conn_value);
+            conn_written = 1;
+        }
+        host_out_bytes(&o, l->name, l->nlen);
+        host_out_bytes(&o, ": ", 2);
+        host_out_bytes(&o, v, vlen);
+        host_out_bytes(&o, "\r\n", 2);
+    }
+    if (conn_value && !conn_written) {
+        host_out_bytes(&o, "Connection: ", 12);
+        host_out_str(&o, conn_value);
+        host_out_bytes(&o, "\r\n", 2);
+    }
+    host_out_bytes(&o, "\r\n", 2);
+    DWORD err = o.truncated ? ERROR_NOT_ENOUGH_MEMORY
+                            : send_ext_block(c, ic, block, host_out_len(&o, block));
+    if (o.truncated)
+        note_no_memory(c);
+    if (block != local)
+        free(block);
+    return err;
+}
+
 static DWORD op_ext_send_header(void *host_conn, isapi_conn *ic, const char *headers,
                                 int keep_conn)
 {
@@ -1450,6 +1635,11 @@ static DWORD op_ext_send_header(void *host_conn, isapi_conn *ic, const char *hea
     host_req_t *r = c->req;
     isapi_request *req = isapi_conn_request(ic);
     isapi_headers *rh = &req->resp_headers;
+    if (!isapi_conn_sees_send_response(ic) && !isapi_conn_has_added_headers(ic)) {
+        DWORD direct = ext_header_direct(c, ic, headers, keep_conn);
+        if (direct != EXT_DIRECT_DECLINED)
+            return direct;
+    }
     /* Why: IIS puts Server and Date first, and not twice when the extension wrote its own
      * (IIRF sends its own Date). The extension's lines go straight into the response list
      * after the two, which are taken out again when it has its own. */
@@ -1488,11 +1678,8 @@ static DWORD op_ext_send_header(void *host_conn, isapi_conn *ic, const char *hea
         isapi_headers_find_each(rh, 0, frame_names, FRAME_COUNT, frame);
         keep = keep && ext_header_keep(c, req, keep_conn, frame);
     }
-    const char *te = frame[FRAME_TE], *conn = frame[FRAME_CONNECTION];
-    r->ext_keep_header = keep;
-    r->ext_length = parse_content_length(frame[FRAME_LENGTH]);
-    r->ext_self_framed = (te && has_token(te, "chunked")) || req->status == 204
-                         || req->status == 304 || req->status < 200;
+    const char *conn = frame[FRAME_CONNECTION];
+    note_ext_framing(r, req, keep, frame);
     /* Why: a Connection header that contradicts what the server will do is corrected,
      * or a client that believed "keep-alive" would wait on a connection about to close. */
     if (!keep && req->has_header_block && c->version != HOST_HTTP_09
@@ -1507,16 +1694,10 @@ static DWORD op_ext_send_header(void *host_conn, isapi_conn *ic, const char *hea
     char *block = serialize_block(c, req, &len, local, sizeof local);
     if (!block)
         return ERROR_NOT_ENOUGH_MEMORY;
-    /* Why held back: the block waits in the queue for the extension's first body bytes and
-     * leaves with them in one send (a small answer was two TCP segments, two wakeups of the
-     * client); the next write, a ReadClient that must wait for the client, or the end of
-     * the request sends it. */
-    c->hold_output = 1;
-    rc = isapi_send(ic, isapi_origin_host(), block, len);
-    c->hold_output = 0;
+    DWORD err = send_ext_block(c, ic, block, len);
     if (block != local)
         free(block);
-    return rc == ISAPI_CONTINUE ? 0 : ERROR_NETNAME_DELETED;
+    return err;
 }
 
 /* MAP_URL_TO_PATH(_EX): the virtual directories, then URL_MAP, as for a request; the

@@ -188,6 +188,11 @@ int isapi_take_added_headers(isapi_conn *c, isapi_headers *dst)
     return take_text(&c->added, dst);
 }
 
+int isapi_conn_has_added_headers(const isapi_conn *c)
+{
+    return c->added != NULL;
+}
+
 int isapi_take_denial_headers(isapi_conn *c, isapi_headers *dst)
 {
     return take_text(&c->denial, dst);

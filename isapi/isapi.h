@@ -341,6 +341,9 @@ int isapi_conn_sees_send_raw(const isapi_conn *c);
 /* 1 when a SEND_RESPONSE filter on this connection's port could change the response
  * headers, else 0 (the lists then stay as the host left them). */
 int isapi_conn_sees_send_response(const isapi_conn *c);
+/* 1 when filters added response headers (AddResponseHeaders) that the next header block
+ * takes (isapi_take_added_headers), else 0. */
+int isapi_conn_has_added_headers(const isapi_conn *c);
 
 /* The last error the most recent filter returning SF_STATUS_REQ_ERROR had set
  * (GetLastError() right after its HttpFilterProc) in the current request, else 0. */

@@ -11,6 +11,7 @@ server writes its own [extensions], [script_maps] and [virtual_directories] sect
 docs/extensions.md lists which case holds which ECB member and HSE_REQ_* code.
 """
 import os
+import re
 import shutil
 import signal
 import socket
@@ -386,6 +387,50 @@ def keep_alive_as_iis(s):
     raw = [x for x in srv.access_log() if x.get("cs-uri-query") == "raw"]
     s.check(raw and raw[0].get("sc-status") == "203", "raw output: its status line is logged",
             repr(raw))
+
+
+HEADER_TEXTS = 16   # extprobe's header_texts
+
+
+def normal_dates(data):
+    """The server's own Date values made equal (an extension's own Date is kept)."""
+    return re.sub(rb"\r\nDate: (?!Mon, 01 Jan 2001)[^\r]*", b"\r\nDate: *", data)
+
+
+@suite.case
+def header_block_direct_and_through_filters(s):
+    """With no filter to read or change it, an extension's header block is written straight
+    from its text; a server with a SEND_RESPONSE filter (modes, which changes nothing
+    without "modes=" in the query) builds it through the response list. Both must put the
+    same bytes on the wire and keep or close the connection alike: each request is followed
+    by a second one on the same connection, answered only when the first kept it."""
+    direct = ext_server(s, MAPS)
+    listed = ext_server(s, MAPS, filters=["modes"])
+    variants = [("1.1", ""), ("1.1", "Connection: close\r\n"), ("1.0", ""),
+                ("1.0", "Connection: keep-alive\r\n")]
+    differ = []
+    seen = 0
+    for i in range(HEADER_TEXTS):
+        for nokeep in ("", "&nokeep"):
+            for version, extra in variants:
+                got = []
+                for srv in (direct, listed):
+                    with srv.conn() as c:
+                        c.send(f"GET /h.probe?headers={i}{nokeep} HTTP/{version}\r\n"
+                               f"Host: x\r\n{extra}\r\n".encode()
+                               + b"GET /h.probe?headers=0 HTTP/1.1\r\nHost: x\r\n"
+                                 b"Connection: close\r\n\r\n")
+                        got.append(normal_dates(c.read_until_close(timeout=15)))
+                seen += got[0].startswith(b"HTTP/1.")
+                if got[0] != got[1]:
+                    differ.append((i, nokeep, version, extra, got[0], got[1]))
+    s.eq(seen, HEADER_TEXTS * 2 * len(variants), "every header text was answered")
+    s.eq(differ[:3], [], "the direct block and the listed block are the same bytes")
+    r, closed = conn_outcome(direct, "/h.probe?headers=2", "1.0", "Connection: keep-alive\r\n")
+    s.check(r is not None and not closed and r.header("Connection") == "keep-alive"
+            and r.raw_head.count(b"Connection:") == 1,
+            "HTTP/1.0 keep-alive: one Connection header, in place of the extension's two",
+            repr(r))
 
 
 @suite.case

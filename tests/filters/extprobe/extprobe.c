@@ -14,6 +14,11 @@
  *   error, error_after, empty, crash, twice, redirect, sendurl, custom, vector, cert,
  *   token, unhealthy, log, keepconn, map=<url>, mapex=<url>, normalize=<url>,
  *   ssf=<code>, wait (ReadClient until the client goes away)
+ *   headers=<n>  SEND_RESPONSE_HEADER_EX with the header text number n of header_texts
+ *                (own Date and Server, LF-only lines, white space, repeated Connection,
+ *                no framing, chunked, many lines, a long Connection value...), then its
+ *                body; &nokeep: fKeepConn FALSE. For comparing the server's two ways of
+ *                writing an extension's header block.
  *   headfirst    the header block (Content-Length: 8) first, then ReadClient until the
  *                whole body is read, then "read ok\n" (or "read no\n")
  *   pending=before / pending=after  HSE_STATUS_PENDING, another thread answers and calls
@@ -212,6 +217,32 @@ static const char *arg(const char *q)
 }
 
 static out g_big;   /* only ecb uses it, one request at a time in the tests */
+
+/* The header texts of "headers=<n>", each with the body that fits its framing. */
+#define MANY_LINES_10 "X-L: 1\r\nX-L: 2\r\nX-L: 3\r\nX-L: 4\r\nX-L: 5\r\n" \
+                      "X-L: 6\r\nX-L: 7\r\nX-L: 8\r\nX-L: 9\r\nX-L: 10\r\n"
+static const struct { const char *text, *body; } header_texts[] = {
+    { "Content-Type: text/plain\r\nContent-Length: 2\r\n\r\n", "ok" },
+    { "content-length:2\nX-Spaced:   a  b \t\n\n", "ok" },
+    { "Content-Length: 2\r\nConnection: keep-alive\r\nX-B: 1\r\nConnection: Keep-Alive\r\n\r\n",
+      "ok" },
+    { "Date: Mon, 01 Jan 2001 00:00:00 GMT\r\nServer: Own/1.0\r\nContent-Length: 2\r\n\r\n",
+      "ok" },
+    { "sErVeR: lower\r\nContent-Length: 2\r\n\r\n", "ok" },
+    { "X-No-Framing: 1\r\n\r\n", "unframed" },
+    { "Transfer-Encoding: chunked\r\n\r\n", "2\r\nok\r\n0\r\n\r\n" },
+    { "Connection: close\r\nContent-Length: 2\r\n\r\n", "ok" },
+    { "Connection: Close\r\nContent-Length: 2\r\n\r\n", "ok" },
+    { "Content-Length: 2\r\n", "ok" },
+    { "Content-Length: 2", "ok" },
+    { "Content-Length: 2\r\n\r\nok", "" },
+    { "", "" },
+    { "Content-Length: 2\r\n" MANY_LINES_10 MANY_LINES_10 MANY_LINES_10 MANY_LINES_10 "\r\n",
+      "ok" },
+    { "Content-Length: 2\r\nConnection: x-one, x-two, x-three, x-four, x-five, x-six, x-seven, "
+      "x-eight, keep-alive\r\n\r\n", "ok" },
+    { "Content-Length:  00002 \r\nX-Empty:\r\n\r\n", "ok" },
+};
 
 /* ---- asynchronous cases ------------------------------------------------------------------ */
 
@@ -1104,6 +1135,20 @@ DWORD WINAPI HttpExtensionProc(EXTENSION_CONTROL_BLOCK *ecb)
                                    (LPDWORD)"Content-Type: text/plain\r\n\r\n");
         DWORD n = 11;
         ecb->WriteClient(id, "no length\r\n", &n, 0);
+        return HSE_STATUS_SUCCESS_AND_KEEP_CONN;
+    }
+    if (is(q, "headers")) {
+        unsigned i = (unsigned)atoi(arg(q));
+        if (i >= sizeof header_texts / sizeof header_texts[0])
+            return HSE_STATUS_ERROR;
+        const char *text = header_texts[i].text;
+        HSE_SEND_HEADER_EX_INFO hi = { "200 OK", text, 6, (DWORD)strlen(text),
+                                       !strstr(q, "&nokeep") };
+        if (!ecb->ServerSupportFunction(id, HSE_REQ_SEND_RESPONSE_HEADER_EX, &hi, NULL, NULL))
+            return HSE_STATUS_ERROR;
+        DWORD n = (DWORD)strlen(header_texts[i].body);
+        if (n)
+            ecb->WriteClient(id, (LPVOID)header_texts[i].body, &n, 0);
         return HSE_STATUS_SUCCESS_AND_KEEP_CONN;
     }
     if (is(q, "keepfalse")) {
