@@ -2218,6 +2218,31 @@ static int same_stem(const char *a, const char *b)
     return la == lb && memcmp(a, b, la) == 0;
 }
 
+/* HSE_EXEC_URL_IGNORE_VALIDATION_AND_RANGE: the child's request goes without the
+ * conditional (If-*) and range headers, so that its handler answers with the whole
+ * resource, never 206, 304 or 412. The parent's list stays as it was (kept in the frame):
+ * a child that shares it gets a copy of its own first. */
+static void exec_drop_validation(host_conn_t *c, host_exec_frame_t *f)
+{
+    static const char *const names[] = { "Range", "If-Range", "If-Modified-Since",
+                                         "If-Unmodified-Since", "If-Match", "If-None-Match" };
+    isapi_request *req = isapi_conn_request(c->ic);
+    if (!f->own_headers) {
+        isapi_headers own = { 0 };
+        own.arena = f->headers.arena;
+        for (size_t i = 0; i < f->headers.n; i++) {
+            const isapi_header *h = &f->headers.v[i];
+            if (isapi_headers_add(&own, h->name, isapi_header_name_len(h), h->value,
+                                  (size_t)-1) == -1)
+                note_no_memory(c);
+        }
+        req->headers = own;
+        f->own_headers = 1;
+    }
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        isapi_headers_del(&req->headers, names[i]);
+}
+
 /* Step part: the child request a pending extension asked for, set up in place of its
  * parent: the method, url, headers and body it gives (or the parent's), URL_MAP on its
  * url, and the handler the routing picks. Why never the caller for its own url: IIS
@@ -2249,6 +2274,8 @@ static host_step_rc start_child(host_conn_t *c, host_req_t *r)
         if (isapi_headers_parse_block(&req->headers, x->headers) == -1)
             note_no_memory(c);
     }
+    if (x->flags & HSE_EXEC_URL_IGNORE_VALIDATION_AND_RANGE)
+        exec_drop_validation(c, f);
     if (x->has_entity) {
         r->ahead = malloc(x->entity_len + 1);
         if (!r->ahead) {

@@ -1313,6 +1313,11 @@ static BOOL exec_url(isapi__ecb *b, const char *url, const char *method, const c
 {
     if (user_info)
         return fail(ERROR_NOT_SUPPORTED);   /* no Windows token to run a child as */
+    /* Why refused: SSI_CMD has the child run a shell command, for the #exec cmd directive
+     * of IIS's server-side include engine (off by default there, as a security risk);
+     * there is no such engine here, and a URL never becomes a command line. */
+    if (flags & HSE_EXEC_URL_SSI_CMD)
+        return fail(ERROR_NOT_SUPPORTED);
     if (b->depth >= ISAPI_EXEC_DEPTH_LIMIT)
         return fail(ERROR_INVALID_PARAMETER);
     /* Why refused: a child writes its own header block, and the response has one. With

@@ -24,7 +24,8 @@ DLL: a copy lets a test give it other settings without touching the build tree.
 
 Clients: raw sockets (Conn: send bytes, read one parsed response, read until close) and
 curl. Logs: the error log as text, the W3C access log as dicts keyed by #Fields names, and
-the trace sample's lines as dicts (values percent-decoded).
+the trace sample's lines as dicts (values percent-decoded). The [admin] listener: its port,
+one request to it, and /metrics read as {series: value}; wait_for polls a condition.
 """
 import argparse
 import os
@@ -707,6 +708,29 @@ class Server:
                 return recs
             time.sleep(0.02)
 
+    def admin_port(self, timeout=10.0):
+        """The [admin] listener's port: the port file's line after the listeners'."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with open(self.path("port")) as f:
+                lines = [l for l in f.read().split("\n") if l.strip()]
+            if len(lines) > len(self.listen):
+                return int(lines[len(self.listen)])
+            time.sleep(0.02)
+        raise RuntimeError("no admin port in the port file")
+
+    def scrape_metrics(self):
+        """/metrics from the admin listener as {series text: value}: each sample line's
+        name with its labels as written, comments left out (test_metrics.py parses the
+        format strictly; this is for reading a few series)."""
+        r = admin_get(self.admin_port(), "/metrics")
+        out = {}
+        for line in (r.body.decode() if r else "").split("\n"):
+            if line and not line.startswith("#"):
+                name, _, value = line.rpartition(" ")
+                out[name] = float(value)
+        return out
+
     def wait_closed_conns(self, mark, n=1, timeout=5.0):
         """Records after mark once n connections have had END_OF_NET_SESSION, grouped by
         connection (only connections that started after mark)."""
@@ -714,6 +738,26 @@ class Server:
             mark, lambda rs: sum(r.get("notify") == "END_OF_NET_SESSION" for r in rs) >= n,
             timeout)
         return [v for v in by_conn(recs).values() if v and v[0].get("ctx") == "new"]
+
+
+def admin_get(port, path, method="GET"):
+    """One request to the [admin] listener on its own connection; its response or None."""
+    with Conn(port) as c:
+        c.send(f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        raw = c.read_until_close()
+    rs, _ = parse_responses(raw, head_only=(method == "HEAD"))
+    return rs[0] if rs else None
+
+
+def wait_for(pred, timeout, interval=0.02):
+    """Calls pred until it returns a true value or timeout seconds have passed; returns
+    its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v or time.monotonic() > deadline:
+            return v
+        time.sleep(interval)
 
 
 def run_server_once(env, args, timeout=None, extra_env=None):

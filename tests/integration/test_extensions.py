@@ -689,6 +689,149 @@ def exec_url_children_hold_no_worker(s):
 
 
 @suite.case
+def exec_url_child_to_a_client_that_stops_reading(s):
+    # The child sends a 16 MiB file to a client that reads nothing: after send_timeout the
+    # child fails with ERROR_TIMEOUT, the parent's completion reports it (cbIO 0, dwError
+    # 1460, GET_EXEC_URL_STATUS the child's 200 and 1460), the connection closes and the
+    # server serves on. (The minimum rate is set so high that the bytes the socket buffers
+    # took earn no time: the limit is send_timeout.)
+    site = dict(harness.SITE)
+    site["large.bin"] = bytes(range(256)) * (1 << 16)   # 16 MiB
+    srv = ext_server(s, MAPS, site=site,
+                     settings={"workers": "1", "concurrency": "1", "send_timeout": "2",
+                               "min_bytes_per_second": "100000000"})
+    slow = unread_conn(srv)
+    try:
+        slow.send(b"GET /p.probe?exec=/large.bin&tag=tmo HTTP/1.1\r\nHost: x\r\n\r\n")
+        report = exec_report(srv, "tmo", timeout=30)
+        s.check(report.startswith("status=200 sub=0 win32=1460 cb=0 err=1460 ok=1"),
+                "the child's client did not read within send_timeout: the completion and "
+                "GET_EXEC_URL_STATUS report ERROR_TIMEOUT", report)
+        r = srv.get("/a.txt", timeout=10)
+        s.check(r is not None and r.status == 200 and r.body == harness.SITE["a.txt"],
+                "the server serves on", repr(r))
+        data = slow.read_until_close(timeout=30)
+        s.check(data.startswith(b"HTTP/1.1 200") and len(data) < len(site["large.bin"]),
+                "the timed-out connection is closed, its response cut short",
+                f"{len(data)} bytes")
+    finally:
+        slow.close()
+    logged = [x for x in srv.wait_access(2, timeout=15) if x.get("cs-uri-stem") == "/p.probe"]
+    s.check(len(logged) == 1, "the client's request is logged once", repr(logged))
+
+
+@suite.case
+def exec_url_child_reads_a_chunked_parent_body(s):
+    # The parent's body comes chunked: the child reads it decoded, without pEntity the part
+    # the parent's read-ahead left (cbTotalBytes unknown while the body is not all in),
+    # with pEntity the bytes given and nothing of the connection's.
+    srv = ext_server(s, MAPS)
+    body = bytes((i * 29 + i // 5) & 0xff for i in range(150_000))
+    with srv.conn(timeout=30) as c:
+        post(c, "/p.probe?exec=/c.probe?echo&tag=chunked", body, chunked=True)
+        r = c.response(timeout=30)
+        f = fields(r.body) if r is not None else {}
+        rest = body[49152:]
+        s.eq((f.get("len"), f.get("hash"), f.get("available"), f.get("total"),
+              f.get("after")),
+             (str(len(rest)), fnv(rest), "0", "4294967295", "1/0"),
+             "without pEntity the child reads the chunked body the parent left, decoded")
+        s.eq(exec_report(srv, "chunked"), "status=200 sub=0 win32=0 cb=0 err=0 ok=1",
+             "its completion")
+        small = b"all within the read-ahead"
+        post(c, "/p.probe?exec=/c.probe?echo&tag=chunkedall", small, chunked=True)
+        r = c.response(timeout=30)
+        f = fields(r.body) if r is not None else {}
+        s.eq((f.get("len"), f.get("available"), f.get("total"), f.get("after")),
+             ("0", "0", "0", "1/0"),
+             "a chunked body the parent's read-ahead took whole: nothing left for the child")
+        post(c, "/p.probe?exec=/c.probe?echo&entity=given&tag=chunkedent", small,
+             chunked=True)
+        r = c.response(timeout=30)
+        f = fields(r.body) if r is not None else {}
+        s.eq((f.get("len"), f.get("hash"), f.get("available"), f.get("total"),
+              f.get("after")),
+             ("5", fnv(b"given"), "5", "5", "1/0"),
+             "with pEntity the child reads the bytes given, not the chunked body")
+        c.send(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = c.response(timeout=15)
+        s.check(r is not None and r.status == 200 and r.body == harness.SITE["a.txt"],
+                "keep-alive after chunked bodies read by children", repr(r))
+    # pEntity while most of the chunked body is still on its way: the child never reads
+    # it, so the request cannot be delimited and the connection closes after the answer
+    with srv.conn(timeout=30) as c:
+        post(c, "/p.probe?exec=/c.probe?echo&entity=given&tag=chunkedrest", body,
+             chunked=True)
+        data = c.read_until_close(timeout=30)
+        s.check(data.startswith(b"HTTP/1.1 200") and b"len=5\n" in data
+                and data.count(b"HTTP/1.1 ") == 1,
+                "pEntity with the chunked body unread: the child's answer, then the close",
+                data[:300])
+    s.eq(exec_report(srv, "chunkedrest"), "status=200 sub=0 win32=0 cb=0 err=0 ok=1",
+         "its completion")
+    r = srv.get("/a.txt")
+    s.check(r is not None and r.status == 200, "the server serves on", repr(r))
+
+
+@suite.case
+def exec_url_flags(s):
+    srv = ext_server(s, MAPS)
+    future = "Sun, 06 Nov 2044 08:49:37 GMT"
+    ok200 = "status=200 sub=0 win32=0 cb=0 err=0 ok=1"
+    file = harness.SITE["bytes.bin"]
+    with srv.conn(timeout=30) as c:
+        # without the flag the child honours the client's Range and If-Modified-Since ...
+        c.send(b"GET /p.probe?exec=/bytes.bin&tag=range HTTP/1.1\r\nHost: x\r\n"
+               b"Range: bytes=0-3\r\n\r\n")
+        r = c.response(timeout=15)
+        s.check(r is not None and r.status == 206 and r.body == file[:4],
+                "a static child honours Range", repr(r))
+        c.send(b"GET /p.probe?exec=/bytes.bin&tag=ims HTTP/1.1\r\nHost: x\r\n"
+               b"If-Modified-Since: %s\r\n\r\n" % future.encode())
+        r = c.response(timeout=15)
+        s.check(r is not None and r.status == 304, "... and If-Modified-Since", repr(r))
+        # ... with IGNORE_VALIDATION_AND_RANGE it answers 200 with the whole file
+        c.send(b"GET /p.probe?exec=/bytes.bin&novalidate&tag=norange HTTP/1.1\r\nHost: x\r\n"
+               b"Range: bytes=0-3\r\nIf-Modified-Since: %s\r\n\r\n" % future.encode())
+        r = c.response(timeout=15)
+        s.check(r is not None and r.status == 200 and r.body == file
+                and r.header("Content-Range") is None,
+                "IGNORE_VALIDATION_AND_RANGE: 200 and the whole file", repr(r)[:300])
+        s.eq(exec_report(srv, "norange"), ok200, "its completion")
+        # an extension child: the headers are gone from its server variables
+        for opts, want in ((b"", ("bytes=0-3", future)), (b"&novalidate", (None, None))):
+            c.send(b"GET /p.probe?exec=/c.probe?ecb%s&tag=extchild HTTP/1.1\r\nHost: x\r\n"
+                   b"Range: bytes=0-3\r\nIf-Modified-Since: %s\r\n\r\n"
+                   % (opts, future.encode()))
+            r = c.response(timeout=15)
+            f = fields(r.body) if r is not None else {}
+            got = tuple(None if v is None or v.startswith("<error") else v
+                        for v in (f.get("HTTP_RANGE"), f.get("HTTP_IF_MODIFIED_SINCE")))
+            s.eq(got, want, f"an extension child's HTTP_RANGE, HTTP_IF_MODIFIED_SINCE "
+                            f"({opts.decode() or 'no flag'})")
+        # HTTP_CACHE_ELIGIBLE (no response cache here) and DISABLE_CUSTOM_ERROR (no custom
+        # error pages here): accepted, nothing changes
+        c.send(b"GET /p.probe?exec=/a.txt&cacheok&tag=cacheok HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = c.response(timeout=15)
+        s.check(r is not None and r.status == 200 and r.body == harness.SITE["a.txt"],
+                "HTTP_CACHE_ELIGIBLE: the child runs as without it", repr(r))
+        s.eq(exec_report(srv, "cacheok"), ok200, "its completion")
+        c.send(b"GET /p.probe?exec=/missing.txt&nocustom&tag=nocustom HTTP/1.1\r\n"
+               b"Host: x\r\n\r\n")
+        r = c.response(timeout=15)
+        plain = srv.get("/missing.txt")
+        s.check(r is not None and plain is not None and r.status == 404
+                and r.body == plain.body,
+                "DISABLE_CUSTOM_ERROR: the server's own 404 page, as without it", repr(r))
+        s.eq(exec_report(srv, "nocustom"), "status=404 sub=0 win32=0 cb=0 err=0 ok=1",
+             "its completion")
+    # SSI_CMD asks for a shell command for SSI's #exec cmd: refused, no callback
+    r = srv.get("/p.probe?exec=/a.txt&ssicmd&tag=ssicmd")
+    s.check(r is not None and r.body == b"exec failed err=50\n",
+            "SSI_CMD: FALSE, ERROR_NOT_SUPPORTED", repr(r))
+
+
+@suite.case
 def exec_url_from_a_wildcard_map(s):
     srv = ext_server(s, {"script_maps": ["* = {ext},1"]}, filters=["trace"])
     with srv.conn(timeout=30) as c:

@@ -20,7 +20,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Suite  # noqa: E402
+from harness import Suite, wait_for  # noqa: E402
 
 suite = Suite("integration_haproxy")
 
@@ -58,17 +58,6 @@ def find_haproxy():
     return shutil.which("haproxy") or next(
         (p for p in ("/usr/sbin/haproxy", "/usr/local/sbin/haproxy") if os.access(p, os.X_OK)),
         None)
-
-
-def admin_port(s):
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with open(s.path("port")) as f:
-            lines = [l for l in f.read().split("\n") if l.strip()]
-        if len(lines) > len(s.listen):
-            return int(lines[len(s.listen)])
-        time.sleep(0.02)
-    raise RuntimeError("no admin port in the port file")
 
 
 def free_port():
@@ -141,15 +130,6 @@ class Load:
             return sum(self.statuses.values())
 
 
-def wait_for(pred, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return pred()
-
-
 @suite.case
 def stop_one_instance_under_load(t):
     if t.env.wine:
@@ -166,8 +146,8 @@ def stop_one_instance_under_load(t):
     a = t.server(admin=admin, settings={"keepalive_timeout": "30"})
     b = t.server(admin=admin, settings={"keepalive_timeout": "30"})
     folder = tempfile.mkdtemp(prefix="isapihost-haproxy-")
-    ports = {"port_a": a.port, "admin_a": admin_port(a), "port_b": b.port,
-             "admin_b": admin_port(b)}
+    ports = {"port_a": a.port, "admin_a": a.admin_port(), "port_b": b.port,
+             "admin_b": b.admin_port()}
     proxy, front = start_haproxy(t, exe, ports, folder)
     load = Load(front)
     try:

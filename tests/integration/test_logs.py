@@ -18,7 +18,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Suite, run_server_once  # noqa: E402
+from harness import Suite, run_server_once, wait_for  # noqa: E402
 
 suite = Suite("integration_logs")
 
@@ -37,15 +37,6 @@ def read_records(path):
 
 def logs_in(d, prefix):
     return sorted(n for n in os.listdir(d) if n.startswith(prefix) and n.endswith(".log"))
-
-
-def wait_for(pred, timeout):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v or time.monotonic() > deadline:
-            return v
-        time.sleep(0.05)
 
 
 @suite.case

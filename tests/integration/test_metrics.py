@@ -18,7 +18,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Conn, Suite, parse_responses, run_server_once  # noqa: E402
+from harness import Suite, admin_get, run_server_once  # noqa: E402
 
 suite = Suite("integration_metrics")
 
@@ -98,31 +98,11 @@ def check_histograms(t, types, samples):
     return series
 
 
-def admin_port(s):
-    """The admin listener's port: the port file's line after the listeners'."""
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with open(s.path("port")) as f:
-            lines = [l for l in f.read().split("\n") if l.strip()]
-        if len(lines) > len(s.listen):
-            return int(lines[len(s.listen)])
-        time.sleep(0.02)
-    raise RuntimeError("no admin port in the port file")
-
-
-def admin_get(port, path, method="GET"):
-    with Conn(port) as c:
-        c.send(f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
-        raw = c.read_until_close()
-    rs, _ = parse_responses(raw, head_only=(method == "HEAD"))
-    return rs[0] if rs else None
-
-
 @suite.case
 def metrics_after_known_traffic(t):
     s = t.server(filters=["trace", "trace:trace2"], admin=ADMIN,
                  ini={"trace2": "[trace]\nnotifications = PREPROC_HEADERS, LOG\n"})
-    aport = admin_port(s)
+    aport = s.admin_port()
     mark = s.trace_mark()
     # One keep-alive connection with three requests (200, 404, 200), two single requests
     # (200, 200) and one request refused before any filter (no Host: 400).
@@ -209,7 +189,7 @@ def call_times_of_a_sleeping_filter(t):
     sleep_ms, slow, fast = 300, 3, 2
     s = t.server(filters=["trace", "sleeper", "trace:trace2"], admin=ADMIN,
                  ini={"trace2": "[trace]\nnotifications = PREPROC_HEADERS, LOG\n"})
-    aport = admin_port(s)
+    aport = s.admin_port()
     mark = s.trace_mark()
     for i in range(slow):
         r = s.get(f"/slow/{i}.txt?ms={sleep_ms}", timeout=30)
@@ -249,7 +229,7 @@ def call_times_of_a_sleeping_filter(t):
 @suite.case
 def counts_without_timing(t):
     s = t.server(filters=["trace"], admin={"listen": "127.0.0.1:0", "filter_timing": "no"})
-    aport = admin_port(s)
+    aport = s.admin_port()
     mark = s.trace_mark()
     for path in ("/a.txt", "/b.txt", "/nothing"):
         s.get(path)
@@ -270,7 +250,7 @@ def counts_without_timing(t):
 @suite.case
 def health_runs_no_filter_and_drains(t):
     s = t.server(filters=["trace"], admin={"listen": "127.0.0.1:0", "drain_delay": "3"})
-    aport = admin_port(s)
+    aport = s.admin_port()
     r = s.get("/a.txt")
     t.eq(r.status if r else None, 200, "served")
     s.wait_trace(0, lambda rs: any(x.get("notify") == "END_OF_NET_SESSION" for x in rs))

@@ -40,22 +40,6 @@ def serve_again_ms(srv, limit_s=10.0):
     return None
 
 
-def scrape(srv):
-    """/metrics from the admin listener (its port follows the listeners' in the port
-    file) as {series text: value}."""
-    with open(srv.path("port")) as f:
-        port = int([l for l in f.read().split("\n") if l.strip()][len(srv.listen)])
-    with harness.Conn(port) as c:
-        c.send(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-        rs, _ = harness.parse_responses(c.read_until_close())
-    out = {}
-    for line in (rs[0].body.decode() if rs else "").split("\n"):
-        if line and not line.startswith("#"):
-            name, _, value = line.rpartition(" ")
-            out[name] = float(value)
-    return out
-
-
 @suite.case
 def crashes_in_metrics(s):
     """The admin listener survives the serving process and counts what crashed: natively
@@ -69,7 +53,7 @@ def crashes_in_metrics(s):
     for _ in range(2):
         srv.get("/crash/null", timeout=10.0)
         s.check(serve_again_ms(srv) is not None, "serves again after the crash")
-    m = scrape(srv)
+    m = srv.scrape_metrics()
     # Windows and Winelib catch the fault around the call (isapi/guard_*.c).
     contained = s.env.wine or s.env.winelib
     s.eq(m.get("isapihost_serving_process_restarts_total"), 0.0 if contained else 2.0,

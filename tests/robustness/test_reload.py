@@ -47,18 +47,10 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 import harness  # noqa: E402
+from harness import wait_for  # noqa: E402
 
 suite = harness.Suite("robustness_reload")
 A = harness.SITE["a.txt"]
-
-
-def wait_for(cond, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def report_lines(path):

@@ -452,6 +452,48 @@ static const site_file *pick(client *c, int allow_big, char *path, size_t pathle
     return f;
 }
 
+/* Picks the next request of a keep-alive series or a pipelined burst into t. */
+typedef void (*target_picker)(client *c, target *t);
+
+/* A file (200) or a missing one (404), never the big file, without a close. */
+static void pick_file_target(client *c, target *t)
+{
+    memset(t, 0, sizeof *t);
+    t->method = "GET";
+    t->headers = "";
+    t->expect = pick(c, 0, t->path, sizeof t->path, &t->status);
+}
+
+/* One of the sample filters' cases; pick_sample_open never one the server closes after. */
+static void pick_sample_any(client *c, target *t)
+{
+    pick_sample(c, 1, t);
+}
+
+static void pick_sample_open(client *c, target *t)
+{
+    pick_sample(c, 0, t);
+}
+
+/* Connects c->fd to the server; 0, or -1 with the error reported under `scen`. */
+static int open_conn(client *c, const char *scen)
+{
+    if ((c->fd = connect_server()) < 0) {
+        error_at(scen, "connect: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Reads t's response and checks it against what t expects (read_response_data). */
+static int read_target(client *c, const char *what, const target *t, int *close_after)
+{
+    return read_response_data(c, what, t->status, t->expect,
+                              t->expect_data ? t->expect_data
+                                             : t->expect ? t->expect->data : NULL,
+                              close_after);
+}
+
 static void scen_http09(client *c)
 {
     const char *scen = "http09";
@@ -464,10 +506,8 @@ static void scen_http09(client *c)
     }
     char req[128];
     int n = snprintf(req, sizeof req, "GET /%s%s", f->name, rnd(c, 2) ? "\r\n" : "\n");
-    if ((c->fd = connect_server()) < 0) {
-        error_at(scen, "connect: %s", strerror(errno));
+    if (open_conn(c, scen) != 0)
         return;
-    }
     if (send_all(c->fd, req, (size_t)n) != 0) {
         error_at(scen, "send: %s", strerror(errno));
         drop(c, 0);
@@ -509,9 +549,7 @@ static int exchange(client *c, const char *scen, const target *t, int last)
     }
     char what[128];
     snprintf(what, sizeof what, "%s (%s %s)", scen, t->method, t->path);
-    if (read_response_data(c, what, t->status, t->expect,
-                           t->expect_data ? t->expect_data : t->expect ? t->expect->data : NULL,
-                           &close_after) != 0)
+    if (read_target(c, what, t, &close_after) != 0)
         return -1;
     if (t->close_unannounced) {
         char extra;
@@ -536,10 +574,8 @@ static void scen_sample_once(client *c)
     const char *scen = "http10";
     target t;
     pick_sample(c, 1, &t);
-    if ((c->fd = connect_server()) < 0) {
-        error_at(scen, "connect: %s", strerror(errno));
+    if (open_conn(c, scen) != 0)
         return;
-    }
     if (exchange(c, scen, &t, 1) == 1) {
         char extra;
         ssize_t r = recv(c->fd, &extra, 1, 0);
@@ -549,45 +585,43 @@ static void scen_sample_once(client *c)
     drop(c, 0);
 }
 
-/* --samples: a keep-alive series of the mix, until a request the server closes after. */
-static void scen_sample_series(client *c)
+/* A keep-alive series of 2 to 8 requests from `next`, until one the server closes after. */
+static void keepalive_series(client *c, target_picker next)
 {
     const char *scen = "keepalive11";
-    if ((c->fd = connect_server()) < 0) {
-        error_at(scen, "connect: %s", strerror(errno));
+    if (open_conn(c, scen) != 0)
         return;
-    }
     unsigned k = 2 + rnd(c, 7);
     for (unsigned i = 0; i < k && !done(); i++) {
         target t;
-        pick_sample(c, 1, &t);
+        next(c, &t);
         if (exchange(c, scen, &t, 0) != 0)
             break;
     }
     drop(c, 0);
 }
 
-/* --samples: a pipelined burst of the mix (no request the server closes after, but the
- * last, which asks for the close). */
-static void scen_sample_pipelined(client *c)
+/* A pipelined burst of 2 to `max_k` requests from `next` (which picks none the server
+ * closes after), sent at once, the last asking for the close. */
+static void pipelined_burst(client *c, unsigned max_k, target_picker next)
 {
     const char *scen = "pipelined";
-    enum { MAXK = 8 };
+    enum { MAXK = 10 };
     target ts[MAXK];
     char req[MAXK * 512];
     size_t rl = 0;
-    unsigned k = 2 + rnd(c, MAXK - 1);
+    if (max_k > MAXK)
+        max_k = MAXK;
+    unsigned k = 2 + rnd(c, max_k - 1);
     for (unsigned i = 0; i < k; i++) {
-        pick_sample(c, 0, &ts[i]);
+        next(c, &ts[i]);
         size_t n = format_target(&ts[i], i + 1 == k, req + rl, sizeof req - rl);
         if (n == 0)
             return;
         rl += n;
     }
-    if ((c->fd = connect_server()) < 0) {
-        error_at(scen, "connect: %s", strerror(errno));
+    if (open_conn(c, scen) != 0)
         return;
-    }
     if (send_all(c->fd, req, rl) != 0) {
         error_at(scen, "send: %s", strerror(errno));
         drop(c, 0);
@@ -598,10 +632,7 @@ static void scen_sample_pipelined(client *c)
         const target *t = &ts[i];
         char what[128];
         snprintf(what, sizeof what, "%s (%s %s, %u of %u)", scen, t->method, t->path, i + 1, k);
-        if (read_response_data(c, what, t->status, t->expect,
-                               t->expect_data ? t->expect_data
-                                              : t->expect ? t->expect->data : NULL,
-                               &close_after) != 0)
+        if (read_target(c, what, t, &close_after) != 0)
             break;
         if (close_after && i + 1 < k) {
             error_at(scen, "server closed after %u of %u pipelined requests", i + 1, k);
@@ -618,76 +649,14 @@ static void scen_http10(client *c)
     int status, close_after;
     const site_file *f = pick(c, 1, path, sizeof path, &status);
     int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nUser-Agent: stress\r\n\r\n", path);
-    if ((c->fd = connect_server()) < 0) {
-        error_at(scen, "connect: %s", strerror(errno));
+    if (open_conn(c, scen) != 0)
         return;
-    }
     if (send_all(c->fd, req, (size_t)n) == 0 && read_response(c, scen, status, f, &close_after) == 0) {
         /* HTTP/1.0 without keep-alive: the server closes after the response */
         char extra;
         ssize_t r = recv(c->fd, &extra, 1, 0);
         if (r != 0)
             error_at(scen, "1.0 connection not closed after the response (recv %zd)", r);
-    }
-    drop(c, 0);
-}
-
-static void scen_keepalive(client *c)
-{
-    const char *scen = "keepalive11";
-    if ((c->fd = connect_server()) < 0) {
-        error_at(scen, "connect: %s", strerror(errno));
-        return;
-    }
-    unsigned k = 2 + rnd(c, 7);
-    for (unsigned i = 0; i < k && !done(); i++) {
-        char path[64], req[256];
-        int status, close_after = 0;
-        const site_file *f = pick(c, 0, path, sizeof path, &status);
-        int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", path);
-        if (send_all(c->fd, req, (size_t)n) != 0) {
-            error_at(scen, "send: %s", strerror(errno));
-            break;
-        }
-        if (read_response(c, scen, status, f, &close_after) != 0 || close_after)
-            break;
-    }
-    drop(c, 0);
-}
-
-static void scen_pipelined(client *c)
-{
-    const char *scen = "pipelined";
-    enum { MAXK = 10 };
-    const site_file *fs[MAXK];
-    int st[MAXK];
-    char req[MAXK * 128];
-    size_t rl = 0;
-    unsigned k = 2 + rnd(c, MAXK - 1);
-    for (unsigned i = 0; i < k; i++) {
-        char path[64];
-        fs[i] = pick(c, 0, path, sizeof path, &st[i]);
-        rl += (size_t)snprintf(req + rl, sizeof req - rl,
-                               "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n", path,
-                               i + 1 == k ? "Connection: close\r\n" : "");
-    }
-    if ((c->fd = connect_server()) < 0) {
-        error_at(scen, "connect: %s", strerror(errno));
-        return;
-    }
-    if (send_all(c->fd, req, rl) != 0) {
-        error_at(scen, "send: %s", strerror(errno));
-        drop(c, 0);
-        return;
-    }
-    for (unsigned i = 0; i < k; i++) {
-        int close_after = 0;
-        if (read_response(c, scen, st[i], fs[i], &close_after) != 0)
-            break;
-        if (close_after && i + 1 < k) {
-            error_at(scen, "server closed after %u of %u pipelined requests", i + 1, k);
-            break;
-        }
     }
     drop(c, 0);
 }
@@ -702,10 +671,8 @@ static void scen_drop_request(client *c)
         "G",
     };
     const char *p = partial[rnd(c, 5)];
-    if ((c->fd = connect_server()) < 0) {
-        error_at("drop_request", "connect: %s", strerror(errno));
+    if (open_conn(c, "drop_request") != 0)
         return;
-    }
     send_all(c->fd, p, strlen(p));
     if (rnd(c, 2))
         usleep(1000 * rnd(c, 20));
@@ -715,10 +682,8 @@ static void scen_drop_request(client *c)
 static void scen_drop_response(client *c)
 {
     const char *scen = "drop_response";
-    if ((c->fd = connect_server()) < 0) {
-        error_at(scen, "connect: %s", strerror(errno));
+    if (open_conn(c, scen) != 0)
         return;
-    }
     int use09 = rnd(c, 3) == 0;
     const char *req = use09 ? "GET /big.bin\r\n" : "GET /big.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
     if (send_all(c->fd, req, strlen(req)) != 0) {
@@ -749,8 +714,10 @@ static void *worker(void *arg)
         switch (s) {
         case 0: scen_http09(&c); break;
         case 1: opt.samples ? scen_sample_once(&c) : scen_http10(&c); break;
-        case 2: opt.samples ? scen_sample_series(&c) : scen_keepalive(&c); break;
-        case 3: opt.samples ? scen_sample_pipelined(&c) : scen_pipelined(&c); break;
+        case 2: keepalive_series(&c, opt.samples ? pick_sample_any : pick_file_target); break;
+        case 3: pipelined_burst(&c, opt.samples ? 8 : 10,
+                                opt.samples ? pick_sample_open : pick_file_target);
+            break;
         case 4: scen_drop_request(&c); break;
         default: scen_drop_response(&c); break;
         }

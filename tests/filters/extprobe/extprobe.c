@@ -38,7 +38,9 @@
  *                Options: &tag=<word>, &method=<m>, &hdr (a replacement header block),
  *                &entity=<text>, &noheaders (the parent's own header block first, then
  *                the child with HSE_EXEC_URL_NO_HEADERS), &ignore
- *                (IGNORE_CURRENT_INTERCEPTOR), &unicode (HSE_REQ_EXEC_UNICODE_URL), &deep
+ *                (IGNORE_CURRENT_INTERCEPTOR), &novalidate (IGNORE_VALIDATION_AND_RANGE),
+ *                &nocustom (DISABLE_CUSTOM_ERROR), &cacheok (HTTP_CACHE_ELIGIBLE), &ssicmd
+ *                (SSI_CMD), &unicode (HSE_REQ_EXEC_UNICODE_URL), &deep
  *                (the child is /d<n+1>.probe?exec&deep, to the nesting limit), &thread
  *                (the call comes from a thread of its own, after the return), &noreturn
  *                (the extension answers itself and returns HSE_STATUS_SUCCESS), &busy (a
@@ -923,6 +925,14 @@ static DWORD exec_case(EXTENSION_CONTROL_BLOCK *ecb, const char *q)
     }
     if (opt(q, "ignore"))
         info.dwExecUrlFlags |= HSE_EXEC_URL_IGNORE_CURRENT_INTERCEPTOR;
+    if (opt(q, "novalidate"))
+        info.dwExecUrlFlags |= HSE_EXEC_URL_IGNORE_VALIDATION_AND_RANGE;
+    if (opt(q, "nocustom"))
+        info.dwExecUrlFlags |= HSE_EXEC_URL_DISABLE_CUSTOM_ERROR;
+    if (opt(q, "cacheok"))
+        info.dwExecUrlFlags |= HSE_EXEC_URL_HTTP_CACHE_ELIGIBLE;
+    if (opt(q, "ssicmd"))
+        info.dwExecUrlFlags |= HSE_EXEC_URL_SSI_CMD;
     if (!opt(q, "nocb"))
         ecb->ServerSupportFunction(id, HSE_REQ_IO_COMPLETION, (LPVOID)exec_done, NULL,
                                    (LPDWORD)st);
@@ -1012,7 +1022,8 @@ DWORD WINAPI HttpExtensionProc(EXTENSION_CONTROL_BLOCK *ecb)
             "SCRIPT_NAME", "PATH_INFO", "PATH_TRANSLATED", "SCRIPT_TRANSLATED", "URL",
             "APPL_MD_PATH", "APPL_PHYSICAL_PATH", "QUERY_STRING", "REQUEST_METHOD",
             "CONTENT_LENGTH", "CONTENT_TYPE", "HTTP_X_SET_BY_FILTER", "HTTP_X_FILTER_MODULE",
-            "SERVER_PROTOCOL", "NO_SUCH_VARIABLE", "HTTP_NO_SUCH_HEADER",
+            "SERVER_PROTOCOL", "NO_SUCH_VARIABLE", "HTTP_NO_SUCH_HEADER", "HTTP_RANGE",
+            "HTTP_IF_MODIFIED_SINCE",
         };
         for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
             var(ecb, b, names[i]);
