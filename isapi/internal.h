@@ -231,6 +231,10 @@ void isapi__explain_load_failure(const char *path, DWORD code, char *out, size_t
  * isapi_engine_destroy, before the filters are terminated. */
 void isapi__extensions_unload(isapi_engine *e);
 
+/* urlnorm.c: isapi_url_normalize() without its shortcut for plain paths, every path through
+ * the general rules: the unit tests check the shortcut gives what they give. */
+int isapi__url_normalize_general(const char *target, char *out, size_t outlen,
+                                 const char **query);
 /* urlnorm.c: SF_REQ_NORMALIZE_URL in place: isapi_url_normalize's path, then "?query" as
  * given. Returns 0, or -1 when the URL is refused or out of memory. */
 int isapi__normalize_url(char *url);

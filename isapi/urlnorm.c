@@ -68,7 +68,24 @@ static int utf8_valid(const unsigned char *s, size_t n)
     return 1;
 }
 
+static int normalize(const char *target, char *out, size_t outlen, const char **query,
+                     int plain_path);
+
 int isapi_url_normalize(const char *target, char *out, size_t outlen, const char **query)
+{
+    return normalize(target, out, outlen, query, 1);
+}
+
+int isapi__url_normalize_general(const char *target, char *out, size_t outlen,
+                                 const char **query)
+{
+    return normalize(target, out, outlen, query, 0);
+}
+
+/* plain_path: a path that needs no decoding or resolving is copied as it is; 0 sends every
+ * path through the general rules (the unit tests compare the two). */
+static int normalize(const char *target, char *out, size_t outlen, const char **query,
+                     int plain_path)
 {
     const char *p = target;
     /* absolute-form: skip "scheme://authority" */
@@ -85,6 +102,25 @@ int isapi_url_normalize(const char *target, char *out, size_t outlen, const char
         *query = q ? q + 1 : "";
     if (plen == 0 || p[0] != '/')
         return 400;
+
+    /* The common path: printable ASCII with no escape, no backslash, and no segment that
+     * is empty or starts with a dot, has nothing to decode or resolve: it is its own
+     * normal form, copied as it is (one scan instead of three). */
+    size_t plain = 0;
+    while (plain_path && plain < plen) {
+        unsigned char ch = (unsigned char)p[plain];
+        if (ch < 0x20 || ch > 0x7e || ch == '%' || ch == '\\'
+            || (ch == '/' && plain + 1 < plen && (p[plain + 1] == '/' || p[plain + 1] == '.')))
+            break;
+        plain++;
+    }
+    if (plain_path && plain == plen) {
+        if (plen + 1 >= outlen)
+            return 414;
+        memcpy(out, p, plen);
+        out[plen] = '\0';
+        return 0;
+    }
 
     /* percent-decode into out */
     size_t n = 0;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "internal.h"
 
 /* Paths in the probe's argument spelling ('^HH' is the byte 0xHH); want NULL = refused. */
 static const struct { const char *path, *want; } cases[] = {
@@ -95,6 +96,44 @@ START_TEST(test_normalize_query_and_size)
 }
 END_TEST
 
+/* The shortcut for plain paths gives what the general rules give, for every path of up to
+ * five bytes after its leading slash over an alphabet of the bytes the rules care about,
+ * with room to spare and with room for five bytes only (the 414 boundary). */
+START_TEST(test_plain_path_shortcut_agrees)
+{
+    static const char alphabet[] = { '/', '.', 'a', 'B', '%', '2', 'e', 'F', '\\', ' ', '?',
+                                     '\x7f', '\x01', (char)0xc3, (char)0xa9 };
+    const size_t k = sizeof alphabet;
+    size_t accepted = 0, refused = 0;
+    for (size_t len = 0; len <= 5; len++) {
+        size_t combos = 1;
+        for (size_t i = 0; i < len; i++)
+            combos *= k;
+        for (size_t n = 0; n < combos; n++) {
+            char in[8] = "/";
+            for (size_t i = 0, v = n; i < len; i++, v /= k)
+                in[1 + i] = alphabet[v % k];
+            in[1 + len] = '\0';
+            for (size_t room = 6; room <= 256; room += 250) {
+                char fast[256], general[256];
+                const char *qf = NULL, *qg = NULL;
+                int sf = isapi_url_normalize(in, fast, room, &qf);
+                int sg = isapi__url_normalize_general(in, general, room, &qg);
+                ck_assert_msg(sf == sg && (sf != 0 || strcmp(fast, general) == 0) && qf == qg,
+                              "[%s] room %zu: %d [%s] vs %d [%s]", in, room, sf,
+                              sf ? "" : fast, sg, sg ? "" : general);
+                if (sf == 0)
+                    accepted++;
+                else
+                    refused++;
+            }
+        }
+    }
+    ck_assert_uint_gt(accepted, 1000);
+    ck_assert_uint_gt(refused, 1000);
+}
+END_TEST
+
 /* SF_REQ_NORMALIZE_URL over the same table: it refuses exactly what the router refuses and
  * gives the router's path, the query kept as it was. */
 START_TEST(test_normalize_url_request_agrees)
@@ -128,6 +167,7 @@ int main(void)
     tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
     tcase_add_test(tc, test_normalize_table);
     tcase_add_test(tc, test_normalize_query_and_size);
+    tcase_add_test(tc, test_plain_path_shortcut_agrees);
     tcase_add_test(tc, test_normalize_url_request_agrees);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
