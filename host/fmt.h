@@ -26,17 +26,30 @@
 #define HOST_FMT_U64_MAX 20
 
 /* Writes v in decimal (no terminator) and returns the number of digits (1 to 20). out
- * must have room for HOST_FMT_U64_MAX bytes. */
+ * must have room for HOST_FMT_U64_MAX bytes. Two digits per division, from a table of the
+ * pairs "00" to "99" (most numbers in a log line have three digits or fewer). */
 static inline size_t host_fmt_u64(char *out, uint64_t v)
 {
+    static const char pairs[201] = "00010203040506070809101112131415161718192021222324"
+                                   "25262728293031323334353637383940414243444546474849"
+                                   "50515253545556575859606162636465666768697071727374"
+                                   "75767778798081828384858687888990919293949596979899";
     char tmp[HOST_FMT_U64_MAX];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
+    size_t at = sizeof tmp;
+    while (v >= 100) {
+        unsigned two = (unsigned)(v % 100);
+        v /= 100;
+        tmp[--at] = pairs[two * 2 + 1];
+        tmp[--at] = pairs[two * 2];
+    }
+    if (v >= 10) {
+        tmp[--at] = pairs[v * 2 + 1];
+        tmp[--at] = pairs[v * 2];
+    } else {
+        tmp[--at] = (char)('0' + v);
+    }
+    size_t n = sizeof tmp - at;
+    memcpy(out, tmp + at, n);
     return n;
 }
 
@@ -93,7 +106,10 @@ static inline void host_out_str(host_out_t *o, const char *s)
 
 static inline void host_out_char(host_out_t *o, char ch)
 {
-    host_out_bytes(o, &ch, 1);
+    if (o->p < o->end)
+        *o->p++ = ch;
+    else
+        o->truncated = 1;
 }
 
 /* Appends v in decimal, all its digits or none: a cut number would be a wrong number. */

@@ -53,24 +53,38 @@ static char *header_block(isapi_headers *h, const char *name, size_t nlen, const
  * a recipient take LF as the line terminator), and the host re-serialises every header
  * with CRLF, so no bare LF reaches the wire. */
 
-/* RFC 9110 tchar, one bit per byte value below 128: ALPHA, DIGIT and "!#$%&'*+-.^_`|~".
- * Why a table: every byte of every header name a filter or extension hands in is checked. */
-static const uint32_t tchar_bits[4] = {
-    0x00000000u,                    /* 0x00-0x1f: controls */
-    0x03ff6cfau,                    /* 0x20-0x3f: ! # $ % & ' * + - . 0-9 */
-    0xc7fffffeu,                    /* 0x40-0x5f: A-Z ^ _ */
-    0x57ffffffu,                    /* 0x60-0x7f: ` a-z | ~ */
+/* What each byte may be in header text: BYTE_TCHAR, an RFC 9110 tchar (section 5.6.2:
+ * ALPHA, DIGIT and "!#$%&'*+-.^_`|~"); BYTE_VALUE, a field-value byte (section 5.5:
+ * VCHAR, obs-text, SP, HTAB; no other control byte, no DEL). Why a table: every byte of
+ * every header a filter or extension hands in is checked, one lookup each. */
+enum { BYTE_TCHAR = 1, BYTE_VALUE = 2 };
+static const unsigned char header_byte[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0,  /* 0x00 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* 0x10 */
+    2, 3, 2, 3, 3, 3, 3, 3, 2, 2, 3, 3, 2, 3, 3, 2,  /* 0x20 */
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2,  /* 0x30 */
+    2, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,  /* 0x40 */
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 3, 3,  /* 0x50 */
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,  /* 0x60 */
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 3, 2, 3, 0,  /* 0x70 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,  /* 0x80 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,  /* 0x90 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,  /* 0xa0 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,  /* 0xb0 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,  /* 0xc0 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,  /* 0xd0 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,  /* 0xe0 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,  /* 0xf0 */
 };
 
 static int is_tchar(unsigned char ch)
 {
-    return ch < 128 && (tchar_bits[ch >> 5] >> (ch & 31) & 1u);
+    return header_byte[ch] & BYTE_TCHAR;
 }
 
-/* field-vchar / SP / HTAB: everything but the control bytes (HTAB allowed) and DEL */
 static int is_value_char(unsigned char ch)
 {
-    return ch == '\t' || (ch >= 0x20 && ch != 0x7f);
+    return header_byte[ch] & BYTE_VALUE;
 }
 
 /* The length of the line end at p: 2 for CRLF, 1 for a bare LF, 0 for none. */

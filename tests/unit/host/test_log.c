@@ -127,6 +127,40 @@ START_TEST(test_out_numbers_whole_or_none)
 }
 END_TEST
 
+/* host_fmt_u64 writes what printf's %llu writes: every number below 200,000, each power
+ * of ten and its neighbours, and a spread of large values up to UINT64_MAX. */
+START_TEST(test_fmt_u64_as_printf)
+{
+    uint64_t checked = 0;
+    for (uint64_t v = 0; v <= 2000000000ULL * 9; ) {
+        char got[HOST_FMT_U64_MAX + 1], want[32];
+        size_t n = host_fmt_u64(got, v);
+        got[n] = '\0';
+        snprintf(want, sizeof want, "%llu", (unsigned long long)v);
+        ck_assert_str_eq(got, want);
+        checked++;
+        v = v < 200000 ? v + 1 : v * 3 + 7;
+    }
+    uint64_t ten = 1;
+    for (int i = 0; i < 20; i++, ten *= 10) {
+        const uint64_t around[3] = { ten - 1, ten, ten + 1 };
+        for (int k = 0; k < 3; k++) {
+            char got[HOST_FMT_U64_MAX + 1], want[32];
+            got[host_fmt_u64(got, around[k])] = '\0';
+            snprintf(want, sizeof want, "%llu", (unsigned long long)around[k]);
+            ck_assert_str_eq(got, want);
+        }
+    }
+    for (uint64_t v = UINT64_MAX, i = 0; i < 1000; i++, v -= 0x0123456789abcdefULL / 7) {
+        char got[HOST_FMT_U64_MAX + 1], want[32];
+        got[host_fmt_u64(got, v)] = '\0';
+        snprintf(want, sizeof want, "%llu", (unsigned long long)v);
+        ck_assert_str_eq(got, want);
+    }
+    ck_assert_uint_gt(checked, 200000);
+}
+END_TEST
+
 START_TEST(test_out_printf_cut)
 {
     guard_t g;
@@ -530,6 +564,7 @@ static Suite *log_suite(void)
     TCase *w = tcase_create("writer");
     tcase_add_test(w, test_out_bytes_stop_at_end);
     tcase_add_test(w, test_out_numbers_whole_or_none);
+    tcase_add_test(w, test_fmt_u64_as_printf);
     tcase_add_test(w, test_out_printf_cut);
     suite_add_tcase(s, w);
     TCase *l = tcase_create("w3c");
