@@ -8,6 +8,8 @@
 #include "os_shared.h"
 
 #include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 uint64_t plat__deadline_of(int timeout_ms)
@@ -92,4 +94,15 @@ int plat__send_file_copy(plat_socket_t s, plat_file_t f, uint64_t off, uint64_t 
         len -= (uint64_t)n;
     }
     return 0;
+}
+
+void plat__supervise_say(const host_supervise_opts_t *opts, int level, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (opts && opts->log)
+        opts->log(level, line);
 }

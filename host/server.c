@@ -987,13 +987,19 @@ void host_server_wake(host_server_t *s)
         plat_poller_wakeup(s->shards[i].poller);
 }
 
-void host_server_hand_over(host_server_t *s)
+/* Another serving process has the listeners and the admin listener now. Why no drain: the
+ * new process serves the same listeners, so a load balancer has nothing to move away from;
+ * and the admin listener is shared with it, so this one stops answering there, and every
+ * health check reaches the process that serves. Async-signal-safe. */
+static void leave_listeners_to_successor(host_server_t *s)
 {
-    /* Why no drain: the new process serves the same listeners, so a load balancer has
-     * nothing to move away from; and the admin listener is shared with it, so this one
-     * stops answering there, and every health check reaches the process that serves. */
     atomic_store(&s->drain_done, 1);
     atomic_store(&s->admin_stop, 1);
+}
+
+void host_server_hand_over(host_server_t *s)
+{
+    leave_listeners_to_successor(s);
     host_server_wake(s);
 }
 
@@ -1005,10 +1011,7 @@ void host_server_on_ready(host_server_t *s, void (*fn)(void))
 void host_server_retire(host_server_t *s)
 {
     atomic_store(&s->retiring, 1);
-    /* Why no drain and no admin answers: the new serving process took over the shared
-     * listeners and the shared admin listener, so its /healthz is the instance's. */
-    atomic_store(&s->drain_done, 1);
-    atomic_store(&s->admin_stop, 1);
+    leave_listeners_to_successor(s);
     for (size_t i = 0; i < s->nshards; i++)
         plat_poller_wakeup(s->shards[i].poller);
 }

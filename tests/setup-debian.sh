@@ -7,7 +7,8 @@
 #   tests/setup-debian.sh test    everything the test suite needs: Check, mingw-w64, Wine 32
 #                                 and 64, curl, netcat, clang with its sanitizer runtimes,
 #                                 python3 (integration tests), nginx and wrk (benchmarks),
-#                                 HAProxy (scale-out test), dpkg-dev (the package test),
+#                                 HAProxy (scale-out test), dpkg-dev and systemd (the
+#                                 package test builds the .deb and runs its unit),
 #                                 winegcc for both bitnesses (the Winelib build)
 #
 # Idempotent: packages already installed are not touched, and apt sources are changed only
@@ -24,7 +25,7 @@ esac
 
 build_pkgs=(cmake gcc make pkg-config libc6-dev libssl-dev libxml2-dev check python3)
 test_pkgs=(check curl netcat-openbsd mingw-w64 clang libclang-rt-14-dev llvm libssl-dev libxml2-dev
-           python3 nginx-light wrk haproxy iproute2 procps dpkg-dev file
+           python3 nginx-light wrk haproxy iproute2 procps dpkg-dev systemd file
            wine64 libwine gcc-multilib libwine-dev)
 # Why wine32-tools:i386 and not wine64-tools: the two conflict on Debian 12, and the 32-bit
 # package's winegcc builds both -m32 and -m64 programs once gcc-multilib and libwine-dev for

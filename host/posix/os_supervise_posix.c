@@ -28,9 +28,9 @@
 #include "supervise.h"
 #include "config.h"
 #include "os.h"
+#include "os_shared.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,17 +47,8 @@ static const host_supervise_opts_t *opts_in_use;
 
 enum { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2 };   /* host/log.h's levels */
 
-/* One error-log line through the host's callback. */
-static void say(int level, const char *fmt, ...)
-{
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    if (opts_in_use && opts_in_use->log)
-        opts_in_use->log(level, line);
-}
+/* One error-log line through the host's callback (os_shared.h). */
+#define say(level, ...) plat__supervise_say(opts_in_use, (level), __VA_ARGS__)
 
 static const char *signal_name(int sig)
 {

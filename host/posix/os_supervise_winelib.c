@@ -35,10 +35,10 @@
 
 #include "supervise.h"
 #include "config.h"
+#include "os_shared.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,17 +76,8 @@ static LONG WINAPI last_chance(EXCEPTION_POINTERS *ep)
     _exit(HOST_EXIT_CRASHED);
 }
 
-/* One error-log line through the host's callback. */
-static void say(int level, const char *fmt, ...)
-{
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    if (opts_in_use && opts_in_use->log)
-        opts_in_use->log(level, line);
-}
+/* One error-log line through the host's callback (os_shared.h). */
+#define say(level, ...) plat__supervise_say(opts_in_use, (level), __VA_ARGS__)
 
 /* ---- the handover socket ---------------------------------------------------------- */
 
