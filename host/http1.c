@@ -788,10 +788,11 @@ static int b64val(int ch)
  * anonymous. Returns 0, or -1 when out of memory (the request's flag is set). */
 static int parse_basic_credentials(isapi_request *req)
 {
-    if (isapi_str_set(req, &req->auth_type, "", 0) != 0
-        || isapi_str_set(req, &req->auth_user, "", 0) != 0
-        || isapi_str_set(req, &req->auth_password, "", 0) != 0)
+    /* anonymous until the header says otherwise: the three share one empty string */
+    char *none = NULL;
+    if (isapi_str_set(req, &none, "", 0) != 0)
         return -1;
+    req->auth_type = req->auth_user = req->auth_password = none;
     const char *v = isapi_headers_find(&req->headers, "Authorization");
     if (!v || strncmp(v, "Basic ", 6) != 0)
         return 0;

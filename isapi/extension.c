@@ -46,6 +46,7 @@
  *
  * docs/extensions.md lists every member and request code with its support.
  */
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,7 +70,9 @@ struct isapi_extension {
 
 struct isapi__extensions {
     CRITICAL_SECTION lock;
-    isapi_extension *head;      /* load order reversed */
+    /* load order reversed; the list only grows while requests are served, each entry
+     * whole before it is published here (release), so lookups walk it without the lock */
+    isapi_extension *_Atomic head;
     size_t count;
     volatile LONG inflight;     /* HttpExtensionProc calls running */
 };
@@ -273,8 +276,8 @@ static isapi_extension *load_locked(isapi_engine *e, struct isapi__extensions *s
     }
     memcpy(x->desc, ver.lpszExtensionDesc, sizeof x->desc);
     x->desc[sizeof x->desc - 1] = '\0';
-    x->next = set->head;
-    set->head = x;
+    x->next = atomic_load_explicit(&set->head, memory_order_relaxed);
+    atomic_store_explicit(&set->head, x, memory_order_release);
     set->count++;
     isapi__log(e, NULL, ISAPI_LOG_INFO, path, "extension loaded: \"%s\", version 0x%08lx",
                x->desc, (unsigned long)ver.dwExtensionVersion);
@@ -299,13 +302,20 @@ int isapi_engine_load_extension(isapi_engine *e, const char *path, isapi_extensi
         snprintf(err, errlen, "extension %s: out of memory", path);
         return -1;
     }
-    EnterCriticalSection(&set->lock);
-    isapi_extension *x = set->head;
+    /* Why a first walk without the lock: every request looks its extension up, and only a
+     * first use loads one. */
+    isapi_extension *x = atomic_load_explicit(&set->head, memory_order_acquire);
     while (x && strcmp(x->path, path) != 0)
         x = x->next;
-    if (!x)
-        x = load_locked(e, set, path, err, errlen);
-    LeaveCriticalSection(&set->lock);
+    if (!x) {
+        EnterCriticalSection(&set->lock);
+        x = atomic_load_explicit(&set->head, memory_order_relaxed);
+        while (x && strcmp(x->path, path) != 0)
+            x = x->next;
+        if (!x)
+            x = load_locked(e, set, path, err, errlen);
+        LeaveCriticalSection(&set->lock);
+    }
     *out = x;
     return x ? 0 : -1;
 }
@@ -327,7 +337,7 @@ void isapi__extensions_unload(isapi_engine *e)
     while (InterlockedCompareExchange(&set->inflight, 0, 0) != 0)
         Sleep(1);
     /* The list is newest first: terminating from its head unloads in reverse load order. */
-    for (isapi_extension *x = set->head, *next; x; x = next) {
+    for (isapi_extension *x = atomic_load(&set->head), *next; x; x = next) {
         next = x->next;
         if (x->terminate) {
             ext_call a = { x, 2, NULL, 0, 0 };
