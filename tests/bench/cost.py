@@ -6,6 +6,7 @@
     python3 tests/bench/cost.py ... --scenario S4a --tool strace
     python3 tests/bench/cost.py ... --hello build/release/tests/bench/bench_hello.so \
         --scenario X1 --tool callgrind
+    python3 tests/bench/cost.py --nginx /usr/sbin/nginx --scenario X1 --tool callgrind
 
 Wall-clock benchmarks (run.py) need a quiet machine; these counts do not. The server runs
 under `valgrind --tool=callgrind --trace-children=yes` (instructions executed, Ir) or
@@ -24,6 +25,10 @@ cancel out. Every response is checked (status 200, the full body), so a count ca
 come from a run that did not serve. The counts are of the serving process and its threads
 (the supervisor idles); they do not depend on how busy the machine is, only slightly on
 timing (a timer tick, a wakeup that found nothing to do).
+
+With --nginx instead of --exe, the same is counted for nginx, configured as run.py
+configures it (one worker here, its access log on, X1 answered by `return 200`): the peer
+of the benchmark's ratios, counted the same way.
 """
 import argparse
 import os
@@ -85,8 +90,26 @@ def drive(port, scenario, count, expect):
         sock.close()
 
 
+def nginx_argv(a, site, d):
+    """nginx with run.py's configuration, one worker, on a free port; returns (argv, port)."""
+    port = run.free_port()
+    user = ''
+    if os.geteuid() == 0:
+        import grp
+        import pwd
+        user = f'user {pwd.getpwuid(0).pw_name} {grp.getgrgid(os.getegid()).gr_name};\n'
+    conf = os.path.join(d, 'nginx.conf')
+    with open(conf, 'w') as f:
+        f.write(run.NGINX_CONF.format(user=user, workers=1, nofile=1024, d=d, conns=256,
+                                      port=port, root=site,
+                                      hello=run.HELLO_ANSWER.replace('\n', '\\n')))
+    return [a.nginx, '-p', d, '-c', conf, '-e', os.path.join(d, 'error.log')], port
+
+
 def one_run(a, site, count):
     d = tempfile.mkdtemp(prefix='cost-', dir=a.tmp)
+    if a.nginx:
+        return one_nginx_run(a, site, count, d)
     portfile = os.path.join(d, 'port')
     server = [a.exe, '--listen', '127.0.0.1:0', '--port-file', portfile, '--root', site,
               '--log', os.path.join(d, 'access.log'), '--error-log', os.path.join(d, 'error.log'),
@@ -132,6 +155,34 @@ def one_run(a, site, count):
     drive(port, a.scenario, count, expect)
     os.killpg(proc.pid, signal.SIGTERM)
     proc.wait(timeout=300)
+    return collect(a, d, out)
+
+
+def one_nginx_run(a, site, count, d):
+    server, port = nginx_argv(a, site, d)
+    if a.tool == 'callgrind':
+        out = os.path.join(d, 'cg.%p')
+        argv = ['valgrind', '--tool=callgrind', '--trace-children=yes',
+                f'--callgrind-out-file={out}', '--log-file=' + os.path.join(d, 'vg.%p')] + server
+    else:
+        out = os.path.join(d, 'strace')
+        argv = ['strace', '-f', '-c', '-o', out] + server
+    proc = run.spawn(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if not run.wait_answer(port, 120, proc):
+        run.stop(proc)
+        raise RuntimeError(f'nginx did not start; see {d}')
+    if a.scenario == 'X1':
+        expect = run.HELLO_ANSWER.encode()
+    else:
+        with open(os.path.join(site, 'small.txt'), 'rb') as f:
+            expect = f.read()
+    drive(port, a.scenario, count, expect)
+    os.killpg(proc.pid, signal.SIGQUIT)   # graceful: the workers finish and write their data
+    proc.wait(timeout=300)
+    return collect(a, d, out)
+
+
+def collect(a, d, out):
     if a.tool == 'callgrind':
         total = 0
         for name in os.listdir(d):
@@ -154,7 +205,8 @@ def one_run(a, site, count):
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--exe', required=True, help='the isapihost executable')
+    ap.add_argument('--exe', help='the isapihost executable')
+    ap.add_argument('--nginx', help='count nginx instead (its executable; S1, S4a, X1)')
     ap.add_argument('--upcase', help='upcase.so (S3)')
     ap.add_argument('--hello', help='bench_hello.so (X1)')
     ap.add_argument('--scenario', choices=('S1', 'S3', 'S4a', 'X1'), required=True)
@@ -164,9 +216,13 @@ def main():
     ap.add_argument('--concurrency', type=int, default=2)
     ap.add_argument('--tmp', default=tempfile.gettempdir())
     a = ap.parse_args()
+    if bool(a.exe) == bool(a.nginx):
+        ap.error('give one of --exe and --nginx')
+    if a.nginx and a.scenario == 'S3':
+        ap.error('S3 has no nginx peer (the upcase filter)')
     if a.scenario == 'S3' and not a.upcase:
         ap.error('S3 needs --upcase')
-    if a.scenario == 'X1' and not a.hello:
+    if a.scenario == 'X1' and not a.hello and not a.nginx:
         ap.error('X1 needs --hello')
     site = tempfile.mkdtemp(prefix='cost-site-', dir=a.tmp)
     run.make_site(site)
