@@ -12,8 +12,9 @@
 #   - where systemd is PID 1, that one: the postinst has started the service;
 #   - where it is not (containers, CI machines), a systemd of its own, booted as PID 1 of a
 #     fresh PID, mount, network and cgroup namespace (tests/package/private-systemd.sh) with
-#     only the journal and the installed unit, and spoken to with systemctl through nsenter;
-#     it is powered off at the end and its mounts and cgroups go with it;
+#     only the journal and the installed unit, booting a multi-user.target that holds what
+#     the postinst enabled (so the service must start at boot), and spoken to with systemctl
+#     through nsenter; it is powered off at the end and its mounts and cgroups go with it;
 #   - where that cannot be had either (no unshare, no systemd, namespaces refused; or
 #     ISAPIHOST_PACKAGE_TEST_BY_HAND=1), the unit's own ExecStartPre and ExecStart lines,
 #     read from the installed unit file, run as systemd would run them, and one line says
@@ -127,6 +128,11 @@ unit=/usr/lib/systemd/system/isapihost.service
 [ -f "$unit" ] || fail "the package installed no unit file"
 [ -f /etc/isapihost/isapihost.ini ] || fail "no /etc/isapihost/isapihost.ini"
 [ "$(stat -c %U /var/log/isapihost)" = isapihost ] || fail "/var/log/isapihost is not isapihost's"
+# Enabled whether or not systemd runs here: the [Install] link (WantedBy=multi-user.target).
+wants=/etc/systemd/system/multi-user.target.wants/isapihost.service
+[ "$(readlink -f "$wants" 2>/dev/null)" = "$(readlink -f "$unit")" ] \
+  || fail "the postinst did not enable isapihost.service ($wants: $(ls -l "$wants" 2>&1))"
+say "the postinst enabled isapihost.service ($wants)"
 
 # systemd's own reading of the installed unit: unknown keys, commands that are not there,
 # dependencies that do not resolve. Lines about other units of the machine are shown, not
@@ -219,7 +225,7 @@ sd() { beside systemctl "$@"; }
 
 case $mode in
   private-systemd)
-    sd start isapihost.service || fail "systemctl start isapihost failed: $(sd status --no-pager isapihost.service)"
+    say "isapihost.service starts at boot, as the postinst enabled it (no systemctl start)"
     ;;
   by-hand)
     pre=$(sed -n 's/^ExecStartPre=//p' "$unit")
@@ -352,4 +358,5 @@ if ss -Hltn 'sport = :80' | grep -q .; then fail "port 80 is held after the test
 DEBIAN_FRONTEND=noninteractive apt-get purge -y -q isapihost >/dev/null
 ! getent passwd isapihost >/dev/null || fail "purge left the isapihost account"
 [ ! -e /var/log/isapihost ] || fail "purge left /var/log/isapihost"
+[ ! -e "$wants" ] && [ ! -L "$wants" ] || fail "purge left $wants"
 say "passed ($mode): the package installs, its service answers on port 80 as isapihost, and purges clean"

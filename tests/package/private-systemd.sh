@@ -60,11 +60,18 @@ if [ ! -e "$units/system.slice" ]; then
   printf '[Unit]\nDescription=System Slice\nDefaultDependencies=no\nBefore=slices.target\n' \
     >"$units/system.slice"
 fi
-cat >"$units/isapihost-test.target" <<'EOF'
+# The boot target: multi-user.target reduced to the journal and what the package enabled
+# (its link in /etc/systemd/system/multi-user.target.wants), so the service starts at boot
+# only if the postinst enabled it.
+cat >"$units/multi-user.target" <<'EOF'
 [Unit]
-Description=isapihost package test: the journal, and nothing else until systemctl asks
+Description=isapihost package test: the journal and the units the machine enabled
 Wants=systemd-journald.service
 EOF
+mkdir -p "$units/multi-user.target.wants"
+if [ -e /etc/systemd/system/multi-user.target.wants/isapihost.service ]; then
+  ln -s "$units/isapihost.service" "$units/multi-user.target.wants/isapihost.service"
+fi
 
 export SYSTEMD_UNIT_PATH=$units
 export SYSTEMD_GENERATOR_PATH=$generators
@@ -72,5 +79,5 @@ export SYSTEMD_ENVIRONMENT_GENERATOR_PATH=$generators
 # PID 1 reads "container" from its own environment: it then skips what only a machine's
 # first systemd does (loading kernel modules, the hardware's devices).
 export container=isapihost-test
-exec /lib/systemd/systemd --system --unit=isapihost-test.target \
+exec /lib/systemd/systemd --system --unit=multi-user.target \
      --log-target=journal --show-status=no
