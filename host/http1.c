@@ -1505,7 +1505,8 @@ static int ext_line_kind(const char *name, size_t n)
 /* An extension's header block when no filter can read or change it (none sees
  * SEND_RESPONSE, none added headers): written straight from the extension's checked text,
  * as nginx writes a header in one pass, where the list path parses it into the response
- * list and copies it out again (half the cost of a small extension response). The bytes
+ * list and copies it out again (a sixteenth of a small extension request's instructions,
+ * docs/performance.md). The bytes
  * are the list path's: Server and Date first unless the extension wrote its own, its lines
  * in order with their values trimmed, a corrected Connection in place of the first one (or
  * last when it had none). Returns EXT_DIRECT_DECLINED, having changed nothing, for a block
