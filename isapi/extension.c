@@ -37,7 +37,9 @@
  * for the files of TRANSMIT_FILE and VECTOR_SEND too, which are read with ReadFile (the
  * Win32 API of the build: kernel32, Wine, or libshim natively) and sent in pieces. Input:
  * ReadClient asks the host (isapi_ops.read_client), which reads the body past the
- * read-ahead through READ_RAW_DATA and never past the body's end.
+ * read-ahead through READ_RAW_DATA and never past the body's end; an asynchronous read
+ * waits for the host's thread instead (isapi_extension_read_waiting), which reads the same
+ * way without waiting for the client.
  *
  * Unloading (isapi__extensions_unload, from isapi_engine_destroy): waits until no
  * HttpExtensionProc runs, then TerminateExtension(HSE_TERM_MUST_UNLOAD) and FreeLibrary
@@ -102,9 +104,18 @@ typedef struct isapi__ecb {
     PFN_HSE_IO_COMPLETION write_fn;
     void *write_ctx;
     DWORD write_bytes;          /* the count the extension handed, which cbIO reports */
-    DWORD write_error;          /* the error that failed such a write, for the log */
+    DWORD write_error;          /* the error that failed such a write (or an asynchronous
+                                   read), for the log */
     char *deferred;             /* body bytes for the host's thread to send, malloc'ed */
     size_t deferred_len, deferred_cap;
+    /* an asynchronous read (HSE_REQ_ASYNC_READ_CLIENT) the host performs on the request's
+     * thread as the body's bytes arrive, holding no thread meanwhile
+     * (isapi_extension_read_waiting); its completion follows isapi_extension_read_done */
+    int read_waiting;
+    void *read_buf;             /* the extension's buffer, valid until the completion */
+    DWORD read_size;
+    PFN_HSE_IO_COMPLETION read_fn;
+    void *read_ctx;
 
     /* HSE_REQ_EXEC_URL (under lock): the child request asked for, then run by the host
      * on the request's thread; the session's own callbacks wait for its end */
@@ -515,10 +526,9 @@ static DWORD send_body(isapi__ecb *b, const void *data, size_t n)
 
 /* ---- asynchronous operations --------------------------------------------------------- */
 
-/* Why performed at once and completed later: the server has no overlapped I/O to hand the
- * operation to; what ISAPI promises is that the call returns at once and the completion
- * callback runs exactly once, on another call stack than the initiating one (IIS 6 SDK,
- * "Asynchronous I/O processing"). The completion is queued and delivered by the request's
+/* Why completed later: what ISAPI promises is that the call returns at once and the
+ * completion callback runs exactly once, on another call stack than the initiating one
+ * (IIS 6 SDK, "Asynchronous I/O processing"). The completion is queued and delivered by the request's
  * thread after the initiating call returned, never from inside it (so an extension that
  * starts the next read from its callback does not recurse). */
 static BOOL start_async(isapi__ecb *b, PFN_HSE_IO_COMPLETION fn, void *ctx)
@@ -658,7 +668,17 @@ static int waits_for_host(isapi__ecb *b)
     if (served_here == b)
         return 0;
     EnterCriticalSection(&b->lock);
-    int waiting = b->write_waiting;
+    int waiting = b->write_waiting || b->read_waiting;
+    LeaveCriticalSection(&b->lock);
+    return waiting;
+}
+
+/* Why refused: the host reads the body for an asynchronous read that waits, and a
+ * synchronous ReadClient would take its bytes (one operation at a time on a request). */
+static int read_waits(isapi__ecb *b)
+{
+    EnterCriticalSection(&b->lock);
+    int waiting = b->read_waiting;
     LeaveCriticalSection(&b->lock);
     return waiting;
 }
@@ -677,6 +697,14 @@ static BOOL async_write(isapi__ecb *b, const void *data, DWORD n)
     return TRUE;
 }
 
+/* HSE_REQ_ASYNC_READ_CLIENT. Why the host reads and no thread waits: a client that sends
+ * its body slowly would otherwise hold the thread that started the read (a worker, when
+ * the read starts in HttpExtensionProc or a completion callback), as IIS holds none. The
+ * read is recorded and the host's thread that serves the request performs it: at once
+ * from the bytes that have arrived, or once the socket has more (the connection waits on
+ * its event loop meanwhile, at most body_timeout), and the completion is queued with the
+ * count (0 at the end of the body) or the error (isapi_extension_read_done). A read
+ * started on another thread of the extension wakes the host as a completion does. */
 static BOOL async_read(isapi__ecb *b, void *buf, DWORD *size, DWORD *type)
 {
     if (!buf || !size || !type || !(*type & HSE_IO_ASYNC))
@@ -687,13 +715,51 @@ static BOOL async_read(isapi__ecb *b, void *buf, DWORD *size, DWORD *type)
     LeaveCriticalSection(&b->lock);
     if (!start_async(b, fn, ctx))
         return FALSE;
-    DWORD n = *size, error = 0;
-    if (n && b->c->ops->read_client)
-        error = b->c->ops->read_client(b->c->host, buf, &n);
-    else
-        n = 0;
-    queue_completion(b, fn, ctx, error ? 0 : n, error);
+    if (*size == 0 || !b->c->ops->read_client) {
+        queue_completion(b, fn, ctx, 0, 0);
+        return TRUE;
+    }
+    EnterCriticalSection(&b->lock);
+    b->read_waiting = 1;
+    b->read_buf = buf;
+    b->read_size = *size;
+    b->read_fn = fn;
+    b->read_ctx = ctx;
+    int wake = claim_detached_locked(b);
+    LeaveCriticalSection(&b->lock);
+    if (wake)
+        wake_host(b);
     return TRUE;
+}
+
+/* Takes the asynchronous read that waits for the host, if any: its buffer and size in
+ * *buf, *size. Returns 1 when there was one; the caller completes it (finish_read). */
+static int take_read(isapi__ecb *b, void **buf, DWORD *size, PFN_HSE_IO_COMPLETION *fn,
+                     void **ctx)
+{
+    EnterCriticalSection(&b->lock);
+    int was = b->read_waiting;
+    b->read_waiting = 0;
+    *buf = b->read_buf;
+    *size = b->read_size;
+    *fn = b->read_fn;
+    *ctx = b->read_ctx;
+    LeaveCriticalSection(&b->lock);
+    return was;
+}
+
+/* A request that ended without HSE_STATUS_PENDING while its asynchronous read waited:
+ * Why no byte goes to the buffer: the extension's call has returned and its buffer may
+ * be gone (IIS asks for HSE_STATUS_PENDING with asynchronous I/O); the completion reports
+ * the read aborted. */
+static void abort_read(isapi__ecb *b)
+{
+    void *buf;
+    DWORD size;
+    PFN_HSE_IO_COMPLETION fn;
+    void *ctx;
+    if (take_read(b, &buf, &size, &fn, &ctx))
+        queue_completion(b, fn, ctx, 0, ERROR_OPERATION_ABORTED);
 }
 
 typedef struct completion_call {
@@ -756,6 +822,8 @@ static BOOL WINAPI ext_read_client(HCONN h, LPVOID buf, LPDWORD size)
         return fail(ERROR_INVALID_PARAMETER);
     if (*size == 0)
         return TRUE;
+    if (read_waits(b))
+        return fail(ERROR_INVALID_PARAMETER);
     if (!b->c->ops->read_client) {
         *size = 0;
         return TRUE;
@@ -1782,12 +1850,40 @@ void isapi_extension_write_done(isapi_conn *c, DWORD error)
     complete_write(c->ext_session, error);
 }
 
+int isapi_extension_read_waiting(isapi_conn *c, void **buf, DWORD *size)
+{
+    isapi__ecb *b = c->ext_session;
+    EnterCriticalSection(&b->lock);
+    int waiting = b->read_waiting;
+    *buf = b->read_buf;
+    *size = b->read_size;
+    LeaveCriticalSection(&b->lock);
+    return waiting;
+}
+
+void isapi_extension_read_done(isapi_conn *c, DWORD bytes, DWORD error)
+{
+    isapi__ecb *b = c->ext_session;
+    void *buf;
+    DWORD size;
+    PFN_HSE_IO_COMPLETION fn;
+    void *ctx;
+    if (!take_read(b, &buf, &size, &fn, &ctx))
+        return;
+    if (error) {
+        EnterCriticalSection(&b->lock);
+        b->write_error = error;
+        LeaveCriticalSection(&b->lock);
+    }
+    queue_completion(b, fn, ctx, error ? 0 : bytes, error);
+}
+
 int isapi_extension_detach(isapi_conn *c)
 {
     isapi__ecb *b = c->ext_session;
     EnterCriticalSection(&b->lock);
     int work = b->completion_ready || b->exec_asked || (b->done && !b->op_outstanding)
-               || b->abandoned || b->write_waiting;
+               || b->abandoned || b->write_waiting || b->read_waiting;
     if (!work)
         b->detached = 1;
     LeaveCriticalSection(&b->lock);
@@ -1908,6 +2004,7 @@ int isapi_extension_run(isapi_conn *c, isapi_extension *x, const isapi_ext_reque
         do {
             send_deferred(b);
             complete_write(b, 0);
+            abort_read(b);
         } while (deliver_completion(b) > 0);
     }
     served_here = outer;
