@@ -1437,6 +1437,11 @@ static int ext_read_some(host_conn_t *c, host_req_t *r, void *buf, DWORD size, D
         /* Why an error where ReadClient answers TRUE with 0 bytes: a completion of 0
          * bytes without an error is the end of the body, which the client's close before
          * it is not; the request cannot go on (the connection closes). */
+        host_log(HOST_LOG_WARN, "%s port %s: an asynchronous read of %s failed (%s); the "
+                 "request fails", c->peer.addr, c->peer_port, isapi_extension_path(r->ext),
+                 rd == READ_EOF ? "the client closed before the end of the body"
+                 : rd == READ_FILTER_DONE ? "a READ_RAW_DATA filter ended the request"
+                 : "the connection failed");
         c->keep_alive = 0;
         r->body_done = 1;
         *error = ERROR_NETNAME_DELETED;

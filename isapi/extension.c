@@ -502,6 +502,9 @@ static DWORD defer_body(isapi__ecb *b, const void *data, size_t n)
     return 0;
 }
 
+/* 1 when an operation waits for the host's thread, which then owns the connection. */
+static int waits_for_host(isapi__ecb *b);
+
 /* Response body bytes from the extension (WriteClient, VECTOR_SEND, TRANSMIT_FILE): through
  * the SEND_RAW_DATA filters to the client, synchronously; the bytes of an asynchronous
  * operation join the host's output queue instead (isapi_conn_writing_async), or wait for
@@ -513,6 +516,8 @@ static DWORD send_body(isapi__ecb *b, const void *data, size_t n)
         return 0;
     if (b->res->write_failed)
         return ERROR_NETNAME_DELETED;
+    if (async_here != b && waits_for_host(b))
+        return ERROR_INVALID_PARAMETER;
     b->res->child_framed_last = 0;
     if (async_here == b && served_here != b)
         return defer_body(b, data, n);
@@ -914,7 +919,7 @@ static int split_header_text(const char *text, char *local, size_t room, char **
 static BOOL send_header(isapi__ecb *b, const char *status, const char *text, int keep_conn)
 {
     isapi_conn *c = b->c;
-    if (b->res->header_sent || isapi_conn_response_started(c))
+    if (b->res->header_sent || isapi_conn_response_started(c) || waits_for_host(b))
         return fail(ERROR_INVALID_PARAMETER);
     if (!c->ops->ext_send_header)
         return fail(ERROR_NOT_SUPPORTED);
@@ -1560,8 +1565,11 @@ static BOOL WINAPI ext_server_support(HCONN h, DWORD code, LPVOID buf, LPDWORD s
     case HSE_REQ_IS_CONNECTED:
         if (!buf)
             return fail(ERROR_INVALID_PARAMETER);
+        /* (while the host's thread reads or writes for a waiting operation, the socket is
+         * its: the answer is what is known) */
         *(BOOL *)buf = !b->res->write_failed
-                       && (!c->ops->is_connected || c->ops->is_connected(c->host));
+                       && (!c->ops->is_connected || waits_for_host(b)
+                           || c->ops->is_connected(c->host));
         return TRUE;
     case HSE_REQ_CLOSE_CONNECTION:
         b->res->close_requested = 1;
