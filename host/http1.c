@@ -1732,6 +1732,8 @@ static host_step_rc run_extension(host_conn_t *c, host_req_t *r)
             continue;
         }
         int f = r->ext_io_expired ? 1 : out_flush(c);
+        if (f == 0 && isapi_extension_write_more(c->ic))
+            continue;   /* a file's next pieces are in the queue */
         if (f > 0 && !r->ext_io_expired) {
             c->deadline_ms = rate_deadline(c, c->srv->cfg->send_timeout_ms);
             return STEP_WAIT_WRITE;

@@ -108,6 +108,16 @@ typedef struct isapi__ecb {
                                    read), for the log */
     char *deferred;             /* body bytes for the host's thread to send, malloc'ed */
     size_t deferred_len, deferred_cap;
+    /* an asynchronous TRANSMIT_FILE's file and tail, which the host's thread produces into
+     * the output queue a piece at a time as the queue drains (isapi_extension_write_more) */
+    int stream_active;
+    HANDLE stream_file;         /* the extension's handle: never closed here */
+    ULONGLONG stream_at, stream_left;
+    char *stream_tail;          /* a copy of pTail, malloc'ed */
+    DWORD stream_tail_len;
+    char *stream_buf;           /* one piece of the file, malloc'ed */
+    HANDLE stream_event;        /* for read_at */
+    DWORD stream_error;         /* a read of the file failed: the write completes with it */
     /* an asynchronous read (HSE_REQ_ASYNC_READ_CLIENT) the host performs on the request's
      * thread as the body's bytes arrive, holding no thread meanwhile
      * (isapi_extension_read_waiting); its completion follows isapi_extension_read_done */
@@ -628,8 +638,14 @@ static void async_output_end(isapi__ecb *b, PFN_HSE_IO_COMPLETION fn, void *ctx,
 
 /* The asynchronous write waiting for the host is over (error 0: its bytes left): its
  * completion is queued with the count the extension handed, as IIS reports it. */
+static void stream_end(isapi__ecb *b);
+
 static void complete_write(isapi__ecb *b, DWORD error)
 {
+    stream_end(b);
+    if (!error)
+        error = b->stream_error;
+    b->stream_error = 0;
     EnterCriticalSection(&b->lock);
     int was = b->write_waiting;
     b->write_waiting = 0;
@@ -1159,6 +1175,97 @@ static DWORD send_file_slice(isapi__ecb *b, const file_slice *f, ULONGLONG *sent
     return err;
 }
 
+/* Why an asynchronous TRANSMIT_FILE streams: read into the output queue whole, a file of a
+ * gigabyte would take a gigabyte of memory. The call sends the head and records the file
+ * slice and a copy of the tail; the host's thread that serves the request produces the next
+ * pieces (through SEND_RAW_DATA, as send_file_slice does) each time the queue has drained
+ * (isapi_extension_write_more), so at most ISAPI__STREAM_BOUND file bytes wait in it. */
+#define ISAPI__STREAM_BOUND (4u * ISAPI__FILE_CHUNK)
+
+static DWORD stream_begin(isapi__ecb *b, const file_slice *f, const void *tail, DWORD tail_len)
+{
+    b->stream_buf = malloc(ISAPI__FILE_CHUNK);
+    b->stream_event = CreateEventA(NULL, TRUE, FALSE, NULL);
+    b->stream_tail = tail_len ? malloc(tail_len) : NULL;
+    if (!b->stream_buf || !b->stream_event || (tail_len && !b->stream_tail)) {
+        stream_end(b);
+        return ERROR_NOT_ENOUGH_MEMORY;
+    }
+    if (tail_len)
+        memcpy(b->stream_tail, tail, tail_len);
+    b->stream_tail_len = tail_len;
+    b->stream_file = f->file;
+    b->stream_at = f->offset;
+    b->stream_left = f->length;
+    b->stream_error = 0;
+    b->stream_active = 1;
+    return 0;
+}
+
+static void stream_end(isapi__ecb *b)
+{
+    b->stream_active = 0;
+    free(b->stream_buf);
+    b->stream_buf = NULL;
+    free(b->stream_tail);
+    b->stream_tail = NULL;
+    b->stream_tail_len = 0;
+    if (b->stream_event)
+        CloseHandle(b->stream_event);
+    b->stream_event = NULL;
+}
+
+/* On the host's thread, the queue empty: the stream's next pieces into it, up to
+ * ISAPI__STREAM_BOUND bytes, then the tail after the file's last piece. Returns 1 when it
+ * queued bytes, 0 when the stream is over (or failed: stream_error). */
+static int stream_more(isapi__ecb *b)
+{
+    if (!b->stream_active)
+        return 0;
+    isapi__ecb *saved = async_here;
+    async_here = b;
+    ULONGLONG queued = 0, sent = 0;
+    DWORD err = 0;
+    while (!err && b->stream_left > 0 && queued < ISAPI__STREAM_BOUND) {
+        DWORD want = b->stream_left < ISAPI__FILE_CHUNK ? (DWORD)b->stream_left
+                                                        : ISAPI__FILE_CHUNK, got;
+        ResetEvent(b->stream_event);
+        err = read_at(b->stream_file, b->stream_event, b->stream_buf, want, b->stream_at, &got);
+        if (err)
+            break;
+        if (got == 0) {
+            b->stream_left = 0;   /* the file shrank: the slice ends here */
+            break;
+        }
+        err = send_body(b, b->stream_buf, got);
+        b->stream_at += got;
+        b->stream_left -= got;
+        queued += got;
+        if (!err)
+            sent += got;
+    }
+    if (!err && b->stream_left == 0 && b->stream_tail_len) {
+        if ((err = send_body(b, b->stream_tail, b->stream_tail_len)) == 0)
+            sent += b->stream_tail_len;
+        queued += b->stream_tail_len;
+        b->stream_tail_len = 0;
+    }
+    async_here = saved;
+    EnterCriticalSection(&b->lock);
+    b->write_bytes += (DWORD)sent;
+    LeaveCriticalSection(&b->lock);
+    if (err) {
+        b->stream_error = err;
+        stream_end(b);
+        return 0;
+    }
+    if (queued == 0) {
+        stream_end(b);
+        return 0;
+    }
+    return 1;
+}
+
 /* The operation's callback: HSE_TF_INFO's own when it names one, else the request's. */
 static void pick_callback(isapi__ecb *b, PFN_HSE_IO_COMPLETION own, void *own_ctx,
                           PFN_HSE_IO_COMPLETION *fn, void **ctx)
@@ -1219,16 +1326,19 @@ static BOOL transmit_file(isapi__ecb *b, const HSE_TF_INFO *tf)
         if (!err)
             sent += tf->HeadLength;
     }
+    if (flags & HSE_IO_DISCONNECT_AFTER_SEND)
+        b->res->close_requested = 1;
+    if (flags & HSE_IO_ASYNC) {
+        /* the file and the tail follow as the queue drains (stream_more) */
+        if (!err)
+            err = stream_begin(b, &slice, tf->pTail, tf->TailLength);
+        async_output_end(b, fn, ctx, (DWORD)sent, err);
+        return TRUE;
+    }
     if (!err)
         err = send_file_slice(b, &slice, &sent);
     if (!err && (err = send_body(b, tf->pTail, tf->TailLength)) == 0)
         sent += tf->TailLength;
-    if (flags & HSE_IO_DISCONNECT_AFTER_SEND)
-        b->res->close_requested = 1;
-    if (flags & HSE_IO_ASYNC) {
-        async_output_end(b, fn, ctx, (DWORD)sent, err);
-        return TRUE;
-    }
     return err ? fail(err) : TRUE;
 }
 
@@ -1691,6 +1801,7 @@ static isapi__ecb *ecb_get(void)
 
 static void ecb_free(isapi__ecb *b)
 {
+    stream_end(b);
     free(b->deferred);
     free(b->text_heap);
     exec_clear(b);
@@ -1710,6 +1821,7 @@ static void ecb_release(isapi__ecb *b, int reuse)
     exec_clear(b);
     free(b->deferred);
     b->deferred = NULL;
+    stream_end(b);
     b->magic = 0;
     spare_ecb = b;
 }
@@ -1856,6 +1968,16 @@ int isapi_extension_write_waiting(isapi_conn *c)
 void isapi_extension_write_done(isapi_conn *c, DWORD error)
 {
     complete_write(c->ext_session, error);
+}
+
+int isapi_extension_write_more(isapi_conn *c)
+{
+    isapi__ecb *b = c->ext_session;
+    isapi__ecb *outer = served_here;
+    served_here = b;
+    int more = stream_more(b);
+    served_here = outer;
+    return more;
 }
 
 int isapi_extension_read_waiting(isapi_conn *c, void **buf, DWORD *size)
@@ -2011,6 +2133,8 @@ int isapi_extension_run(isapi_conn *c, isapi_extension *x, const isapi_ext_reque
          * request */
         do {
             send_deferred(b);
+            while (stream_more(b))
+                ;   /* the host sends the queue after the request */
             complete_write(b, 0);
             abort_read(b);
         } while (deliver_completion(b) > 0);

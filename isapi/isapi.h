@@ -579,6 +579,12 @@ int isapi_extension_detach(isapi_conn *c);
 int isapi_extension_write_waiting(isapi_conn *c);
 void isapi_extension_write_done(isapi_conn *c, DWORD error);
 
+/* Once the output queue has drained while a write waits: 1 when the write had more to
+ * produce (the next pieces of an asynchronous TRANSMIT_FILE's file, then its tail) and put
+ * them in the queue through ops->write (send them, then ask again), 0 when it has none:
+ * call isapi_extension_write_done(). */
+int isapi_extension_write_more(isapi_conn *c);
+
 /* 1 when an asynchronous read of the pending session (HSE_REQ_ASYNC_READ_CLIENT) waits for
  * the host: *buf and *size are the extension's buffer and the most it takes. The host, on
  * the thread that serves the request, copies the body's next bytes there (as read_client

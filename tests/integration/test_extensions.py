@@ -1254,6 +1254,61 @@ def transmit_file_and_vector_files(s):
             "SEND_RAW_DATA: the header block, then every file and tail byte", repr(raw))
 
 
+def peak_rss_kib(pid):
+    """VmHWM of a process (Linux), or None."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+@suite.case
+def async_transmit_file_streams(s):
+    # An asynchronous TRANSMIT_FILE of 48 MiB, far more than the output queue takes of it at
+    # once, to a client that reads nothing at first: the only worker serves another client
+    # meanwhile, then every byte arrives in order, the completion counts head and file, and
+    # (natively) the serving process's peak memory grows by far less than the file.
+    size = 48 << 20
+    data = STREAM_DATA * (size // STREAM_SIZE)
+    site = dict(harness.SITE)
+    site["files/big.bin"] = data
+    srv = ext_server(s, MAPS, site=site, settings={"workers": "1", "concurrency": "1"})
+    pid = srv.serving_pid()
+    measure = (not s.env.wine and not s.env.winelib
+               and not os.environ.get("ISAPIHOST_SANITIZE") and peak_rss_kib(pid) is not None)
+    before = peak_rss_kib(pid) if measure else None
+    slow = unread_conn(srv)
+    try:
+        slow.send(b"GET /b.probe?transmit=/files/big.bin&hdr&async HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = srv.get("/k.probe?keepconn", timeout=20)
+        s.check(r is not None and r.status == 200, "another client is answered meanwhile",
+                repr(r)[:200])
+        r = slow.response(timeout=120)
+        s.check(r is not None and r.status == 200 and len(r.body) == size and r.body == data,
+                "every byte of the file, in order", repr(r)[:200])
+        slow.send(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = slow.response(timeout=10)
+        s.check(r is not None and r.status == 200, "the connection serves on", repr(r))
+    finally:
+        slow.close()
+    head = f"Content-Type: application/octet-stream\r\nContent-Length: {size}\r\n\r\n"
+    log = srv.wait_probe("file send completed, error")
+    s.check(f"file send completed, {len(head) + size} bytes" in log
+            and "file send completed, error 0" in log,
+            "the completion: head and file bytes, no error", log[-400:])
+    if not measure:
+        s.skip("peak memory", "measured natively without sanitizers only (VmHWM of the "
+               "serving process)")
+        return
+    grown = peak_rss_kib(pid) - before
+    s.check(grown < 16 * 1024, "the server's peak memory grew by less than 16 MiB for a "
+            "48 MiB file", f"{grown} KiB")
+
+
 class Backend:
     """A back end on 127.0.0.1 for the connector: answers every request with what it
     received (method, target, a header, the body's length and hash), with Content-Length;
