@@ -35,7 +35,8 @@
  * raises SEND_RESPONSE and states keep-alive; every other byte goes through isapi_send,
  * so SEND_RAW_DATA filters see the extension's output as they see the server's; that holds
  * for the files of TRANSMIT_FILE and VECTOR_SEND too, which are read with ReadFile (the
- * Win32 API of the build: kernel32, Wine, or libshim natively) and sent in pieces. Input:
+ * Win32 API of the build: kernel32, Wine, or libshim natively) and sent in pieces (an
+ * asynchronous TRANSMIT_FILE's as the output queue drains, see stream_more). Input:
  * ReadClient asks the host (isapi_ops.read_client), which reads the body past the
  * read-ahead through READ_RAW_DATA and never past the body's end; an asynchronous read
  * waits for the host's thread instead (isapi_extension_read_waiting), which reads the same
