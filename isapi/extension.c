@@ -36,7 +36,7 @@
  * so SEND_RAW_DATA filters see the extension's output as they see the server's; that holds
  * for the files of TRANSMIT_FILE and VECTOR_SEND too, which are read with ReadFile (the
  * Win32 API of the build: kernel32, Wine, or libshim natively) and sent in pieces (an
- * asynchronous TRANSMIT_FILE's as the output queue drains, see stream_more). Input:
+ * asynchronous call's as the output queue drains, see stream_more). Input:
  * ReadClient asks the host (isapi_ops.read_client), which reads the body past the
  * read-ahead through READ_RAW_DATA and never past the body's end; an asynchronous read
  * waits for the host's thread instead (isapi_extension_read_waiting), which reads the same
@@ -109,16 +109,14 @@ typedef struct isapi__ecb {
                                    read), for the log */
     char *deferred;             /* body bytes for the host's thread to send, malloc'ed */
     size_t deferred_len, deferred_cap;
-    /* an asynchronous TRANSMIT_FILE's file and tail, which the host's thread produces into
-     * the output queue a piece at a time as the queue drains (isapi_extension_write_more) */
-    int stream_active;
-    HANDLE stream_file;         /* the extension's handle: never closed here */
-    ULONGLONG stream_at, stream_left;
-    char *stream_tail;          /* a copy of pTail, malloc'ed */
-    DWORD stream_tail_len;
-    char *stream_buf;           /* one piece of the file, malloc'ed */
+    /* what an asynchronous TRANSMIT_FILE or VECTOR_SEND has left to send from its files
+     * (and the buffers after them), which the host's thread produces into the output queue
+     * a piece at a time as the queue drains (isapi_extension_write_more) */
+    struct isapi__stream_item *stream_items;   /* malloc'ed; NULL: no stream */
+    size_t stream_count, stream_next;
+    char *stream_buf;           /* one piece of a file, malloc'ed */
     HANDLE stream_event;        /* for read_at */
-    DWORD stream_error;         /* a read of the file failed: the write completes with it */
+    DWORD stream_error;         /* a read of a file failed: the write completes with it */
     /* an asynchronous read (HSE_REQ_ASYNC_READ_CLIENT) the host performs on the request's
      * thread as the body's bytes arrive, holding no thread meanwhile
      * (isapi_extension_read_waiting); its completion follows isapi_extension_read_done */
@@ -1176,91 +1174,110 @@ static DWORD send_file_slice(isapi__ecb *b, const file_slice *f, ULONGLONG *sent
     return err;
 }
 
-/* Why an asynchronous TRANSMIT_FILE streams: read into the output queue whole, a file of a
- * gigabyte would take a gigabyte of memory. The call sends the head and records the file
- * slice and a copy of the tail; the host's thread that serves the request produces the next
+/* Why an asynchronous TRANSMIT_FILE or VECTOR_SEND streams its files: read into the output
+ * queue whole, a file of a gigabyte would take a gigabyte of memory. The call sends what
+ * comes before the first file and records the rest (file slices, and copies of the buffers
+ * among and after them); the host's thread that serves the request produces the next
  * pieces (through SEND_RAW_DATA, as send_file_slice does) each time the queue has drained
  * (isapi_extension_write_more), so at most ISAPI__STREAM_BOUND file bytes wait in it. */
 #define ISAPI__STREAM_BOUND (4u * ISAPI__FILE_CHUNK)
 
-static DWORD stream_begin(isapi__ecb *b, const file_slice *f, const void *tail, DWORD tail_len)
-{
-    b->stream_buf = malloc(ISAPI__FILE_CHUNK);
-    b->stream_event = CreateEventA(NULL, TRUE, FALSE, NULL);
-    b->stream_tail = tail_len ? malloc(tail_len) : NULL;
-    if (!b->stream_buf || !b->stream_event || (tail_len && !b->stream_tail)) {
-        stream_end(b);
-        return ERROR_NOT_ENOUGH_MEMORY;
-    }
-    if (tail_len)
-        memcpy(b->stream_tail, tail, tail_len);
-    b->stream_tail_len = tail_len;
-    b->stream_file = f->file;
-    b->stream_at = f->offset;
-    b->stream_left = f->length;
-    b->stream_error = 0;
-    b->stream_active = 1;
-    return 0;
-}
+typedef struct isapi__stream_item {
+    file_slice file;            /* file.file NULL: a buffer */
+    char *mem;                  /* a copy of the buffer, malloc'ed */
+    DWORD mem_len;
+} stream_item;
 
 static void stream_end(isapi__ecb *b)
 {
-    b->stream_active = 0;
+    for (size_t i = 0; i < b->stream_count; i++)
+        free(b->stream_items[i].mem);
+    free(b->stream_items);
+    b->stream_items = NULL;
+    b->stream_count = b->stream_next = 0;
     free(b->stream_buf);
     b->stream_buf = NULL;
-    free(b->stream_tail);
-    b->stream_tail = NULL;
-    b->stream_tail_len = 0;
     if (b->stream_event)
         CloseHandle(b->stream_event);
     b->stream_event = NULL;
 }
 
+/* Room for n items, and the piece buffer. Returns 0 or ERROR_NOT_ENOUGH_MEMORY. */
+static DWORD stream_begin(isapi__ecb *b, size_t n)
+{
+    b->stream_items = calloc(n ? n : 1, sizeof *b->stream_items);
+    b->stream_buf = malloc(ISAPI__FILE_CHUNK);
+    b->stream_event = CreateEventA(NULL, TRUE, FALSE, NULL);
+    b->stream_count = b->stream_next = 0;
+    b->stream_error = 0;
+    if (!b->stream_items || !b->stream_buf || !b->stream_event) {
+        stream_end(b);
+        return ERROR_NOT_ENOUGH_MEMORY;
+    }
+    return 0;
+}
+
+static void stream_add_file(isapi__ecb *b, const file_slice *f)
+{
+    stream_item *it = &b->stream_items[b->stream_count++];
+    it->file = *f;
+}
+
+static DWORD stream_add_buffer(isapi__ecb *b, const void *data, DWORD len)
+{
+    if (len == 0)
+        return 0;
+    stream_item *it = &b->stream_items[b->stream_count];
+    if (!(it->mem = malloc(len)))
+        return ERROR_NOT_ENOUGH_MEMORY;
+    memcpy(it->mem, data, len);
+    it->mem_len = len;
+    b->stream_count++;
+    return 0;
+}
+
 /* On the host's thread, the queue empty: the stream's next pieces into it, up to
- * ISAPI__STREAM_BOUND bytes, then the tail after the file's last piece. Returns 1 when it
- * queued bytes, 0 when the stream is over (or failed: stream_error). */
+ * ISAPI__STREAM_BOUND file bytes. Returns 1 when it queued bytes, 0 when the stream is over
+ * (or failed: stream_error). */
 static int stream_more(isapi__ecb *b)
 {
-    if (!b->stream_active)
+    if (!b->stream_items)
         return 0;
     isapi__ecb *saved = async_here;
     async_here = b;
     ULONGLONG queued = 0, sent = 0;
     DWORD err = 0;
-    while (!err && b->stream_left > 0 && queued < ISAPI__STREAM_BOUND) {
-        DWORD want = b->stream_left < ISAPI__FILE_CHUNK ? (DWORD)b->stream_left
-                                                        : ISAPI__FILE_CHUNK, got;
-        ResetEvent(b->stream_event);
-        err = read_at(b->stream_file, b->stream_event, b->stream_buf, want, b->stream_at, &got);
-        if (err)
-            break;
-        if (got == 0) {
-            b->stream_left = 0;   /* the file shrank: the slice ends here */
-            break;
+    while (!err && b->stream_next < b->stream_count && queued < ISAPI__STREAM_BOUND) {
+        stream_item *it = &b->stream_items[b->stream_next];
+        if (!it->file.file) {
+            if ((err = send_body(b, it->mem, it->mem_len)) == 0)
+                sent += it->mem_len;
+            queued += it->mem_len;
+            b->stream_next++;
+            continue;
         }
-        err = send_body(b, b->stream_buf, got);
-        b->stream_at += got;
-        b->stream_left -= got;
-        queued += got;
+        file_slice *f = &it->file;
+        DWORD want = f->length < ISAPI__FILE_CHUNK ? (DWORD)f->length : ISAPI__FILE_CHUNK, got = 0;
+        if (want) {
+            ResetEvent(b->stream_event);
+            err = read_at(f->file, b->stream_event, b->stream_buf, want, f->offset, &got);
+        }
+        if (!err && got)
+            err = send_body(b, b->stream_buf, got);
         if (!err)
             sent += got;
-    }
-    if (!err && b->stream_left == 0 && b->stream_tail_len) {
-        if ((err = send_body(b, b->stream_tail, b->stream_tail_len)) == 0)
-            sent += b->stream_tail_len;
-        queued += b->stream_tail_len;
-        b->stream_tail_len = 0;
+        f->offset += got;
+        f->length -= got;
+        queued += got;
+        if (got == 0)
+            b->stream_next++;   /* its end, or the file shrank: the slice ends here */
     }
     async_here = saved;
     EnterCriticalSection(&b->lock);
     b->write_bytes += (DWORD)sent;
     LeaveCriticalSection(&b->lock);
-    if (err) {
+    if (err || queued == 0) {
         b->stream_error = err;
-        stream_end(b);
-        return 0;
-    }
-    if (queued == 0) {
         stream_end(b);
         return 0;
     }
@@ -1331,8 +1348,11 @@ static BOOL transmit_file(isapi__ecb *b, const HSE_TF_INFO *tf)
         b->res->close_requested = 1;
     if (flags & HSE_IO_ASYNC) {
         /* the file and the tail follow as the queue drains (stream_more) */
-        if (!err)
-            err = stream_begin(b, &slice, tf->pTail, tf->TailLength);
+        if (!err && (err = stream_begin(b, 2)) == 0) {
+            stream_add_file(b, &slice);
+            if ((err = stream_add_buffer(b, tf->pTail, tf->TailLength)) != 0)
+                stream_end(b);
+        }
         async_output_end(b, fn, ctx, (DWORD)sent, err);
         return TRUE;
     }
@@ -1384,15 +1404,30 @@ static BOOL vector_send(isapi__ecb *b, HSE_RESPONSE_VECTOR *v)
         }
     }
     ULONGLONG sent = 0;
+    /* asynchronous: from the first file element on, the elements follow as the queue
+     * drains (stream_more) */
+    int streams = 0;
     for (DWORD i = 0; i < v->nElementCount && !err; i++) {
         const HSE_VECTOR_ELEMENT *el = &v->lpElementArray[i];
-        if (el->ElementType == HSE_VECTOR_ELEMENT_TYPE_FILE_HANDLE) {
+        const char *mem = (const char *)el->pvContext + el->cbOffset;
+        if (!streams && (v->dwFlags & HSE_IO_ASYNC)
+            && el->ElementType == HSE_VECTOR_ELEMENT_TYPE_FILE_HANDLE) {
+            streams = 1;
+            err = stream_begin(b, v->nElementCount - i);
+        }
+        if (streams && !err) {
+            if (el->ElementType == HSE_VECTOR_ELEMENT_TYPE_FILE_HANDLE)
+                stream_add_file(b, &slices[i]);
+            else
+                err = stream_add_buffer(b, mem, (DWORD)el->cbSize);
+        } else if (el->ElementType == HSE_VECTOR_ELEMENT_TYPE_FILE_HANDLE) {
             err = send_file_slice(b, &slices[i], &sent);
-        } else if ((err = send_body(b, (char *)el->pvContext + el->cbOffset,
-                                    (size_t)el->cbSize)) == 0) {
+        } else if (!err && (err = send_body(b, mem, (size_t)el->cbSize)) == 0) {
             sent += el->cbSize;
         }
     }
+    if (err)
+        stream_end(b);
     free(slices);
     if (v->dwFlags & HSE_IO_DISCONNECT_AFTER_SEND)
         b->res->close_requested = 1;
