@@ -542,9 +542,9 @@ static DWORD send_body(isapi__ecb *b, const void *data, size_t n)
 
 /* Why completed later: what ISAPI promises is that the call returns at once and the
  * completion callback runs exactly once, on another call stack than the initiating one
- * (IIS 6 SDK, "Asynchronous I/O processing"). The completion is queued and delivered by the request's
- * thread after the initiating call returned, never from inside it (so an extension that
- * starts the next read from its callback does not recurse). */
+ * (IIS 6 SDK, "Asynchronous I/O processing"). The completion is queued and delivered by
+ * the request's thread after the initiating call returned, never from inside it (so an
+ * extension that starts the next read from its callback does not recurse). */
 static BOOL start_async(isapi__ecb *b, PFN_HSE_IO_COMPLETION fn, void *ctx)
 {
     EnterCriticalSection(&b->lock);
@@ -752,8 +752,8 @@ static BOOL async_read(isapi__ecb *b, void *buf, DWORD *size, DWORD *type)
     return TRUE;
 }
 
-/* Takes the asynchronous read that waits for the host, if any: its buffer and size in
- * *buf, *size. Returns 1 when there was one; the caller completes it (finish_read). */
+/* Takes the asynchronous read that waits for the host, if any: its buffer, size, callback
+ * and context. Returns 1 when there was one; the caller queues its completion. */
 static int take_read(isapi__ecb *b, void **buf, DWORD *size, PFN_HSE_IO_COMPLETION *fn,
                      void **ctx)
 {
@@ -768,10 +768,10 @@ static int take_read(isapi__ecb *b, void **buf, DWORD *size, PFN_HSE_IO_COMPLETI
     return was;
 }
 
-/* A request that ended without HSE_STATUS_PENDING while its asynchronous read waited:
- * Why no byte goes to the buffer: the extension's call has returned and its buffer may
- * be gone (IIS asks for HSE_STATUS_PENDING with asynchronous I/O); the completion reports
- * the read aborted. */
+/* A request that ended without HSE_STATUS_PENDING while its asynchronous read waited: the
+ * completion reports the read aborted. Why no byte goes to the buffer: HttpExtensionProc
+ * has returned and the buffer may be gone with its stack (IIS asks for
+ * HSE_STATUS_PENDING with asynchronous I/O). */
 static void abort_read(isapi__ecb *b)
 {
     void *buf;
@@ -1257,7 +1257,8 @@ static int stream_more(isapi__ecb *b)
             continue;
         }
         file_slice *f = &it->file;
-        DWORD want = f->length < ISAPI__FILE_CHUNK ? (DWORD)f->length : ISAPI__FILE_CHUNK, got = 0;
+        DWORD want = f->length < ISAPI__FILE_CHUNK ? (DWORD)f->length : ISAPI__FILE_CHUNK;
+        DWORD got = 0;
         if (want) {
             ResetEvent(b->stream_event);
             err = read_at(f->file, b->stream_event, b->stream_buf, want, f->offset, &got);

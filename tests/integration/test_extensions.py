@@ -1119,6 +1119,24 @@ def async_read_from_a_client_that_goes_away(s):
 
 
 @suite.case
+def async_read_left_waiting_by_a_synchronous_return(s):
+    # HttpExtensionProc starts an asynchronous read and returns HSE_STATUS_SUCCESS: the
+    # request ends, and the read completes with ERROR_OPERATION_ABORTED (995) before the
+    # control block goes, without a byte written to a buffer that may be gone.
+    srv = ext_server(s, MAPS, settings={"upload_read_ahead": "0"})
+    with srv.conn(timeout=30) as c:
+        post(c, "/r.probe?asyncread&nopending", b"y" * 20000)
+        r = c.response(timeout=30)
+        f = fields(r.body) if r is not None else {}
+        s.eq((f.get("len"), f.get("err")), ("0", "995"),
+             "the completion: 0 bytes, ERROR_OPERATION_ABORTED")
+    s.check("extprobe: asyncread ended, error 995" in srv.wait_probe("asyncread ended"),
+            "the callback ran once the request ended", srv.probe_log()[-300:])
+    r = srv.get("/a.txt", timeout=10)
+    s.check(r is not None and r.status == 200, "the server serves on", repr(r))
+
+
+@suite.case
 def async_read_uploads(s):
     # Large bodies through asynchronous reads only: Content-Length and chunked, the reads
     # from the completions and from the extension's thread; READ_RAW_DATA sees every byte.

@@ -45,7 +45,8 @@
  *                bytes, each started from the previous one's completion (&thread: from a
  *                thread of the extension), then its length and hash; &tell logs
  *                "asyncread total <n>" at each completion, and the last one logs
- *                "asyncread ended, error <code>"
+ *                "asyncread ended, error <code>"; &nopending returns HSE_STATUS_SUCCESS
+ *                after starting the first read
  *   stream=<n>   HSE_STATUS_PENDING; n bytes (byte i is i % 251) in asynchronous
  *                WriteClient chunks of &chunk=<n> (64 KiB), each started from the previous
  *                one's completion, or with &thread from a thread of the extension that waits
@@ -1152,7 +1153,8 @@ DWORD WINAPI HttpExtensionProc(EXTENSION_CONTROL_BLOCK *ecb)
             return HSE_STATUS_PENDING;
         }
         start_read(ecb, st);
-        return HSE_STATUS_PENDING;
+        /* &nopending: the request ends with the return, the read still waiting */
+        return opt(q, "nopending") ? HSE_STATUS_SUCCESS : HSE_STATUS_PENDING;
     }
     if (is(q, "nolen")) {
         ecb->ServerSupportFunction(id, HSE_REQ_SEND_RESPONSE_HEADER, "200 OK", NULL,
