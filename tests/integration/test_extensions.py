@@ -1119,6 +1119,32 @@ def async_read_from_a_client_that_goes_away(s):
 
 
 @suite.case
+def stop_while_an_async_read_waits(s):
+    # A stop while an asynchronous read waits for a body that does not come: the read
+    # fails with ERROR_TIMEOUT (the extension holds the request, so the connection is not
+    # simply closed), the extension ends its session, and the server exits 0.
+    srv = ext_server(s, MAPS, settings={"workers": "1", "concurrency": "1",
+                                        "upload_read_ahead": "0", "shutdown_timeout": "30"})
+    c = srv.conn(timeout=30)
+    try:
+        c.send(b"POST /r.probe?asyncread&tell HTTP/1.1\r\nHost: x\r\n"
+               b"Content-Length: 100000\r\n\r\n" + b"x" * 7000)
+        s.eq(wait_probe_count(srv, "extprobe: asyncread total 7000", 1), 1,
+             "the first bytes are read, the read waits for more")
+        srv.proc.send_signal(signal.SIGINT if s.env.wine else signal.SIGTERM)
+        log = srv.wait_probe("extprobe: asyncread ended, error", timeout=30)
+        s.check("extprobe: asyncread ended, error 1460" in log,
+                "the waiting read fails during the stop", log[-400:])
+    finally:
+        c.close()
+    try:
+        srv.proc.wait(timeout=30)
+    except Exception:
+        pass
+    s.eq(srv.stop(timeout=30), 0, "then the server exits 0")
+
+
+@suite.case
 def async_read_left_waiting_by_a_synchronous_return(s):
     # HttpExtensionProc starts an asynchronous read and returns HSE_STATUS_SUCCESS: the
     # request ends, and the read completes with ERROR_OPERATION_ABORTED (995) before the
