@@ -580,9 +580,9 @@ int isapi_extension_write_waiting(isapi_conn *c);
 void isapi_extension_write_done(isapi_conn *c, DWORD error);
 
 /* Once the output queue has drained while a write waits: 1 when the write had more to
- * produce (the next pieces of an asynchronous TRANSMIT_FILE's file, then its tail) and put
- * them in the queue through ops->write (send them, then ask again), 0 when it has none:
- * call isapi_extension_write_done(). */
+ * produce (the next pieces of the files of an asynchronous TRANSMIT_FILE or VECTOR_SEND,
+ * and the buffers after them) and put them in the queue through ops->write (send them,
+ * then ask again), 0 when it has none: call isapi_extension_write_done(). */
 int isapi_extension_write_more(isapi_conn *c);
 
 /* 1 when an asynchronous read of the pending session (HSE_REQ_ASYNC_READ_CLIENT) waits for
