@@ -951,7 +951,8 @@ typedef struct host_req {
                                    session goes on: the handle step resumes it */
 
     uint64_t ext_deadline_ms;   /* the pending session's own time limit */
-    int ext_write_expired;      /* parked for an asynchronous write past send_timeout */
+    int ext_io_expired;         /* parked for an asynchronous write past send_timeout, or
+                                   for an asynchronous read past body_timeout */
 
     /* child requests (HSE_REQ_EXEC_URL): the requests they interrupted, innermost last */
     unsigned exec_depth;
@@ -1386,6 +1387,71 @@ static DWORD op_read_client(void *host_conn, void *buf, DWORD *size)
         if (got == READ_EOF)
             return 0;
         return got == READ_TIMEOUT ? ERROR_TIMEOUT : ERROR_NETNAME_DELETED;
+    }
+}
+
+/* HSE_REQ_ASYNC_READ_CLIENT, on the thread that serves the request: up to `size` body
+ * bytes from what has arrived, through READ_RAW_DATA as ReadClient reads, without waiting
+ * for the client. Returns 1 when the read is over (*got bytes, 0 at the end of the body,
+ * or *error), 0 when nothing has arrived: the connection parks until the socket is
+ * readable, at most body_timeout (and the minimum rate), and this runs again. */
+static int ext_read_some(host_conn_t *c, host_req_t *r, void *buf, DWORD size, DWORD *got,
+                         DWORD *error)
+{
+    *got = 0;
+    *error = 0;
+    if (r->exec_entity)
+        return 1;   /* a child's replacement body is all in lpbData */
+    if (r->ext_io_expired) {
+        r->ext_io_expired = 0;
+        host_log(HOST_LOG_WARN, "%s port %s: an asynchronous read of %s failed (the client "
+                 "sent no body bytes within body_timeout); the request fails",
+                 c->peer.addr, c->peer_port, isapi_extension_path(r->ext));
+        c->keep_alive = 0;
+        r->body_done = 1;   /* nothing more will come: later reads answer at once */
+        *error = ERROR_TIMEOUT;
+        return 1;
+    }
+    for (;;) {
+        ptrdiff_t n = body_take(c, r, buf, size);
+        if (n < 0) {
+            c->keep_alive = 0;
+            r->body_done = 1;
+            *error = ERROR_INVALID_DATA;
+            return 1;
+        }
+        if (n > 0 || r->body_done) {
+            *got = (DWORD)n;
+            return 1;
+        }
+        /* A header block held back for the body goes out before the wait: the client
+         * may wait for it before it sends the rest of its body. */
+        if (out_pending(c))
+            out_flush(c);
+        if (!c->may_have_data) {
+            c->deadline_ms = rate_deadline(c, c->srv->cfg->body_timeout_ms);
+            return 0;
+        }
+        isapi_rc frc = ISAPI_CONTINUE;
+        int rd = read_filtered(c, &frc, 0);
+        if (rd == READ_TIMEOUT) {
+            c->may_have_data = 0;
+            continue;
+        }
+        if (rd == READ_OK || rd == READ_MORE)
+            continue;
+        /* Why an error where ReadClient answers TRUE with 0 bytes: a completion of 0
+         * bytes without an error is the end of the body, which the client's close before
+         * it is not; the request cannot go on (the connection closes). */
+        host_log(HOST_LOG_WARN, "%s port %s: an asynchronous read of %s failed (%s); the "
+                 "request fails", c->peer.addr, c->peer_port, isapi_extension_path(r->ext),
+                 rd == READ_EOF ? "the client closed before the end of the body"
+                 : rd == READ_FILTER_DONE ? "a READ_RAW_DATA filter ended the request"
+                 : "the connection failed");
+        c->keep_alive = 0;
+        r->body_done = 1;
+        *error = ERROR_NETNAME_DELETED;
+        return 1;
     }
 }
 
@@ -1834,10 +1900,29 @@ static host_step_rc run_extension(host_conn_t *c, host_req_t *r)
     }
     /* An asynchronous write's bytes are in the queue: they go out as the socket takes
      * them and the connection parks meanwhile (no thread waits for the client); the write
-     * completes when they have left, or with the error that ended the connection. */
-    while (res.pending && isapi_extension_write_waiting(c->ic)) {
-        int f = r->ext_write_expired ? 1 : out_flush(c);
-        if (f > 0 && !r->ext_write_expired) {
+     * completes when they have left, or with the error that ended the connection. An
+     * asynchronous read completes from the body's bytes that have arrived, and the
+     * connection parks until more come. */
+    for (;;) {
+        void *read_buf;
+        DWORD read_size;
+        if (!res.pending)
+            break;
+        if (!isapi_extension_write_waiting(c->ic)) {
+            if (!isapi_extension_read_waiting(c->ic, &read_buf, &read_size))
+                break;
+            DWORD got, error;
+            if (!ext_read_some(c, r, read_buf, read_size, &got, &error))
+                return STEP_PARK;
+            c->deadline_ms = r->ext_deadline_ms;
+            isapi_extension_read_done(c->ic, got, error);
+            isapi_extension_resume(c->ic, &res);
+            continue;
+        }
+        int f = r->ext_io_expired ? 1 : out_flush(c);
+        if (f == 0 && isapi_extension_write_more(c->ic))
+            continue;   /* a file's next pieces are in the queue */
+        if (f > 0 && !r->ext_io_expired) {
             c->deadline_ms = rate_deadline(c, c->srv->cfg->send_timeout_ms);
             return STEP_WAIT_WRITE;
         }
@@ -1850,7 +1935,7 @@ static host_step_rc run_extension(host_conn_t *c, host_req_t *r)
             c->out_sent = c->out_len = 0;   /* the connection closes: nothing more goes out */
             c->keep_alive = 0;
         }
-        r->ext_write_expired = 0;
+        r->ext_io_expired = 0;
         c->deadline_ms = r->ext_deadline_ms;
         isapi_extension_write_done(c->ic, error);
         isapi_extension_resume(c->ic, &res);
@@ -2533,10 +2618,10 @@ host_serve_result_t host_http1_serve(host_conn_t *c)
             c->expired = 0;
             child_timeout(c, c->req);
         } else if (c->expired && c->in_pipeline && c->req->ext_pending) {
-            /* Parked for an extension's asynchronous write: the write fails with
+            /* Parked for an extension's asynchronous write or read: it fails with
              * ERROR_TIMEOUT, and the extension's session ends the request. */
             c->expired = 0;
-            c->req->ext_write_expired = 1;
+            c->req->ext_io_expired = 1;
         }
         if (c->expired) {
             expire(c);

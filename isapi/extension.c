@@ -35,9 +35,12 @@
  * raises SEND_RESPONSE and states keep-alive; every other byte goes through isapi_send,
  * so SEND_RAW_DATA filters see the extension's output as they see the server's; that holds
  * for the files of TRANSMIT_FILE and VECTOR_SEND too, which are read with ReadFile (the
- * Win32 API of the build: kernel32, Wine, or libshim natively) and sent in pieces. Input:
+ * Win32 API of the build: kernel32, Wine, or libshim natively) and sent in pieces (an
+ * asynchronous call's as the output queue drains, see stream_more). Input:
  * ReadClient asks the host (isapi_ops.read_client), which reads the body past the
- * read-ahead through READ_RAW_DATA and never past the body's end.
+ * read-ahead through READ_RAW_DATA and never past the body's end; an asynchronous read
+ * waits for the host's thread instead (isapi_extension_read_waiting), which reads the same
+ * way without waiting for the client.
  *
  * Unloading (isapi__extensions_unload, from isapi_engine_destroy): waits until no
  * HttpExtensionProc runs, then TerminateExtension(HSE_TERM_MUST_UNLOAD) and FreeLibrary
@@ -105,9 +108,26 @@ typedef struct isapi__ecb {
     PFN_HSE_IO_COMPLETION write_fn;
     void *write_ctx;
     DWORD write_bytes;          /* the count the extension handed, which cbIO reports */
-    DWORD write_error;          /* the error that failed such a write, for the log */
+    DWORD write_error;          /* the error that failed such a write (or an asynchronous
+                                   read), for the log */
     char *deferred;             /* body bytes for the host's thread to send, malloc'ed */
     size_t deferred_len, deferred_cap;
+    /* what an asynchronous TRANSMIT_FILE or VECTOR_SEND has left to send from its files
+     * (and the buffers after them), which the host's thread produces into the output queue
+     * a piece at a time as the queue drains (isapi_extension_write_more) */
+    struct isapi__stream_item *stream_items;   /* malloc'ed; NULL: no stream */
+    size_t stream_count, stream_next;
+    char *stream_buf;           /* one piece of a file, malloc'ed */
+    HANDLE stream_event;        /* for read_at */
+    DWORD stream_error;         /* a read of a file failed: the write completes with it */
+    /* an asynchronous read (HSE_REQ_ASYNC_READ_CLIENT) the host performs on the request's
+     * thread as the body's bytes arrive, holding no thread meanwhile
+     * (isapi_extension_read_waiting); its completion follows isapi_extension_read_done */
+    int read_waiting;
+    void *read_buf;             /* the extension's buffer, valid until the completion */
+    DWORD read_size;
+    PFN_HSE_IO_COMPLETION read_fn;
+    void *read_ctx;
 
     /* HSE_REQ_EXEC_URL (under lock): the child request asked for, then run by the host
      * on the request's thread; the session's own callbacks wait for its end */
@@ -501,6 +521,9 @@ static DWORD defer_body(isapi__ecb *b, const void *data, size_t n)
     return 0;
 }
 
+/* 1 when an operation waits for the host's thread, which then owns the connection. */
+static int waits_for_host(isapi__ecb *b);
+
 /* Response body bytes from the extension (WriteClient, VECTOR_SEND, TRANSMIT_FILE): through
  * the SEND_RAW_DATA filters to the client, synchronously; the bytes of an asynchronous
  * operation join the host's output queue instead (isapi_conn_writing_async), or wait for
@@ -512,6 +535,8 @@ static DWORD send_body(isapi__ecb *b, const void *data, size_t n)
         return 0;
     if (b->res->write_failed)
         return ERROR_NETNAME_DELETED;
+    if (async_here != b && waits_for_host(b))
+        return ERROR_INVALID_PARAMETER;
     b->res->child_framed_last = 0;
     if (async_here == b && served_here != b)
         return defer_body(b, data, n);
@@ -525,12 +550,11 @@ static DWORD send_body(isapi__ecb *b, const void *data, size_t n)
 
 /* ---- asynchronous operations --------------------------------------------------------- */
 
-/* Why performed at once and completed later: the server has no overlapped I/O to hand the
- * operation to; what ISAPI promises is that the call returns at once and the completion
- * callback runs exactly once, on another call stack than the initiating one (IIS 6 SDK,
- * "Asynchronous I/O processing"). The completion is queued and delivered by the request's
- * thread after the initiating call returned, never from inside it (so an extension that
- * starts the next read from its callback does not recurse). */
+/* Why completed later: what ISAPI promises is that the call returns at once and the
+ * completion callback runs exactly once, on another call stack than the initiating one
+ * (IIS 6 SDK, "Asynchronous I/O processing"). The completion is queued and delivered by
+ * the request's thread after the initiating call returned, never from inside it (so an
+ * extension that starts the next read from its callback does not recurse). */
 static BOOL start_async(isapi__ecb *b, PFN_HSE_IO_COMPLETION fn, void *ctx)
 {
     EnterCriticalSection(&b->lock);
@@ -623,8 +647,14 @@ static void async_output_end(isapi__ecb *b, PFN_HSE_IO_COMPLETION fn, void *ctx,
 
 /* The asynchronous write waiting for the host is over (error 0: its bytes left): its
  * completion is queued with the count the extension handed, as IIS reports it. */
+static void stream_end(isapi__ecb *b);
+
 static void complete_write(isapi__ecb *b, DWORD error)
 {
+    stream_end(b);
+    if (!error)
+        error = b->stream_error;
+    b->stream_error = 0;
     EnterCriticalSection(&b->lock);
     int was = b->write_waiting;
     b->write_waiting = 0;
@@ -668,7 +698,17 @@ static int waits_for_host(isapi__ecb *b)
     if (served_here == b)
         return 0;
     EnterCriticalSection(&b->lock);
-    int waiting = b->write_waiting;
+    int waiting = b->write_waiting || b->read_waiting;
+    LeaveCriticalSection(&b->lock);
+    return waiting;
+}
+
+/* Why refused: the host reads the body for an asynchronous read that waits, and a
+ * synchronous ReadClient would take its bytes (one operation at a time on a request). */
+static int read_waits(isapi__ecb *b)
+{
+    EnterCriticalSection(&b->lock);
+    int waiting = b->read_waiting;
     LeaveCriticalSection(&b->lock);
     return waiting;
 }
@@ -687,6 +727,14 @@ static BOOL async_write(isapi__ecb *b, const void *data, DWORD n)
     return TRUE;
 }
 
+/* HSE_REQ_ASYNC_READ_CLIENT. Why the host reads and no thread waits: a client that sends
+ * its body slowly would otherwise hold the thread that started the read (a worker, when
+ * the read starts in HttpExtensionProc or a completion callback), as IIS holds none. The
+ * read is recorded and the host's thread that serves the request performs it: at once
+ * from the bytes that have arrived, or once the socket has more (the connection waits on
+ * its event loop meanwhile, at most body_timeout), and the completion is queued with the
+ * count (0 at the end of the body) or the error (isapi_extension_read_done). A read
+ * started on another thread of the extension wakes the host as a completion does. */
 static BOOL async_read(isapi__ecb *b, void *buf, DWORD *size, DWORD *type)
 {
     if (!buf || !size || !type || !(*type & HSE_IO_ASYNC))
@@ -697,13 +745,51 @@ static BOOL async_read(isapi__ecb *b, void *buf, DWORD *size, DWORD *type)
     LeaveCriticalSection(&b->lock);
     if (!start_async(b, fn, ctx))
         return FALSE;
-    DWORD n = *size, error = 0;
-    if (n && b->c->ops->read_client)
-        error = b->c->ops->read_client(b->c->host, buf, &n);
-    else
-        n = 0;
-    queue_completion(b, fn, ctx, error ? 0 : n, error);
+    if (*size == 0 || !b->c->ops->read_client) {
+        queue_completion(b, fn, ctx, 0, 0);
+        return TRUE;
+    }
+    EnterCriticalSection(&b->lock);
+    b->read_waiting = 1;
+    b->read_buf = buf;
+    b->read_size = *size;
+    b->read_fn = fn;
+    b->read_ctx = ctx;
+    int wake = claim_detached_locked(b);
+    LeaveCriticalSection(&b->lock);
+    if (wake)
+        wake_host(b);
     return TRUE;
+}
+
+/* Takes the asynchronous read that waits for the host, if any: its buffer, size, callback
+ * and context. Returns 1 when there was one; the caller queues its completion. */
+static int take_read(isapi__ecb *b, void **buf, DWORD *size, PFN_HSE_IO_COMPLETION *fn,
+                     void **ctx)
+{
+    EnterCriticalSection(&b->lock);
+    int was = b->read_waiting;
+    b->read_waiting = 0;
+    *buf = b->read_buf;
+    *size = b->read_size;
+    *fn = b->read_fn;
+    *ctx = b->read_ctx;
+    LeaveCriticalSection(&b->lock);
+    return was;
+}
+
+/* A request that ended without HSE_STATUS_PENDING while its asynchronous read waited: the
+ * completion reports the read aborted. Why no byte goes to the buffer: HttpExtensionProc
+ * has returned and the buffer may be gone with its stack (IIS asks for
+ * HSE_STATUS_PENDING with asynchronous I/O). */
+static void abort_read(isapi__ecb *b)
+{
+    void *buf;
+    DWORD size;
+    PFN_HSE_IO_COMPLETION fn;
+    void *ctx;
+    if (take_read(b, &buf, &size, &fn, &ctx))
+        queue_completion(b, fn, ctx, 0, ERROR_OPERATION_ABORTED);
 }
 
 typedef struct completion_call {
@@ -766,6 +852,8 @@ static BOOL WINAPI ext_read_client(HCONN h, LPVOID buf, LPDWORD size)
         return fail(ERROR_INVALID_PARAMETER);
     if (*size == 0)
         return TRUE;
+    if (read_waits(b))
+        return fail(ERROR_INVALID_PARAMETER);
     if (!b->c->ops->read_client) {
         *size = 0;
         return TRUE;
@@ -866,7 +954,7 @@ static int split_header_text(const char *text, char *local, size_t room, char **
 static BOOL send_header(isapi__ecb *b, const char *status, const char *text, int keep_conn)
 {
     isapi_conn *c = b->c;
-    if (b->res->header_sent || isapi_conn_response_started(c))
+    if (b->res->header_sent || isapi_conn_response_started(c) || waits_for_host(b))
         return fail(ERROR_INVALID_PARAMETER);
     if (!c->ops->ext_send_header)
         return fail(ERROR_NOT_SUPPORTED);
@@ -1116,6 +1204,117 @@ static DWORD send_file_slice(isapi__ecb *b, const file_slice *f, ULONGLONG *sent
     return err;
 }
 
+/* Why an asynchronous TRANSMIT_FILE or VECTOR_SEND streams its files: read into the output
+ * queue whole, a file of a gigabyte would take a gigabyte of memory. The call sends what
+ * comes before the first file and records the rest (file slices, and copies of the buffers
+ * among and after them); the host's thread that serves the request produces the next
+ * pieces (through SEND_RAW_DATA, as send_file_slice does) each time the queue has drained
+ * (isapi_extension_write_more), so at most ISAPI__STREAM_BOUND file bytes wait in it. */
+#define ISAPI__STREAM_BOUND (4u * ISAPI__FILE_CHUNK)
+
+typedef struct isapi__stream_item {
+    file_slice file;            /* file.file NULL: a buffer */
+    char *mem;                  /* a copy of the buffer, malloc'ed */
+    DWORD mem_len;
+} stream_item;
+
+static void stream_end(isapi__ecb *b)
+{
+    for (size_t i = 0; i < b->stream_count; i++)
+        free(b->stream_items[i].mem);
+    free(b->stream_items);
+    b->stream_items = NULL;
+    b->stream_count = b->stream_next = 0;
+    free(b->stream_buf);
+    b->stream_buf = NULL;
+    if (b->stream_event)
+        CloseHandle(b->stream_event);
+    b->stream_event = NULL;
+}
+
+/* Room for n items, and the piece buffer. Returns 0 or ERROR_NOT_ENOUGH_MEMORY. */
+static DWORD stream_begin(isapi__ecb *b, size_t n)
+{
+    b->stream_items = calloc(n ? n : 1, sizeof *b->stream_items);
+    b->stream_buf = malloc(ISAPI__FILE_CHUNK);
+    b->stream_event = CreateEventA(NULL, TRUE, FALSE, NULL);
+    b->stream_count = b->stream_next = 0;
+    b->stream_error = 0;
+    if (!b->stream_items || !b->stream_buf || !b->stream_event) {
+        stream_end(b);
+        return ERROR_NOT_ENOUGH_MEMORY;
+    }
+    return 0;
+}
+
+static void stream_add_file(isapi__ecb *b, const file_slice *f)
+{
+    stream_item *it = &b->stream_items[b->stream_count++];
+    it->file = *f;
+}
+
+static DWORD stream_add_buffer(isapi__ecb *b, const void *data, DWORD len)
+{
+    if (len == 0)
+        return 0;
+    stream_item *it = &b->stream_items[b->stream_count];
+    if (!(it->mem = malloc(len)))
+        return ERROR_NOT_ENOUGH_MEMORY;
+    memcpy(it->mem, data, len);
+    it->mem_len = len;
+    b->stream_count++;
+    return 0;
+}
+
+/* On the host's thread, the queue empty: the stream's next pieces into it, up to
+ * ISAPI__STREAM_BOUND file bytes. Returns 1 when it queued bytes, 0 when the stream is over
+ * (or failed: stream_error). */
+static int stream_more(isapi__ecb *b)
+{
+    if (!b->stream_items)
+        return 0;
+    isapi__ecb *saved = async_here;
+    async_here = b;
+    ULONGLONG queued = 0, sent = 0;
+    DWORD err = 0;
+    while (!err && b->stream_next < b->stream_count && queued < ISAPI__STREAM_BOUND) {
+        stream_item *it = &b->stream_items[b->stream_next];
+        if (!it->file.file) {
+            if ((err = send_body(b, it->mem, it->mem_len)) == 0)
+                sent += it->mem_len;
+            queued += it->mem_len;
+            b->stream_next++;
+            continue;
+        }
+        file_slice *f = &it->file;
+        DWORD want = f->length < ISAPI__FILE_CHUNK ? (DWORD)f->length : ISAPI__FILE_CHUNK;
+        DWORD got = 0;
+        if (want) {
+            ResetEvent(b->stream_event);
+            err = read_at(f->file, b->stream_event, b->stream_buf, want, f->offset, &got);
+        }
+        if (!err && got)
+            err = send_body(b, b->stream_buf, got);
+        if (!err)
+            sent += got;
+        f->offset += got;
+        f->length -= got;
+        queued += got;
+        if (got == 0)
+            b->stream_next++;   /* its end, or the file shrank: the slice ends here */
+    }
+    async_here = saved;
+    EnterCriticalSection(&b->lock);
+    b->write_bytes += (DWORD)sent;
+    LeaveCriticalSection(&b->lock);
+    if (err || queued == 0) {
+        b->stream_error = err;
+        stream_end(b);
+        return 0;
+    }
+    return 1;
+}
+
 /* The operation's callback: HSE_TF_INFO's own when it names one, else the request's. */
 static void pick_callback(isapi__ecb *b, PFN_HSE_IO_COMPLETION own, void *own_ctx,
                           PFN_HSE_IO_COMPLETION *fn, void **ctx)
@@ -1176,16 +1375,22 @@ static BOOL transmit_file(isapi__ecb *b, const HSE_TF_INFO *tf)
         if (!err)
             sent += tf->HeadLength;
     }
+    if (flags & HSE_IO_DISCONNECT_AFTER_SEND)
+        b->res->close_requested = 1;
+    if (flags & HSE_IO_ASYNC) {
+        /* the file and the tail follow as the queue drains (stream_more) */
+        if (!err && (err = stream_begin(b, 2)) == 0) {
+            stream_add_file(b, &slice);
+            if ((err = stream_add_buffer(b, tf->pTail, tf->TailLength)) != 0)
+                stream_end(b);
+        }
+        async_output_end(b, fn, ctx, (DWORD)sent, err);
+        return TRUE;
+    }
     if (!err)
         err = send_file_slice(b, &slice, &sent);
     if (!err && (err = send_body(b, tf->pTail, tf->TailLength)) == 0)
         sent += tf->TailLength;
-    if (flags & HSE_IO_DISCONNECT_AFTER_SEND)
-        b->res->close_requested = 1;
-    if (flags & HSE_IO_ASYNC) {
-        async_output_end(b, fn, ctx, (DWORD)sent, err);
-        return TRUE;
-    }
     return err ? fail(err) : TRUE;
 }
 
@@ -1230,15 +1435,30 @@ static BOOL vector_send(isapi__ecb *b, HSE_RESPONSE_VECTOR *v)
         }
     }
     ULONGLONG sent = 0;
+    /* asynchronous: from the first file element on, the elements follow as the queue
+     * drains (stream_more) */
+    int streams = 0;
     for (DWORD i = 0; i < v->nElementCount && !err; i++) {
         const HSE_VECTOR_ELEMENT *el = &v->lpElementArray[i];
-        if (el->ElementType == HSE_VECTOR_ELEMENT_TYPE_FILE_HANDLE) {
+        const char *mem = (const char *)el->pvContext + el->cbOffset;
+        if (!streams && (v->dwFlags & HSE_IO_ASYNC)
+            && el->ElementType == HSE_VECTOR_ELEMENT_TYPE_FILE_HANDLE) {
+            streams = 1;
+            err = stream_begin(b, v->nElementCount - i);
+        }
+        if (streams && !err) {
+            if (el->ElementType == HSE_VECTOR_ELEMENT_TYPE_FILE_HANDLE)
+                stream_add_file(b, &slices[i]);
+            else
+                err = stream_add_buffer(b, mem, (DWORD)el->cbSize);
+        } else if (el->ElementType == HSE_VECTOR_ELEMENT_TYPE_FILE_HANDLE) {
             err = send_file_slice(b, &slices[i], &sent);
-        } else if ((err = send_body(b, (char *)el->pvContext + el->cbOffset,
-                                    (size_t)el->cbSize)) == 0) {
+        } else if (!err && (err = send_body(b, mem, (size_t)el->cbSize)) == 0) {
             sent += el->cbSize;
         }
     }
+    if (err)
+        stream_end(b);
     free(slices);
     if (v->dwFlags & HSE_IO_DISCONNECT_AFTER_SEND)
         b->res->close_requested = 1;
@@ -1527,8 +1747,11 @@ static BOOL WINAPI ext_server_support(HCONN h, DWORD code, LPVOID buf, LPDWORD s
     case HSE_REQ_IS_CONNECTED:
         if (!buf)
             return fail(ERROR_INVALID_PARAMETER);
+        /* (while the host's thread reads or writes for a waiting operation, the socket is
+         * its: the answer is what is known) */
         *(BOOL *)buf = !b->res->write_failed
-                       && (!c->ops->is_connected || c->ops->is_connected(c->host));
+                       && (!c->ops->is_connected || waits_for_host(b)
+                           || c->ops->is_connected(c->host));
         return TRUE;
     case HSE_REQ_CLOSE_CONNECTION:
         b->res->close_requested = 1;
@@ -1668,6 +1891,7 @@ static isapi__ecb *ecb_get(void)
 
 static void ecb_free(isapi__ecb *b)
 {
+    stream_end(b);
     free(b->deferred);
     free(b->text_heap);
     exec_clear(b);
@@ -1687,6 +1911,7 @@ static void ecb_release(isapi__ecb *b, int reuse)
     exec_clear(b);
     free(b->deferred);
     b->deferred = NULL;
+    stream_end(b);
     b->magic = 0;
     spare_ecb = b;
 }
@@ -1835,12 +2060,50 @@ void isapi_extension_write_done(isapi_conn *c, DWORD error)
     complete_write(c->ext_session, error);
 }
 
+int isapi_extension_write_more(isapi_conn *c)
+{
+    isapi__ecb *b = c->ext_session;
+    isapi__ecb *outer = served_here;
+    served_here = b;
+    int more = stream_more(b);
+    served_here = outer;
+    return more;
+}
+
+int isapi_extension_read_waiting(isapi_conn *c, void **buf, DWORD *size)
+{
+    isapi__ecb *b = c->ext_session;
+    EnterCriticalSection(&b->lock);
+    int waiting = b->read_waiting;
+    *buf = b->read_buf;
+    *size = b->read_size;
+    LeaveCriticalSection(&b->lock);
+    return waiting;
+}
+
+void isapi_extension_read_done(isapi_conn *c, DWORD bytes, DWORD error)
+{
+    isapi__ecb *b = c->ext_session;
+    void *buf;
+    DWORD size;
+    PFN_HSE_IO_COMPLETION fn;
+    void *ctx;
+    if (!take_read(b, &buf, &size, &fn, &ctx))
+        return;
+    if (error) {
+        EnterCriticalSection(&b->lock);
+        b->write_error = error;
+        LeaveCriticalSection(&b->lock);
+    }
+    queue_completion(b, fn, ctx, error ? 0 : bytes, error);
+}
+
 int isapi_extension_detach(isapi_conn *c)
 {
     isapi__ecb *b = c->ext_session;
     EnterCriticalSection(&b->lock);
     int work = b->completion_ready || b->exec_asked || (b->done && !b->op_outstanding)
-               || b->abandoned || b->write_waiting;
+               || b->abandoned || b->write_waiting || b->read_waiting;
     if (!work)
         b->detached = 1;
     LeaveCriticalSection(&b->lock);
@@ -1960,7 +2223,10 @@ int isapi_extension_run(isapi_conn *c, isapi_extension *x, const isapi_ext_reque
          * request */
         do {
             send_deferred(b);
+            while (stream_more(b))
+                ;   /* the host sends the queue after the request */
             complete_write(b, 0);
+            abort_read(b);
         } while (deliver_completion(b) > 0);
     }
     served_here = outer;

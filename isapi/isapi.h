@@ -584,6 +584,22 @@ int isapi_extension_detach(isapi_conn *c);
 int isapi_extension_write_waiting(isapi_conn *c);
 void isapi_extension_write_done(isapi_conn *c, DWORD error);
 
+/* Once the output queue has drained while a write waits: 1 when the write had more to
+ * produce (the next pieces of the files of an asynchronous TRANSMIT_FILE or VECTOR_SEND,
+ * and the buffers after them) and put them in the queue through ops->write (send them,
+ * then ask again), 0 when it has none: call isapi_extension_write_done(). */
+int isapi_extension_write_more(isapi_conn *c);
+
+/* 1 when an asynchronous read of the pending session (HSE_REQ_ASYNC_READ_CLIENT) waits for
+ * the host: *buf and *size are the extension's buffer and the most it takes. The host, on
+ * the thread that serves the request, copies the body's next bytes there (as read_client
+ * does, through READ_RAW_DATA and never past the body's end) as soon as some have arrived,
+ * waiting on its event loop meanwhile, and calls isapi_extension_read_done() with the
+ * count (0 at the end of the body) or the Win32 error (ERROR_NETNAME_DELETED,
+ * ERROR_TIMEOUT) for the completion; then isapi_extension_resume() delivers it. */
+int isapi_extension_read_waiting(isapi_conn *c, void **buf, DWORD *size);
+void isapi_extension_read_done(isapi_conn *c, DWORD bytes, DWORD error);
+
 /* In ops->write: 1 when the bytes belong to an asynchronous write of an extension on the
  * host's own thread: they join the output queue whatever their size, and the call must
  * not wait for the client. */

@@ -1199,6 +1199,190 @@ def stop_while_an_async_write_waits(s):
     s.eq(srv.stop(timeout=30), 0, "then the server exits 0")
 
 
+def wait_probe_count(srv, text, count, timeout=30.0):
+    """Waits until extprobe reported the line `text` `count` times; returns the count."""
+    deadline = time.monotonic() + timeout
+    while srv.probe_log().count(text) < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return srv.probe_log().count(text)
+
+
+def chunk_frame(data):
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
+@suite.case
+def async_reads_from_a_slow_client_hold_no_worker(s):
+    # One worker, no read-ahead. The client sends its body in three pieces and sends the
+    # next only once the extension reported the last one read (events, not time). While
+    # it sends nothing, another client is answered: a worker that waited for the body
+    # inside HSE_REQ_ASYNC_READ_CLIENT would serve nobody else.
+    srv = ext_server(s, MAPS, settings={"workers": "1", "concurrency": "1",
+                                        "upload_read_ahead": "0"})
+    piece = 10000
+    body = bytes((i * 7 + i // 13) & 0xff for i in range(3 * piece))
+    pieces = [body[i:i + piece] for i in range(0, len(body), piece)]
+    for mode, query, chunked in (("completion callbacks, Content-Length", "asyncread&tell",
+                                  False),
+                                 ("the extension's thread, chunked", "asyncread&tell&thread",
+                                  True)):
+        slow = srv.conn(timeout=60)
+        try:
+            head = b"POST /r.probe?%s HTTP/1.1\r\nHost: x\r\n" % query.encode()
+            head += (b"Transfer-Encoding: chunked\r\n\r\n" if chunked
+                     else b"Content-Length: %d\r\n\r\n" % len(body))
+            lines = ["extprobe: asyncread total %d" % ((i + 1) * piece) for i in range(3)]
+            log = srv.probe_log()
+            before = [log.count(line) for line in lines]
+            slow.send(head)
+            for i, p in enumerate(pieces):
+                slow.send(chunk_frame(p) if chunked else p)
+                got = wait_probe_count(srv, lines[i], before[i] + 1)
+                if not s.eq(got, before[i] + 1, f"{mode}: piece {i + 1} read"):
+                    return
+                if i == len(pieces) - 1:
+                    break
+                r = srv.get("/k.probe?keepconn", timeout=20)
+                s.check(r is not None and r.status == 200 and r.body.startswith(b"keep="),
+                        f"{mode}: another client is answered while the body waits "
+                        f"(after piece {i + 1})", repr(r)[:200])
+            if chunked:
+                slow.send(b"0\r\n\r\n")
+            r = slow.response(timeout=30)
+            f = fields(r.body) if r is not None else {}
+            s.eq((f.get("len"), f.get("hash"), f.get("err")), (str(len(body)), fnv(body), "0"),
+                 f"{mode}: every byte in order, then the end of the body (0 bytes, no error)")
+            s.eq(f.get("reentered"), "0", f"{mode}: no completion inside the call")
+            slow.send(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+            r = slow.response(timeout=10)
+            s.check(r is not None and r.status == 200, f"{mode}: the connection serves on",
+                    repr(r))
+        finally:
+            slow.close()
+
+
+@suite.case
+def async_read_from_a_client_that_goes_away(s):
+    # The client closes in the middle of its body while an asynchronous read waits: the
+    # read completes with ERROR_NETNAME_DELETED (64), the extension ends its session, and
+    # the only worker serves on. Then one that stops sending: ERROR_TIMEOUT (1460) after
+    # body_timeout (the minimum rate is set so high that the bytes read earn no time).
+    srv = ext_server(s, MAPS, settings={"workers": "1", "concurrency": "1",
+                                        "upload_read_ahead": "0", "body_timeout": "2",
+                                        "min_bytes_per_second": "100000000"})
+    for what, error in (("closes", "64"), ("stops sending", "1460")):
+        ended = "extprobe: asyncread ended, error %s" % error
+        first = "extprobe: asyncread total 7000"
+        log = srv.probe_log()
+        before, before_first = log.count(ended), log.count(first)
+        c = srv.conn(timeout=30)
+        try:
+            c.send(b"POST /r.probe?asyncread&tell HTTP/1.1\r\nHost: x\r\n"
+                   b"Content-Length: 100000\r\n\r\n" + b"x" * 7000)
+            s.eq(wait_probe_count(srv, first, before_first + 1), before_first + 1,
+                 f"a client that {what}: its first bytes are read")
+            if error == "64":
+                c.close()
+            s.eq(wait_probe_count(srv, ended, before + 1), before + 1,
+                 f"a client that {what}: the waiting read completes with error {error}")
+            if error == "1460":
+                try:
+                    c.read_until_close(10)
+                    closed = True
+                except (TimeoutError, socket.timeout):
+                    closed = False
+                s.check(closed, "... and the connection closes", "")
+        finally:
+            c.close()
+        r = srv.get("/a.txt", timeout=10)
+        s.check(r is not None and r.status == 200, f"a client that {what}: the server serves on",
+                repr(r))
+    s.check("asynchronous read" in srv.error_log() and "body_timeout" in srv.error_log()
+            and "closed before the end of the body" in srv.error_log(),
+            "the server's log says why each read failed", srv.error_log()[-400:])
+    recs = srv.wait_access(4, timeout=15)
+    mine = [x for x in recs if x.get("cs-uri-query", "").startswith("asyncread")]
+    s.check(len(mine) == 2 and mine[1].get("sc-win32-status") == "1460",
+            "the timed-out request is logged with ERROR_TIMEOUT", repr(mine))
+
+
+@suite.case
+def stop_while_an_async_read_waits(s):
+    # A stop while an asynchronous read waits for a body that does not come: the read
+    # fails with ERROR_TIMEOUT (the extension holds the request, so the connection is not
+    # simply closed), the extension ends its session, and the server exits 0.
+    srv = ext_server(s, MAPS, settings={"workers": "1", "concurrency": "1",
+                                        "upload_read_ahead": "0", "shutdown_timeout": "30"})
+    c = srv.conn(timeout=30)
+    try:
+        c.send(b"POST /r.probe?asyncread&tell HTTP/1.1\r\nHost: x\r\n"
+               b"Content-Length: 100000\r\n\r\n" + b"x" * 7000)
+        s.eq(wait_probe_count(srv, "extprobe: asyncread total 7000", 1), 1,
+             "the first bytes are read, the read waits for more")
+        srv.proc.send_signal(signal.SIGINT if s.env.wine else signal.SIGTERM)
+        log = srv.wait_probe("extprobe: asyncread ended, error", timeout=30)
+        s.check("extprobe: asyncread ended, error 1460" in log,
+                "the waiting read fails during the stop", log[-400:])
+    finally:
+        c.close()
+    try:
+        srv.proc.wait(timeout=30)
+    except Exception:
+        pass
+    s.eq(srv.stop(timeout=30), 0, "then the server exits 0")
+
+
+@suite.case
+def async_read_left_waiting_by_a_synchronous_return(s):
+    # HttpExtensionProc starts an asynchronous read and returns HSE_STATUS_SUCCESS: the
+    # request ends, and the read completes with ERROR_OPERATION_ABORTED (995) before the
+    # control block goes, without a byte written to a buffer that may be gone.
+    srv = ext_server(s, MAPS, settings={"upload_read_ahead": "0"})
+    with srv.conn(timeout=30) as c:
+        post(c, "/r.probe?asyncread&nopending", b"y" * 20000)
+        r = c.response(timeout=30)
+        f = fields(r.body) if r is not None else {}
+        s.eq((f.get("len"), f.get("err")), ("0", "995"),
+             "the completion: 0 bytes, ERROR_OPERATION_ABORTED")
+    s.check("extprobe: asyncread ended, error 995" in srv.wait_probe("asyncread ended"),
+            "the callback ran once the request ended", srv.probe_log()[-300:])
+    r = srv.get("/a.txt", timeout=10)
+    s.check(r is not None and r.status == 200, "the server serves on", repr(r))
+
+
+@suite.case
+def async_read_uploads(s):
+    # Large bodies through asynchronous reads only: Content-Length and chunked, the reads
+    # from the completions and from the extension's thread; READ_RAW_DATA sees every byte.
+    srv = ext_server(s, MAPS, filters=["trace"])
+    body = bytes((i * 31 + i // 7) & 0xff for i in range(1_000_000))
+    with srv.conn(timeout=60) as c:
+        post(c, "/r.probe?asyncread", body)
+        r = c.response(timeout=60)
+        f = fields(r.body) if r is not None else {}
+        s.eq((f.get("len"), f.get("hash"), f.get("err")), (str(len(body)), fnv(body), "0"),
+             "1 MB body, Content-Length: every byte in order")
+    recs = srv.wait_trace(0, lambda rs: sum(x.get("notify") == "LOG" for x in rs) >= 1,
+                          timeout=15)
+    raw_in = sum(int(x.get("cbInData", 0)) for x in recs if x.get("notify") == "READ_RAW_DATA")
+    s.check(raw_in >= len(body), "READ_RAW_DATA saw the whole body as it was read",
+            f"{raw_in} bytes")
+    srv.stop()
+    big = body * 8
+    srv = ext_server(s, MAPS)
+    with srv.conn(timeout=120) as c:
+        for query, chunked, what in (("asyncread", False, "8 MB, Content-Length, completions"),
+                                     ("asyncread&thread", True, "8 MB, chunked, thread")):
+            post(c, "/r.probe?" + query, big, chunked=chunked)
+            r = c.response(timeout=120)
+            f = fields(r.body) if r is not None else {}
+            s.eq((f.get("len"), f.get("hash"), f.get("err")), (str(len(big)), fnv(big), "0"),
+                 f"{what}: every byte in order")
+        c.send(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = c.response(timeout=10)
+        s.check(r is not None and r.status == 200, "the connection serves on", repr(r))
+
+
 @suite.case
 def stop_while_pending(s):
     # A stop waits for a pending request as for one in progress: the extension ends it
@@ -1300,6 +1484,68 @@ def transmit_file_and_vector_files(s):
     raw = [int(x.get("cbInData", 0)) for x in recs if x.get("notify") == "SEND_RAW_DATA"]
     s.check(len(raw) >= 2 and sum(raw[1:]) == 70000 + len(b"<tail>\n"),
             "SEND_RAW_DATA: the header block, then every file and tail byte", repr(raw))
+
+
+def peak_rss_kib(pid):
+    """VmHWM of a process (Linux), or None."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+@suite.case
+def async_transmit_file_streams(s):
+    # An asynchronous TRANSMIT_FILE, then a VECTOR_SEND with the file between two buffers,
+    # of a 48 MiB file, far more than the output queue takes of it at once, to a client
+    # that reads nothing at first: the only worker serves another client meanwhile, then
+    # every byte arrives in order, the completion counts them, and (natively) the serving
+    # process's peak memory grows by far less than the file.
+    size = 48 << 20
+    data = STREAM_DATA * (size // STREAM_SIZE)
+    site = dict(harness.SITE)
+    site["files/big.bin"] = data
+    srv = ext_server(s, MAPS, site=site, settings={"workers": "1", "concurrency": "1"})
+    pid = srv.serving_pid()
+    measure = (not s.env.wine and not s.env.winelib
+               and not os.environ.get("ISAPIHOST_SANITIZE") and peak_rss_kib(pid) is not None)
+    before = peak_rss_kib(pid) if measure else None
+    head = f"Content-Type: application/octet-stream\r\nContent-Length: {size}\r\n\r\n"
+    for what, query, want, count in (
+            ("TRANSMIT_FILE", "transmit=/files/big.bin&hdr&async", data, len(head) + size),
+            ("VECTOR_SEND", "vectorfile=/files/big.bin&async", b"[" + data + b"]\n", size + 3)):
+        done = "extprobe: file send completed, %d bytes" % count
+        slow = unread_conn(srv)
+        try:
+            slow.send(b"GET /b.probe?%s HTTP/1.1\r\nHost: x\r\n\r\n" % query.encode())
+            r = srv.get("/k.probe?keepconn", timeout=20)
+            s.check(r is not None and r.status == 200, f"{what}: another client is answered "
+                    "meanwhile", repr(r)[:200])
+            r = slow.response(timeout=120)
+            s.check(r is not None and r.status == 200 and len(r.body) == len(want)
+                    and r.body == want, f"{what}: every byte, in order", repr(r)[:200])
+            slow.send(b"GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+            r = slow.response(timeout=10)
+            s.check(r is not None and r.status == 200, f"{what}: the connection serves on",
+                    repr(r))
+        finally:
+            slow.close()
+        s.eq(wait_probe_count(srv, done, 1, timeout=15), 1,
+             f"{what}: the completion counts every byte")
+    log = srv.probe_log()
+    s.check(log.count("file send completed, error ") == log.count("file send completed, error 0")
+            == 2, "completions without error", log[-400:])
+    if not measure:
+        s.skip("peak memory", "measured natively without sanitizers only (VmHWM of the "
+               "serving process)")
+        return
+    grown = peak_rss_kib(pid) - before
+    s.check(grown < 16 * 1024, "the server's peak memory grew by less than 16 MiB for two "
+            "sends of a 48 MiB file", f"{grown} KiB")
 
 
 class Backend:

@@ -48,6 +48,12 @@
  *                "<DLL path>.busy"); refusals:
  *                &null (no buffer), &nocb (no callback), &twice, &sent (after a header
  *                block), &user (pUserInfo). A refused call answers "exec failed err=<n>".
+ *   asyncread    HSE_STATUS_PENDING; the body in HSE_REQ_ASYNC_READ_CLIENT reads of 5000
+ *                bytes, each started from the previous one's completion (&thread: from a
+ *                thread of the extension), then its length and hash; &tell logs
+ *                "asyncread total <n>" at each completion, and the last one logs
+ *                "asyncread ended, error <code>"; &nopending returns HSE_STATUS_SUCCESS
+ *                after starting the first read
  *   stream=<n>   HSE_STATUS_PENDING; n bytes (byte i is i % 251) in asynchronous
  *                WriteClient chunks of &chunk=<n> (64 KiB), each started from the previous
  *                one's completion, or with &thread from a thread of the extension that waits
@@ -679,6 +685,10 @@ typedef struct async_state {
     unsigned long long total;
     unsigned long long hash;
     unsigned long completions;
+    int tell;                   /* &tell: each completion reports the bytes so far */
+    EXTENSION_CONTROL_BLOCK *ecb;
+    HANDLE next;                /* &thread: a completion hands the next read to the thread */
+    volatile LONG over;
     char buf[5000];
 } async_state;
 
@@ -696,7 +706,7 @@ static void WINAPI write_done(EXTENSION_CONTROL_BLOCK *ecb, PVOID ctx, DWORD cb,
     free(st);
 }
 
-static void start_read(EXTENSION_CONTROL_BLOCK *ecb, async_state *st);
+static BOOL start_read(EXTENSION_CONTROL_BLOCK *ecb, async_state *st);
 
 static void WINAPI read_done(EXTENSION_CONTROL_BLOCK *ecb, PVOID ctx, DWORD cb, DWORD err)
 {
@@ -707,28 +717,64 @@ static void WINAPI read_done(EXTENSION_CONTROL_BLOCK *ecb, PVOID ctx, DWORD cb, 
     if (cb > 0 && err == 0) {
         st->total += cb;
         st->hash = fnv(st->hash, (unsigned char *)st->buf, cb);
-        start_read(ecb, st);   /* the next read from the callback: no recursion */
+        if (st->tell)
+            say("extprobe: asyncread total %lu", (DWORD)st->total);
+        if (st->next)
+            SetEvent(st->next);   /* the thread starts the next read */
+        else
+            start_read(ecb, st);  /* the next read from the callback: no recursion */
         return;
     }
+    say("extprobe: asyncread ended, error %lu", err);
     out o;
     o.len = 0;
     add(&o, "len=%llu\nhash=%016llx\ncompletions=%lu\nreentered=%d\nerr=%lu\n", st->total,
         st->hash, st->completions, st->reentered, (unsigned long)err);
     respond_out(ecb, &o);
-    DWORD status = HSE_STATUS_SUCCESS_AND_KEEP_CONN;
+    DWORD status = err ? HSE_STATUS_ERROR : HSE_STATUS_SUCCESS_AND_KEEP_CONN;
     ecb->ServerSupportFunction(ecb->ConnID, HSE_REQ_DONE_WITH_SESSION, &status, NULL, NULL);
-    free(st);
+    if (st->next) {
+        InterlockedExchange(&st->over, 1);
+        SetEvent(st->next);   /* the thread frees st */
+    } else {
+        free(st);
+    }
 }
 
-static void start_read(EXTENSION_CONTROL_BLOCK *ecb, async_state *st)
+static BOOL start_read(EXTENSION_CONTROL_BLOCK *ecb, async_state *st)
 {
     DWORD n = sizeof st->buf, type = HSE_IO_ASYNC;
-    st->in_initiating_call = 1;
+    /* (on the extension's own thread the completion runs elsewhere: nothing to check) */
+    if (!st->next)
+        st->in_initiating_call = 1;
     BOOL ok = ecb->ServerSupportFunction(ecb->ConnID, HSE_REQ_ASYNC_READ_CLIENT, st->buf, &n,
                                          &type);
-    st->in_initiating_call = 0;
+    if (!st->next)
+        st->in_initiating_call = 0;
     if (!ok)
         say("extprobe: ASYNC_READ_CLIENT failed %lu", GetLastError());
+    return ok;
+}
+
+/* asyncread&thread: every read starts on this thread, after HttpExtensionProc returned,
+ * the next one once the previous one's completion ran. */
+static DWORD WINAPI read_thread(LPVOID p)
+{
+    async_state *st = p;
+    for (;;) {
+        if (!start_read(st->ecb, st)) {
+            DWORD status = HSE_STATUS_ERROR;
+            st->ecb->ServerSupportFunction(st->ecb->ConnID, HSE_REQ_DONE_WITH_SESSION, &status,
+                                           NULL, NULL);
+            break;
+        }
+        WaitForSingleObject(st->next, INFINITE);
+        if (InterlockedCompareExchange(&st->over, 0, 0))
+            break;
+    }
+    CloseHandle(st->next);
+    free(st);
+    return 0;
 }
 
 /* ---- child requests: HSE_REQ_EXEC_URL -------------------------------------------------- */
@@ -1136,10 +1182,21 @@ DWORD WINAPI HttpExtensionProc(EXTENSION_CONTROL_BLOCK *ecb)
         async_state *st = calloc(1, sizeof *st);
         st->hash = fnv(0xcbf29ce484222325ULL, ecb->lpbData, ecb->cbAvailable);
         st->total = ecb->cbAvailable;
+        st->tell = opt(q, "tell") != NULL;
+        st->ecb = ecb;
         ecb->ServerSupportFunction(id, HSE_REQ_IO_COMPLETION, (LPVOID)read_done, NULL,
                                    (LPDWORD)st);
+        if (opt(q, "thread")) {
+            st->next = CreateEventA(NULL, FALSE, FALSE, NULL);
+            HANDLE t = CreateThread(NULL, 0, read_thread, st, 0, NULL);
+            if (!t)
+                return HSE_STATUS_ERROR;
+            CloseHandle(t);
+            return HSE_STATUS_PENDING;
+        }
         start_read(ecb, st);
-        return HSE_STATUS_PENDING;
+        /* &nopending: the request ends with the return, the read still waiting */
+        return opt(q, "nopending") ? HSE_STATUS_SUCCESS : HSE_STATUS_PENDING;
     }
     if (is(q, "nolen")) {
         ecb->ServerSupportFunction(id, HSE_REQ_SEND_RESPONSE_HEADER, "200 OK", NULL,
