@@ -1596,6 +1596,104 @@ class Backend:
         self.httpd.server_close()
 
 
+def ecbshow_server(s, **kw):
+    """A server with the ecbshow sample mapped to ".show"."""
+    srv = ExtServer(s, sections={}, start=False, **kw)
+    s.servers.append(srv)
+    dst = os.path.join(srv.fdir, "ecbshow" + s.env.ext)
+    shutil.copy(s.env.filter_file("ecbshow"), dst)
+    srv.sections["script_maps"] = [f".show = {s.env.spath(dst)},1"]
+    srv.start()
+    return srv
+
+
+def page_row(body, name):
+    """The value of one row of ecbshow's tables."""
+    m = re.search(rb"<tr><th>" + re.escape(name.encode()) + rb"</th><td>(.*?)</td></tr>", body)
+    return m.group(1).decode("latin-1") if m else None
+
+
+@suite.case
+def ecbshow_sample(s):
+    # The sample's README: a GET answered synchronously, a POST read with asynchronous
+    # reads and answered with an asynchronous write, both keeping the connection.
+    srv = ecbshow_server(s)
+    body = bytes(0x41 + (i * 7) % 26 for i in range(300000))
+    with srv.conn(timeout=60) as c:
+        c.send(b"GET /anything.show/extra?x=1 HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = c.response(timeout=30)
+        s.check(r is not None and r.status == 200, "GET: 200", repr(r)[:200])
+        if r is None:
+            return
+        s.eq((page_row(r.body, "lpszMethod"), page_row(r.body, "lpszQueryString"),
+              page_row(r.body, "lpszPathInfo"), page_row(r.body, "cbTotalBytes")),
+             ("GET", "x=1", "/anything.show/extra", "0"), "GET: the control block shown")
+        for mode, chunked in (("Content-Length", False), ("chunked", True)):
+            post(c, "/upload.show", body, chunked=chunked)
+            r = c.response(timeout=60)
+            s.check(r is not None and r.status == 200,
+                    f"POST of {len(body)} bytes, {mode}: 200", repr(r)[:200])
+            if r is None:
+                return
+            s.eq(page_row(r.body, "bytes received"), str(len(body)),
+                 f"POST, {mode}: every byte read (read-ahead, then asynchronous reads)")
+            s.check(body[:4096] in r.body, f"POST, {mode}: the body's first 4 KiB shown",
+                    r.body[-300:])
+            s.eq(r.header("Content-Length"), str(len(r.body)),
+                 f"POST, {mode}: the page framed by its Content-Length")
+        c.send(b"GET /again.show HTTP/1.1\r\nHost: x\r\n\r\n")
+        r = c.response(timeout=30)
+        s.check(r is not None and r.status == 200,
+                "the connection serves on after the asynchronous requests", repr(r)[:200])
+    # A client that goes away in the middle of its upload ends that request only.
+    with srv.conn(timeout=30) as c:
+        c.send(b"POST /gone.show HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n"
+               + body[:100000])
+    r = srv.get("/after.show", timeout=30)
+    s.check(r is not None and r.status == 200, "a client gone mid-upload: the next is served",
+            repr(r)[:200])
+
+
+@suite.case
+def ecbshow_upload_holds_no_worker(s):
+    # One worker, no read-ahead, the trace filter. The upload's head goes first; the first
+    # half of its body only once READ_RAW_DATA shows the head read, and another client is
+    # answered once the trace shows that half read too (the sample has it and waits for
+    # the rest): a sample that read with a synchronous ReadClient would hold the only
+    # worker until the rest came, and that client would not be answered.
+    srv = ecbshow_server(s, filters=["trace"], settings={"workers": "1", "concurrency": "1",
+                                                         "upload_read_ahead": "0"})
+    half = 20000
+    body = bytes(0x61 + (i * 5) % 26 for i in range(2 * half))
+    head = b"POST /up.show HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body)
+
+    def raw_in(recs):
+        return sum(int(x.get("cbInData", 0)) for x in recs if x.get("notify") == "READ_RAW_DATA")
+
+    mark = len(srv.trace())
+    slow = srv.conn(timeout=60)
+    try:
+        slow.send(head)
+        recs = srv.wait_trace(mark, lambda rs: raw_in(rs) >= len(head), timeout=30)
+        if not s.check(raw_in(recs) >= len(head), "the upload's head read", raw_in(recs)):
+            return
+        slow.send(body[:half])
+        recs = srv.wait_trace(mark, lambda rs: raw_in(rs) >= len(head) + half, timeout=30)
+        if not s.check(raw_in(recs) >= len(head) + half, "the first half read by the sample",
+                       raw_in(recs)):
+            return
+        r = srv.get("/a.txt", timeout=20)
+        s.check(r is not None and r.status == 200,
+                "another client is answered while the upload waits for its second half",
+                repr(r)[:200])
+        slow.send(body[half:])
+        r = slow.response(timeout=60)
+        s.check(r is not None and page_row(r.body, "bytes received") == str(len(body))
+                and body[:4096] in r.body, "then the whole upload is shown", repr(r)[:200])
+    finally:
+        slow.close()
+
+
 def connector_server(s, port):
     # Under Wine the connector built with a plain mingw command line and its .def runs.
     name = "connector_plain" if s.env.wine else "connector"
