@@ -348,6 +348,29 @@ static void note_no_memory(host_conn_t *c);
 /* The connection closes after the request in the pipeline. */
 static void request_must_close(host_conn_t *c);
 
+/* "HTTP/1.x <status> <reason>\r\n", the protocol the connection's. */
+static inline void put_status_line(host_out_t *o, const host_conn_t *c,
+                                   const isapi_request *req, const char *reason,
+                                   size_t reason_len)
+{
+    host_out_bytes(o, c->version == HOST_HTTP_11 ? "HTTP/1.1" : "HTTP/1.0", 8);
+    host_out_char(o, ' ');
+    host_out_u64(o, req->status);
+    host_out_char(o, ' ');
+    host_out_bytes(o, reason, reason_len);
+    host_out_bytes(o, "\r\n", 2);
+}
+
+/* "Name: value\r\n". */
+static inline void put_header_line(host_out_t *o, const char *name, size_t name_len,
+                                   const char *value, size_t value_len)
+{
+    host_out_bytes(o, name, name_len);
+    host_out_bytes(o, ": ", 2);
+    host_out_bytes(o, value, value_len);
+    host_out_bytes(o, "\r\n", 2);
+}
+
 /* Writes the status line, "Name: value\r\n" for every header, then the blank line, into
  * local (room bytes) when it fits, else into a malloc'ed block the caller frees when it is
  * not local. The block is sized from the lengths first and written with the bounded
@@ -356,7 +379,6 @@ static void request_must_close(host_conn_t *c);
 static char *serialize_block(host_conn_t *c, const isapi_request *req, size_t *out_len,
                              char *local, size_t room)
 {
-    const char *proto = c->version == HOST_HTTP_11 ? "HTTP/1.1" : "HTTP/1.0";
     const char *reason = req->reason ? req->reason : host_reason((int)req->status);
     size_t rl = strlen(reason);
     size_t need = 32 + rl;   /* protocol, space, up to 10 digits, space, reason, CRLF, CRLF */
@@ -369,18 +391,10 @@ static char *serialize_block(host_conn_t *c, const isapi_request *req, size_t *o
         return NULL;
     }
     host_out_t o = host_out_make(b, need);
-    host_out_bytes(&o, proto, 8);
-    host_out_char(&o, ' ');
-    host_out_u64(&o, req->status);
-    host_out_char(&o, ' ');
-    host_out_bytes(&o, reason, rl);
-    host_out_bytes(&o, "\r\n", 2);
+    put_status_line(&o, c, req, reason, rl);
     for (size_t i = 0; i < req->resp_headers.n; i++) {
         const isapi_header *h = &req->resp_headers.v[i];
-        host_out_bytes(&o, h->name, isapi_header_name_len(h));
-        host_out_bytes(&o, ": ", 2);
-        host_out_str(&o, h->value);
-        host_out_bytes(&o, "\r\n", 2);
+        put_header_line(&o, h->name, isapi_header_name_len(h), h->value, strlen(h->value));
     }
     host_out_bytes(&o, "\r\n", 2);
     if (o.truncated) {
@@ -1636,10 +1650,10 @@ static DWORD ext_header_direct(host_conn_t *c, isapi_conn *ic, const char *heade
     if (!req->has_header_block)
         return 0;   /* HTTP/0.9 under the strict policy: no header block at all */
 
-    const char *proto = c->version == HOST_HTTP_11 ? "HTTP/1.1" : "HTTP/1.0";
     const char *reason = req->reason ? req->reason : host_reason((int)req->status);
     const char *server = c->srv->cfg->server_software, *date = date_now();
-    size_t need = 32 + strlen(reason) + strlen(server) + strlen(date) + 16 + text_len
+    size_t reason_len = strlen(reason);
+    size_t need = 32 + reason_len + strlen(server) + strlen(date) + 16 + text_len
                   + sizeof "Connection: keep-alive\r\n";
     char local[HOST_BLOCK_LOCAL];
     char *block = need <= sizeof local ? local : malloc(need);
@@ -1648,22 +1662,11 @@ static DWORD ext_header_direct(host_conn_t *c, isapi_conn *ic, const char *heade
         return ERROR_NOT_ENOUGH_MEMORY;
     }
     host_out_t o = host_out_make(block, need);
-    host_out_bytes(&o, proto, 8);
-    host_out_char(&o, ' ');
-    host_out_u64(&o, req->status);
-    host_out_char(&o, ' ');
-    host_out_str(&o, reason);
-    host_out_bytes(&o, "\r\n", 2);
-    if (!theirs_server) {
-        host_out_bytes(&o, "Server: ", 8);
-        host_out_str(&o, server);
-        host_out_bytes(&o, "\r\n", 2);
-    }
-    if (!theirs_date) {
-        host_out_bytes(&o, "Date: ", 6);
-        host_out_str(&o, date);
-        host_out_bytes(&o, "\r\n", 2);
-    }
+    put_status_line(&o, c, req, reason, reason_len);
+    if (!theirs_server)
+        put_header_line(&o, "Server", 6, server, strlen(server));
+    if (!theirs_date)
+        put_header_line(&o, "Date", 4, date, strlen(date));
     int conn_written = 0;
     for (size_t i = 0; i < n; i++) {
         const ext_line *l = &line[i];
@@ -1676,16 +1679,10 @@ static DWORD ext_header_direct(host_conn_t *c, isapi_conn *ic, const char *heade
             vlen = strlen(conn_value);
             conn_written = 1;
         }
-        host_out_bytes(&o, l->name, l->nlen);
-        host_out_bytes(&o, ": ", 2);
-        host_out_bytes(&o, v, vlen);
-        host_out_bytes(&o, "\r\n", 2);
+        put_header_line(&o, l->name, l->nlen, v, vlen);
     }
-    if (conn_value && !conn_written) {
-        host_out_bytes(&o, "Connection: ", 12);
-        host_out_str(&o, conn_value);
-        host_out_bytes(&o, "\r\n", 2);
-    }
+    if (conn_value && !conn_written)
+        put_header_line(&o, "Connection", 10, conn_value, strlen(conn_value));
     host_out_bytes(&o, "\r\n", 2);
     DWORD err = o.truncated ? ERROR_NOT_ENOUGH_MEMORY
                             : send_ext_block(c, ic, block, host_out_len(&o, block));

@@ -90,6 +90,16 @@ def drive(port, scenario, count, expect):
         sock.close()
 
 
+def under_tool(a, d, server):
+    """The server's command line under the counting tool; returns (argv, output path)."""
+    if a.tool == 'callgrind':
+        out = os.path.join(d, 'cg.%p')
+        return ['valgrind', '--tool=callgrind', '--trace-children=yes',
+                f'--callgrind-out-file={out}', '--log-file=' + os.path.join(d, 'vg.%p')] + server, out
+    out = os.path.join(d, 'strace')
+    return ['strace', '-f', '-c', '-o', out] + server, out
+
+
 def nginx_argv(a, site, d):
     """nginx with run.py's configuration, one worker, on a free port; returns (argv, port)."""
     port = run.free_port()
@@ -124,13 +134,7 @@ def one_run(a, site, count):
     if os.geteuid() == 0 and b'--run-as-root' in subprocess.run(
             [a.exe, '--help'], capture_output=True).stdout:
         server.append('--run-as-root')   # older builds ran filters as root unasked
-    if a.tool == 'callgrind':
-        out = os.path.join(d, 'cg.%p')
-        argv = ['valgrind', '--tool=callgrind', '--trace-children=yes',
-                f'--callgrind-out-file={out}', '--log-file=' + os.path.join(d, 'vg.%p')] + server
-    else:
-        out = os.path.join(d, 'strace')
-        argv = ['strace', '-f', '-c', '-o', out] + server
+    argv, out = under_tool(a, d, server)
     proc = run.spawn(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     port = None
     end = time.monotonic() + 120
@@ -160,13 +164,7 @@ def one_run(a, site, count):
 
 def one_nginx_run(a, site, count, d):
     server, port = nginx_argv(a, site, d)
-    if a.tool == 'callgrind':
-        out = os.path.join(d, 'cg.%p')
-        argv = ['valgrind', '--tool=callgrind', '--trace-children=yes',
-                f'--callgrind-out-file={out}', '--log-file=' + os.path.join(d, 'vg.%p')] + server
-    else:
-        out = os.path.join(d, 'strace')
-        argv = ['strace', '-f', '-c', '-o', out] + server
+    argv, out = under_tool(a, d, server)
     proc = run.spawn(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     if not run.wait_answer(port, 120, proc):
         run.stop(proc)

@@ -225,6 +225,15 @@ def post(conn, path, body, extra=b"", chunked=False):
         conn.send(head + b"Content-Length: %d\r\n" % len(body) + extra + b"\r\n" + body)
 
 
+def check_stopped_cleanly(s, srv):
+    """After a stop signal: the server ends by itself (within 30 s) with status 0."""
+    try:
+        srv.proc.wait(timeout=30)
+    except Exception:
+        pass
+    s.eq(srv.stop(timeout=30), 0, "then the server exits 0")
+
+
 @suite.case
 def filters_around_extensions(s):
     srv = ext_server(s, MAPS, filters=["trace"])
@@ -1192,11 +1201,7 @@ def stop_while_an_async_write_waits(s):
                 "the waiting write fails during the stop", log[-400:])
     finally:
         slow.close()
-    try:
-        srv.proc.wait(timeout=30)
-    except Exception:
-        pass
-    s.eq(srv.stop(timeout=30), 0, "then the server exits 0")
+    check_stopped_cleanly(s, srv)
 
 
 def wait_probe_count(srv, text, count, timeout=30.0):
@@ -1325,11 +1330,7 @@ def stop_while_an_async_read_waits(s):
                 "the waiting read fails during the stop", log[-400:])
     finally:
         c.close()
-    try:
-        srv.proc.wait(timeout=30)
-    except Exception:
-        pass
-    s.eq(srv.stop(timeout=30), 0, "then the server exits 0")
+    check_stopped_cleanly(s, srv)
 
 
 @suite.case
@@ -1402,11 +1403,7 @@ def stop_while_pending(s):
         r = c.response(timeout=30)
         s.check(r is not None and r.status == 200 and r.body == b"held 7 sync\nheld 7 async\n",
                 "the pending request ends with its whole body during the stop", repr(r))
-    try:
-        srv.proc.wait(timeout=30)
-    except Exception:
-        pass
-    s.eq(srv.stop(timeout=30), 0, "then the server exits 0")
+    check_stopped_cleanly(s, srv)
 
 
 FILE_DATA = bytes((i * 7 + (i >> 8)) & 0xff for i in range(300_000))
